@@ -1,0 +1,9 @@
+/** A versioned schema change. Versions only grow; an applied migration is never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
+export const migrations: Migration[] = [];
