@@ -1,0 +1,46 @@
+import { X509Certificate } from 'node:crypto';
+import type { CertificateFacts } from '../policy/types.js';
+
+/**
+ * The names a certificate presents: the subject CN plus every DNS subjectAltName (relay-policy.md
+ * §2), lower-cased and without duplicates. IP, e-mail and URI alternative names are not host names
+ * and do not count.
+ */
+export function certificateNames(cert: X509Certificate): string[] {
+  const names: string[] = [];
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
+  if (cn) names.push(cn.trim().toLowerCase());
+  for (const entry of splitAltNames(cert.subjectAltName ?? '')) {
+    if (entry.startsWith('DNS:')) names.push(entry.slice(4).trim().toLowerCase());
+  }
+  return [...new Set(names)];
+}
+
+/** Node renders SANs as `DNS:a, DNS:"b, c", IP Address:1.2.3.4`; quoted values may hold commas. */
+function splitAltNames(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      out.push(current.trim());
+      current = '';
+      continue;
+    } else current += ch;
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
+}
+
+/** Facts for the policy engine from a leaf certificate whose chain was judged by the caller. */
+export function certificateFacts(cert: X509Certificate, trusted: boolean, untrustedReason?: string): CertificateFacts {
+  const facts: CertificateFacts = {
+    names: certificateNames(cert),
+    trusted,
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: new Date(cert.validTo).toISOString(),
+  };
+  if (!trusted) facts.untrustedReason = untrustedReason ?? 'certificate chain not verified';
+  return facts;
+}
