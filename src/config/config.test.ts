@@ -1,0 +1,236 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseDuration, parseHostPort, parseSize } from './index.js';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'relaygate-config-'));
+}
+
+function writeConfig(dir: string, text: string, name = 'relaygate.yaml'): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const FULL = `
+hostname: relay.example.net
+dataDir: ./data
+store: sqlite
+listeners:
+  - { name: smtp,  address: "127.0.0.1:2525", tls: starttls }
+  - { name: smtps, address: "127.0.0.1:4650", tls: implicit, maxMessageSize: 10MB }
+  - { name: local6, address: "[::1]:2526", tls: none }
+tls:
+  cert: certs/server.pem
+  key: certs/server.key
+  clientCa: certs/client-ca.pem
+proxy: { trusted: ["127.0.0.1/32", "::ffff:10.1.2.3", "2001:db8::1/48"] }
+limits: { maxMessageSize: 36MB, maxRecipients: 1000, maxConnections: 1000, maxConnectionsPerIp: 50 }
+delivery:
+  retry: [1m, 5m, 15m, 30m, 1h]
+  expireAfter: 24h
+  delayNotifyAfter: 4h
+  dns: { servers: ["127.0.0.1:5353"] }
+  routes:
+    - { domains: ["Example.COM.", "*.example.org"], host: "127.0.0.1:2526", tls: none }
+    - { domains: ["example.net"], host: "mx.example.net" }
+admin: { address: "127.0.0.1:8025" }
+`;
+
+function expectProblems(text: string, problems: string[]): void {
+  const dir = tempDir();
+  try {
+    const file = writeConfig(dir, text);
+    assert.throws(
+      () => loadConfig(file, {}),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems, problems);
+        assert.ok(err.message.startsWith(`${file}: invalid configuration`));
+        return true;
+      },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a full file parses sizes, durations, addresses and resolves paths against its folder', () => {
+  const dir = tempDir();
+  try {
+    const c = loadConfig(writeConfig(dir, FULL), {});
+    assert.equal(c.hostname, 'relay.example.net');
+    assert.equal(c.dataDir, join(dir, 'data'));
+    assert.equal(c.store, 'sqlite');
+    assert.equal(c.configFile, join(dir, 'relaygate.yaml'));
+    assert.deepEqual(c.listeners[0], { name: 'smtp', tls: 'starttls', address: '127.0.0.1:2525', host: '127.0.0.1', port: 2525 });
+    assert.equal(c.listeners[1]!.maxMessageSize, 10 * 1024 * 1024);
+    assert.deepEqual([c.listeners[2]!.host, c.listeners[2]!.port], ['::1', 2526]);
+    assert.deepEqual(c.tls, {
+      cert: join(dir, 'certs/server.pem'),
+      key: join(dir, 'certs/server.key'),
+      clientCa: join(dir, 'certs/client-ca.pem'),
+    });
+    assert.deepEqual(c.proxy.trusted, ['127.0.0.1/32', '10.1.2.3/32', '2001:db8::/48']);
+    assert.equal(c.limits.maxMessageSize, 36 * 1024 * 1024);
+    assert.equal(c.limits.maxRecipients, 1000);
+    assert.equal(c.limits.commandTimeout, 300_000);
+    assert.deepEqual(c.delivery.retry, [60_000, 300_000, 900_000, 1_800_000, 3_600_000]);
+    assert.equal(c.delivery.expireAfter, 86_400_000);
+    assert.equal(c.delivery.delayNotifyAfter, 14_400_000);
+    assert.deepEqual(c.delivery.dns, { servers: ['127.0.0.1:5353'], timeout: 5000 });
+    assert.deepEqual(c.delivery.routes, [
+      { domains: ['example.com', '*.example.org'], tls: 'none', host: '127.0.0.1', port: 2526 },
+      { domains: ['example.net'], tls: 'opportunistic', host: 'mx.example.net', port: 25 },
+    ]);
+    assert.deepEqual(c.admin, { address: '127.0.0.1:8025', host: '127.0.0.1', port: 8025 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the result is deep-frozen', () => {
+  const dir = tempDir();
+  try {
+    const c = loadConfig(writeConfig(dir, FULL), {});
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.listeners));
+    assert.ok(Object.isFrozen(c.listeners[0]));
+    assert.ok(Object.isFrozen(c.delivery.retry));
+    assert.throws(() => {
+      (c.limits as { maxRecipients: number }).maxRecipients = 1;
+    }, TypeError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without a path: ./relaygate.yaml when present, else the built-in demo settings', () => {
+  const dir = tempDir();
+  try {
+    const demo = loadConfig(undefined, {}, { cwd: dir });
+    assert.equal(demo.configFile, null);
+    assert.equal(demo.dataDir, join(dir, 'data'));
+    assert.equal(demo.store, 'sqlite');
+    assert.deepEqual(
+      demo.listeners.map((l) => [l.name, l.address, l.tls]),
+      [
+        ['smtp', '127.0.0.1:2525', 'starttls'],
+        ['smtps', '127.0.0.1:4650', 'implicit'],
+      ],
+    );
+    assert.equal(demo.admin.address, '127.0.0.1:8025');
+    assert.deepEqual(demo.tls, { cert: undefined, key: undefined, clientCa: undefined });
+
+    writeConfig(dir, 'hostname: here.example\nlisteners: [{ name: a, address: "127.0.0.1:0", tls: none }]\n');
+    const local = loadConfig(undefined, {}, { cwd: dir });
+    assert.equal(local.hostname, 'here.example');
+    assert.equal(local.configFile, join(dir, 'relaygate.yaml'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an explicit path that does not exist is an error', () => {
+  const dir = tempDir();
+  try {
+    assert.throws(() => loadConfig(join(dir, 'nope.yaml'), {}), {
+      name: 'ConfigError',
+      message: `${join(dir, 'nope.yaml')}: configuration file not found`,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('environment overrides the store and the data directory', () => {
+  const dir = tempDir();
+  try {
+    const file = writeConfig(dir, FULL);
+    const c = loadConfig(file, { RELAYGATE_STORE: 'postgres://relay@db.example/relay', RELAYGATE_DATA_DIR: '/var/lib/relaygate' });
+    assert.equal(c.store, 'postgres://relay@db.example/relay');
+    assert.equal(c.dataDir, '/var/lib/relaygate');
+    assert.throws(() => loadConfig(file, { RELAYGATE_STORE: 'mysql://x' }), {
+      name: 'ConfigError',
+      message: 'RELAYGATE_STORE: expected "sqlite" or a postgres:// URL',
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every problem is reported with its field path', () => {
+  expectProblems(
+    `
+hostname: relay.example.net
+store: mysql
+listeners:
+  - { name: smtp,  address: "127.0.0.1:2525", tls: starttls }
+  - { name: smtps, address: "[::1]:4650", tls: tls, maxMessageSize: huge }
+  - { name: smtp, address: "1.2.3.4", tls: none }
+proxy: { trusted: ["1.2.3.4.5"] }
+limits: { maxRecipients: 0, maxMesageSize: 1MB }
+delivery:
+  retry: [1m, 1y]
+  routes: [{ domains: ["bad..domain"], host: "127.0.0.1:99999", tls: maybe }]
+admin: { address: 8025 }
+`,
+    [
+      'store: expected "sqlite" or a postgres:// URL',
+      'listeners[1].tls: expected one of starttls|implicit|none',
+      'listeners[1].maxMessageSize: expected a size such as 36MB, 512KB or a number of bytes, got "huge"',
+      'listeners[2].address: expected "host:port" or "[ipv6]:port", got "1.2.3.4"',
+      'proxy.trusted[0]: "1.2.3.4.5" is not an IP address or CIDR range',
+      'limits.maxRecipients: expected a positive integer',
+      'limits.maxMesageSize: unknown key',
+      'delivery.retry[1]: expected a duration such as 30s, 1m, 24h or a number of milliseconds, got "1y"',
+      'delivery.routes[0].domains[0]: "bad..domain" is not a domain or "*.domain"',
+      'delivery.routes[0].host: expected "host" or "host:port", got "127.0.0.1:99999"',
+      'delivery.routes[0].tls: expected one of none|opportunistic|required',
+      'admin.address: expected string, got number',
+    ],
+  );
+});
+
+test('duplicate listener names, a missing listener list and unknown top-level keys are reported', () => {
+  expectProblems(
+    'hostname: h\nlisteners:\n  - { name: a, address: "127.0.0.1:1", tls: none }\n  - { name: a, address: "127.0.0.1:2", tls: none }\n',
+    ['listeners[1].name: duplicate listener name "a"'],
+  );
+  expectProblems('hostname: h\nlistener: []\n', ['listeners: expected array, got nothing (required)', 'listener: unknown key']);
+});
+
+test('a file that is not YAML names the file', () => {
+  const dir = tempDir();
+  try {
+    const file = writeConfig(dir, 'listeners: [unclosed\n');
+    assert.throws(() => loadConfig(file, {}), (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${file}: not valid YAML:`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('units: sizes, durations and host:port', () => {
+  assert.equal(parseSize('36MB'), 37_748_736);
+  assert.equal(parseSize('10KB'), 10_240);
+  assert.equal(parseSize('10 kb'), 10_240);
+  assert.equal(parseSize(512), 512);
+  assert.equal(parseSize('512'), 512);
+  assert.equal(parseSize('1.5KB'), 1536);
+  assert.equal(parseSize('12XB'), null);
+  assert.equal(parseSize(-1), null);
+  assert.equal(parseDuration('1m'), 60_000);
+  assert.equal(parseDuration('24h'), 86_400_000);
+  assert.equal(parseDuration('30s'), 30_000);
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('2d'), 172_800_000);
+  assert.equal(parseDuration('soon'), null);
+  assert.deepEqual(parseHostPort('[::1]:25'), { host: '::1', port: 25 });
+  assert.deepEqual(parseHostPort('relay.example:2525'), { host: 'relay.example', port: 2525 });
+  assert.equal(parseHostPort('::1:25'), null);
+  assert.equal(parseHostPort('[nope]:25'), null);
+  assert.equal(parseHostPort('host:65536'), null);
+});

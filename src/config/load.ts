@@ -1,0 +1,133 @@
+/**
+ * Loads relaygate.yaml once, validates it against the schema, applies environment overrides,
+ * resolves relative paths against the file's folder and freezes the result. Nothing reads
+ * configuration at import time: callers pass what loadConfig returns.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type RelaygateConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    /** One line per problem, each starting with the field path. */
+    readonly problems: readonly string[] = [message],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_CONFIG_FILE = 'relaygate.yaml';
+
+/** The built-in demo settings, used when no file is given and ./relaygate.yaml does not exist. */
+export function demoSettings(): Record<string, unknown> {
+  return {
+    hostname: osHostname() || 'localhost',
+    dataDir: './data',
+    store: 'sqlite',
+    listeners: [
+      { name: 'smtp', address: '127.0.0.1:2525', tls: 'starttls' },
+      { name: 'smtps', address: '127.0.0.1:4650', tls: 'implicit' },
+    ],
+    admin: { address: '127.0.0.1:8025' },
+  };
+}
+
+export interface LoadOptions {
+  /** Folder that `./relaygate.yaml` and the demo settings' relative paths resolve against. */
+  cwd?: string;
+}
+
+export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): RelaygateConfig {
+  const cwd = options.cwd ?? process.cwd();
+  let file: string | null = null;
+  let raw: unknown;
+  if (path !== undefined) {
+    file = resolve(cwd, path);
+    if (!existsSync(file)) throw new ConfigError(`${file}: configuration file not found`);
+  } else if (existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) {
+    file = resolve(cwd, DEFAULT_CONFIG_FILE);
+  }
+  if (file === null) {
+    raw = demoSettings();
+  } else {
+    raw = readYaml(file);
+    if (raw === null || raw === undefined) raw = {};
+    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && !('hostname' in raw)) {
+      raw = { ...raw, hostname: osHostname() || 'localhost' };
+    }
+  }
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap(describeIssue);
+    const where = file ?? 'built-in settings';
+    throw new ConfigError(`${where}: invalid configuration\n  ${problems.join('\n  ')}`, problems);
+  }
+  const base = file === null ? cwd : dirname(file);
+  const c = parsed.data;
+  const store = env.RELAYGATE_STORE ?? c.store;
+  if (store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(store)) {
+    throw new ConfigError(`RELAYGATE_STORE: expected "sqlite" or a postgres:// URL`, [
+      'RELAYGATE_STORE: expected "sqlite" or a postgres:// URL',
+    ]);
+  }
+  const config: RelaygateConfig = {
+    ...c,
+    configFile: file,
+    store,
+    dataDir: env.RELAYGATE_DATA_DIR ? resolve(cwd, env.RELAYGATE_DATA_DIR) : resolve(base, c.dataDir),
+    tls: {
+      cert: c.tls.cert === undefined ? undefined : resolve(base, c.tls.cert),
+      key: c.tls.key === undefined ? undefined : resolve(base, c.tls.key),
+      clientCa: c.tls.clientCa === undefined ? undefined : resolve(base, c.tls.clientCa),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function readYaml(file: string): unknown {
+  try {
+    return parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const msg = `${file}: not valid YAML: ${err.message.split('\n')[0]}`;
+      throw new ConfigError(msg);
+    }
+    throw err;
+  }
+}
+
+/** `listeners[1].tls` from ['listeners', 1, 'tls']. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
+  }
+  const where = issue.path.length === 0 ? '(top level)' : formatPath(issue.path);
+  if (issue.code === 'invalid_type') {
+    const got = issue.input === undefined ? 'nothing (required)' : typeof issue.input;
+    return [`${where}: expected ${issue.expected}, got ${got}`];
+  }
+  if (issue.code === 'invalid_union') return [`${where}: expected a number or a string`];
+  return [`${where}: ${issue.message}`];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,164 @@
+/**
+ * The relaygate.yaml schema (architecture.md, "Configuration"). Keys may be added, never renamed:
+ * other tools and tests rely on them. Sizes and durations are parsed here into bytes and
+ * milliseconds; listen addresses keep their text and gain `host`/`port`.
+ */
+import { z } from 'zod';
+import { normalizeDomain } from '../core/domain.js';
+import { canonicalCidr } from '../directory/ip-range.js';
+import { parseDuration, parseHostPort, parseSize } from './units.js';
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: () => `expected one of ${values.join('|')}` });
+}
+
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a size such as 36MB, 512KB or a number of bytes, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 1m, 24h or a number of milliseconds, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const positiveInt = z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+
+const address = z.string().transform((v, ctx) => {
+  const hp = parseHostPort(v);
+  if (hp === null) {
+    ctx.addIssue({ code: 'custom', message: `expected "host:port" or "[ipv6]:port", got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return { address: v, ...hp };
+});
+
+const cidr = z.string().transform((v, ctx) => {
+  const c = canonicalCidr(v);
+  if (c === null) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not an IP address or CIDR range` });
+    return z.NEVER;
+  }
+  return c;
+});
+
+/** A route's domain: canonical (normalizeDomain), optionally `*.` for every subdomain. */
+const routeDomain = z.string().transform((v, ctx) => {
+  const wild = v.startsWith('*.');
+  const d = normalizeDomain(wild ? v.slice(2) : v);
+  if (d === null) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a domain or "*.domain"` });
+    return z.NEVER;
+  }
+  return wild ? `*.${d}` : d;
+});
+
+export const listenerTlsModes = ['starttls', 'implicit', 'none'] as const;
+export const routeTlsModes = ['none', 'opportunistic', 'required'] as const;
+
+const listener = z
+  .strictObject({
+    name: z.string().min(1),
+    address,
+    tls: oneOf(listenerTlsModes),
+    /** Overrides limits.maxMessageSize on this listener. */
+    maxMessageSize: size.optional(),
+  })
+  .transform(({ address: a, ...rest }) => ({ ...rest, ...a }));
+
+const route = z
+  .strictObject({
+    /** Domains this route serves; `*.d` = every subdomain of d. */
+    domains: z.array(routeDomain).min(1),
+    /** "host:port"; the port defaults to 25. */
+    host: z.string().transform((v, ctx) => {
+      const hp = parseHostPort(v) ?? parseHostPort(v.includes(':') ? `[${v}]:25` : `${v}:25`);
+      if (hp === null) {
+        ctx.addIssue({ code: 'custom', message: `expected "host" or "host:port", got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return hp;
+    }),
+    tls: oneOf(routeTlsModes).default('opportunistic'),
+  })
+  .transform(({ host, ...rest }) => ({ ...rest, host: host.host, port: host.port }));
+
+export const configSchema = z
+  .strictObject({
+    hostname: z.string().min(1),
+    dataDir: z.string().min(1).default('./data'),
+    store: z
+      .string()
+      .refine((s) => s === 'sqlite' || /^postgres(ql)?:\/\//.test(s), {
+        error: 'expected "sqlite" or a postgres:// URL',
+      })
+      .default('sqlite'),
+    listeners: z
+      .array(listener)
+      .min(1, { error: 'at least one listener is required' })
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((l, i) => {
+          if (seen.has(l.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate listener name "${l.name}"` });
+          seen.add(l.name);
+        });
+      }),
+    tls: z
+      .strictObject({
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+        /** CAs trusted for client certificates; absent = Node's root store. */
+        clientCa: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    proxy: z.strictObject({ trusted: z.array(cidr).default([]) }).prefault({}),
+    limits: z
+      .strictObject({
+        maxMessageSize: size.default(36 * 1024 * 1024),
+        maxRecipients: positiveInt.default(1000),
+        maxConnections: positiveInt.default(1000),
+        maxConnectionsPerIp: positiveInt.default(50),
+        /** RFC 5321 §4.5.3.2: a server waits at least 5 minutes for the next command. */
+        commandTimeout: duration.default(300_000),
+        idleTimeout: duration.default(300_000),
+        maxUnknownCommands: positiveInt.default(10),
+        maxErrors: positiveInt.default(10),
+        maxLineLength: positiveInt.default(4096),
+      })
+      .prefault({}),
+    delivery: z
+      .strictObject({
+        /** Intervals between attempts; the last one repeats. */
+        retry: z.array(duration).min(1).default([60_000, 300_000, 900_000, 1_800_000, 3_600_000]),
+        expireAfter: duration.default(86_400_000),
+        delayNotifyAfter: duration.default(14_400_000),
+        dns: z
+          .strictObject({
+            /** Empty: the system's resolvers. */
+            servers: z.array(z.string().min(1)).default([]),
+            timeout: duration.default(5_000),
+          })
+          .prefault({}),
+        routes: z.array(route).default([]),
+      })
+      .prefault({}),
+    admin: z.strictObject({ address }).transform((a) => a.address).prefault({ address: '127.0.0.1:8025' }),
+  });
+
+type Parsed = z.output<typeof configSchema>;
+
+/** The validated, resolved configuration. Paths are absolute; sizes in bytes; durations in ms. */
+export type RelaygateConfig = Readonly<
+  Parsed & {
+    /** The file it came from; null for the built-in demo settings. */
+    configFile: string | null;
+  }
+>;
