@@ -1,3 +1,5 @@
+import { queueMigration } from './002_queue.js';
+
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
 export interface Migration {
   version: number;
@@ -6,4 +8,6 @@ export interface Migration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: Migration[] = [];
+export const migrations: Migration[] = [
+  queueMigration,
+];

@@ -1,0 +1,151 @@
+import type { AcceptStore, AcceptedMessage, DecisionRecord } from './accept-types.js';
+import { fsyncDirectory } from './accept-fsync.js';
+
+interface PendingMessage {
+  message: AcceptedMessage;
+  directory: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface GroupCommitStats {
+  /** Commit rounds (one transaction and one fsync round each). */
+  rounds: number;
+  messages: number;
+  decisions: number;
+  /** Rounds whose batch transaction failed and fell back to one transaction per message. */
+  fallbacks: number;
+}
+
+/**
+ * Group commit: messages (whose files are already fsynced) wait here until the current round is
+ * over; the next round then fsyncs each distinct spool directory once and commits every waiting
+ * message and decision in ONE transaction. Concurrent sessions thus share the fsyncs, and none of
+ * them gets its 250 before its own row is durable.
+ */
+export class GroupCommitter {
+  private pendingMessages: PendingMessage[] = [];
+  private pendingDecisions: DecisionRecord[] = [];
+  private running = false;
+  private scheduled = false;
+  readonly stats: GroupCommitStats = { rounds: 0, messages: 0, decisions: 0, fallbacks: 0 };
+
+  constructor(
+    private readonly store: AcceptStore,
+    private readonly onDecisionLoss: (err: unknown, lost: number) => void = () => undefined,
+    /** Upper bound of decisions held in memory when storage keeps failing. */
+    private readonly maxPendingDecisions = 100_000,
+  ) {}
+
+  /** Resolves once the message's directory entry and rows are durable. */
+  commitMessage(message: AcceptedMessage, directory: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pendingMessages.push({ message, directory, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Decisions ride along with the next round; nobody waits for them. */
+  recordDecisions(decisions: readonly DecisionRecord[]): void {
+    if (decisions.length === 0) return;
+    if (this.pendingDecisions.length + decisions.length > this.maxPendingDecisions) {
+      this.onDecisionLoss(new Error('decision backlog full'), decisions.length);
+      return;
+    }
+    this.pendingDecisions.push(...decisions);
+    this.schedule();
+  }
+
+  /** Waits until everything handed in so far is committed (or failed). */
+  async drain(): Promise<void> {
+    for (let i = 0; i < 1000 && (this.running || this.scheduled || this.pendingMessages.length || this.pendingDecisions.length); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.round();
+    });
+  }
+
+  private async round(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const messages = this.pendingMessages;
+    const decisions = this.pendingDecisions;
+    this.pendingMessages = [];
+    this.pendingDecisions = [];
+    try {
+      await this.commitRound(messages, decisions);
+    } finally {
+      this.running = false;
+      if (this.pendingMessages.length || this.pendingDecisions.length) this.schedule();
+    }
+  }
+
+  private async commitRound(messages: PendingMessage[], decisions: DecisionRecord[]): Promise<void> {
+    let synced: PendingMessage[] = [];
+    try {
+      synced = await this.syncDirectories(messages);
+    } catch (err) {
+      for (const p of messages) p.reject(err);
+      messages = [];
+    }
+    this.stats.rounds++;
+    try {
+      await this.store.commit({ messages: synced.map((p) => p.message), decisions });
+      this.stats.messages += synced.length;
+      this.stats.decisions += decisions.length;
+      for (const p of synced) p.resolve();
+      return;
+    } catch (err) {
+      if (synced.length + (decisions.length ? 1 : 0) <= 1) {
+        for (const p of synced) p.reject(err);
+        if (decisions.length) this.onDecisionLoss(err, decisions.length);
+        return;
+      }
+    }
+    // One bad row must not fail the others: retry each on its own.
+    this.stats.fallbacks++;
+    for (const p of synced) {
+      try {
+        await this.store.commit({ messages: [p.message], decisions: [] });
+        this.stats.messages++;
+        p.resolve();
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+    if (decisions.length) {
+      try {
+        await this.store.commit({ messages: [], decisions });
+        this.stats.decisions += decisions.length;
+      } catch (err) {
+        this.onDecisionLoss(err, decisions.length);
+      }
+    }
+  }
+
+  private async syncDirectories(messages: PendingMessage[]): Promise<PendingMessage[]> {
+    const dirs = [...new Set(messages.map((p) => p.directory))];
+    const failed = new Map<string, unknown>();
+    await Promise.all(
+      dirs.map((d) =>
+        fsyncDirectory(d).catch((err: unknown) => {
+          failed.set(d, err);
+        }),
+      ),
+    );
+    const ok: PendingMessage[] = [];
+    for (const p of messages) {
+      const err = failed.get(p.directory);
+      if (err === undefined) ok.push(p);
+      else p.reject(err);
+    }
+    return ok;
+  }
+}

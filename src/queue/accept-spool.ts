@@ -1,0 +1,81 @@
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fsyncDirectory } from './accept-fsync.js';
+
+/**
+ * Message bodies as files under `<dataDir>/spool`, in buckets named after the queue id's time
+ * prefix (a new bucket every ~9 hours), so no directory grows without bound.
+ */
+export class Spool {
+  constructor(readonly root: string) {}
+
+  /** Relative path of a message's file. */
+  static pathOf(queueId: string): string {
+    return join(queueId.slice(0, 5), `${queueId}.eml`);
+  }
+
+  absolute(relativePath: string): string {
+    return join(this.root, relativePath);
+  }
+
+  /** Creates the file (never overwriting one) and returns a writer for the stamped message. */
+  async create(queueId: string): Promise<SpoolFile> {
+    const relativePath = Spool.pathOf(queueId);
+    const path = this.absolute(relativePath);
+    const dir = dirname(path);
+    const created = await mkdir(dir, { recursive: true });
+    // A new bucket is an entry in the spool root: make that entry durable too.
+    if (created !== undefined) await fsyncDirectory(this.root);
+    const handle = await open(path, 'wx', 0o640);
+    return new SpoolFile(relativePath, path, dir, handle);
+  }
+}
+
+/** One message file being written. `finish()` fsyncs it; `discard()` removes it. */
+export class SpoolFile {
+  private closed = false;
+  bytes = 0;
+
+  constructor(
+    readonly relativePath: string,
+    readonly path: string,
+    /** The directory holding the file: its entry becomes durable when that directory is fsynced. */
+    readonly directory: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  /** A writable for the message stream; ends without closing the file. */
+  writable(): Writable {
+    return new Writable({
+      highWaterMark: 64 * 1024,
+      write: (chunk: Buffer, _enc, done) => {
+        this.handle.write(chunk).then(
+          () => {
+            this.bytes += chunk.length;
+            done();
+          },
+          (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+        );
+      },
+    });
+  }
+
+  /** Content on disk: fsync, then close. */
+  async finish(): Promise<void> {
+    await this.handle.sync();
+    await this.close();
+  }
+
+  /** Nothing half-written remains. Never throws: it runs on error paths. */
+  async discard(): Promise<void> {
+    await this.close().catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}

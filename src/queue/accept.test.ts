@@ -1,0 +1,185 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { openSqlite } from '../store/sqlite/database.js';
+import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
+import { SqliteDecisionStore } from '../store/sqlite/decision-store.js';
+import { GroupCommitter } from './accept-group-commit.js';
+import { Spool } from './accept-spool.js';
+import { MessageAcceptor, type MessageEnvelope } from './accept.js';
+import { StorageError, type DecisionRecord } from './accept-types.js';
+import { newQueueId } from './queue-id.js';
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'relaygate-accept-'));
+  const db = openSqlite(join(dir, 'relaygate.db'));
+  const store = new SqliteQueueStore(db);
+  const acceptor = new MessageAcceptor(new Spool(join(dir, 'spool')), new GroupCommitter(store));
+  return { dir, db, store, acceptor, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+function envelope(id: string): MessageEnvelope {
+  return {
+    id,
+    tenant: 'demo',
+    connector: 'demo-ip',
+    attribution: 'ip',
+    directionality: 'Originating',
+    mailFrom: 'app@demo.example',
+    envId: null,
+    ret: null,
+    bodyType: '8bitmime',
+    smtputf8: false,
+    clientIp: '127.0.0.1',
+    clientHelo: 'client.test',
+    tls: null,
+    headerFrom: 'app@demo.example',
+    subject: 'hello',
+    messageIdHeader: '<1@demo.example>',
+    receivedAt: Date.now(),
+    recipients: [
+      { address: 'a@example.com', domain: 'example.com', notify: null, orcpt: null, state: 'queued', lastReply: null, dsnStatus: null },
+      {
+        address: 'b@example.org',
+        domain: 'example.org',
+        notify: 'FAILURE',
+        orcpt: 'rfc822;b@example.org',
+        state: 'failed',
+        lastReply: '550 5.7.64 TenantAttribution; Relay Access Denied',
+        dsnStatus: 'owed',
+      },
+    ],
+  };
+}
+
+async function write(acceptor: MessageAcceptor, id: string, body: string) {
+  const file = await acceptor.open(id);
+  await pipeline(Readable.from([Buffer.from(body)]), file.writable());
+  return file;
+}
+
+test('an accepted message has its file and its rows, and the size is the bytes written', async () => {
+  const s = setup();
+  try {
+    const id = newQueueId(new Date());
+    const file = await write(s.acceptor, id, 'Subject: hello\r\n\r\nbody\r\n');
+    const stored = await s.acceptor.accept(file, envelope(id));
+    assert.equal(stored.size, 24);
+    assert.equal(readFileSync(join(s.dir, 'spool', stored.spoolPath), 'utf8'), 'Subject: hello\r\n\r\nbody\r\n');
+    const [entry] = s.store.list();
+    assert.equal(entry?.id, id);
+    assert.deepEqual(
+      entry?.recipients.map((r) => [r.address, r.state, r.lastReply]),
+      [
+        ['a@example.com', 'queued', null],
+        ['b@example.org', 'failed', '550 5.7.64 TenantAttribution; Relay Access Denied'],
+      ],
+    );
+    const row = s.db.prepare('SELECT dsn_status, notify, orcpt, next_attempt_at FROM recipients WHERE address = ?').get('b@example.org');
+    assert.deepEqual(row, { dsn_status: 'owed', notify: 'FAILURE', orcpt: 'rfc822;b@example.org', next_attempt_at: stored.receivedAt });
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('concurrent acceptances share commit rounds (group commit)', async () => {
+  const s = setup();
+  try {
+    const n = 40;
+    const files = await Promise.all(Array.from({ length: n }, (_, i) => write(s.acceptor, newQueueId(new Date()), `m${i}\r\n`)));
+    await Promise.all(files.map((f) => s.acceptor.accept(f, envelope(f.relativePath.slice(6, 26)))));
+    assert.equal(s.store.list().length, n);
+    assert.equal(s.acceptor.stats.messages, n);
+    assert.ok(s.store.transactions < n / 2, `expected batched commits, got ${s.store.transactions} transactions for ${n} messages`);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a failing commit gives a StorageError and leaves neither file nor rows', async () => {
+  const s = setup();
+  try {
+    s.db.exec("CREATE TRIGGER fail_insert BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END");
+    const id = newQueueId(new Date());
+    const file = await write(s.acceptor, id, 'x\r\n');
+    await assert.rejects(s.acceptor.accept(file, envelope(id)), (err: unknown) => {
+      assert.ok(err instanceof StorageError);
+      assert.match(err.message, /simulated disk failure/);
+      return true;
+    });
+    assert.equal(existsSync(file.path), false);
+    assert.equal((s.db.prepare('SELECT count(*) AS n FROM recipients').get() as { n: number }).n, 0);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('one bad message in a round does not fail the others', async () => {
+  const s = setup();
+  try {
+    s.db.exec("CREATE TRIGGER fail_one BEFORE INSERT ON messages WHEN NEW.subject = 'bad' BEGIN SELECT RAISE(ABORT, 'bad row'); END");
+    const ids = [0, 1, 2].map(() => newQueueId(new Date()));
+    const files = await Promise.all(ids.map((id) => write(s.acceptor, id, 'x\r\n')));
+    const results = await Promise.allSettled(
+      files.map((f, i) => s.acceptor.accept(f, { ...envelope(ids[i]!), subject: i === 1 ? 'bad' : 'ok' })),
+    );
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(s.store.list().map((m) => m.id).sort(), [ids[0], ids[2]].sort());
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a spool that cannot be written gives a StorageError', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaygate-accept-'));
+  const db = openSqlite(join(dir, 'relaygate.db'));
+  try {
+    writeFileSync(join(dir, 'spool'), 'not a directory');
+    const acceptor = new MessageAcceptor(new Spool(join(dir, 'spool')), new GroupCommitter(new SqliteQueueStore(db)));
+    await assert.rejects(acceptor.open(newQueueId(new Date())), (err: unknown) => {
+      assert.ok(err instanceof StorageError);
+      assert.match(err.message, /cannot create the spool file/);
+      return true;
+    });
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('decisions ride along with the next round and abandoned files are removed', async () => {
+  const s = setup();
+  try {
+    const decision: DecisionRecord = {
+      at: Date.now(),
+      sessionId: 's1',
+      messageId: null,
+      clientIp: '192.0.2.1',
+      tenant: null,
+      connector: null,
+      attribution: 'none',
+      mailFrom: 'x@evil.example',
+      recipient: 'y@elsewhere.example',
+      verdict: 'rejected',
+      reply: '550 5.7.64 TenantAttribution; Relay Access Denied',
+      ruleSet: '2023-11',
+      currentVerdict: 'rejected',
+      legacyVerdict: 'rejected',
+      steps: '[]',
+    };
+    s.acceptor.recordDecisions([decision]);
+    await s.acceptor.drain();
+    const [stored] = new SqliteDecisionStore(s.db).list();
+    assert.equal(stored?.reply, decision.reply);
+    assert.equal(stored?.recipient, 'y@elsewhere.example');
+    const file = await write(s.acceptor, newQueueId(new Date()), 'x');
+    await s.acceptor.abandon(file);
+    assert.deepEqual(readdirSync(join(s.dir, 'spool', file.relativePath.slice(0, 5))), []);
+  } finally {
+    s.cleanup();
+  }
+});
