@@ -53,6 +53,7 @@ export type StepAnswer = 'yes' | 'no' | 'skipped';
 /** Which rule of relay-policy.md §4/§5 produced a recipient's reply. */
 export type DecisionRule =
   | 'hygiene'
+  | 'require-tls'
   | 'internal'
   | 'relay'
   | 'inbound'

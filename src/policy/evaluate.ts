@@ -1,0 +1,91 @@
+import { normalizeDomain, type Domain } from '../core/domain.js';
+import { Replies, reply } from '../core/reply.js';
+import { addressDomain, firstHeaderAddress, parseEnvelopeAddress } from './address.js';
+import { attribute } from './attribution.js';
+import { judgeCertificate } from './certificate-judgement.js';
+import { decideRecipient, type TransactionContext } from './decide-recipient.js';
+import { connectorFindings, tenantFindings } from './findings.js';
+import { parsePrefix } from './ip-prefix-index.js';
+import { remediesFor } from './remedies.js';
+import { ruleSetInForce } from './rule-set.js';
+import type { DirectorySnapshot } from './snapshot.js';
+import type { EvaluationInput, Finding, RecipientDecision, TransactionDecision } from './types.js';
+import { walkChart } from './workflow-chart.js';
+
+/** Our rule: a MAIL FROM the hygiene rules refuse gets RFC 3463's "bad sender's mailbox syntax". */
+export const invalidSenderReply = reply(501, '5.1.7', 'Invalid sender address');
+
+/**
+ * The policy engine's entry point: facts in, a decision with its explanation out. Pure: the same
+ * input gives the same output, with no I/O, clock or randomness. The SMTP session calls it with no
+ * recipients at MAIL FROM, with one at each RCPT, and again at end of DATA when a recipient is pending.
+ */
+export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): TransactionDecision {
+  const { connection, message, at } = input;
+  const certificate = judgeCertificate(connection.certificate, at);
+  const p1 = parseEnvelopeAddress(message.mailFrom);
+  const p1Domain = addressDomain(p1);
+  const p2Domain = headerFromDomain(message.headerFrom);
+  const source = { ip: parsePrefix(connection.ip), certificateNames: certificate.names };
+  const attribution = attribute(snapshot, { ip: connection.ip, certificateNames: certificate.names, p1Domain });
+
+  let mailFromReply = null;
+  if (p1.kind === 'invalid') mailFromReply = invalidSenderReply;
+  else if (attribution.connector?.requireTls && !connection.tls) mailFromReply = Replies.tlsRequired;
+
+  const ctx: TransactionContext = { snapshot, ip: connection.ip, tls: connection.tls, source, p1, p1Domain, p2Domain, at };
+  const recipients: RecipientDecision[] = message.recipients.map((r) => {
+    const decision = decideRecipient(ctx, r);
+    if (!mailFromReply) return decision;
+    return { ...decision, verdict: 'rejected', reply: mailFromReply, currentVerdict: 'rejected', legacyVerdict: 'rejected', explanation: `MAIL FROM was refused (${mailFromReply.enhanced}).` };
+  });
+
+  const chart = walkChart({ snapshot, attribution, certificate, source, ip: connection.ip, p1Domain, p1IsNull: p1.kind === 'null', p2Domain, recipients });
+  const warnings: Finding[] = [];
+  if (certificate.presented && certificate.names.length === 0 && certificate.reason) {
+    warnings.push({ code: 'certificate-ignored', message: `The client certificate was ignored: ${certificate.reason}.` });
+  }
+  if (attribution.tied.length > 0) {
+    warnings.push({ code: 'attribution-tie', message: `Tenants ${attribution.tied.join(', ')} matched this connection equally; it is attributed to none.` });
+  }
+  const matched = attribution.tenant
+    ? snapshot.connectorsOf(attribution.tenant).find((ic) => ic.connector === attribution.connector)
+    : undefined;
+  if (matched) warnings.push(...connectorFindings(snapshot, matched));
+  if (chart.subject) warnings.push(...tenantFindings(snapshot, chart.subject));
+
+  const sharedIpTenants = [
+    ...new Set([...attribution.ipCandidates.map((ic) => ic.tenant.name), ...attribution.tied]),
+  ].filter((n) => n !== chart.subject?.name).sort();
+  const remedies = remediesFor({
+    outcome: chart.outcome,
+    subject: chart.subject,
+    attribution,
+    p1Domain,
+    p1IsNull: p1.kind === 'null',
+    certificateNameNotAccepted: chart.certificateNameNotAccepted,
+    sharedIpTenants: attribution.kind === 'ip' || attribution.tied.length > 0 ? sharedIpTenants : [],
+  });
+
+  return {
+    tenant: attribution.tenant?.name ?? null,
+    connector: attribution.connector?.name ?? null,
+    attribution: attribution.kind,
+    ruleSet: ruleSetInForce(attribution.tenant, at),
+    certificate,
+    mailFromReply,
+    recipients,
+    tiedTenants: attribution.tied,
+    steps: chart.steps,
+    warnings,
+    remedies,
+  };
+}
+
+function headerFromDomain(headerFrom: string | null | undefined): Domain | null | undefined {
+  if (headerFrom === undefined) return undefined;
+  if (headerFrom === null) return null;
+  const address = firstHeaderAddress(headerFrom) ?? headerFrom;
+  const at = address.lastIndexOf('@');
+  return at === -1 ? null : normalizeDomain(address.slice(at + 1));
+}

@@ -1,0 +1,9 @@
+/** The relay policy engine: the one implementation of every rule of relay-policy.md. */
+export { buildSnapshot, DirectorySnapshot } from './snapshot.js';
+export { evaluate, invalidSenderReply } from './evaluate.js';
+export { parseEnvelopeAddress, firstHeaderAddress } from './address.js';
+export { ruleSetInForce, RULE_CHANGE_AT } from './rule-set.js';
+export { connectorFindings, tenantFindings } from './findings.js';
+export { parsePrefix, formatPrefix } from './ip-prefix-index.js';
+export { parseCertificateNamePattern } from './certificate-name.js';
+export type * from './types.js';

@@ -1,0 +1,49 @@
+import type { Domain } from '../core/domain.js';
+import type { Tenant } from '../directory/model.js';
+import type { Attribution } from './attribution.js';
+import type { ChartOutcome } from './workflow-chart.js';
+import type { Remedy } from './types.js';
+
+export interface RemedyFacts {
+  outcome: ChartOutcome;
+  subject: Tenant | null;
+  attribution: Attribution;
+  p1Domain: Domain | null;
+  p1IsNull: boolean;
+  certificateNameNotAccepted: string | null;
+  sharedIpTenants: string[];
+}
+
+/**
+ * Remedies in admin terms, in relay-policy.md §6's order of preference, for a transaction whose
+ * relay fails now (OUT-E, OUT-F) or that depends on a weak condition.
+ */
+export function remediesFor(f: RemedyFacts): Remedy[] {
+  if (f.outcome !== 'OUT-E' && f.outcome !== 'OUT-F' && f.certificateNameNotAccepted === null) return [];
+  const t = f.subject?.name ?? 'your tenant';
+  const out: Remedy[] = [];
+  if (f.outcome === 'OUT-E' || f.outcome === 'OUT-F') {
+    out.push({
+      rank: 1,
+      text: `Use a certificate-based OnPremises connector of ${t} whose TlsSenderCertificateName is an accepted domain (e.g. mail.<your domain>) and send with that client certificate over TLS: it passes every message, including null-sender bounces and out-of-office replies.`,
+    });
+  }
+  if (f.certificateNameNotAccepted) {
+    out.push({ rank: 2, text: `Add the certificate host name ${f.certificateNameNotAccepted} as an accepted domain of ${t}.` });
+  }
+  if (f.outcome === 'OUT-E' || f.outcome === 'OUT-F') {
+    out.push({
+      rank: 3,
+      text: f.p1IsNull
+        ? `Null-sender mail (bounces, automatic replies) can relay only through remedy 1 or 2; for other mail, make the application use an envelope sender (MAIL FROM) in an accepted domain of ${t}.`
+        : `Make the application send with an envelope sender (MAIL FROM) in an accepted domain of ${t}${f.p1Domain ? `, or add ${f.p1Domain} as an accepted domain of ${t} if it is yours` : ''}.`,
+    });
+  }
+  if (f.sharedIpTenants.length > 0) {
+    out.push({ rank: 4, text: `Do not share an IP-based connector's addresses with another tenant (${f.sharedIpTenants.join(', ')}): attribution by IP is ambiguous.` });
+  }
+  if (f.attribution.tenant === null && f.attribution.tied.length === 0 && f.subject) {
+    out.push({ rank: 1, text: `The connection matched no OnPremises connector of ${t}: create one for this source, by certificate (preferred) or by IP.` });
+  }
+  return out.sort((a, b) => a.rank - b.rank);
+}

@@ -1,0 +1,11 @@
+import type { RuleSet, Tenant } from '../directory/model.js';
+
+/** Exchange Online's rule change took effect for mail arriving on or after this instant. */
+export const RULE_CHANGE_AT = new Date('2023-11-01T00:00:00Z');
+
+/** The rule set in force for a tenant (or for mail attributed to none) at an instant. */
+export function ruleSetInForce(tenant: Tenant | null, at: Date): RuleSet {
+  const setting = tenant?.relayRuleSet ?? 'auto';
+  if (setting !== 'auto') return setting;
+  return at.getTime() >= RULE_CHANGE_AT.getTime() ? '2023-11' : 'legacy';
+}
