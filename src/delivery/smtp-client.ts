@@ -1,0 +1,264 @@
+/**
+ * The outbound SMTP client on nodemailer's SMTPConnection (≥ 10: it normalises bare CR/LF and
+ * dot-stuffs). One session per host; each message goes as one transaction carrying all of its
+ * recipients for that host; the session is reused for further messages (RSET between them).
+ *
+ * DSN parameters: nodemailer puts one NOTIFY/ORCPT on every RCPT TO, but RFC 3461 makes them
+ * per recipient, so the session swaps in the per-recipient values (see `perRecipientDsn`); a test
+ * checks what the receiving server got, so a nodemailer change that breaks this fails loudly.
+ */
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { Readable } from 'node:stream';
+import { isIP } from 'node:net';
+import { classifySmtpError, DeliveryError, LocalFailures, recipientRefused, type DeliveryFailure } from './outcome.js';
+import type { HopTarget } from './routing.js';
+import { parseRemoteReply } from './outcome.js';
+import type { SmtpReply } from '../core/reply.js';
+
+export interface ClientSettings {
+  /** Our name in EHLO. */
+  heloName: string;
+  connectionTimeoutMs?: number;
+  greetingTimeoutMs?: number;
+  /** Inactivity limit: a peer that stalls longer fails the attempt (connection scope). */
+  socketTimeoutMs?: number;
+  /** Extra CAs trusted for `verify` routes (tests use their own CA). */
+  ca?: string | readonly string[];
+}
+
+export interface OutboundRecipient {
+  address: string;
+  /** RFC 3461 NOTIFY as stored: "NEVER" or a comma list, null when not given. */
+  notify: string | null;
+  /** ORCPT as given ("rfc822;user@example.com"), null when not given. */
+  orcpt: string | null;
+}
+
+export interface OutboundMessage {
+  from: string; // '' = null sender
+  recipients: OutboundRecipient[];
+  envId: string | null;
+  ret: string | null;
+  /** The client declared SMTPUTF8: the message may carry UTF-8 addresses or headers. */
+  smtputf8: boolean;
+  /** BODY=8BITMIME was declared. */
+  eightBit: boolean;
+  size: number;
+  /** Opens the full message (called once per transaction). */
+  open: () => Readable;
+}
+
+export type RecipientResult = { ok: true; reply: SmtpReply } | { ok: false; failure: DeliveryFailure };
+
+export interface TransactionResult {
+  recipients: Map<string, RecipientResult>;
+  /** Set when the whole transaction failed at a host or connection level (try the next host). */
+  hostFailure: DeliveryFailure | null;
+  /** False when the session can take no further transactions. */
+  sessionUsable: boolean;
+}
+
+/** xtext (RFC 3461 §4): "+" "=" and anything outside ! .. ~ as +HH. */
+export function encodeXText(value: string): string {
+  let out = '';
+  for (const ch of Buffer.from(value, 'utf8')) {
+    out += ch < 33 || ch > 126 || ch === 0x2b || ch === 0x3d ? '+' + ch.toString(16).toUpperCase().padStart(2, '0') : String.fromCharCode(ch);
+  }
+  return out;
+}
+
+function dsnRcptArgs(r: OutboundRecipient): string {
+  const args: string[] = [];
+  if (r.notify) args.push('NOTIFY=' + r.notify.toUpperCase());
+  if (r.orcpt) {
+    const semi = r.orcpt.indexOf(';');
+    args.push('ORCPT=' + (semi > 0 ? r.orcpt.slice(0, semi) + ';' + encodeXText(r.orcpt.slice(semi + 1)) : 'rfc822;' + encodeXText(r.orcpt)));
+  }
+  return args.length > 0 ? ' ' + args.join(' ') : '';
+}
+
+function connectionOptions(hop: HopTarget, settings: ClientSettings): ConstructorParameters<typeof SMTPConnection>[0] {
+  const servername = isIP(hop.name) ? undefined : hop.name;
+  const tlsOptions = {
+    servername,
+    rejectUnauthorized: hop.tls === 'verify',
+    ca: hop.tls === 'verify' && settings.ca ? (typeof settings.ca === 'string' ? settings.ca : [...settings.ca]) : undefined,
+    cert: hop.clientCert?.cert,
+    key: hop.clientCert?.key,
+  };
+  return {
+    host: hop.address,
+    port: hop.port,
+    servername,
+    name: settings.heloName,
+    ignoreTLS: hop.tls === 'none',
+    requireTLS: hop.tls === 'required' || hop.tls === 'verify',
+    opportunisticTLS: hop.tls === 'opportunistic',
+    tls: tlsOptions,
+    connectionTimeout: settings.connectionTimeoutMs ?? 30_000,
+    greetingTimeout: settings.greetingTimeoutMs ?? 30_000,
+    socketTimeout: settings.socketTimeoutMs ?? 300_000,
+    socketCloseTimeout: 1_000,
+    allowInternalNetworkInterfaces: true,
+    logger: false,
+  };
+}
+
+/** An open SMTP session to one host. */
+export class SmtpSession {
+  private usable = true;
+  private currentRcpt: OutboundRecipient | null = null;
+  private rcptByAddress = new Map<string, OutboundRecipient>();
+
+  private constructor(
+    private readonly conn: SMTPConnection,
+    readonly hop: HopTarget,
+  ) {
+    this.perRecipientDsn();
+    conn.on('error', () => {
+      this.usable = false;
+    });
+    conn.on('end', () => {
+      this.usable = false;
+    });
+  }
+
+  /** Connects, greets, STARTTLS per the hop's TLS mode, AUTH when the route has credentials. */
+  static async open(hop: HopTarget, settings: ClientSettings): Promise<SmtpSession> {
+    const conn = new SMTPConnection(connectionOptions(hop, settings));
+    const label = `${hop.name}[${hop.address}]:${hop.port}`;
+    // Errors after the first are ignored: the callbacks below report the failure once.
+    conn.on('error', () => undefined);
+    try {
+      await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+      if (hop.auth) {
+        const auth = hop.auth;
+        await new Promise<void>((resolve, reject) =>
+          conn.login({ user: auth.user, pass: auth.pass }, (err) => (err ? reject(err) : resolve())),
+        );
+      }
+    } catch (err) {
+      conn.close();
+      throw new DeliveryError(classifySmtpError(err, label));
+    }
+    return new SmtpSession(conn, hop);
+  }
+
+  get label(): string {
+    return `${this.hop.name}[${this.hop.address}]:${this.hop.port}`;
+  }
+
+  get isUsable(): boolean {
+    return this.usable && !this.conn.destroyed;
+  }
+
+  get secure(): boolean {
+    return this.conn.secure;
+  }
+
+  /** The extensions the peer advertised (nodemailer keeps them on a field it does not type). */
+  extensions(): string[] {
+    const value: unknown = Reflect.get(this.conn, '_supportedExtensions');
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  }
+
+  private perRecipientDsn(): void {
+    const original: unknown = Reflect.get(this.conn, '_sendRcpt');
+    if (typeof original !== 'function') return;
+    Reflect.set(this.conn, '_sendRcpt', (recipient: string, callback: unknown) => {
+      this.currentRcpt = this.rcptByAddress.get(recipient) ?? null;
+      return Reflect.apply(original, this.conn, [recipient, callback]);
+    });
+    Reflect.set(this.conn, '_getDsnRcptToArgs', () =>
+      this.currentRcpt && this.extensions().includes('DSN') ? dsnRcptArgs(this.currentRcpt) : '',
+    );
+  }
+
+  /** Sends one message to all of its recipients for this host; never throws. */
+  async send(message: OutboundMessage): Promise<TransactionResult> {
+    const recipients = new Map<string, RecipientResult>();
+    const failAll = (failure: DeliveryFailure, usable: boolean): TransactionResult => {
+      for (const r of message.recipients) recipients.set(r.address, { ok: false, failure });
+      const hostLevel = failure.scope === 'connection' || failure.scope === 'host';
+      return { recipients, hostFailure: hostLevel ? failure : null, sessionUsable: usable && this.isUsable };
+    };
+    if (!this.isUsable) return failAll(LocalFailures.connection(this.label, 'connection closed'), false);
+    const ext = this.extensions();
+    if (message.smtputf8 && !ext.includes('SMTPUTF8')) return failAll(LocalFailures.smtpUtf8Unsupported(this.label), true);
+    if (message.eightBit && !ext.includes('8BITMIME')) return failAll(LocalFailures.eightBitUnsupported(this.label), true);
+
+    this.rcptByAddress = new Map(message.recipients.map((r) => [r.address, r]));
+    const envelope = {
+      from: message.from === '' ? false as const : message.from,
+      to: message.recipients.map((r) => r.address),
+      size: message.size,
+      use8BitMime: message.eightBit,
+      dsn: message.envId || message.ret ? { envid: message.envId, ret: message.ret } : undefined,
+    };
+    let stream: Readable;
+    try {
+      stream = message.open();
+    } catch (err) {
+      return failAll(LocalFailures.spoolUnreadable(err instanceof Error ? err.message : String(err)), true);
+    }
+    try {
+      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
+        this.conn.send(envelope, stream, (err, result) => (err || !result ? reject(err) : resolve(result))),
+      );
+      const refused = new Map<string, string>();
+      for (const e of info.rejectedErrors ?? []) {
+        const rcpt = Reflect.get(e, 'recipient');
+        if (typeof rcpt === 'string' && typeof e.response === 'string') refused.set(rcpt, e.response);
+      }
+      const okReply = parseRemoteReply(info.response);
+      for (const r of message.recipients) {
+        const response = refused.get(r.address);
+        if (response !== undefined) recipients.set(r.address, { ok: false, failure: recipientRefused(response) });
+        else if (info.accepted.includes(r.address)) recipients.set(r.address, { ok: true, reply: okReply });
+        else recipients.set(r.address, { ok: false, failure: recipientRefused('451 4.3.0 recipient not acknowledged') });
+      }
+      await this.reset();
+      return { recipients, hostFailure: null, sessionUsable: this.isUsable };
+    } catch (err) {
+      stream.destroy();
+      const rejectedErrors: unknown = err instanceof Error ? Reflect.get(err, 'rejectedErrors') : undefined;
+      const command: unknown = err instanceof Error ? Reflect.get(err, 'command') : undefined;
+      if (command === 'RCPT TO' && Array.isArray(rejectedErrors)) {
+        // Every recipient was refused: each keeps its own reply.
+        for (const e of rejectedErrors) {
+          if (!(e instanceof Error)) continue;
+          const rcpt = Reflect.get(e, 'recipient');
+          const response = Reflect.get(e, 'response');
+          if (typeof rcpt === 'string' && typeof response === 'string') recipients.set(rcpt, { ok: false, failure: recipientRefused(response) });
+        }
+        const fallback = classifySmtpError(err, this.label);
+        for (const r of message.recipients) if (!recipients.has(r.address)) recipients.set(r.address, { ok: false, failure: fallback });
+        await this.reset();
+        return { recipients, hostFailure: null, sessionUsable: this.isUsable };
+      }
+      const failure = classifySmtpError(err, this.label);
+      if (failure.scope === 'message') await this.reset();
+      return failAll(failure, failure.scope === 'message');
+    }
+  }
+
+  private async reset(): Promise<void> {
+    if (!this.isUsable) return;
+    await new Promise<void>((resolve) =>
+      this.conn.reset((err) => {
+        if (err) this.usable = false;
+        resolve();
+      }),
+    );
+  }
+
+  close(): void {
+    this.usable = false;
+    try {
+      this.conn.quit();
+    } catch {
+      this.conn.close();
+    }
+    this.conn.close();
+  }
+}
