@@ -1,0 +1,116 @@
+/**
+ * The difference between two directories as a list of changes with field-level detail: what
+ * `apply` and the fine-grained edits report, and what a dry run shows. Order of items does not count
+ * as a change (the policy never depends on it).
+ */
+import type { AcceptedDomain, Directory, InboundConnector, Tenant } from './model.js';
+
+export type ChangeAction = 'add' | 'remove' | 'change';
+export type ChangeEntity = 'tenant' | 'acceptedDomain' | 'connector';
+
+export interface FieldChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface DirectoryChange {
+  action: ChangeAction;
+  entity: ChangeEntity;
+  tenant: string;
+  /** The tenant name, the domain, or the connector name. */
+  name: string;
+  /** For `change`: which fields differ. Empty for add/remove. */
+  fields: FieldChange[];
+}
+
+function byKey<T>(items: readonly T[], key: (t: T) => string): Map<string, T> {
+  return new Map(items.map((i) => [key(i), i]));
+}
+
+function fieldChanges(before: object, after: object, skip: readonly string[]): FieldChange[] {
+  const out: FieldChange[] = [];
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  for (const field of Object.keys(a)) {
+    if (skip.includes(field)) continue;
+    if (JSON.stringify(b[field]) !== JSON.stringify(a[field])) out.push({ field, before: b[field], after: a[field] });
+  }
+  return out;
+}
+
+const tenantKey = (t: Tenant): string => t.name.toLowerCase();
+const connectorKey = (c: InboundConnector): string => c.name.toLowerCase();
+const domainKey = (d: AcceptedDomain): string => d.domain;
+
+export function diffDirectories(before: Directory, after: Directory): DirectoryChange[] {
+  const changes: DirectoryChange[] = [];
+  const old = byKey(before.tenants, tenantKey);
+  const now = byKey(after.tenants, tenantKey);
+  for (const t of before.tenants) {
+    if (now.has(tenantKey(t))) continue;
+    changes.push({ action: 'remove', entity: 'tenant', tenant: t.name, name: t.name, fields: [] });
+    for (const d of t.acceptedDomains) changes.push(domainChange('remove', t.name, d));
+    for (const c of t.inboundConnectors) changes.push(connectorChange('remove', t.name, c));
+  }
+  for (const t of after.tenants) {
+    const prev = old.get(tenantKey(t));
+    if (prev === undefined) {
+      changes.push({ action: 'add', entity: 'tenant', tenant: t.name, name: t.name, fields: [] });
+      for (const d of t.acceptedDomains) changes.push(domainChange('add', t.name, d));
+      for (const c of t.inboundConnectors) changes.push(connectorChange('add', t.name, c));
+      continue;
+    }
+    const fields = fieldChanges(prev, t, ['acceptedDomains', 'inboundConnectors']);
+    if (fields.length > 0) changes.push({ action: 'change', entity: 'tenant', tenant: t.name, name: t.name, fields });
+    changes.push(...diffItems(t.name, prev.acceptedDomains, t.acceptedDomains, domainKey, domainChange, 'acceptedDomain'));
+    changes.push(...diffItems(t.name, prev.inboundConnectors, t.inboundConnectors, connectorKey, connectorChange, 'connector'));
+  }
+  return changes;
+}
+
+function domainChange(action: ChangeAction, tenant: string, d: AcceptedDomain): DirectoryChange {
+  return { action, entity: 'acceptedDomain', tenant, name: d.domain, fields: [] };
+}
+
+function connectorChange(action: ChangeAction, tenant: string, c: InboundConnector): DirectoryChange {
+  return { action, entity: 'connector', tenant, name: c.name, fields: [] };
+}
+
+function diffItems<T extends AcceptedDomain | InboundConnector>(
+  tenant: string,
+  before: readonly T[],
+  after: readonly T[],
+  key: (t: T) => string,
+  make: (action: ChangeAction, tenant: string, item: T) => DirectoryChange,
+  entity: ChangeEntity,
+): DirectoryChange[] {
+  const out: DirectoryChange[] = [];
+  const now = byKey(after, key);
+  const old = byKey(before, key);
+  for (const item of before) if (!now.has(key(item))) out.push(make('remove', tenant, item));
+  for (const item of after) {
+    const prev = old.get(key(item));
+    if (prev === undefined) {
+      out.push(make('add', tenant, item));
+      continue;
+    }
+    const fields = fieldChanges(prev, item, []);
+    if (fields.length > 0) out.push({ ...make('change', tenant, item), entity, fields });
+  }
+  return out;
+}
+
+const NOUN: Record<ChangeEntity, string> = { tenant: 'tenant', acceptedDomain: 'accepted domain', connector: 'connector' };
+const SIGN: Record<ChangeAction, string> = { add: '+', remove: '-', change: '~' };
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** One line per change for people: `+ connector contoso/onprem`, `~ tenant contoso: rejectDirectSend false → true`. */
+export function formatChange(c: DirectoryChange): string {
+  const what = c.entity === 'tenant' ? `tenant ${c.name}` : `${NOUN[c.entity]} ${c.tenant}/${c.name}`;
+  const detail = c.fields.map((f) => `${f.field} ${show(f.before)} → ${show(f.after)}`).join(', ');
+  return `${SIGN[c.action]} ${what}${detail ? `: ${detail}` : ''}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * tenants.yaml: read into a validated Directory, and written back with a fixed field order and every
+ * default spelled out, so export → apply → export is byte-identical.
+ */
+import { Document, isMap, isSeq, parse as parseYaml, YAMLParseError, type Node } from 'yaml';
+import type { AcceptedDomain, Directory, InboundConnector, Tenant } from './model.js';
+import { DirectoryValidationError, validateDirectory } from './validate.js';
+
+export function parseDirectoryYaml(text: string): Directory {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { uniqueKeys: true });
+  } catch (err) {
+    if (!(err instanceof YAMLParseError)) throw err;
+    const where = err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : '';
+    throw new DirectoryValidationError([
+      { path: [], location: '', field: '', reason: `not valid YAML${where}: ${err.message.split('\n')[0]}` },
+    ]);
+  }
+  return validateDirectory(raw);
+}
+
+function domainOut(d: AcceptedDomain): Record<string, unknown> {
+  return { domain: d.domain, type: d.type, matchSubDomains: d.matchSubDomains };
+}
+
+function connectorOut(c: InboundConnector): Record<string, unknown> {
+  return {
+    name: c.name,
+    type: c.type,
+    enabled: c.enabled,
+    senderIPAddresses: [...c.senderIPAddresses],
+    tlsSenderCertificateName: c.tlsSenderCertificateName,
+    requireTls: c.requireTls,
+    restrictDomainsToIPAddresses: c.restrictDomainsToIPAddresses,
+    restrictDomainsToCertificate: c.restrictDomainsToCertificate,
+    senderDomains: [...c.senderDomains],
+    treatMessagesAsInternal: c.treatMessagesAsInternal,
+    cloudServicesMailEnabled: c.cloudServicesMailEnabled,
+    allowBareLineEndings: c.allowBareLineEndings,
+    comment: c.comment,
+  };
+}
+
+function tenantOut(t: Tenant): Record<string, unknown> {
+  return {
+    name: t.name,
+    relayRuleSet: t.relayRuleSet,
+    rejectDirectSend: t.rejectDirectSend,
+    acceptedDomains: t.acceptedDomains.map(domainOut),
+    inboundConnectors: t.inboundConnectors.map(connectorOut),
+  };
+}
+
+/** Short lists and accepted domains are written in flow style, as in the documented format. */
+function styleFlow(node: Node | null | undefined, key: string | null): void {
+  if (isSeq(node)) {
+    if (key === 'senderIPAddresses' || key === 'senderDomains' || node.items.length === 0) node.flow = true;
+    for (const item of node.items) styleFlow(item as Node, key === 'acceptedDomains' ? 'acceptedDomain' : null);
+  } else if (isMap(node)) {
+    if (key === 'acceptedDomain') node.flow = true;
+    for (const pair of node.items) {
+      const k = pair.key as { value?: unknown } | null;
+      styleFlow(pair.value as Node, typeof k?.value === 'string' ? k.value : null);
+    }
+  }
+}
+
+export function serializeDirectoryYaml(dir: Directory): string {
+  const doc = new Document({ tenants: dir.tenants.map(tenantOut) });
+  styleFlow(doc.contents as Node, null);
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: true, nullStr: 'null' });
+}
