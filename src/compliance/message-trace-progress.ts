@@ -1,0 +1,33 @@
+/**
+ * A one-line progress bar for a terminal: redrawn in place with `\r`, only when the shown percentage
+ * changes, and erased at the end so the report starts on a clean line. Meant for stderr when it is
+ * a TTY; callers pass nothing when it is not.
+ */
+export interface ProgressSink {
+  write(text: string): unknown;
+  columns?: number;
+}
+
+export class ProgressBar {
+  private shown = -1;
+  private rows = 0;
+
+  constructor(private readonly sink: ProgressSink) {}
+
+  rowsRead(rows: number): void {
+    this.rows = rows;
+  }
+
+  bytesRead(read: number, total: number): void {
+    const percent = total > 0 ? Math.min(100, Math.floor((read * 100) / total)) : 100;
+    if (percent === this.shown) return;
+    this.shown = percent;
+    const width = Math.max(10, Math.min(40, (this.sink.columns ?? 80) - 40));
+    const filled = Math.round((percent * width) / 100);
+    this.sink.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${this.rows.toLocaleString('en-US')} rows`);
+  }
+
+  finish(): void {
+    if (this.shown >= 0) this.sink.write('\r\x1b[2K');
+  }
+}
