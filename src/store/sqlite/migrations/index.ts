@@ -1,3 +1,4 @@
+import { directoryMigration } from './001_directory.js';
 import { queueMigration } from './002_queue.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -9,5 +10,6 @@ export interface Migration {
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
 export const migrations: Migration[] = [
+  directoryMigration,
   queueMigration,
 ];
