@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import {
+  DirectoryValidationError,
+  formatChange,
+  parseDirectoryYaml,
+  serializeDirectoryYaml,
+  validateDirectory,
+  type Directory,
+} from '../../directory/index.js';
+import { importExchangeOnline, type ExchangeOnlineImport } from '../../exchange/exchange-online-import.js';
+import { ExchangeImportError } from '../../exchange/import-error.js';
+import { CliError } from '../errors.js';
+import { loadConfig } from '../../config/index.js';
+import { openStores } from '../../app/stores.js';
+import type { Tenant } from '../../directory/model.js';
+
+/**
+ * `relaygate import exchange-online`: an Exchange Online organization's PowerShell exports → a
+ * relaygate tenant, written as tenants.yaml (stdout, or merged into `-o FILE`) or applied to the
+ * store with `--apply`. What was read and what was ignored goes to stderr, so stdout stays YAML.
+ */
+export function register(program: Command): void {
+  const imp = program.command('import').description('Import configuration from other systems');
+  imp
+    .command('exchange-online')
+    .description('Import an Exchange Online tenant from Get-AcceptedDomain and Get-InboundConnector JSON exports')
+    .requiredOption('--accepted-domains <file>', 'output of: Get-AcceptedDomain | ConvertTo-Json -Depth 5')
+    .requiredOption('--inbound-connectors <file>', 'output of: Get-InboundConnector | ConvertTo-Json -Depth 5')
+    .option('--tenant <name>', 'relaygate tenant name (default: from the initial *.onmicrosoft.com domain)')
+    .option('-o, --output <file>', 'write tenants.yaml here (an existing file keeps its other tenants)')
+    .option('--apply', 'apply the tenant to the store instead of writing YAML')
+    .option('--config <file>', 'relaygate.yaml (with --apply)')
+    .action(async (opts: { acceptedDomains: string; inboundConnectors: string; tenant?: string; output?: string; apply?: boolean; config?: string }) => {
+      if (opts.apply && opts.output) throw new CliError('give either --apply or -o FILE, not both');
+      let result: ExchangeOnlineImport;
+      try {
+        result = await importExchangeOnline({ acceptedDomains: opts.acceptedDomains, inboundConnectors: opts.inboundConnectors, tenant: opts.tenant });
+      } catch (err) {
+        if (err instanceof ExchangeImportError) throw new CliError(err.message, 2);
+        throw err;
+      }
+      process.stderr.write(importSummary(result));
+      if (opts.apply) {
+        const changes = await applyImportedTenant(result.tenant, opts.config);
+        process.stderr.write(changes.length === 0 ? 'The store already matches: nothing changed.\n' : `Applied to the store:\n  ${changes.join('\n  ')}\n`);
+        process.stderr.write(nextSteps(result.tenant.name, null));
+        return;
+      }
+      if (opts.output) {
+        const merged = await mergeIntoFile(opts.output, result.directory);
+        await writeFile(opts.output, serializeDirectoryYaml(merged.directory));
+        process.stderr.write(`${merged.replaced ? 'Replaced' : 'Added'} tenant ${result.tenant.name} in ${opts.output}.\n`);
+        process.stderr.write(nextSteps(result.tenant.name, opts.output));
+        return;
+      }
+      process.stdout.write(serializeDirectoryYaml(result.directory));
+    });
+}
+
+export function importSummary(r: ExchangeOnlineImport): string {
+  const t = r.tenant;
+  const onPrem = t.inboundConnectors.filter((c) => c.type === 'OnPremises').length;
+  const partner = t.inboundConnectors.length - onPrem;
+  const disabled = t.inboundConnectors.filter((c) => !c.enabled).length;
+  const lines = [
+    `Imported tenant ${t.name}: ${t.acceptedDomains.length} accepted domain(s), ${t.inboundConnectors.length} inbound connector(s) ` +
+      `(${onPrem} OnPremises, ${partner} Partner, ${disabled} disabled).`,
+  ];
+  if (r.ignored.length > 0) {
+    lines.push('Ignored (properties relaygate does not model):');
+    for (const g of r.ignored) lines.push(`  ${g.cmdlet}: ${g.properties.join(', ')}`);
+  }
+  if (r.notes.length > 0) {
+    lines.push('Notes:');
+    for (const n of r.notes) lines.push(`  - ${n}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function nextSteps(tenant: string, file: string | null): string {
+  const dir = file ? ` --directory ${file}` : '';
+  return `Next: relaygate check --tenant ${tenant}${dir}   (audit of the configuration)\n` +
+    `      relaygate check --message-trace trace.csv --tenant ${tenant}${dir}   (impact on real traffic)\n`;
+}
+
+/** The file's directory with the imported tenant replacing the one of the same name, or added. */
+async function mergeIntoFile(file: string, imported: Directory): Promise<{ directory: Directory; replaced: boolean }> {
+  if (!existsSync(file)) return { directory: imported, replaced: false };
+  let existing: Directory;
+  try {
+    existing = parseDirectoryYaml(await readFile(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof DirectoryValidationError) throw new CliError(`${file}: ${err.message}`, 2);
+    throw err;
+  }
+  const tenant = imported.tenants[0]!;
+  const merged = replaceTenant(existing, tenant);
+  try {
+    return { directory: validateDirectory(merged.directory), replaced: merged.replaced };
+  } catch (err) {
+    if (err instanceof DirectoryValidationError) throw new CliError(`${file} with tenant ${tenant.name} imported: ${err.message}`, 2);
+    throw err;
+  }
+}
+
+/** Replaces (or adds) the tenant in the store's directory, in one transaction; returns the changes. */
+async function applyImportedTenant(tenant: Tenant, config: string | undefined): Promise<string[]> {
+  const stores = openStores(loadConfig(config));
+  try {
+    const current = await stores.directory.load();
+    const merged = replaceTenant(current, tenant);
+    try {
+      return (await stores.directory.replace(merged.directory)).map(formatChange);
+    } catch (err) {
+      if (err instanceof DirectoryValidationError) throw new CliError(`the store with tenant ${tenant.name} imported: ${err.message}`, 2);
+      throw err;
+    }
+  } finally {
+    stores.close();
+  }
+}
+
+function replaceTenant(dir: Directory, tenant: Tenant): { directory: Directory; replaced: boolean } {
+  const index = dir.tenants.findIndex((t) => t.name.toLowerCase() === tenant.name.toLowerCase());
+  const tenants = index === -1 ? [...dir.tenants, tenant] : dir.tenants.map((t, i) => (i === index ? tenant : t));
+  return { directory: { tenants }, replaced: index !== -1 };
+}
