@@ -1,0 +1,126 @@
+/**
+ * Sender Rewriting Scheme (Shevek's SRS0/SRS1, as in libsrs2 and postsrsd), hand-written: the npm
+ * packages for it (`srs.js` 0.1.0, `sender-rewriting-scheme` 1.0.0) are unmaintained single
+ * releases without types, and the scheme is ~100 lines over node:crypto.
+ *
+ *   forward  user@orig.example             → SRS0=HHHH=TT=orig.example=user@rewrite.domain
+ *   forward  SRS0=HHHH=TT=orig=user@fwd1   → SRS1=HHHH=fwd1==HHHH=TT=orig=user@rewrite.domain
+ *   reverse  undoes one step, checking the HMAC (HHHH) and the age of the timestamp (TT, days mod 1024).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const DAY = 86_400_000;
+const TIME_SLOTS = 1024;
+
+export interface SrsSettings {
+  /** The first secret signs; all of them verify (so secrets can be rotated). */
+  secrets: readonly string[];
+  /** Our domain: rewritten addresses end in @rewriteDomain. */
+  rewriteDomain: string;
+  /** Reverse refuses addresses older than this many days (default 21). */
+  maxAgeDays?: number;
+  hashLength?: number;
+}
+
+export class SrsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SrsError';
+  }
+}
+
+function splitAddress(address: string): { local: string; domain: string } {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) throw new SrsError(`not an address: ${address}`);
+  return { local: address.slice(0, at), domain: address.slice(at + 1) };
+}
+
+export class Srs {
+  private readonly maxAgeDays: number;
+  private readonly hashLength: number;
+
+  constructor(
+    private readonly settings: SrsSettings,
+    private readonly clock: Clock,
+  ) {
+    if (settings.secrets.length === 0 || settings.secrets.some((s) => s.length < 16)) {
+      throw new SrsError('SRS needs at least one secret of 16 or more characters');
+    }
+    this.maxAgeDays = settings.maxAgeDays ?? 21;
+    this.hashLength = settings.hashLength ?? 4;
+  }
+
+  private hash(secret: string, ...parts: string[]): string {
+    const h = createHmac('sha1', secret);
+    for (const p of parts) h.update(p.toLowerCase());
+    return h.digest('base64').slice(0, this.hashLength);
+  }
+
+  private timestamp(): string {
+    const day = Math.floor(this.clock.now().getTime() / DAY) % TIME_SLOTS;
+    return BASE32[day >> 5]! + BASE32[day & 31]!;
+  }
+
+  private checkHash(given: string, ...parts: string[]): void {
+    for (const secret of this.settings.secrets) {
+      const expected = Buffer.from(this.hash(secret, ...parts).toLowerCase());
+      const actual = Buffer.from(given.toLowerCase());
+      if (expected.length === actual.length && timingSafeEqual(expected, actual)) return;
+    }
+    throw new SrsError('SRS hash does not match');
+  }
+
+  private checkTimestamp(tt: string): void {
+    const upper = tt.toUpperCase();
+    const hi = BASE32.indexOf(upper[0] ?? '');
+    const lo = BASE32.indexOf(upper[1] ?? '');
+    if (upper.length !== 2 || hi < 0 || lo < 0) throw new SrsError(`bad SRS timestamp: ${tt}`);
+    const then = (hi << 5) | lo;
+    const today = Math.floor(this.clock.now().getTime() / DAY) % TIME_SLOTS;
+    const age = (today - then + TIME_SLOTS) % TIME_SLOTS;
+    if (age > this.maxAgeDays) throw new SrsError(`SRS address expired (${age} days old)`);
+  }
+
+  isSrs(address: string): boolean {
+    return /^SRS[01][=+-]/i.test(address);
+  }
+
+  /** The rewritten envelope sender. The null sender is never rewritten. */
+  forward(address: string): string {
+    if (address === '') return '';
+    const { local, domain } = splitAddress(address);
+    const secret = this.settings.secrets[0]!;
+    if (domain.toLowerCase() === this.settings.rewriteDomain.toLowerCase()) return address;
+    const srs0 = /^SRS0[=+-](.*)$/i.exec(local);
+    if (srs0) {
+      const hash = this.hash(secret, domain, srs0[1]!);
+      return `SRS1=${hash}=${domain}==${srs0[1]}@${this.settings.rewriteDomain}`;
+    }
+    const srs1 = /^SRS1[=+-][^=]+=([^=]+)==(.*)$/i.exec(local);
+    if (srs1) {
+      const hash = this.hash(secret, srs1[1]!, srs1[2]!);
+      return `SRS1=${hash}=${srs1[1]}==${srs1[2]}@${this.settings.rewriteDomain}`;
+    }
+    const tt = this.timestamp();
+    const hash = this.hash(secret, tt, domain, local);
+    return `SRS0=${hash}=${tt}=${domain}=${local}@${this.settings.rewriteDomain}`;
+  }
+
+  /** The address a bounce to `address` must go to; throws SrsError when it is not ours or is forged/expired. */
+  reverse(address: string): string {
+    const { local } = splitAddress(address);
+    const srs1 = /^SRS1[=+-]([^=]+)=([^=]+)==(.*)$/i.exec(local);
+    if (srs1) {
+      this.checkHash(srs1[1]!, srs1[2]!, srs1[3]!);
+      return `SRS0=${srs1[3]}@${srs1[2]}`;
+    }
+    const srs0 = /^SRS0[=+-]([^=]+)=([^=]+)=([^=]+)=(.+)$/i.exec(local);
+    if (!srs0) throw new SrsError(`not an SRS address: ${address}`);
+    const [hash, tt, domain, user] = [srs0[1]!, srs0[2]!, srs0[3]!, srs0[4]!];
+    this.checkHash(hash, tt, domain, user);
+    this.checkTimestamp(tt);
+    return `${user}@${domain}`;
+  }
+}
