@@ -1,0 +1,192 @@
+/**
+ * Golden policy scenarios: the YAML format and its loader. A file holds a `directory` (tenants in the
+ * tenants.yaml shape of issue 2) and a list of `scenarios`, each with the facts of one transaction and
+ * the outcome the contract (relay-policy.md) requires. Expected values are written from the contract,
+ * never copied from the engine's output.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { connectorDefaults, type AcceptedDomain, type Directory, type InboundConnector, type Tenant } from '../../src/directory/model.js';
+import type { CertificateFacts, EvaluationInput } from '../../src/policy/index.js';
+
+export interface ExpectedRecipient {
+  verdict: string;
+  reply: string;
+  currentVerdict: string;
+  legacyVerdict: string;
+  tenant: string | null;
+}
+
+export interface ExpectedTransaction {
+  tenant: string | null;
+  attribution: string;
+  ruleSet: string;
+  mailFromReply: string | null;
+  /** The chart path: step ids with answers, skipped steps left out (`A1=no A2=yes ... S5=yes`). */
+  chart: string;
+  /** Warning codes, compared as a sorted set. */
+  warnings: string[];
+  /** Remedy ranks, in the engine's order. */
+  remedies: number[];
+  tiedTenants: string[];
+  recipients: ExpectedRecipient[];
+}
+
+export interface Scenario {
+  file: string;
+  name: string;
+  input: EvaluationInput;
+  expected: ExpectedTransaction;
+}
+
+export interface ScenarioFile {
+  file: string;
+  directory: Directory;
+  scenarios: Scenario[];
+}
+
+type Raw = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function record(v: unknown, where: string): Raw {
+  if (!isRecord(v)) throw new Error(`${where}: expected a mapping`);
+  return v;
+}
+
+function list(v: unknown, where: string): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new Error(`${where}: expected a list`);
+  return v;
+}
+
+function str(v: unknown, where: string): string {
+  if (typeof v !== 'string') throw new Error(`${where}: expected a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function strOrNull(v: unknown, where: string): string | null {
+  return v === null || v === undefined ? null : str(v, where);
+}
+
+function strings(v: unknown, where: string): string[] {
+  return list(v, where).map((x, i) => String(x ?? `${where}[${i}]`));
+}
+
+/**
+ * The tenants of a scenario file, with the defaults of relay-policy.md §1 filled in. A tiny local
+ * mapping (directory/yaml.ts's parseDirectoryYaml had not landed when this suite was written): it
+ * applies `connectorDefaults` and lower-cases names, nothing more, so scenario directories must
+ * already be valid.
+ */
+export function loadDirectory(v: unknown, where: string): Directory {
+  const tenants = list(record(v, where)['tenants'], `${where}.tenants`).map((t, i): Tenant => {
+    const at = `${where}.tenants[${i}]`;
+    const raw = record(t, at);
+    return {
+      name: str(raw['name'], `${at}.name`),
+      relayRuleSet: (raw['relayRuleSet'] as Tenant['relayRuleSet'] | undefined) ?? 'auto',
+      rejectDirectSend: raw['rejectDirectSend'] === true,
+      acceptedDomains: list(raw['acceptedDomains'], `${at}.acceptedDomains`).map((d): AcceptedDomain => {
+        const rd = typeof d === 'string' ? { domain: d } : record(d, `${at}.acceptedDomains`);
+        return {
+          domain: str(rd['domain'], `${at}.domain`).toLowerCase(),
+          type: (rd['type'] as AcceptedDomain['type'] | undefined) ?? 'Authoritative',
+          matchSubDomains: rd['matchSubDomains'] === true,
+        };
+      }),
+      inboundConnectors: list(raw['inboundConnectors'], `${at}.inboundConnectors`).map((c, j): InboundConnector => {
+        const rc = record(c, `${at}.inboundConnectors[${j}]`);
+        const cert = rc['tlsSenderCertificateName'];
+        return {
+          ...connectorDefaults,
+          ...rc,
+          name: str(rc['name'], `${at}.inboundConnectors[${j}].name`),
+          type: rc['type'] === 'Partner' ? 'Partner' : 'OnPremises',
+          senderIPAddresses: strings(rc['senderIPAddresses'], 'senderIPAddresses'),
+          senderDomains: rc['senderDomains'] === undefined ? [...connectorDefaults.senderDomains] : strings(rc['senderDomains'], 'senderDomains'),
+          tlsSenderCertificateName: typeof cert === 'string' ? cert.toLowerCase() : null,
+        } as InboundConnector;
+      }),
+    };
+  });
+  return { tenants };
+}
+
+function loadCertificate(v: unknown, where: string): CertificateFacts | null {
+  if (v === undefined || v === null) return null;
+  const raw = record(v, where);
+  const facts: CertificateFacts = { names: strings(raw['names'], `${where}.names`), trusted: raw['trusted'] === true };
+  if (raw['untrustedReason'] !== undefined) facts.untrustedReason = str(raw['untrustedReason'], `${where}.untrustedReason`);
+  if (raw['notBefore'] !== undefined) facts.notBefore = str(raw['notBefore'], `${where}.notBefore`);
+  if (raw['notAfter'] !== undefined) facts.notAfter = str(raw['notAfter'], `${where}.notAfter`);
+  return facts;
+}
+
+function loadScenario(file: string, v: unknown, index: number): Scenario {
+  const raw = record(v, `${file} scenario ${index}`);
+  const name = str(raw['name'], `${file} scenario ${index}.name`);
+  const where = `${file}: ${name}`;
+  const conn = record(raw['connection'], `${where}.connection`);
+  const at = new Date(str(raw['at'], `${where}.at`));
+  if (Number.isNaN(at.getTime())) throw new Error(`${where}.at: not an ISO 8601 instant`);
+  const input: EvaluationInput = {
+    at,
+    connection: {
+      ip: str(conn['ip'], `${where}.connection.ip`),
+      tls: conn['tls'] === true,
+      certificate: loadCertificate(conn['certificate'], `${where}.connection.certificate`),
+    },
+    message: {
+      mailFrom: str(raw['mailFrom'], `${where}.mailFrom`),
+      recipients: strings(raw['recipients'], `${where}.recipients`),
+    },
+  };
+  // Omitted = not known yet (before DATA); null = the message has no usable From.
+  if ('headerFrom' in raw) input.message.headerFrom = strOrNull(raw['headerFrom'], `${where}.headerFrom`);
+
+  const exp = record(raw['expected'], `${where}.expected`);
+  const expected: ExpectedTransaction = {
+    tenant: strOrNull(exp['tenant'], `${where}.expected.tenant`),
+    attribution: str(exp['attribution'], `${where}.expected.attribution`),
+    ruleSet: str(exp['ruleSet'], `${where}.expected.ruleSet`),
+    mailFromReply: strOrNull(exp['mailFromReply'], `${where}.expected.mailFromReply`),
+    chart: str(exp['chart'], `${where}.expected.chart`),
+    warnings: strings(exp['warnings'], `${where}.expected.warnings`).sort(),
+    remedies: list(exp['remedies'], `${where}.expected.remedies`).map(Number),
+    tiedTenants: strings(exp['tiedTenants'], `${where}.expected.tiedTenants`),
+    recipients: list(exp['recipients'], `${where}.expected.recipients`).map((r, i) => {
+      const rr = record(r, `${where}.expected.recipients[${i}]`);
+      const at2 = `${where}.expected.recipients[${i}]`;
+      return {
+        verdict: str(rr['verdict'], `${at2}.verdict`),
+        reply: str(rr['reply'], `${at2}.reply`),
+        currentVerdict: str(rr['currentVerdict'], `${at2}.currentVerdict`),
+        legacyVerdict: str(rr['legacyVerdict'], `${at2}.legacyVerdict`),
+        tenant: strOrNull(rr['tenant'], `${at2}.tenant`),
+      };
+    }),
+  };
+  if (expected.recipients.length !== input.message.recipients.length) {
+    throw new Error(`${where}: ${input.message.recipients.length} recipients but ${expected.recipients.length} expected outcomes`);
+  }
+  return { file, name, input, expected };
+}
+
+export function loadScenarioFile(path: string, file: string): ScenarioFile {
+  const raw = record(parse(readFileSync(path, 'utf8')), file);
+  const directory = loadDirectory(raw['directory'], `${file}.directory`);
+  const scenarios = list(raw['scenarios'], `${file}.scenarios`).map((s, i) => loadScenario(file, s, i));
+  return { file, directory, scenarios };
+}
+
+/** Every `*.yaml` in the directory, sorted by name. */
+export function loadScenarioDirectory(dir: string): ScenarioFile[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => loadScenarioFile(join(dir, f), f));
+}
