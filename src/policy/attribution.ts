@@ -1,4 +1,4 @@
-import type { Domain } from '../core/domain.js';
+import { compareText, type Domain } from '../core/domain.js';
 import type { InboundConnector, Tenant } from '../directory/model.js';
 import { certificateNameDomain, certificateNameMatches } from './certificate-name.js';
 import type { DirectorySnapshot, IndexedConnector } from './snapshot.js';
@@ -75,7 +75,7 @@ export function attribute(snapshot: DirectorySnapshot, facts: AttributionFacts):
   const own = (list: IndexedConnector[]) => list.filter((ic) => ic.tenant.name === chosen!.name);
   const byCertificate = own(certificateCandidates);
   const pick = byCertificate.length > 0 ? byCertificate : own(ipCandidates);
-  const connector = [...pick].sort((a, b) => a.connector.name.localeCompare(b.connector.name))[0]!;
+  const connector = [...pick].sort((a, b) => compareText(a.connector.name, b.connector.name))[0]!;
   const matchedCertificateNames =
     byCertificate.length > 0 ? certificateNamesMatching(byCertificate, facts.certificateNames) : [];
   return {
@@ -92,7 +92,7 @@ export function attribute(snapshot: DirectorySnapshot, facts: AttributionFacts):
 function tenantsOf(list: IndexedConnector[]): Tenant[] {
   const seen = new Map<string, Tenant>();
   for (const ic of list) seen.set(ic.tenant.name, ic.tenant);
-  return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...seen.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 function certificateNamesMatching(connectors: IndexedConnector[], names: readonly string[]): string[] {

@@ -183,7 +183,7 @@ function nobodyExplanation(
   }
   if (!attribution.tenant) return `Relay denied: the connection (${ctx.ip}) matched no enabled OnPremises connector by certificate or IP.`;
   const t = attribution.tenant.name;
-  const p1 = ctx.p1.kind === 'null' ? 'the null sender <>' : `envelope sender domain ${ctx.p1Domain ?? '(none)'}`;
+  const p1 = ctx.p1.kind === 'null' ? 'null envelope sender <>' : `envelope sender domain ${ctx.p1Domain ?? '(none)'}`;
   if (ruleSet === 'legacy' && conditions?.headerFromAccepted === false) {
     return `Relay denied: neither the certificate name, the ${p1} nor the header From domain is accepted by ${t}.`;
   }

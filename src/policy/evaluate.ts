@@ -77,6 +77,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
     recipients,
     tiedTenants: attribution.tied,
     steps: chart.steps,
+    outcome: chart.outcome,
     warnings,
     remedies,
   };

@@ -1,8 +1,7 @@
 import type { Domain } from '../core/domain.js';
 import type { Tenant } from '../directory/model.js';
 import type { Attribution } from './attribution.js';
-import type { ChartOutcome } from './workflow-chart.js';
-import type { Remedy } from './types.js';
+import type { ChartOutcome, Remedy } from './types.js';
 
 export interface RemedyFacts {
   outcome: ChartOutcome;
@@ -19,8 +18,10 @@ export interface RemedyFacts {
  * relay fails now (OUT-E, OUT-F) or that depends on a weak condition.
  */
 export function remediesFor(f: RemedyFacts): Remedy[] {
+  // Without a tenant (no connector matched, sender domains nobody's) there is no admin to advise.
+  if (!f.subject) return [];
   if (f.outcome !== 'OUT-E' && f.outcome !== 'OUT-F' && f.certificateNameNotAccepted === null) return [];
-  const t = f.subject?.name ?? 'your tenant';
+  const t = f.subject.name;
   const out: Remedy[] = [];
   if (f.outcome === 'OUT-E' || f.outcome === 'OUT-F') {
     out.push({
@@ -42,7 +43,7 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
   if (f.sharedIpTenants.length > 0) {
     out.push({ rank: 4, text: `Do not share an IP-based connector's addresses with another tenant (${f.sharedIpTenants.join(', ')}): attribution by IP is ambiguous.` });
   }
-  if (f.attribution.tenant === null && f.attribution.tied.length === 0 && f.subject) {
+  if (f.attribution.tenant === null && f.attribution.tied.length === 0) {
     out.push({ rank: 1, text: `The connection matched no OnPremises connector of ${t}: create one for this source, by certificate (preferred) or by IP.` });
   }
   return out.sort((a, b) => a.rank - b.rank);

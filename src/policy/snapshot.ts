@@ -1,4 +1,4 @@
-import { parentDomains, type Domain } from '../core/domain.js';
+import { compareText, parentDomains, type Domain } from '../core/domain.js';
 import type { AcceptedDomain, Directory, InboundConnector, Tenant } from '../directory/model.js';
 import { lookupKeysForPresentedName, parseCertificateNamePattern, patternKey, type CertificateNamePattern } from './certificate-name.js';
 import { IpPrefixIndex, parsePrefix, type ParsedPrefix } from './ip-prefix-index.js';
@@ -39,7 +39,7 @@ export class DirectorySnapshot {
         if (accepted.matchSubDomains) this.subdomainParents.set(key, { tenant, accepted });
       }
       const indexed = [...tenant.inboundConnectors]
-        .sort((a, b) => a.name.localeCompare(b.name))
+        .sort((a, b) => compareText(a.name, b.name))
         .map((connector) => indexConnector(tenant, connector));
       this.connectorsByTenant.set(tenant.name, indexed);
       for (const ic of indexed) {

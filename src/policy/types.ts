@@ -43,6 +43,14 @@ export interface EvaluationInput {
   at: Date;
 }
 
+/**
+ * Where the chart ends: OUT-C compliant for all mail (certificate name accepted); OUT-D compliant
+ * via an accepted P1; OUT-E passed before 2023-11-01 only via P2, non-compliant now; OUT-F fails under
+ * both rule sets; OUT-N no enabled OnPremises connector (not affected, cannot relay); OUT-I every
+ * recipient is internal, relay conditions do not apply.
+ */
+export type ChartOutcome = 'OUT-C' | 'OUT-D' | 'OUT-E' | 'OUT-F' | 'OUT-N' | 'OUT-I';
+
 export type Verdict = 'relay' | 'internal' | 'inbound' | 'rejected';
 /** `pending`: legacy rule set, only condition 1c (P2) can still allow it; decide after the headers. */
 export type RecipientVerdict = Verdict | 'pending';
@@ -137,6 +145,8 @@ export interface TransactionDecision {
   /** Tenants that tied in attribution and could not be separated (relay-policy.md §3.3). */
   tiedTenants: string[];
   steps: Step[];
+  /** Where the workflow chart ended (relay-policy.md §7): OUT-C, OUT-D, OUT-E, OUT-F, OUT-N, OUT-I. */
+  outcome: ChartOutcome;
   warnings: Finding[];
   remedies: Remedy[];
 }

@@ -4,16 +4,7 @@ import type { Attribution } from './attribution.js';
 import { certificateNameDomain } from './certificate-name.js';
 import { connectorMatchesIp, type SourceIdentity } from './partner-connectors.js';
 import type { DirectorySnapshot } from './snapshot.js';
-import type { CertificateJudgement, RecipientDecision, Step, StepAnswer } from './types.js';
-
-/** Where the chart ends (relay-policy.md §7). */
-export type ChartOutcome =
-  | 'OUT-C' // compliant for all mail: certificate name is accepted
-  | 'OUT-D' // compliant via 1b: P1 domain accepted
-  | 'OUT-E' // passed before 2023-11-01 only via P2 (1c): non-compliant now
-  | 'OUT-F' // fails under both rule sets
-  | 'OUT-N' // no enabled OnPremises connector: not affected, cannot relay
-  | 'OUT-I'; // recipients internal: relay conditions do not apply
+import type { CertificateJudgement, ChartOutcome, RecipientDecision, Step, StepAnswer } from './types.js';
 
 export interface ChartInput {
   snapshot: DirectorySnapshot;

@@ -1,0 +1,90 @@
+import { formatReply } from '../core/reply.js';
+import type { ChartOutcome, RecipientDecision, TransactionDecision } from '../policy/types.js';
+
+const outcomeText: Record<ChartOutcome, string> = {
+  'OUT-C': 'compliant for all mail on this connection (certificate name is an accepted domain)',
+  'OUT-D': 'compliant via the envelope sender domain (condition 1b)',
+  'OUT-E': 'passed before 2023-11-01 only through the header From; refused now',
+  'OUT-F': 'refused under both rule sets',
+  'OUT-N': 'the tenant has no enabled OnPremises connector: not affected, cannot relay',
+  'OUT-I': 'every recipient is internal to the tenant: relay conditions do not apply',
+};
+
+/** The `check --json` document. Other tools read it: the keys are part of the contract (issue 2). */
+export interface CheckJson {
+  tenant: string | null;
+  connector: string | null;
+  attribution: string;
+  ruleSet: string;
+  recipients: Array<{
+    address: string;
+    verdict: string;
+    tenant: string | null;
+    reply: string;
+    currentVerdict: string;
+    legacyVerdict: string;
+  }>;
+  steps: Array<{ id: string; question: string; answer: string; detail: string }>;
+  warnings: Array<{ code: string; message: string }>;
+  remedies: Array<{ rank: number; text: string }>;
+}
+
+export function toCheckJson(d: TransactionDecision): CheckJson {
+  return {
+    tenant: d.tenant,
+    connector: d.connector,
+    attribution: d.attribution,
+    ruleSet: d.ruleSet,
+    recipients: d.recipients.map((r) => ({
+      address: r.address,
+      verdict: r.verdict,
+      tenant: r.tenant,
+      reply: formatReply(r.reply),
+      currentVerdict: r.currentVerdict,
+      legacyVerdict: r.legacyVerdict,
+    })),
+    steps: d.steps.map(({ id, question, answer, detail }) => ({ id, question, answer, detail })),
+    warnings: d.warnings.map(({ code, message }) => ({ code, message })),
+    remedies: d.remedies.map(({ rank, text }) => ({ rank, text })),
+  };
+}
+
+/** Every recipient accepted (relay, internal, inbound)? Drives the exit code 0/1. */
+export function allAccepted(d: TransactionDecision): boolean {
+  return d.recipients.every((r) => r.verdict !== 'rejected');
+}
+
+export function renderCheck(d: TransactionDecision, facts: { ip: string; tls: boolean; at: Date; mailFrom: string }): string {
+  const lines: string[] = [];
+  const cert = !d.certificate.presented
+    ? 'no client certificate'
+    : d.certificate.names.length > 0
+      ? `certificate ${d.certificate.names.join(', ')}`
+      : `certificate ignored (${d.certificate.reason})`;
+  lines.push(`Connection ${facts.ip}, ${facts.tls ? 'TLS' : 'no TLS'}, ${cert}; MAIL FROM <${facts.mailFrom}> at ${facts.at.toISOString()}`);
+  lines.push(
+    d.tenant
+      ? `Attributed to tenant ${d.tenant} by ${d.attribution} (connector ${d.connector}); rule set in force: ${d.ruleSet}`
+      : `Attributed to no tenant${d.tiedTenants.length ? ` (tie between ${d.tiedTenants.join(', ')})` : ''}; rule set in force: ${d.ruleSet}`,
+  );
+  if (d.mailFromReply) lines.push(`MAIL FROM refused: ${formatReply(d.mailFromReply)}`);
+  lines.push('', 'Recipients:');
+  for (const r of d.recipients) lines.push(...renderRecipient(r));
+  lines.push('', 'Workflow chart:');
+  for (const s of d.steps) lines.push(`  ${s.id.padEnd(3)} ${s.answer.padEnd(7)} ${s.question}`, `              ${s.detail}`);
+  lines.push(`  Outcome: ${d.outcome} — ${outcomeText[d.outcome]}`);
+  if (d.warnings.length > 0) {
+    lines.push('', 'Warnings:');
+    for (const w of d.warnings) lines.push(`  - [${w.code}] ${w.message}`);
+  }
+  if (d.remedies.length > 0) {
+    lines.push('', 'Remedies (in order of preference):');
+    for (const r of d.remedies) lines.push(`  ${r.rank}. ${r.text}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function renderRecipient(r: RecipientDecision): string[] {
+  const changed = r.currentVerdict !== r.legacyVerdict ? `  [now: ${r.currentVerdict}; before 2023-11-01: ${r.legacyVerdict}]` : '';
+  return [`  ${r.verdict.toUpperCase().padEnd(9)} ${r.address}  ${formatReply(r.reply)}${changed}`, `            ${r.explanation}`];
+}

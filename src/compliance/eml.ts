@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import { simpleParser, type AddressObject } from 'mailparser';
+
+/** What `check --eml` reads from a message: P2, the Return-Path (default P1) and the To/Cc recipients. */
+export interface EmlFacts {
+  headerFrom: string | null;
+  returnPath: string | null;
+  recipients: string[];
+}
+
+export async function readEmlFacts(path: string): Promise<EmlFacts> {
+  const parsed = await simpleParser(await readFile(path));
+  const returnPathHeader = parsed.headers.get('return-path');
+  const returnPath = returnPathHeader === undefined ? null : addressText(returnPathHeader);
+  return {
+    headerFrom: parsed.from?.value[0]?.address ?? null,
+    returnPath,
+    recipients: [...addresses(parsed.to), ...addresses(parsed.cc)],
+  };
+}
+
+function addresses(field: AddressObject | AddressObject[] | undefined): string[] {
+  if (!field) return [];
+  const list = Array.isArray(field) ? field : [field];
+  return list.flatMap((a) => a.value.map((v) => v.address).filter((x): x is string => Boolean(x)));
+}
+
+function addressText(value: unknown): string {
+  if (typeof value === 'string') return value.trim().replace(/^<|>$/g, '');
+  if (value && typeof value === 'object' && 'value' in value) {
+    const first = (value as AddressObject).value[0];
+    return first?.address ?? '';
+  }
+  return '';
+}

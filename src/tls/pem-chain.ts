@@ -1,0 +1,56 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { CertificateFacts } from '../policy/types.js';
+import { certificateFacts } from './certificate-facts.js';
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export function parsePemBundle(text: string): X509Certificate[] {
+  return (text.match(PEM_BLOCK) ?? []).map((pem) => new X509Certificate(pem));
+}
+
+export function readPemBundle(path: string): X509Certificate[] {
+  const certs = parsePemBundle(readFileSync(path, 'utf8'));
+  if (certs.length === 0) throw new Error(`${path}: no PEM certificate found`);
+  return certs;
+}
+
+/** Trust anchors: a CA bundle file, or Node's built-in roots (what the SMTP server uses by default). */
+export function loadTrustAnchors(caPath?: string): X509Certificate[] {
+  return caPath ? readPemBundle(caPath) : rootCertificates.map((pem) => new X509Certificate(pem));
+}
+
+/**
+ * Facts for the policy engine from a client certificate chain given as a file (the `check`
+ * command's what-if of a TLS handshake): the leaf's names, and whether the chain verifies against
+ * the anchors at the instant. Signature and issuer checks are Node's (X509Certificate); the leaf's own
+ * validity period is left to the engine, which compares it with the evaluation instant.
+ */
+export function certificateFactsFromChain(chain: X509Certificate[], anchors: X509Certificate[], at: Date): CertificateFacts {
+  const [leaf, ...intermediates] = chain;
+  if (!leaf) throw new Error('empty certificate chain');
+  const verdict = verifyChain(leaf, intermediates, anchors, at);
+  return certificateFacts(leaf, verdict === null, verdict ?? undefined);
+}
+
+/** Null when the chain leads to an anchor; otherwise the reason, in OpenSSL's words where they exist. */
+function verifyChain(leaf: X509Certificate, intermediates: X509Certificate[], anchors: X509Certificate[], at: Date): string | null {
+  let current = leaf;
+  for (let depth = 0; depth < 10; depth++) {
+    const anchor = anchors.find((a) => current.checkIssued(a) && current.verify(a.publicKey));
+    if (anchor) return withinValidity(anchor, at) ? null : 'CERT_HAS_EXPIRED (trust anchor)';
+    if (current.checkIssued(current)) {
+      return depth === 0 ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'SELF_SIGNED_CERT_IN_CHAIN';
+    }
+    const next = intermediates.find((c) => c.ca && current.checkIssued(c) && current.verify(c.publicKey));
+    if (!next) return 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY';
+    if (!withinValidity(next, at)) return 'CERT_HAS_EXPIRED (intermediate)';
+    current = next;
+  }
+  return 'CERT_CHAIN_TOO_LONG';
+}
+
+function withinValidity(cert: X509Certificate, at: Date): boolean {
+  return at.getTime() >= Date.parse(cert.validFrom) && at.getTime() <= Date.parse(cert.validTo);
+}
