@@ -1,7 +1,8 @@
 /**
  * The tenants.yaml shape as zod schemas (issue 2, relay-policy.md §1). Parsing also canonicalises:
  * domains to A-label lower case, IP entries to CIDR text, certificate names to lower case, and fills
- * every default so a parsed directory is complete. Cross-item rules (duplicates) live in validate.ts.
+ * every default so a parsed directory is complete. Rules between fields and items (duplicates,
+ * combinations) live in validate.ts, so they are checked even when a neighbouring field is malformed.
  */
 import { z } from 'zod';
 import { normalizeDomain } from '../core/domain.js';
@@ -49,11 +50,6 @@ export const acceptedDomainSchema = z
       })
       .default('Authoritative'),
     matchSubDomains: z.boolean().default(false),
-  })
-  .superRefine((d, ctx) => {
-    if (d.matchSubDomains && d.type !== 'InternalRelay') {
-      ctx.addIssue({ code: 'custom', path: ['matchSubDomains'], message: `allowed only on InternalRelay domains, not on ${d.type}` });
-    }
   });
 
 const ipEntry = z.string().transform((v, ctx) => {
@@ -112,22 +108,6 @@ export const connectorSchema = z
     cloudServicesMailEnabled: z.boolean().default(cd.cloudServicesMailEnabled),
     allowBareLineEndings: oneOf(['reject', 'normalize']).default(cd.allowBareLineEndings),
     comment: z.string().default(cd.comment),
-  })
-  .superRefine((c, ctx) => {
-    if (c.type === 'OnPremises' && c.senderIPAddresses.length === 0 && c.tlsSenderCertificateName === null) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['senderIPAddresses'],
-        message: 'an OnPremises connector needs senderIPAddresses or tlsSenderCertificateName',
-      });
-    }
-    if (c.treatMessagesAsInternal && c.cloudServicesMailEnabled) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['treatMessagesAsInternal'],
-        message: 'cannot be combined with cloudServicesMailEnabled',
-      });
-    }
   });
 
 export const tenantSchema = z.strictObject({

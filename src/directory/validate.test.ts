@@ -133,6 +133,30 @@ test('an OnPremises connector needs IPs or a certificate name; a Partner connect
   ]);
 });
 
+test('rules between fields hold even when a neighbouring field is malformed', () => {
+  assert.deepEqual(
+    problems({
+      tenants: [
+        tenant({
+          acceptedDomains: [{ domain: 'bad..example', matchSubDomains: true }],
+          inboundConnectors: [
+            { name: 'x', type: 'OnPremises', senderIPAddresses: ['nope'], treatMessagesAsInternal: true, cloudServicesMailEnabled: true },
+            { name: 'y', type: 'OnPremises', requireTls: 'yes' },
+          ],
+        }),
+      ],
+    }),
+    [
+      'tenant contoso, accepted domain bad..example: domain: "bad..example" is not a valid domain name',
+      'tenant contoso, accepted domain bad..example: matchSubDomains: allowed only on InternalRelay domains, not on Authoritative',
+      'tenant contoso, connector x: senderIPAddresses[0]: "nope" is not an IP address or CIDR range',
+      'tenant contoso, connector x: treatMessagesAsInternal: cannot be combined with cloudServicesMailEnabled',
+      'tenant contoso, connector y: requireTls: expected true or false, got string "yes"',
+      'tenant contoso, connector y: senderIPAddresses: an OnPremises connector needs senderIPAddresses or tlsSenderCertificateName',
+    ],
+  );
+});
+
 test('treatMessagesAsInternal cannot be combined with cloudServicesMailEnabled', () => {
   assert.deepEqual(
     problems({ tenants: [tenant({ inboundConnectors: [{ ...onprem, treatMessagesAsInternal: true, cloudServicesMailEnabled: true }] })] }),

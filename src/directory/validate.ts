@@ -128,6 +128,7 @@ function issueAt(raw: unknown, path: Path, reason: string): DirectoryIssue {
 function* crossItemProblems(raw: unknown): Generator<[Path, string]> {
   const tenants = at(raw, 'tenants');
   if (!Array.isArray(tenants)) return;
+  // Rules that span fields or items read the raw input, so they hold even when a neighbour is malformed.
   const tenantByName = new Map<string, number>();
   const domainOwner = new Map<string, { tenant: number; name: string }>();
   for (let t = 0; t < tenants.length; t++) {
@@ -141,6 +142,10 @@ function* crossItemProblems(raw: unknown): Generator<[Path, string]> {
     const domains = at(tenant, 'acceptedDomains');
     if (Array.isArray(domains)) {
       for (let d = 0; d < domains.length; d++) {
+        const dtype = at(domains[d], 'type') ?? 'Authoritative';
+        if (at(domains[d], 'matchSubDomains') === true && dtype === 'Authoritative') {
+          yield [['tenants', t, 'acceptedDomains', d, 'matchSubDomains'], 'allowed only on InternalRelay domains, not on Authoritative'];
+        }
         const text = at(domains[d], 'domain');
         const domain = typeof text === 'string' ? normalizeDomain(text) : null;
         if (domain === null) continue;
@@ -154,12 +159,25 @@ function* crossItemProblems(raw: unknown): Generator<[Path, string]> {
     if (Array.isArray(connectors)) {
       const seen = new Set<string>();
       for (let c = 0; c < connectors.length; c++) {
+        yield* connectorRuleProblems(connectors[c], ['tenants', t, 'inboundConnectors', c]);
         const cname = at(connectors[c], 'name');
         if (typeof cname !== 'string' || cname === '') continue;
         if (seen.has(cname.toLowerCase())) yield [['tenants', t, 'inboundConnectors', c, 'name'], 'duplicate connector name in this tenant'];
         seen.add(cname.toLowerCase());
       }
     }
+  }
+}
+
+function* connectorRuleProblems(c: unknown, path: Path): Generator<[Path, string]> {
+  const ips = at(c, 'senderIPAddresses');
+  const cert = at(c, 'tlsSenderCertificateName');
+  const noIps = ips === undefined || (Array.isArray(ips) && ips.length === 0);
+  if (at(c, 'type') === 'OnPremises' && noIps && (cert === undefined || cert === null)) {
+    yield [[...path, 'senderIPAddresses'], 'an OnPremises connector needs senderIPAddresses or tlsSenderCertificateName'];
+  }
+  if (at(c, 'treatMessagesAsInternal') === true && at(c, 'cloudServicesMailEnabled') === true) {
+    yield [[...path, 'treatMessagesAsInternal'], 'cannot be combined with cloudServicesMailEnabled'];
   }
 }
 

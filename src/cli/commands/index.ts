@@ -1,6 +1,17 @@
 import type { Command } from 'commander';
+import { register as registerApply } from './apply.js';
+import { register as registerConnector } from './connector.js';
+import { register as registerDomain } from './domain.js';
+import { register as registerExport } from './export.js';
+import { register as registerMigrate } from './migrate.js';
+import { register as registerTenant } from './tenant.js';
 
 /** Every command module registers itself here, one line each. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerMigrate(program);
+  registerApply(program);
+  registerExport(program);
+  registerTenant(program);
+  registerDomain(program);
+  registerConnector(program);
 }

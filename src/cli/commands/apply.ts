@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { DirectoryValidationError, parseDirectoryYaml } from '../../directory/index.js';
+import { printChanges } from '../directory-output.js';
+import { CliError } from '../errors.js';
+import { addConfigOption, withStores, type ConfigOption } from '../options.js';
+
+interface ApplyOptions extends ConfigOption {
+  file: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  addConfigOption(
+    program
+      .command('apply')
+      .description('Make the store\'s directory match a tenants.yaml file, in one transaction')
+      .requiredOption('-f, --file <file>', 'tenants.yaml to apply')
+      .option('--dry-run', 'print the changes without writing them')
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: ApplyOptions) => {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (err) {
+      throw new CliError(`${opts.file}: ${err instanceof Error ? err.message : String(err)}`, 2);
+    }
+    let dir;
+    try {
+      dir = parseDirectoryYaml(text);
+    } catch (err) {
+      if (err instanceof DirectoryValidationError) throw new CliError(`${opts.file}: ${err.message}`, 2);
+      throw err;
+    }
+    await withStores(opts, async ({ directory }) => {
+      const changes = await directory.replace(dir, { dryRun: opts.dryRun === true });
+      printChanges(changes, { json: opts.json, dryRun: opts.dryRun, revision: await directory.revision() });
+    });
+  });
+}

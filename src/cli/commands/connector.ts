@@ -1,0 +1,121 @@
+import { Option, type Command } from 'commander';
+import { stringify as stringifyYaml } from 'yaml';
+import type { ConnectorInput } from '../../directory/index.js';
+import { printChanges, table } from '../directory-output.js';
+import { CliError } from '../errors.js';
+import { addConfigOption, collect, printJson, withStores, type ConfigOption } from '../options.js';
+
+interface JsonOption extends ConfigOption {
+  json?: boolean;
+}
+
+interface ConnectorOptions extends JsonOption {
+  type: 'OnPremises' | 'Partner';
+  ip: string[];
+  certName?: string;
+  requireTls?: boolean;
+  disabled?: boolean;
+  restrictToIp?: boolean;
+  restrictToCertificate?: boolean;
+  senderDomain: string[];
+  treatAsInternal?: boolean;
+  cloudServicesMail?: boolean;
+  bareLineEndings: 'reject' | 'normalize';
+  comment?: string;
+}
+
+export function register(program: Command): void {
+  const connector = program.command('connector').description('List, show, add and remove inbound connectors');
+
+  addConfigOption(
+    connector
+      .command('list')
+      .description('List inbound connectors')
+      .option('--tenant <name>', 'only this tenant\'s')
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: JsonOption & { tenant?: string }) => {
+    await withStores(opts, async ({ directory }) => {
+      let tenants = (await directory.load()).tenants;
+      if (opts.tenant !== undefined) {
+        tenants = tenants.filter((t) => t.name.toLowerCase() === opts.tenant!.toLowerCase());
+        if (tenants.length === 0) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
+      }
+      const rows = tenants.flatMap((t) => t.inboundConnectors.map((c) => ({ tenant: t.name, ...c })));
+      if (opts.json) return printJson(rows);
+      if (rows.length === 0) return void process.stdout.write('no connectors\n');
+      process.stdout.write(
+        table(
+          ['TENANT', 'NAME', 'TYPE', 'ENABLED', 'SENDER IPS', 'CERTIFICATE NAME'],
+          rows.map((r) => [r.tenant, r.name, r.type, String(r.enabled), r.senderIPAddresses.join(',') || '-', r.tlsSenderCertificateName ?? '-']),
+        ),
+      );
+    });
+  });
+
+  addConfigOption(
+    connector
+      .command('show')
+      .description('Show one connector with every setting')
+      .argument('<tenant>')
+      .argument('<name>')
+      .option('--json', 'machine-readable output'),
+  ).action(async (tenantName: string, name: string, opts: JsonOption) => {
+    await withStores(opts, async ({ directory }) => {
+      const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === tenantName.toLowerCase());
+      if (!t) throw new CliError(`tenant ${tenantName} does not exist`, 1);
+      const c = t.inboundConnectors.find((x) => x.name.toLowerCase() === name.toLowerCase());
+      if (!c) throw new CliError(`tenant ${t.name} has no connector ${name}`, 1);
+      if (opts.json) return printJson({ tenant: t.name, ...c });
+      process.stdout.write(stringifyYaml({ tenant: t.name, ...c }, { lineWidth: 0 }));
+    });
+  });
+
+  addConfigOption(
+    connector
+      .command('add')
+      .description('Add an inbound connector to a tenant')
+      .argument('<tenant>')
+      .argument('<name>')
+      .addOption(new Option('--type <type>', 'connector type').choices(['OnPremises', 'Partner']).makeOptionMandatory())
+      .option('--ip <address>', 'sender IP address or CIDR range (repeatable)', collect, [])
+      .option('--cert-name <name>', 'tlsSenderCertificateName: a host name or *.parent')
+      .option('--require-tls', 'refuse mail without TLS')
+      .option('--disabled', 'add it disabled')
+      .option('--restrict-to-ip', 'restrictDomainsToIPAddresses (Partner)')
+      .option('--restrict-to-certificate', 'restrictDomainsToCertificate (Partner)')
+      .option('--sender-domain <domain>', 'senderDomains entry: a domain, *.domain or * (repeatable; default *)', collect, [])
+      .option('--treat-as-internal', 'treatMessagesAsInternal (OnPremises)')
+      .option('--cloud-services-mail', 'cloudServicesMailEnabled')
+      .addOption(new Option('--bare-line-endings <policy>', 'allowBareLineEndings').choices(['reject', 'normalize']).default('reject'))
+      .option('--comment <text>', 'a note for admins')
+      .option('--json', 'machine-readable output'),
+  ).action(async (tenant: string, name: string, opts: ConnectorOptions) => {
+    const input: ConnectorInput = {
+      name,
+      type: opts.type,
+      enabled: opts.disabled !== true,
+      senderIPAddresses: opts.ip,
+      tlsSenderCertificateName: opts.certName ?? null,
+      requireTls: opts.requireTls === true,
+      restrictDomainsToIPAddresses: opts.restrictToIp === true,
+      restrictDomainsToCertificate: opts.restrictToCertificate === true,
+      ...(opts.senderDomain.length > 0 ? { senderDomains: opts.senderDomain } : {}),
+      treatMessagesAsInternal: opts.treatAsInternal === true,
+      cloudServicesMailEnabled: opts.cloudServicesMail === true,
+      allowBareLineEndings: opts.bareLineEndings,
+      comment: opts.comment ?? '',
+    };
+    await withStores(opts, async ({ directory }) => printChanges(await directory.addConnector(tenant, input), { json: opts.json }));
+  });
+
+  addConfigOption(
+    connector
+      .command('remove')
+      .description('Remove an inbound connector')
+      .argument('<tenant>')
+      .argument('<name>')
+      .option('--json', 'machine-readable output'),
+  ).action(async (tenant: string, name: string, opts: JsonOption) => {
+    await withStores(opts, async ({ directory }) => printChanges(await directory.removeConnector(tenant, name), { json: opts.json }));
+  });
+}

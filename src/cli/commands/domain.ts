@@ -1,0 +1,54 @@
+import { Option, type Command } from 'commander';
+import { printChanges, table } from '../directory-output.js';
+import { CliError } from '../errors.js';
+import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+
+interface JsonOption extends ConfigOption {
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const domain = program.command('domain').description('List, add and remove accepted domains');
+
+  addConfigOption(
+    domain
+      .command('list')
+      .description('List accepted domains')
+      .option('--tenant <name>', 'only this tenant\'s')
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: JsonOption & { tenant?: string }) => {
+    await withStores(opts, async ({ directory }) => {
+      let tenants = (await directory.load()).tenants;
+      if (opts.tenant !== undefined) {
+        tenants = tenants.filter((t) => t.name.toLowerCase() === opts.tenant!.toLowerCase());
+        if (tenants.length === 0) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
+      }
+      const rows = tenants.flatMap((t) => t.acceptedDomains.map((d) => ({ tenant: t.name, ...d })));
+      if (opts.json) return printJson(rows);
+      if (rows.length === 0) return void process.stdout.write('no accepted domains\n');
+      process.stdout.write(table(['DOMAIN', 'TYPE', 'MATCH SUBDOMAINS', 'TENANT'], rows.map((r) => [r.domain, r.type, String(r.matchSubDomains), r.tenant])));
+    });
+  });
+
+  addConfigOption(
+    domain
+      .command('add')
+      .description('Add an accepted domain to a tenant')
+      .argument('<tenant>')
+      .argument('<domain>')
+      .addOption(new Option('--type <type>', 'domain type').choices(['Authoritative', 'InternalRelay']).default('Authoritative'))
+      .option('--match-subdomains', 'every subdomain counts as accepted too (InternalRelay only)')
+      .option('--json', 'machine-readable output'),
+  ).action(async (tenant: string, name: string, opts: JsonOption & { type: 'Authoritative' | 'InternalRelay'; matchSubdomains?: boolean }) => {
+    await withStores(opts, async ({ directory }) => {
+      const changes = await directory.addDomain(tenant, { domain: name, type: opts.type, matchSubDomains: opts.matchSubdomains === true });
+      printChanges(changes, { json: opts.json });
+    });
+  });
+
+  addConfigOption(
+    domain.command('remove').description('Remove an accepted domain').argument('<domain>').option('--json', 'machine-readable output'),
+  ).action(async (name: string, opts: JsonOption) => {
+    await withStores(opts, async ({ directory }) => printChanges(await directory.removeDomain(name), { json: opts.json }));
+  });
+}

@@ -1,0 +1,25 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { serializeDirectoryYaml } from '../../directory/index.js';
+import { CliError } from '../errors.js';
+import { addConfigOption, withStores, type ConfigOption } from '../options.js';
+
+export function register(program: Command): void {
+  addConfigOption(
+    program
+      .command('export')
+      .description('Write the store\'s directory as tenants.yaml (what `apply -f` reads)')
+      .option('-o, --output <file>', 'write to this file instead of standard output'),
+  ).action(async (opts: ConfigOption & { output?: string }) => {
+    const text = await withStores(opts, async ({ directory }) => serializeDirectoryYaml(await directory.load()));
+    if (opts.output === undefined) {
+      process.stdout.write(text);
+      return;
+    }
+    try {
+      writeFileSync(opts.output, text);
+    } catch (err) {
+      throw new CliError(`${opts.output}: ${err instanceof Error ? err.message : String(err)}`, 2);
+    }
+  });
+}

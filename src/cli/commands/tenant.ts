@@ -1,0 +1,65 @@
+import { Option, type Command } from 'commander';
+import { serializeDirectoryYaml } from '../../directory/index.js';
+import { printChanges, table } from '../directory-output.js';
+import { CliError } from '../errors.js';
+import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+
+interface JsonOption extends ConfigOption {
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const tenant = program.command('tenant').description('List, show, add and remove tenants');
+
+  addConfigOption(tenant.command('list').description('List tenants').option('--json', 'machine-readable output')).action(
+    async (opts: JsonOption) => {
+      await withStores(opts, async ({ directory }) => {
+        const { tenants } = await directory.load();
+        if (opts.json) return printJson(tenants);
+        if (tenants.length === 0) return void process.stdout.write('no tenants\n');
+        process.stdout.write(
+          table(
+            ['NAME', 'RULE SET', 'REJECT DIRECT SEND', 'DOMAINS', 'CONNECTORS'],
+            tenants.map((t) => [t.name, t.relayRuleSet, String(t.rejectDirectSend), String(t.acceptedDomains.length), String(t.inboundConnectors.length)]),
+          ),
+        );
+      });
+    },
+  );
+
+  addConfigOption(
+    tenant.command('show').description('Show one tenant (as tenants.yaml)').argument('<name>').option('--json', 'machine-readable output'),
+  ).action(async (name: string, opts: JsonOption) => {
+    await withStores(opts, async ({ directory }) => {
+      const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === name.toLowerCase());
+      if (!t) throw new CliError(`tenant ${name} does not exist`, 1);
+      if (opts.json) printJson(t);
+      else process.stdout.write(serializeDirectoryYaml({ tenants: [t] }));
+    });
+  });
+
+  addConfigOption(
+    tenant
+      .command('add')
+      .description('Add a tenant (then add its domains and connectors)')
+      .argument('<name>')
+      .addOption(new Option('--rule-set <set>', 'relay rule set').choices(['auto', '2023-11', 'legacy']).default('auto'))
+      .option('--reject-direct-send', 'refuse Direct Send from unauthorized sources (5.7.68)')
+      .option('--json', 'machine-readable output'),
+  ).action(async (name: string, opts: JsonOption & { ruleSet: 'auto' | '2023-11' | 'legacy'; rejectDirectSend?: boolean }) => {
+    await withStores(opts, async ({ directory }) => {
+      const changes = await directory.addTenant({ name, relayRuleSet: opts.ruleSet, rejectDirectSend: opts.rejectDirectSend === true });
+      printChanges(changes, { json: opts.json });
+    });
+  });
+
+  addConfigOption(
+    tenant
+      .command('remove')
+      .description('Remove a tenant with its domains and connectors')
+      .argument('<name>')
+      .option('--json', 'machine-readable output'),
+  ).action(async (name: string, opts: JsonOption) => {
+    await withStores(opts, async ({ directory }) => printChanges(await directory.removeTenant(name), { json: opts.json }));
+  });
+}

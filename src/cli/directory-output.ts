@@ -1,0 +1,25 @@
+/** How the directory commands show change lists and items to people. */
+import { formatChange, type DirectoryChange } from '../directory/index.js';
+import { printJson } from './options.js';
+
+export function printChanges(changes: readonly DirectoryChange[], opts: { json?: boolean; dryRun?: boolean; revision?: number }): void {
+  if (opts.json) {
+    printJson({ dryRun: opts.dryRun === true, changes, ...(opts.revision === undefined ? {} : { revision: opts.revision }) });
+    return;
+  }
+  if (changes.length === 0) {
+    process.stdout.write('no changes\n');
+    return;
+  }
+  const lines = changes.map(formatChange);
+  const n = `${changes.length} ${changes.length === 1 ? 'change' : 'changes'}`;
+  const summary = opts.dryRun ? `dry run: ${n}, nothing written` : `${n} applied`;
+  process.stdout.write(`${lines.join('\n')}\n${summary}\n`);
+}
+
+/** Aligned columns with a header row. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
