@@ -48,8 +48,13 @@ export function auditTenant(snapshot: DirectorySnapshot, tenant: Tenant, at: Dat
       certificate: certName ? { names: [certName], trusted: true } : null,
     };
     const acceptedDomain = tenant.acceptedDomains[0]?.domain;
+    // The bounce carries the tenant's own header From, as a real NDR does: it shows what P2 did before.
     const probe = (mailFrom: string) =>
-      evaluate(snapshot, { connection, message: { mailFrom, recipients: [OUTSIDE_RECIPIENT], headerFrom: null }, at });
+      evaluate(snapshot, {
+        connection,
+        message: { mailFrom, recipients: [OUTSIDE_RECIPIENT], headerFrom: acceptedDomain ? `postmaster@${acceptedDomain}` : null },
+        at,
+      });
     const bounce = probe('');
     const app = acceptedDomain ? probe(`app@${acceptedDomain}`) : null;
     const verdicts = (d: ReturnType<typeof probe>) => ({ current: d.recipients[0]!.currentVerdict, legacy: d.recipients[0]!.legacyVerdict });

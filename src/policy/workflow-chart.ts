@@ -133,7 +133,9 @@ export function walkChart(input: ChartInput): ChartWalk {
       ? 'The header From is not known (no message given): under the current rules it does not count anyway.'
       : p2Accepted
         ? `${p2Domain} is accepted: this mail passed only under the legacy rules and is refused since 2023-11-01 (non-compliant, remedies 1–4).`
-        : `${p2Domain ?? 'No header From'} is not accepted either: refused under both rule sets.`,
+        : p2Domain === null
+          ? 'The message has no usable header From: refused under both rule sets.'
+          : `${p2Domain} is not accepted either: refused under both rule sets.`,
   );
   return walk(subject, p2Accepted ? 'OUT-E' : 'OUT-F', certificateNameNotAccepted);
 

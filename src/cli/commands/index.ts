@@ -5,6 +5,8 @@ import { register as registerDomain } from './domain.js';
 import { register as registerExport } from './export.js';
 import { register as registerMigrate } from './migrate.js';
 import { register as registerTenant } from './tenant.js';
+import { register as registerCheck } from './check.js';
+import { register as registerImport } from './import.js';
 
 /** Every command module registers itself here, one line each. */
 export function registerCommands(program: Command): void {
@@ -14,4 +16,6 @@ export function registerCommands(program: Command): void {
   registerTenant(program);
   registerDomain(program);
   registerConnector(program);
+  registerCheck(program);
+  registerImport(program);
 }
