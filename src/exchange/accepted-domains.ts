@@ -30,7 +30,7 @@ export function importAcceptedDomains(objects: JsonObject[], file: string): Impo
   objects.forEach((obj, i) => {
     const label = typeof obj.DomainName === 'string' ? ` ("${obj.DomainName}")` : typeof obj.Name === 'string' ? ` ("${obj.Name}")` : '';
     const where = `${file}: Get-AcceptedDomain object ${i + 1}${label}`;
-    expectCmdlet(obj, 'Get-AcceptedDomain', where, 'give it with --inbound-connectors, and Get-AcceptedDomain output with --accepted-domains');
+    expectCmdlet(obj, 'Get-AcceptedDomain', `${file}: object ${i + 1}${label}`);
     const r: PsRecord = new PsRecord(obj, where);
     const { domain, wildcard } = readDomainName(r);
     const type: AcceptedDomainType | 'ExternalRelay' = r.enumValue('DomainType', DOMAIN_TYPES);

@@ -21,11 +21,15 @@ export function recognizeCmdlet(obj: JsonObject): { cmdlet: string; keys: readon
 }
 
 /** Stops the import when an object was clearly written by another cmdlet than `expected`. */
-export function expectCmdlet(obj: JsonObject, expected: string, where: string, hint: string): void {
+export function expectCmdlet(obj: JsonObject, expected: string, where: string): void {
   const found = recognizeCmdlet(obj);
   if (found && found.cmdlet !== expected) {
+    const imported = ['Get-AcceptedDomain', 'Get-InboundConnector'];
+    const hint = imported.includes(found.cmdlet) && imported.includes(expected)
+      ? 'are the files for --accepted-domains and --inbound-connectors swapped?'
+      : `export it with: ${expected} | ConvertTo-Json -Depth 5`;
     throw new ExchangeImportError(
-      `${where}: this is the output of ${found.cmdlet} (it has ${found.keys.join(', ')}), not of ${expected}${hint ? `: ${hint}` : ''}`,
+      `${where}: this is the output of ${found.cmdlet} (it has ${found.keys.join(', ')}), not of ${expected}: ${hint}`,
     );
   }
 }

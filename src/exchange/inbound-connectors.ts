@@ -25,7 +25,7 @@ export function importInboundConnectors(objects: JsonObject[], file: string): Im
   objects.forEach((obj, i) => {
     const label = typeof obj.Name === 'string' ? ` ("${obj.Name}")` : '';
     const where = `${file}: Get-InboundConnector object ${i + 1}${label}`;
-    expectCmdlet(obj, 'Get-InboundConnector', where, 'give Get-InboundConnector output with --inbound-connectors');
+    expectCmdlet(obj, 'Get-InboundConnector', `${file}: object ${i + 1}${label}`);
     const r = new PsRecord(obj, where);
     const name = r.requiredString('Name').trim();
     const connector: InboundConnector = {
