@@ -1,0 +1,70 @@
+import type { SMTPServerSession } from 'smtp-server';
+import type { BareLineEndingPolicy } from '../directory/model.js';
+import type { CertificateFacts, ConnectionFacts, RecipientDecision, TransactionDecision } from '../policy/types.js';
+import type { ReplyControl } from './reply-control.js';
+
+/** The listener a connection arrived on, as the session needs it. */
+export interface ListenerInfo {
+  name: string;
+  tls: 'starttls' | 'implicit' | 'none';
+  maxMessageSize: number;
+}
+
+/** The TLS parameters recorded in the Received header and the queue. */
+export interface TlsInfo {
+  protocol: string;
+  cipher: string;
+}
+
+/** A recipient accepted at RCPT (possibly provisionally: verdict `pending`). */
+export interface TransactionRecipient {
+  address: string;
+  notify: string | null;
+  orcpt: string | null;
+  decision: RecipientDecision;
+  /** The whole decision the recipient's came from (steps, certificate judgement) for the log. */
+  transaction: TransactionDecision;
+}
+
+/** One mail transaction (MAIL FROM up to the end of DATA or RSET). */
+export interface Transaction {
+  at: Date;
+  mailFrom: string;
+  envId: string | null;
+  ret: 'FULL' | 'HDRS' | null;
+  bodyType: string | null;
+  smtputf8: boolean;
+  mailDecision: TransactionDecision;
+  recipients: TransactionRecipient[];
+  /** Accept decisions not yet written: they are recorded with the queue id once it exists. */
+  unrecordedAccepts: TransactionRecipient[];
+}
+
+/** Everything the relay knows about one SMTP connection: facts built once, then per transaction. */
+export interface ConnectionContext {
+  readonly id: string;
+  readonly listener: ListenerInfo;
+  /** The source IP the policy judges: the TCP peer, or the PROXY address from a trusted proxy. */
+  readonly ip: string;
+  /** The TCP peer (the proxy itself when PROXY was used). */
+  readonly peerIp: string;
+  tls: TlsInfo | null;
+  certificate: CertificateFacts | null;
+  /** Plaintext bytes followed the STARTTLS command: answered 421 once TLS is up. */
+  startTlsInjection: boolean;
+  replies: ReplyControl | null;
+  transaction: Transaction | null;
+  /** Refusals so far; at the limit the connection is closed. */
+  errors: number;
+  /** The line-ending policy of the connector that owns the connection (normalize for legacy devices). */
+  bareLineEndings: BareLineEndingPolicy;
+}
+
+export function connectionFacts(ctx: ConnectionContext): ConnectionFacts {
+  return { ip: ctx.ip, tls: ctx.tls !== null, certificate: ctx.certificate };
+}
+
+export function heloOf(session: SMTPServerSession): string | null {
+  const helo: unknown = session.hostNameAppearsAs;
+  return typeof helo === 'string' && helo ? helo : null;
+}

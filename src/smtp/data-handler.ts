@@ -1,0 +1,228 @@
+/**
+ * End of the transaction: the DATA stream goes through the bare CR/LF guard, mailsplit (for the
+ * header From and the stamping) and into a spool file; the legacy rule set's pending recipients are
+ * decided as soon as the header block has arrived; then the message is made durable and only then
+ * answered `250 2.0.0 OK <id>`.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Joiner, Splitter } from 'mailsplit';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { Replies, acceptedReply, formatReply, type SmtpReply } from '../core/reply.js';
+import type { Clock } from '../core/clock.js';
+import { normalizeDomain } from '../core/domain.js';
+import type { MessageAcceptor } from '../queue/accept.js';
+import type { AcceptedRecipient } from '../queue/accept-types.js';
+import { StorageError } from '../queue/accept-types.js';
+import { newQueueId } from '../queue/queue-id.js';
+import type { RecipientDecision } from '../policy/types.js';
+import { connectionFacts, heloOf, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
+import type { DecisionLog } from './decision-log.js';
+import { HeaderStamper, type HeaderFacts } from './header-stamper.js';
+import { BareLineEndingError, LineEndingGuard } from './line-ending-guard.js';
+import type { SessionPolicy } from './policy-source.js';
+import { receivedHeader } from './received-header.js';
+
+export interface DataDeps {
+  acceptor: MessageAcceptor;
+  policy: SessionPolicy;
+  decisions: DecisionLog;
+  clock: Clock;
+  hostname: string;
+  onError(err: unknown, ctx: ConnectionContext | undefined): void;
+}
+
+export type DataOutcome = { kind: 'reply'; reply: SmtpReply } | { kind: 'closed' };
+
+class MessageTooBigError extends Error {}
+
+/** The recipients' fate once the header From is known. */
+interface Outcome {
+  accepted: TransactionRecipient[];
+  /** Refused at end of DATA (legacy rule set, P2 not accepted). */
+  refused: TransactionRecipient[];
+  facts: HeaderFacts;
+}
+
+export async function receiveData(
+  deps: DataDeps,
+  ctx: ConnectionContext,
+  tx: Transaction,
+  session: SMTPServerSession,
+  stream: SMTPServerDataStream,
+): Promise<DataOutcome> {
+  const receivedAt = deps.clock.now();
+  const queueId = newQueueId(receivedAt);
+  let file;
+  try {
+    file = await deps.acceptor.open(queueId);
+  } catch (err) {
+    deps.onError(err, ctx);
+    await drain(stream);
+    return { kind: 'reply', reply: Replies.temporaryFailure };
+  }
+
+  let outcome: Outcome | null = null;
+  const stamp = async (facts: HeaderFacts): Promise<string[]> => {
+    outcome = await decideAtHeaders(deps, ctx, tx, facts);
+    const first = outcome.accepted[0]?.decision;
+    return [
+      receivedHeader({
+        helo: heloOf(session),
+        clientIp: ctx.ip,
+        proxyIp: ctx.ip !== ctx.peerIp ? ctx.peerIp : null,
+        hostname: deps.hostname,
+        protocol: session.transmissionType || (ctx.tls ? 'ESMTPS' : 'ESMTP'),
+        tls: ctx.tls,
+        queueId,
+        recipients: outcome.accepted.map((r) => r.address),
+        at: receivedAt,
+      }),
+      `X-Relaygate-Tenant: ${first?.tenant ?? 'none'}`,
+      `X-Relaygate-Connector: ${first?.connector ?? 'none'}`,
+      `X-Relaygate-Attribution: ${first?.attribution ?? 'none'}`,
+      `X-Relaygate-Directionality: ${first?.directionality ?? 'Incoming'}`,
+    ];
+  };
+
+  const sizeLimit = new SizeLimit(ctx.listener.maxMessageSize);
+  const sink = pipeline(sizeLimit, new LineEndingGuard(ctx.bareLineEndings), new Splitter(), new HeaderStamper(stamp), new Joiner(), file.writable());
+  stream.pipe(sizeLimit);
+  try {
+    await sink;
+  } catch (err) {
+    stream.unpipe(sizeLimit);
+    await deps.acceptor.abandon(file);
+    if (err instanceof BareLineEndingError) {
+      // Nothing after a bare line ending can be trusted to belong to this message: answer and close now.
+      ctx.replies?.sendNow(Replies.bareLineEnding, true);
+      stream.resume();
+      return { kind: 'closed' };
+    }
+    await drain(stream);
+    if (err instanceof MessageTooBigError) return { kind: 'reply', reply: Replies.messageTooBig };
+    if (stream.destroyed && !stream.readableEnded) return { kind: 'closed' };
+    deps.onError(err, ctx);
+    return { kind: 'reply', reply: Replies.temporaryFailure };
+  }
+
+  const decided = outcome as Outcome | null;
+  if (!decided || decided.accepted.length === 0) {
+    await deps.acceptor.abandon(file);
+    recordAccepts(deps, ctx, tx, null);
+    const refusal = decided?.refused[0]?.decision.reply ?? Replies.relayDenied;
+    return { kind: 'reply', reply: refusal };
+  }
+
+  const first = decided.accepted[0]!.decision;
+  try {
+    await deps.acceptor.accept(file, {
+      id: queueId,
+      tenant: first.tenant,
+      connector: first.connector,
+      attribution: first.attribution,
+      directionality: first.directionality,
+      mailFrom: tx.mailFrom,
+      envId: tx.envId,
+      ret: tx.ret,
+      bodyType: tx.bodyType,
+      smtputf8: tx.smtputf8,
+      clientIp: ctx.ip,
+      clientHelo: heloOf(session),
+      tls: ctx.tls ? `${ctx.tls.protocol} ${ctx.tls.cipher}` : null,
+      headerFrom: decided.facts.headerFrom,
+      subject: decided.facts.subject,
+      messageIdHeader: decided.facts.messageId,
+      receivedAt: receivedAt.getTime(),
+      recipients: [...decided.accepted.map((r) => queued(r)), ...decided.refused.map((r) => refusedAtData(r, tx))],
+    });
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    deps.onError(err, ctx);
+    recordAccepts(deps, ctx, tx, null);
+    return { kind: 'reply', reply: Replies.temporaryFailure };
+  }
+  recordAccepts(deps, ctx, tx, queueId);
+  return { kind: 'reply', reply: acceptedReply(queueId) };
+}
+
+/**
+ * Pending recipients (legacy rule set: only the header From can still allow them) are decided now,
+ * with P2 known. Everything else keeps the decision it had at RCPT.
+ */
+async function decideAtHeaders(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, facts: HeaderFacts): Promise<Outcome> {
+  const pending = tx.recipients.filter((r) => r.decision.verdict === 'pending');
+  const accepted = tx.recipients.filter((r) => r.decision.verdict !== 'pending');
+  const refused: TransactionRecipient[] = [];
+  if (pending.length === 0) return { accepted, refused, facts };
+  const decision = await deps.policy.evaluate({
+    connection: connectionFacts(ctx),
+    message: { mailFrom: tx.mailFrom, recipients: pending.map((r) => r.address), headerFrom: facts.headerFrom },
+    at: tx.at,
+  });
+  pending.forEach((r, i) => {
+    const final: RecipientDecision | undefined = decision.recipients[i];
+    const resolved = { ...r, decision: final ?? r.decision, transaction: decision };
+    if (final && final.verdict !== 'rejected' && final.verdict !== 'pending') accepted.push(resolved);
+    else refused.push(resolved);
+  });
+  // The end-of-DATA decisions replace the provisional ones in the log.
+  tx.unrecordedAccepts = tx.unrecordedAccepts.filter((u) => u.decision.verdict !== 'pending');
+  tx.unrecordedAccepts.push(...accepted.filter((a) => pending.some((p) => p.address === a.address)), ...refused);
+  return { accepted, refused, facts };
+}
+
+function recordAccepts(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, messageId: string | null): void {
+  for (const r of tx.unrecordedAccepts) {
+    deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, r.transaction, r.decision, messageId);
+  }
+  tx.unrecordedAccepts = [];
+}
+
+function queued(r: TransactionRecipient): AcceptedRecipient {
+  return { address: r.address, domain: domainOf(r), notify: r.notify, orcpt: r.orcpt, state: 'queued', lastReply: null, dsnStatus: null };
+}
+
+/** A recipient refused at end of DATA: stored failed, with a DSN owed unless the sender cannot get one. */
+function refusedAtData(r: TransactionRecipient, tx: Transaction): AcceptedRecipient {
+  const notify = r.notify?.toUpperCase().split(',') ?? null;
+  const suppressed = tx.mailFrom === '' || (notify !== null && !notify.includes('FAILURE'));
+  return {
+    address: r.address,
+    domain: domainOf(r),
+    notify: r.notify,
+    orcpt: r.orcpt,
+    state: 'failed',
+    lastReply: formatReply(r.decision.reply.code >= 400 ? r.decision.reply : Replies.relayDenied),
+    dsnStatus: suppressed ? 'suppressed' : 'owed',
+  };
+}
+
+function domainOf(r: TransactionRecipient): string {
+  return r.decision.domain ?? normalizeDomain(r.address.slice(r.address.lastIndexOf('@') + 1)) ?? '';
+}
+
+/** Counts the DATA bytes (after dot-unstuffing) and fails the message past the listener's limit. */
+class SizeLimit extends Transform {
+  private bytes = 0;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) return done(new MessageTooBigError(`message exceeds ${this.max} bytes`));
+    done(null, chunk);
+  }
+}
+
+/** Reads the rest of the client's DATA so the reply comes after its end, as SMTP requires. */
+function drain(stream: SMTPServerDataStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.readableEnded || stream.destroyed) return resolve();
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+    stream.resume();
+  });
+}
+

@@ -1,0 +1,115 @@
+import type { DecisionRecord } from '../queue/accept-types.js';
+import type { RecipientDecision, TransactionDecision } from '../policy/types.js';
+import { formatReply, type SmtpReply } from '../core/reply.js';
+
+export interface DecisionSink {
+  recordDecisions(decisions: readonly DecisionRecord[]): void;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+  suppressed: number;
+}
+
+/**
+ * Writes every decision to the `decisions` table. Accepts are always written; refusals are
+ * rate-limited per source IP (a token bucket) so a flood of refused RCPTs cannot fill the disk.
+ * What the bucket drops is counted, and the count rides in the next refusal written for that IP.
+ */
+export class DecisionLog {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly sink: DecisionSink,
+    private readonly burst = 100,
+    private readonly perSecond = 1,
+    private readonly maxTrackedSources = 10_000,
+  ) {}
+
+  /** Records a recipient's decision (`messageId` when the message was queued). */
+  recipient(base: DecisionBase, tx: TransactionDecision, r: RecipientDecision, messageId: string | null): void {
+    const record: DecisionRecord = {
+      at: base.at,
+      sessionId: base.sessionId,
+      messageId,
+      clientIp: base.clientIp,
+      tenant: r.tenant,
+      connector: r.connector,
+      attribution: r.attribution,
+      mailFrom: base.mailFrom,
+      recipient: r.address,
+      verdict: r.verdict,
+      reply: formatReply(r.reply),
+      ruleSet: r.ruleSet,
+      currentVerdict: r.currentVerdict,
+      legacyVerdict: r.legacyVerdict,
+      steps: JSON.stringify({ explanation: r.explanation, rule: r.rule, steps: tx.steps, certificate: tx.certificate }),
+    };
+    this.write(record, r.verdict === 'rejected');
+  }
+
+  /** Records a refusal at MAIL FROM (no recipient yet). */
+  mailFrom(base: DecisionBase, tx: TransactionDecision, reply: SmtpReply): void {
+    this.write(
+      {
+        at: base.at,
+        sessionId: base.sessionId,
+        messageId: null,
+        clientIp: base.clientIp,
+        tenant: tx.tenant,
+        connector: tx.connector,
+        attribution: tx.attribution,
+        mailFrom: base.mailFrom,
+        recipient: null,
+        verdict: 'rejected',
+        reply: formatReply(reply),
+        ruleSet: tx.ruleSet,
+        currentVerdict: 'rejected',
+        legacyVerdict: 'rejected',
+        steps: JSON.stringify({ steps: tx.steps, certificate: tx.certificate }),
+      },
+      true,
+    );
+  }
+
+  private write(record: DecisionRecord, refusal: boolean): void {
+    if (refusal) {
+      const bucket = this.take(record.clientIp, record.at);
+      if (!bucket) return;
+      if (bucket.suppressed > 0) {
+        record = { ...record, steps: JSON.stringify({ ...(JSON.parse(record.steps) as object), suppressedBefore: bucket.suppressed }) };
+        bucket.suppressed = 0;
+      }
+    }
+    this.sink.recordDecisions([record]);
+  }
+
+  /** The bucket when a token was available, else null (and the drop is counted). */
+  private take(ip: string, now: number): Bucket | null {
+    let b = this.buckets.get(ip);
+    if (!b) {
+      if (this.buckets.size >= this.maxTrackedSources) {
+        const oldest = this.buckets.keys().next().value;
+        if (oldest !== undefined) this.buckets.delete(oldest);
+      }
+      b = { tokens: this.burst, updatedAt: now, suppressed: 0 };
+      this.buckets.set(ip, b);
+    }
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.updatedAt) / 1000) * this.perSecond);
+    b.updatedAt = now;
+    if (b.tokens < 1) {
+      b.suppressed++;
+      return null;
+    }
+    b.tokens -= 1;
+    return b;
+  }
+}
+
+export interface DecisionBase {
+  at: number;
+  sessionId: string;
+  clientIp: string;
+  mailFrom: string | null;
+}

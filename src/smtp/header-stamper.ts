@@ -1,0 +1,69 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { MimeNode, SplitterOutput } from 'mailsplit';
+import { firstHeaderAddress } from '../policy/index.js';
+
+/** What the top-level header block tells the relay. */
+export interface HeaderFacts {
+  /** The first address of the first From field (P2); null when there is none. */
+  headerFrom: string | null;
+  subject: string | null;
+  messageId: string | null;
+}
+
+/** Given the header facts, the header fields to put on top (each a full, folded `Name: value`). */
+export type Stamp = (facts: HeaderFacts) => Promise<string[]>;
+
+const OUR_PREFIX = 'x-relaygate-';
+
+/**
+ * Sits between mailsplit's Splitter and Joiner. On the message's top-level header block — which
+ * arrives before any body byte, so nothing is buffered beyond the headers — it removes inbound
+ * copies of our `X-Relaygate-*` fields, reads From/Subject/Message-ID, asks `stamp` for the fields
+ * to add (Received, X-Relaygate-*) and puts them on top. Everything else passes through untouched.
+ */
+export class HeaderStamper extends Transform {
+  private stamped = false;
+
+  constructor(private readonly stamp: Stamp) {
+    super({ objectMode: true });
+  }
+
+  override _transform(obj: SplitterOutput | Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.stamped || Buffer.isBuffer(obj) || obj.type !== 'node' || !obj.root) return done(null, obj);
+    this.stamped = true;
+    const node: MimeNode = obj;
+    for (const { key } of [...node.headers.getList()]) {
+      if (key.startsWith(OUR_PREFIX)) node.headers.remove(key);
+    }
+    this.stamp(readFacts(node)).then(
+      (lines) => {
+        for (const line of [...lines].reverse()) node.headers.addFormatted(line.slice(0, line.indexOf(':')), line, 0);
+        done(null, node);
+      },
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  /** A message without any header block still gets ours (and a blank line before its body). */
+  override _flush(done: TransformCallback): void {
+    if (this.stamped) return done();
+    this.stamped = true;
+    this.stamp({ headerFrom: null, subject: null, messageId: null }).then(
+      (lines) => {
+        this.push(Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'binary'));
+        done();
+      },
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+}
+
+function readFacts(node: MimeNode): HeaderFacts {
+  const value = (key: string): string | null => {
+    const line = node.headers.get(key)[0];
+    if (line === undefined) return null;
+    return line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+  };
+  const from = value('from');
+  return { headerFrom: from === null ? null : firstHeaderAddress(from), subject: value('subject'), messageId: value('message-id') };
+}

@@ -1,0 +1,58 @@
+import type { BareLineEndingPolicy, Directory } from '../directory/model.js';
+import { buildSnapshot, evaluate, type DirectorySnapshot, type EvaluationInput, type TransactionDecision } from '../policy/index.js';
+
+/** What the session needs of the directory store (structurally the store's DirectoryStore port). */
+export interface DirectorySource {
+  load(): Promise<Directory>;
+  revision(): Promise<number>;
+}
+
+/**
+ * The policy snapshot the sessions evaluate against, rebuilt when the directory's revision
+ * changes (the directory changes at run time, without a restart). The revision is asked at most
+ * once per `checkEveryMs`, so a busy server does not query the store for every command.
+ */
+export class SnapshotCache {
+  private current: { revision: number; snapshot: DirectorySnapshot } | null = null;
+  private checkedAt = -Infinity;
+  private inflight: Promise<DirectorySnapshot> | null = null;
+
+  constructor(
+    private readonly source: DirectorySource,
+    private readonly checkEveryMs = 1000,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  snapshot(): Promise<DirectorySnapshot> {
+    if (this.current && this.now() - this.checkedAt < this.checkEveryMs) return Promise.resolve(this.current.snapshot);
+    this.inflight ??= this.refresh().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  private async refresh(): Promise<DirectorySnapshot> {
+    const revision = await this.source.revision();
+    this.checkedAt = this.now();
+    if (this.current && this.current.revision === revision) return this.current.snapshot;
+    const snapshot = buildSnapshot(await this.source.load());
+    this.current = { revision, snapshot };
+    return snapshot;
+  }
+}
+
+/** The policy as the SMTP session calls it: the engine on the current snapshot. */
+export class SessionPolicy {
+  constructor(private readonly cache: SnapshotCache) {}
+
+  async evaluate(input: EvaluationInput): Promise<TransactionDecision> {
+    return evaluate(await this.cache.snapshot(), input);
+  }
+
+  /** How the connector that owns the connection wants bare CR/LF handled (default: reject). */
+  async bareLineEndings(tenant: string | null, connector: string | null): Promise<BareLineEndingPolicy> {
+    if (!tenant || !connector) return 'reject';
+    const snapshot = await this.cache.snapshot();
+    return snapshot.tenant(tenant)?.inboundConnectors.find((c) => c.name === connector)?.allowBareLineEndings ?? 'reject';
+  }
+}

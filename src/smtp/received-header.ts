@@ -1,0 +1,38 @@
+import type { TlsInfo } from './connection-context.js';
+
+export interface ReceivedFacts {
+  helo: string | null;
+  clientIp: string;
+  /** The TCP peer when it differs from the client (a trusted PROXY). */
+  proxyIp: string | null;
+  hostname: string;
+  /** RFC 3848 protocol: ESMTP, ESMTPS, UTF8SMTPS, ... */
+  protocol: string;
+  tls: TlsInfo | null;
+  queueId: string;
+  /** Named in `for <...>` only when the message has exactly one recipient. */
+  recipients: string[];
+  at: Date;
+}
+
+/** The Received header (RFC 5321 §4.4) with the TLS version and cipher and the queue id, folded. */
+export function receivedHeader(f: ReceivedFacts): string {
+  const from = `from ${sanitize(f.helo ?? 'unknown')} ([${f.clientIp}]${f.proxyIp ? ` via proxy [${f.proxyIp}]` : ''})`;
+  const tls = f.tls ? ` (using ${sanitize(f.tls.protocol)} with cipher ${sanitize(f.tls.cipher)})` : '';
+  const by = `by ${f.hostname} (relaygate) with ${f.protocol}${tls}`;
+  const forClause = f.recipients.length === 1 ? ` for <${sanitize(f.recipients[0]!)}>` : '';
+  return `Received: ${from}\r\n\t${by}\r\n\tid ${f.queueId}${forClause};\r\n\t${rfc5322Date(f.at)}`;
+}
+
+/** `Sun, 22 Nov 2026 12:41:18 +0000`. */
+export function rfc5322Date(d: Date): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** Client-supplied text in a header: no control characters, no way to end the header early. */
+function sanitize(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, '?').slice(0, 255);
+}

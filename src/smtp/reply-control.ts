@@ -1,0 +1,66 @@
+import { Replies, type SmtpReply } from '../core/reply.js';
+
+type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
+
+/** The part of smtp-server's (internal) SMTPConnection the relay drives. */
+export interface SmtpConnectionHandle {
+  id: string;
+  send: SendFn;
+  close(): void;
+}
+
+/**
+ * Makes smtp-server send the contract's exact reply texts (relay-policy.md §8).
+ *
+ * Why: smtp-server adds its own enhanced status code to every reply (from the basic code: 550 →
+ * 5.0.0) and writes fixed texts ("Accepted", "Error: too many recipients"), but the contract fixes
+ * both the enhanced code and the text (`550 5.7.64 TenantAttribution; Relay Access Denied`). The
+ * handlers announce the reply they decided; this wrapper of the connection's `send` writes it
+ * verbatim in place of the library's.
+ */
+export class ReplyControl {
+  private next: { reply: SmtpReply; close: boolean } | null = null;
+  private readonly original: SendFn;
+
+  constructor(private readonly connection: SmtpConnectionHandle) {
+    this.original = connection.send.bind(connection);
+    connection.send = (code, data, context) => this.send(code, data, context);
+  }
+
+  /** The library's next reply with this code becomes `reply` (and the connection closes after it). */
+  expect(reply: SmtpReply, close = false): void {
+    this.next = { reply, close };
+  }
+
+  /** Sends a reply now, outside the library's command flow. */
+  sendNow(reply: SmtpReply, close = false): void {
+    this.original(reply.code, `${reply.enhanced} ${reply.text}`, false);
+    if (close) this.connection.close();
+  }
+
+  /** An error for a handler callback whose reply the wrapper then writes exactly. */
+  refuse(reply: SmtpReply, close = false): Error & { responseCode: number } {
+    this.expect(reply, close);
+    return Object.assign(new Error(`${reply.enhanced} ${reply.text}`), { responseCode: reply.code });
+  }
+
+  private send(code: number, data?: string | string[], context?: string | false): void {
+    const pending = this.next;
+    if (pending && pending.reply.code === code) {
+      this.next = null;
+      this.sendNow(pending.reply, pending.close);
+      return;
+    }
+    const mapped = libraryReplyFor(code, data);
+    if (mapped) return this.original(mapped.code, `${mapped.enhanced} ${mapped.text}`, false);
+    this.original(code, data, context);
+  }
+}
+
+/** smtp-server's own replies that the contract words differently. */
+function libraryReplyFor(code: number, data: string | string[] | undefined): SmtpReply | null {
+  const text = typeof data === 'string' ? data : '';
+  if (code === 552 && /maximum message size/i.test(text)) return Replies.messageTooBig;
+  if (code === 452 && /too many recipients/i.test(text)) return Replies.tooManyRecipients;
+  return null;
+}

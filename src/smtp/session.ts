@@ -1,0 +1,180 @@
+/**
+ * The relay's SMTP session hooks for smtp-server: facts built once per connection (source IP, TLS,
+ * client certificate), the policy engine asked at MAIL FROM and at every RCPT, exact replies.
+ * No relay rule is written here: every decision comes from the policy engine.
+ */
+import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { Replies, type SmtpReply } from '../core/reply.js';
+import type { Clock } from '../core/clock.js';
+import { certificateFacts } from '../tls/certificate-facts.js';
+import { connectionFacts, type ConnectionContext, type Transaction } from './connection-context.js';
+import type { DecisionLog } from './decision-log.js';
+import type { SessionPolicy } from './policy-source.js';
+import { SessionReplies } from './session-replies.js';
+import { receiveData, type DataDeps } from './data-handler.js';
+
+export interface SessionLimits {
+  maxRecipients: number;
+  maxErrors: number;
+}
+
+export interface SessionDeps extends DataDeps {
+  policy: SessionPolicy;
+  decisions: DecisionLog;
+  clock: Clock;
+  limits: SessionLimits;
+  /** The context the listener registered for a session id. */
+  context(sessionId: string): ConnectionContext | undefined;
+  onError(err: unknown, ctx: ConnectionContext | undefined): void;
+}
+
+type Done = (err?: Error | null) => void;
+
+export class SessionHooks {
+  constructor(private readonly deps: SessionDeps) {}
+
+  onSecure(socket: Socket | TLSSocket, session: SMTPServerSession, done: Done): void {
+    const ctx = this.deps.context(session.id);
+    if (!ctx || !('getPeerX509Certificate' in socket)) return done();
+    const cipher = socket.getCipher();
+    ctx.tls = { protocol: socket.getProtocol() ?? 'TLS', cipher: cipher.standardName ?? cipher.name };
+    const cert = socket.getPeerX509Certificate();
+    ctx.certificate = cert ? certificateFacts(cert, socket.authorized, reasonOf(socket.authorizationError)) : null;
+    // RFC 3207 §4.2 resets the session; smtp-server dropped the plaintext bytes, we also refuse the client.
+    if (ctx.startTlsInjection && ctx.replies) return done(ctx.replies.refuse(SessionReplies.pipelinedAfterStartTls, true));
+    done();
+  }
+
+  onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
+    const ctx = this.deps.context(session.id);
+    if (!ctx?.replies) return done(new Error('no session context'));
+    this.mailFrom(ctx, address, session).then(
+      (reply) => (reply ? done(ctx.replies!.refuse(reply, reply.code === 421)) : done()),
+      (err: unknown) => this.failed(ctx, err, done),
+    );
+  }
+
+  onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
+    const ctx = this.deps.context(session.id);
+    if (!ctx?.replies) return done(new Error('no session context'));
+    this.rcptTo(ctx, address).then(
+      (reply) => (reply ? done(ctx.replies!.refuse(reply, reply.code === 421)) : done()),
+      (err: unknown) => this.failed(ctx, err, done),
+    );
+  }
+
+  onData(stream: SMTPServerDataStream, session: SMTPServerSession, done: (err?: Error | null, message?: string) => void): void {
+    const ctx = this.deps.context(session.id);
+    const tx = ctx?.transaction;
+    if (!ctx?.replies || !tx) {
+      stream.resume();
+      return done(Object.assign(new Error('no transaction'), { responseCode: 503 }));
+    }
+    ctx.transaction = null;
+    receiveData(this.deps, ctx, tx, session, stream).then(
+      (outcome) => {
+        if (outcome.kind === 'closed') return; // the reply went out already and the connection is closing
+        if (outcome.reply.code >= 400) return done(ctx.replies!.refuse(outcome.reply));
+        ctx.replies!.expect(outcome.reply);
+        done(null, `${outcome.reply.enhanced} ${outcome.reply.text}`);
+      },
+      (err: unknown) => {
+        this.deps.onError(err, ctx);
+        done(ctx.replies!.refuse(Replies.temporaryFailure));
+      },
+    );
+  }
+
+  /** The connection is gone: an unfinished transaction's accepts are still recorded. */
+  onClose(session: SMTPServerSession): void {
+    const ctx = this.deps.context(session.id);
+    if (ctx?.transaction) this.recordUnfinished(ctx, ctx.transaction);
+  }
+
+  private async mailFrom(ctx: ConnectionContext, address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {
+    if (ctx.errors >= this.deps.limits.maxErrors) return SessionReplies.tooManyErrors;
+    if (ctx.transaction) this.recordUnfinished(ctx, ctx.transaction);
+    ctx.transaction = null;
+    const at = this.deps.clock.now();
+    const decision = await this.deps.policy.evaluate({ connection: connectionFacts(ctx), message: { mailFrom: address.address, recipients: [] }, at });
+    if (decision.mailFromReply) {
+      this.deps.decisions.mailFrom({ at: at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: address.address }, decision, decision.mailFromReply);
+      ctx.errors++;
+      return decision.mailFromReply;
+    }
+    const env = session.envelope;
+    const ret = env.dsn?.ret?.toUpperCase();
+    ctx.transaction = {
+      at,
+      mailFrom: address.address,
+      envId: env.dsn?.envid ?? null,
+      ret: ret === 'FULL' || ret === 'HDRS' ? ret : null,
+      bodyType: env.bodyType ?? null,
+      smtputf8: env.smtpUtf8 === true,
+      mailDecision: decision,
+      recipients: [],
+      unrecordedAccepts: [],
+    };
+    ctx.bareLineEndings = await this.deps.policy.bareLineEndings(decision.tenant, decision.connector);
+    ctx.replies!.expect(Replies.senderOk);
+    return null;
+  }
+
+  private async rcptTo(ctx: ConnectionContext, address: SMTPServerAddress): Promise<SmtpReply | null> {
+    const tx = ctx.transaction;
+    if (!tx) return Replies.temporaryFailure;
+    if (ctx.errors >= this.deps.limits.maxErrors) return SessionReplies.tooManyErrors;
+    const known = tx.recipients.findIndex((r) => r.address.toLowerCase() === address.address.toLowerCase());
+    if (known < 0 && tx.recipients.length >= this.deps.limits.maxRecipients) {
+      ctx.errors++;
+      return Replies.tooManyRecipients;
+    }
+    const decision = await this.deps.policy.evaluate({
+      connection: connectionFacts(ctx),
+      message: { mailFrom: tx.mailFrom, recipients: [address.address] },
+      at: tx.at,
+    });
+    const r = decision.recipients[0];
+    if (!r) return Replies.temporaryFailure;
+    if (r.verdict === 'rejected') {
+      this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, decision, r, null);
+      ctx.errors++;
+      return r.reply;
+    }
+    const entry = {
+      address: address.address,
+      notify: address.dsn?.notify?.length ? address.dsn.notify.join(',') : null,
+      orcpt: address.dsn?.orcpt ?? null,
+      decision: r,
+      transaction: decision,
+    };
+    if (known >= 0) tx.recipients[known] = entry;
+    else tx.recipients.push(entry);
+    tx.unrecordedAccepts = tx.unrecordedAccepts.filter((u) => u.address.toLowerCase() !== address.address.toLowerCase());
+    tx.unrecordedAccepts.push(entry);
+    ctx.replies!.expect(r.reply);
+    return null;
+  }
+
+  private recordUnfinished(ctx: ConnectionContext, tx: Transaction): void {
+    for (const r of tx.unrecordedAccepts) {
+      this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, r.transaction, r.decision, null);
+    }
+    tx.unrecordedAccepts = [];
+  }
+
+  private failed(ctx: ConnectionContext, err: unknown, done: Done): void {
+    this.deps.onError(err, ctx);
+    done(ctx.replies!.refuse(Replies.temporaryFailure));
+  }
+}
+
+/** OpenSSL's verify code as Node reports it (a string at run time, typed as an Error). */
+function reasonOf(error: unknown): string | undefined {
+  if (!error) return undefined;
+  if (typeof error === 'string') return error;
+  if (error instanceof Error) return (error as Error & { code?: string }).code ?? error.message;
+  return String(error);
+}

@@ -1,0 +1,129 @@
+/**
+ * Test certificates made with `openssl` in a temporary folder: a CA, a server certificate it
+ * signed, and client certificates that are valid, expired, not yet valid, self-signed, signed by
+ * another CA, or carry another name. Reusable by every integration test that speaks TLS.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface KeyPair {
+  /** PEM text. */
+  key: string;
+  cert: string;
+  keyPath: string;
+  certPath: string;
+}
+
+export interface ClientCertOptions {
+  /** Subject CN. */
+  cn: string;
+  /** DNS subjectAltNames. */
+  dnsNames?: string[];
+  /** Validity window (defaults: yesterday to a year from now). */
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+export interface TestPki {
+  dir: string;
+  ca: KeyPair;
+  /** A second CA the server does not trust. */
+  otherCa: KeyPair;
+  /** Server certificate for `localhost`, 127.0.0.1 and ::1, signed by `ca`. */
+  server: KeyPair;
+  /** A client certificate signed by `ca` (or `otherCa` with `signer: 'other'`). */
+  client(name: string, opts: ClientCertOptions & { signer?: 'ca' | 'other' }): KeyPair;
+  /** A self-signed client certificate. */
+  selfSigned(name: string, opts: ClientCertOptions): KeyPair;
+  cleanup(): void;
+}
+
+function openssl(cwd: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** openssl ca's date form: YYYYMMDDHHMMSSZ. */
+function asn1Time(d: Date): string {
+  return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+function caConfig(dir: string, name: string): string {
+  const base = join(dir, name);
+  const path = join(dir, `${name}.cnf`);
+  writeFileSync(join(dir, `${name}.index`), '');
+  writeFileSync(join(dir, `${name}.serial`), '1000\n');
+  writeFileSync(
+    path,
+    `[ ca ]
+default_ca = this_ca
+[ this_ca ]
+database = ${base}.index
+serial = ${base}.serial
+new_certs_dir = ${dir}
+default_md = sha256
+policy = any
+unique_subject = no
+copy_extensions = copy
+[ any ]
+commonName = supplied
+[ req ]
+distinguished_name = dn
+prompt = no
+[ dn ]
+CN = unused
+`,
+  );
+  return path;
+}
+
+function makeCa(dir: string, name: string, cn: string): KeyPair {
+  const keyPath = join(dir, `${name}.key`);
+  const certPath = join(dir, `${name}.pem`);
+  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '3650', '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  caConfig(dir, name);
+  return { keyPath, certPath, key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
+}
+
+function signed(dir: string, caName: string, ca: KeyPair, name: string, subjectCn: string, sans: string[], usage: string, opts: { notBefore?: Date; notAfter?: Date }): KeyPair {
+  const keyPath = join(dir, `${name}.key`);
+  const csrPath = join(dir, `${name}.csr`);
+  const certPath = join(dir, `${name}.pem`);
+  const args = ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', csrPath, '-subj', `/CN=${subjectCn}`, '-addext', `extendedKeyUsage=${usage}`];
+  if (sans.length) args.push('-addext', `subjectAltName=${sans.join(',')}`);
+  openssl(dir, args);
+  const notBefore = opts.notBefore ?? new Date(Date.now() - 86_400_000);
+  const notAfter = opts.notAfter ?? new Date(Date.now() + 365 * 86_400_000);
+  openssl(dir, ['ca', '-batch', '-config', join(dir, `${caName}.cnf`), '-cert', ca.certPath, '-keyfile', ca.keyPath, '-in', csrPath, '-out', certPath, '-startdate', asn1Time(notBefore), '-enddate', asn1Time(notAfter), '-notext']);
+  return { keyPath, certPath, key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
+}
+
+export function createTestPki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), 'relaygate-pki-'));
+  const ca = makeCa(dir, 'ca', 'Relaygate Test CA');
+  const otherCa = makeCa(dir, 'other-ca', 'Some Other CA');
+  const server = signed(dir, 'ca', ca, 'server', 'localhost', ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'], 'serverAuth', {});
+  return {
+    dir,
+    ca,
+    otherCa,
+    server,
+    client(name, opts) {
+      const signer = opts.signer === 'other' ? otherCa : ca;
+      const sans = (opts.dnsNames ?? []).map((d) => `DNS:${d}`);
+      return signed(dir, opts.signer === 'other' ? 'other-ca' : 'ca', signer, name, opts.cn, sans, 'clientAuth', opts);
+    },
+    selfSigned(name, opts) {
+      const keyPath = join(dir, `${name}.key`);
+      const certPath = join(dir, `${name}.pem`);
+      const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '365', '-subj', `/CN=${opts.cn}`];
+      if (opts.dnsNames?.length) args.push('-addext', `subjectAltName=${opts.dnsNames.map((d) => `DNS:${d}`).join(',')}`);
+      openssl(dir, args);
+      return { keyPath, certPath, key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
