@@ -69,7 +69,7 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
   }
   const base = file === null ? cwd : dirname(file);
   const c = parsed.data;
-  const store = env.RELAYGATE_STORE ?? c.store;
+  const store = env.RELAYGATE_STORE || c.store;
   if (store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(store)) {
     throw new ConfigError(`RELAYGATE_STORE: expected "sqlite" or a postgres:// URL`, [
       'RELAYGATE_STORE: expected "sqlite" or a postgres:// URL',

@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { cliSandbox } from '../testing.js';
+
+const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
+
+test('connector list, show, add and remove', () => {
+  const s = cliSandbox();
+  try {
+    s.run('apply', '-f', DEMO);
+    assert.equal(
+      s.run('connector', 'list').stdout,
+      'TENANT    NAME         TYPE        ENABLED  SENDER IPS            CERTIFICATE NAME\n' +
+        'demo      loopback     OnPremises  true     127.0.0.1/32,::1/128  -\n' +
+        'demo      certificate  OnPremises  true     -                     mail.demo.example\n' +
+        'fabrikam  partner      Partner     true     198.51.100.0/24       -\n',
+    );
+    const added = s.run(
+      'connector', 'add', 'demo', 'printers', '--type', 'OnPremises',
+      '--ip', '192.0.2.10', '--ip', '::ffff:192.0.2.0/120', '--cert-name', '*.Printers.Demo.Example', '--require-tls', '--comment', 'office printers',
+    );
+    assert.deepEqual([added.code, added.stdout, added.stderr], [0, '+ connector demo/printers\n1 change applied\n', '']);
+    assert.deepEqual(JSON.parse(s.run('connector', 'show', 'demo', 'PRINTERS', '--json').stdout), {
+      tenant: 'demo',
+      name: 'printers',
+      type: 'OnPremises',
+      enabled: true,
+      senderIPAddresses: ['192.0.2.10/32', '192.0.2.0/24'],
+      tlsSenderCertificateName: '*.printers.demo.example',
+      requireTls: true,
+      restrictDomainsToIPAddresses: false,
+      restrictDomainsToCertificate: false,
+      senderDomains: ['*'],
+      treatMessagesAsInternal: false,
+      cloudServicesMailEnabled: false,
+      allowBareLineEndings: 'reject',
+      comment: 'office printers',
+    });
+    const human = s.run('connector', 'show', 'demo', 'printers');
+    assert.match(human.stdout, /^tenant: demo\nname: printers\ntype: OnPremises\nenabled: true\n/);
+    const partner = s.run('connector', 'add', 'fabrikam', 'contoso', '--type', 'Partner', '--sender-domain', 'contoso.com', '--sender-domain', '*.contoso.net', '--restrict-to-certificate', '--json');
+    assert.equal(partner.code, 0);
+    assert.deepEqual(JSON.parse(partner.stdout), {
+      dryRun: false,
+      changes: [{ action: 'add', entity: 'connector', tenant: 'fabrikam', name: 'contoso', fields: [] }],
+    });
+    const listed = JSON.parse(s.run('connector', 'list', '--tenant', 'fabrikam', '--json').stdout) as { name: string; senderDomains: string[] }[];
+    assert.deepEqual(listed.map((c) => [c.name, c.senderDomains]), [['partner', ['partner.example']], ['contoso', ['contoso.com', '*.contoso.net']]]);
+    assert.deepEqual(s.run('connector', 'remove', 'demo', 'printers'), { code: 0, stdout: '- connector demo/printers\n1 change applied\n', stderr: '' });
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('connector validation prints every problem, exits 2 and changes nothing', () => {
+  const s = cliSandbox();
+  try {
+    s.run('apply', '-f', DEMO);
+    const before = s.run('export').stdout;
+    assert.deepEqual(
+      s.run('connector', 'add', 'demo', 'app', '--type', 'OnPremises', '--ip', '10.0.0.300', '--cert-name', 'mail.*.demo.example', '--treat-as-internal', '--cloud-services-mail'),
+      {
+        code: 2,
+        stdout: '',
+        stderr:
+          'relaygate: invalid directory (3 problems):\n' +
+          '  tenant demo, connector app: senderIPAddresses[0]: "10.0.0.300" is not an IP address or CIDR range\n' +
+          '  tenant demo, connector app: tlsSenderCertificateName: "mail.*.demo.example" has an embedded wildcard; only a leading "*.parent" is allowed\n' +
+          '  tenant demo, connector app: treatMessagesAsInternal: cannot be combined with cloudServicesMailEnabled\n',
+      },
+    );
+    assert.deepEqual(s.run('connector', 'add', 'demo', 'bare', '--type', 'OnPremises'), {
+      code: 2,
+      stdout: '',
+      stderr:
+        'relaygate: invalid directory (1 problem):\n  tenant demo, connector bare: senderIPAddresses: an OnPremises connector needs senderIPAddresses or tlsSenderCertificateName\n',
+    });
+    assert.deepEqual(s.run('connector', 'add', 'demo', 'Loopback', '--type', 'Partner'), {
+      code: 2,
+      stdout: '',
+      stderr: 'relaygate: tenant demo already has a connector Loopback\n',
+    });
+    const noType = s.run('connector', 'add', 'demo', 'x');
+    assert.equal(noType.code, 2);
+    assert.match(noType.stderr, /required option '--type <type>' not specified/);
+    assert.deepEqual(s.run('connector', 'show', 'demo', 'nope'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo has no connector nope\n' });
+    assert.deepEqual(s.run('connector', 'remove', 'nobody', 'x'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.equal(s.run('export').stdout, before);
+  } finally {
+    s.cleanup();
+  }
+});

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { cliSandbox } from '../testing.js';
+
+const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
+
+test('tenant list, show, add and remove', () => {
+  const s = cliSandbox();
+  try {
+    assert.deepEqual(s.run('tenant', 'list'), { code: 0, stdout: 'no tenants\n', stderr: '' });
+    s.run('apply', '-f', DEMO);
+    assert.equal(
+      s.run('tenant', 'list').stdout,
+      'NAME      RULE SET  REJECT DIRECT SEND  DOMAINS  CONNECTORS\n' +
+        'demo      auto      false               2        2\n' +
+        'fabrikam  auto      true                1        1\n',
+    );
+    const added = s.run('tenant', 'add', 'contoso', '--rule-set', 'legacy', '--reject-direct-send');
+    assert.deepEqual([added.code, added.stdout], [0, '+ tenant contoso\n1 change applied\n']);
+    const shown = s.run('tenant', 'show', 'contoso', '--json');
+    assert.deepEqual(JSON.parse(shown.stdout), {
+      name: 'contoso',
+      relayRuleSet: 'legacy',
+      rejectDirectSend: true,
+      acceptedDomains: [],
+      inboundConnectors: [],
+    });
+    assert.equal(
+      s.run('tenant', 'show', 'contoso').stdout,
+      'tenants:\n  - name: contoso\n    relayRuleSet: legacy\n    rejectDirectSend: true\n    acceptedDomains: []\n    inboundConnectors: []\n',
+    );
+    const list = JSON.parse(s.run('tenant', 'list', '--json').stdout) as { name: string }[];
+    assert.deepEqual(list.map((t) => t.name), ['demo', 'fabrikam', 'contoso']);
+    assert.deepEqual(s.run('tenant', 'remove', 'contoso'), { code: 0, stdout: '- tenant contoso\n1 change applied\n', stderr: '' });
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('tenant errors: missing (exit 1), existing or invalid (exit 2), nothing changed', () => {
+  const s = cliSandbox();
+  try {
+    s.run('apply', '-f', DEMO);
+    assert.deepEqual(s.run('tenant', 'show', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.deepEqual(s.run('tenant', 'remove', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.deepEqual(s.run('tenant', 'add', 'Demo'), { code: 2, stdout: '', stderr: 'relaygate: tenant Demo already exists\n' });
+    assert.deepEqual(s.run('tenant', 'add', ' padded'), {
+      code: 2,
+      stdout: '',
+      stderr: 'relaygate: invalid directory (1 problem):\n  tenant  padded: name: " padded" has surrounding blanks or control characters\n',
+    });
+    const badSet = s.run('tenant', 'add', 'x', '--rule-set', '2024');
+    assert.equal(badSet.code, 2);
+    assert.match(badSet.stderr, /argument '2024' is invalid\. Allowed choices are auto, 2023-11, legacy\./);
+    assert.equal((JSON.parse(s.run('tenant', 'list', '--json').stdout) as unknown[]).length, 2);
+  } finally {
+    s.cleanup();
+  }
+});
