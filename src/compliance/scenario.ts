@@ -52,7 +52,7 @@ export function loadScenarioFile(path: string, options: { ca?: string; now: Date
   }
   const s = parsed.data;
   const base = dirname(resolve(path));
-  const at = parseInstant(s.at, options.now, path);
+  const at = parseInstant(s.at, options.now, `${path}: at`);
   let certificate: CertificateFacts | null = null;
   if (s.connection.certificate) {
     const chainPath = resolve(base, s.connection.certificate);
@@ -85,6 +85,6 @@ export function readDirectoryFile(path: string): Directory {
 export function parseInstant(value: string | Date | undefined, now: Date, where: string): Date {
   if (value === undefined) return now;
   const d = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new ScenarioError(`${where}: at: not an ISO 8601 instant: ${String(value)}`);
+  if (Number.isNaN(d.getTime())) throw new ScenarioError(`${where}: not an ISO 8601 instant: ${String(value)}`);
   return d;
 }
