@@ -41,6 +41,23 @@ export function summarize(d: TransactionDecision): ExpectedTransaction {
   };
 }
 
+/** One line per differing field: `recipients[1].reply: expected "…", got "…"`. */
+function differences(expected: unknown, actual: unknown, path = ''): string[] {
+  if (Array.isArray(expected) && Array.isArray(actual) && expected.every((e) => typeof e === 'object' && e !== null)) {
+    const out: string[] = [];
+    if (expected.length !== actual.length) out.push(`${path}: expected ${expected.length} entries, got ${actual.length}`);
+    for (let i = 0; i < Math.min(expected.length, actual.length); i++) out.push(...differences(expected[i], actual[i], `${path}[${i}]`));
+    return out;
+  }
+  if (typeof expected === 'object' && expected !== null && !Array.isArray(expected) && typeof actual === 'object' && actual !== null) {
+    const e = expected as Record<string, unknown>;
+    const a = actual as Record<string, unknown>;
+    return Object.keys(e).flatMap((k) => differences(e[k], a[k], path ? `${path}.${k}` : k));
+  }
+  const same = JSON.stringify(expected) === JSON.stringify(actual);
+  return same ? [] : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+}
+
 const files = loadScenarioDirectory(scenarioDirectory());
 const names = new Set<string>();
 
@@ -61,11 +78,12 @@ for (const file of files) {
         const decision = evaluate(snapshot, scenario.input);
         const why = decision.recipients.map((r) => `  ${r.address}: ${r.explanation}`).join('\n');
         const steps = decision.steps.map((s) => `  ${s.id}=${s.answer}: ${s.detail}`).join('\n');
-        assert.deepStrictEqual(
-          summarize(decision),
-          scenario.expected,
-          `${file.file}: ${scenario.name}\nrecipients:\n${why}\nsteps:\n${steps}`,
-        );
+        const actual = summarize(decision);
+        const diff = differences(scenario.expected, actual);
+        if (diff.length > 0) {
+          assert.fail(`${file.file}: ${scenario.name}\n${diff.join('\n')}\nrecipients:\n${why}\nsteps:\n${steps}`);
+        }
+        assert.deepStrictEqual(actual, scenario.expected);
       });
     }
   });
