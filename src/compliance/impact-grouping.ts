@@ -38,9 +38,15 @@ export function isRefused(v: RecipientVerdict): boolean {
 
 export class ImpactGrouping {
   private readonly groups = new Map<string, ImpactGroup>();
+  /** Remedy lists repeat (memoised decisions share them): their key is computed once per list. */
+  private readonly remedyKeys = new WeakMap<readonly Remedy[], string>();
 
   add(o: ImpactObservation): void {
-    const remedyKey = o.remedies.map((r) => `${r.rank}:${r.text}`).join('\n');
+    let remedyKey = this.remedyKeys.get(o.remedies);
+    if (remedyKey === undefined) {
+      remedyKey = o.remedies.map((r) => `${r.rank}:${r.text}`).join('\n');
+      this.remedyKeys.set(o.remedies, remedyKey);
+    }
     const key = [o.sourceIp, o.p1Domain, o.tenant ?? '', o.connector ?? '', o.attribution, o.verdictNow, o.verdictBefore, remedyKey].join('\u0000');
     const at = o.at.toISOString();
     const g = this.groups.get(key);

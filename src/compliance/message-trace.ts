@@ -3,10 +3,11 @@ import { stat } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import type { Directory } from '../directory/model.js';
 import { buildSnapshot, evaluate } from '../policy/index.js';
-import type { CertificateFacts } from '../policy/types.js';
+import type { CertificateFacts, Remedy } from '../policy/types.js';
 import { ImpactGrouping, isRefused, type ImpactGroup } from './impact-grouping.js';
 import { CsvError, readCsvRecords } from './message-trace-csv.js';
 import { parseReceived } from './message-trace-date.js';
+import { DecisionMemo, slim, type TraceDecision } from './message-trace-memo.js';
 
 /**
  * `relaygate check --message-trace`: every row of a Get-MessageTrace / Get-MessageTraceV2 CSV export
@@ -20,6 +21,7 @@ import { parseReceived } from './message-trace-date.js';
  */
 export const REQUIRED_COLUMNS = ['Received', 'SenderAddress', 'RecipientAddress', 'FromIP'] as const;
 type Column = (typeof REQUIRED_COLUMNS)[number];
+const NO_REMEDIES: readonly Remedy[] = Object.freeze([]);
 
 export interface MessageTraceCheckOptions {
   directory: Directory;
@@ -104,6 +106,16 @@ export async function checkMessageTrace(
   for (const [ip, certName] of options.certNames ?? []) {
     certificates.set(canonicalIp(ip) ?? ip, { names: [certName.toLowerCase()], trusted: true });
   }
+  const memo = new DecisionMemo();
+  const decide = (ip: string, certificate: CertificateFacts | null, mailFrom: string, recipients: string[], at: Date): TraceDecision => {
+    const key = memo.key(ip, certificate, mailFrom, recipients, at);
+    const cached = key === null ? undefined : memo.get(key);
+    if (cached) return cached;
+    // Mail in a trace was received, so a connector's RequireTls was met: the session counts as TLS.
+    const decision = slim(evaluate(snapshot, { connection: { ip, tls: true, certificate }, message: { mailFrom, recipients }, at }));
+    if (key !== null) memo.set(key, decision);
+    return decision;
+  };
   const grouping = new ImpactGrouping();
   const report: MessageTraceReport = {
     tenant: tenant.name,
@@ -144,12 +156,7 @@ export async function checkMessageTrace(
       const recipients = cell('RecipientAddress').split(';').map((r) => r.trim()).filter((r) => r !== '');
       if (recipients.length === 0) throw new MessageTraceError(`${name}: line ${record.line}: RecipientAddress is empty`);
       const certificate = certificates.get(ip) ?? null;
-      // Mail in a trace was received, so a connector's RequireTls was met: the session counts as TLS.
-      const decision = evaluate(snapshot, {
-        connection: { ip, tls: true, certificate },
-        message: { mailFrom, recipients },
-        at,
-      });
+      const decision = decide(ip, certificate, mailFrom, recipients, at);
       for (const r of decision.recipients) {
         report.evaluated++;
         const refused = isRefused(r.currentVerdict);
@@ -163,7 +170,7 @@ export async function checkMessageTrace(
           attribution: decision.attribution,
           verdictNow: r.currentVerdict,
           verdictBefore: r.legacyVerdict,
-          remedies: refused || r.legacyVerdict === 'pending' ? decision.remedies : [],
+          remedies: refused || r.legacyVerdict === 'pending' ? decision.remedies : NO_REMEDIES,
           at,
         });
       }
