@@ -3,7 +3,7 @@
  * opening the stores for the length of one command, and turning directory errors into CliErrors
  * with the exit codes scripts rely on (2 invalid input, 1 not found).
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { openStores, type Stores } from '../app/stores.js';
 import { ConfigError, loadConfig, type RelaygateConfig } from '../config/index.js';
 import { DirectoryEditError, DirectoryValidationError } from '../directory/index.js';
@@ -58,4 +58,11 @@ export function printJson(value: unknown): void {
 /** Collects a repeatable option (`--ip a --ip b`) into a list. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** Parses an explicit boolean option value (`--require-tls false`). */
+export function parseBoolean(value: string): boolean {
+  if (value === 'true' || value === 'yes') return true;
+  if (value === 'false' || value === 'no') return false;
+  throw new InvalidArgumentError('expected true or false');
 }

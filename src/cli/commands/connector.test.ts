@@ -91,3 +91,34 @@ test('connector validation prints every problem, exits 2 and changes nothing', (
     s.cleanup();
   }
 });
+
+test('connector set changes only the given settings; lists replace; invalid results change nothing', () => {
+  const s = cliSandbox();
+  try {
+    s.run('apply', '-f', DEMO);
+    assert.deepEqual(s.run('connector', 'set', 'demo', 'loopback', '--enabled', 'false', '--ip', '10.0.0.1', '--ip', '10.0.0.0/8'), {
+      code: 0,
+      stdout: '~ connector demo/loopback: enabled true → false, senderIPAddresses ["127.0.0.1/32","::1/128"] → ["10.0.0.1/32","10.0.0.0/8"]\n1 change applied\n',
+      stderr: '',
+    });
+    assert.deepEqual(s.run('connector', 'set', 'demo', 'certificate', '--cert-name', 'none'), {
+      code: 2,
+      stdout: '',
+      stderr:
+        'relaygate: invalid directory (1 problem):\n  tenant demo, connector certificate: senderIPAddresses: an OnPremises connector needs senderIPAddresses or tlsSenderCertificateName\n',
+    });
+    assert.deepEqual(s.run('connector', 'set', 'demo', 'loopback'), {
+      code: 2,
+      stdout: '',
+      stderr: 'relaygate: nothing to change: give at least one setting (see --help)\n',
+    });
+    const bad = s.run('connector', 'set', 'demo', 'loopback', '--require-tls', 'maybe');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /option '--require-tls <bool>' argument 'maybe' is invalid\. expected true or false/);
+    assert.deepEqual(s.run('connector', 'set', 'demo', 'nope', '--enabled', 'true'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo has no connector nope\n' });
+    const c = JSON.parse(s.run('connector', 'show', 'demo', 'certificate', '--json').stdout) as { tlsSenderCertificateName: string };
+    assert.equal(c.tlsSenderCertificateName, 'mail.demo.example');
+  } finally {
+    s.cleanup();
+  }
+});

@@ -3,7 +3,8 @@ import { stringify as stringifyYaml } from 'yaml';
 import type { ConnectorInput } from '../../directory/index.js';
 import { printChanges, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
-import { addConfigOption, collect, printJson, withStores, type ConfigOption } from '../options.js';
+import type { ConnectorPatch } from '../../store/ports.js';
+import { addConfigOption, collect, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
 
 interface JsonOption extends ConfigOption {
   json?: boolean;
@@ -24,8 +25,23 @@ interface ConnectorOptions extends JsonOption {
   comment?: string;
 }
 
+interface SetOptions extends JsonOption {
+  enabled?: boolean;
+  ip?: string[];
+  ips?: boolean;
+  certName?: string;
+  requireTls?: boolean;
+  restrictToIp?: boolean;
+  restrictToCertificate?: boolean;
+  senderDomain?: string[];
+  treatAsInternal?: boolean;
+  cloudServicesMail?: boolean;
+  bareLineEndings?: 'reject' | 'normalize';
+  comment?: string;
+}
+
 export function register(program: Command): void {
-  const connector = program.command('connector').description('List, show, add and remove inbound connectors');
+  const connector = program.command('connector').description('List, show, add, change and remove inbound connectors');
 
   addConfigOption(
     connector
@@ -106,6 +122,43 @@ export function register(program: Command): void {
       comment: opts.comment ?? '',
     };
     await withStores(opts, async ({ directory }) => printChanges(await directory.addConnector(tenant, input), { json: opts.json }));
+  });
+
+  addConfigOption(
+    connector
+      .command('set')
+      .description('Change settings of an inbound connector; lists given replace the whole list')
+      .argument('<tenant>')
+      .argument('<name>')
+      .option('--enabled <bool>', 'enabled', parseBoolean)
+      .option('--ip <address>', 'sender IP address or CIDR range (repeatable; replaces the list)', collect)
+      .option('--no-ips', 'remove every sender IP address')
+      .option('--cert-name <name>', 'tlsSenderCertificateName; "none" removes it')
+      .option('--require-tls <bool>', 'requireTls', parseBoolean)
+      .option('--restrict-to-ip <bool>', 'restrictDomainsToIPAddresses', parseBoolean)
+      .option('--restrict-to-certificate <bool>', 'restrictDomainsToCertificate', parseBoolean)
+      .option('--sender-domain <domain>', 'senderDomains entry (repeatable; replaces the list)', collect)
+      .option('--treat-as-internal <bool>', 'treatMessagesAsInternal', parseBoolean)
+      .option('--cloud-services-mail <bool>', 'cloudServicesMailEnabled', parseBoolean)
+      .addOption(new Option('--bare-line-endings <policy>', 'allowBareLineEndings').choices(['reject', 'normalize']))
+      .option('--comment <text>', 'a note for admins')
+      .option('--json', 'machine-readable output'),
+  ).action(async (tenant: string, name: string, opts: SetOptions) => {
+    const patch: ConnectorPatch = {};
+    if (opts.enabled !== undefined) patch.enabled = opts.enabled;
+    if (opts.ips === false) patch.senderIPAddresses = [];
+    if (opts.ip !== undefined) patch.senderIPAddresses = opts.ip;
+    if (opts.certName !== undefined) patch.tlsSenderCertificateName = opts.certName === 'none' ? null : opts.certName;
+    if (opts.requireTls !== undefined) patch.requireTls = opts.requireTls;
+    if (opts.restrictToIp !== undefined) patch.restrictDomainsToIPAddresses = opts.restrictToIp;
+    if (opts.restrictToCertificate !== undefined) patch.restrictDomainsToCertificate = opts.restrictToCertificate;
+    if (opts.senderDomain !== undefined) patch.senderDomains = opts.senderDomain;
+    if (opts.treatAsInternal !== undefined) patch.treatMessagesAsInternal = opts.treatAsInternal;
+    if (opts.cloudServicesMail !== undefined) patch.cloudServicesMailEnabled = opts.cloudServicesMail;
+    if (opts.bareLineEndings !== undefined) patch.allowBareLineEndings = opts.bareLineEndings;
+    if (opts.comment !== undefined) patch.comment = opts.comment;
+    if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give at least one setting (see --help)', 2);
+    await withStores(opts, async ({ directory }) => printChanges(await directory.updateConnector(tenant, name, patch), { json: opts.json }));
   });
 
   addConfigOption(

@@ -58,3 +58,24 @@ test('tenant errors: missing (exit 1), existing or invalid (exit 2), nothing cha
     s.cleanup();
   }
 });
+
+test('tenant set changes the rule set and Direct Send', () => {
+  const s = cliSandbox();
+  try {
+    s.run('apply', '-f', DEMO);
+    assert.deepEqual(s.run('tenant', 'set', 'demo', '--rule-set', '2023-11', '--reject-direct-send', 'true'), {
+      code: 0,
+      stdout: '~ tenant demo: relayRuleSet auto → 2023-11, rejectDirectSend false → true\n1 change applied\n',
+      stderr: '',
+    });
+    assert.deepEqual(s.run('tenant', 'set', 'demo', '--rule-set', '2023-11'), { code: 0, stdout: 'no changes\n', stderr: '' });
+    assert.deepEqual(s.run('tenant', 'set', 'demo'), {
+      code: 2,
+      stdout: '',
+      stderr: 'relaygate: nothing to change: give --rule-set or --reject-direct-send\n',
+    });
+    assert.deepEqual(s.run('tenant', 'set', 'nobody', '--rule-set', 'legacy'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+  } finally {
+    s.cleanup();
+  }
+});

@@ -2,14 +2,15 @@ import { Option, type Command } from 'commander';
 import { serializeDirectoryYaml } from '../../directory/index.js';
 import { printChanges, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
-import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+import type { TenantPatch } from '../../store/ports.js';
+import { addConfigOption, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
 
 interface JsonOption extends ConfigOption {
   json?: boolean;
 }
 
 export function register(program: Command): void {
-  const tenant = program.command('tenant').description('List, show, add and remove tenants');
+  const tenant = program.command('tenant').description('List, show, add, change and remove tenants');
 
   addConfigOption(tenant.command('list').description('List tenants').option('--json', 'machine-readable output')).action(
     async (opts: JsonOption) => {
@@ -51,6 +52,22 @@ export function register(program: Command): void {
       const changes = await directory.addTenant({ name, relayRuleSet: opts.ruleSet, rejectDirectSend: opts.rejectDirectSend === true });
       printChanges(changes, { json: opts.json });
     });
+  });
+
+  addConfigOption(
+    tenant
+      .command('set')
+      .description('Change a tenant\'s settings')
+      .argument('<name>')
+      .addOption(new Option('--rule-set <set>', 'relay rule set').choices(['auto', '2023-11', 'legacy']))
+      .option('--reject-direct-send <bool>', 'refuse Direct Send from unauthorized sources (5.7.68)', parseBoolean)
+      .option('--json', 'machine-readable output'),
+  ).action(async (name: string, opts: JsonOption & { ruleSet?: 'auto' | '2023-11' | 'legacy'; rejectDirectSend?: boolean }) => {
+    const patch: TenantPatch = {};
+    if (opts.ruleSet !== undefined) patch.relayRuleSet = opts.ruleSet;
+    if (opts.rejectDirectSend !== undefined) patch.rejectDirectSend = opts.rejectDirectSend;
+    if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give --rule-set or --reject-direct-send', 2);
+    await withStores(opts, async ({ directory }) => printChanges(await directory.updateTenant(name, patch), { json: opts.json }));
   });
 
   addConfigOption(
