@@ -56,6 +56,8 @@ export interface ConnectionContext {
   transaction: Transaction | null;
   /** Refusals so far; at the limit the connection is closed. */
   errors: number;
+  /** Frees the connection's slot and context; idempotent. Also bound to the TLS socket after STARTTLS. */
+  release: () => void;
   /** The line-ending policy of the connector that owns the connection (normalize for legacy devices). */
   bareLineEndings: BareLineEndingPolicy;
 }

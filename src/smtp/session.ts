@@ -38,6 +38,8 @@ export class SessionHooks {
   onSecure(socket: Socket | TLSSocket, session: SMTPServerSession, done: Done): void {
     const ctx = this.deps.context(session.id);
     if (!ctx || !('getPeerX509Certificate' in socket)) return done();
+    // After STARTTLS smtp-server strips the raw socket's listeners: watch the TLS socket instead.
+    socket.once('close', ctx.release);
     const cipher = socket.getCipher();
     ctx.tls = { protocol: socket.getProtocol() ?? 'TLS', cipher: cipher.standardName ?? cipher.name };
     const cert = socket.getPeerX509Certificate();
@@ -88,9 +90,9 @@ export class SessionHooks {
   }
 
   /** The connection is gone: an unfinished transaction's accepts are still recorded. */
-  onClose(session: SMTPServerSession): void {
-    const ctx = this.deps.context(session.id);
-    if (ctx?.transaction) this.recordUnfinished(ctx, ctx.transaction);
+  finish(ctx: ConnectionContext): void {
+    if (ctx.transaction) this.recordUnfinished(ctx, ctx.transaction);
+    ctx.transaction = null;
   }
 
   private async mailFrom(ctx: ConnectionContext, address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {

@@ -1,0 +1,204 @@
+/**
+ * One listening socket: connection limits, the PROXY header from trusted proxies, the implicit-TLS
+ * handshake, then the hand-over to smtp-server's protocol machine (`SMTPServer.connect`).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import type { SMTPServer } from 'smtp-server';
+import type { ConnectionContext, ListenerInfo } from './connection-context.js';
+import type { ConnectionLimits } from './connection-limits.js';
+import { looksLikeProxyHeader, readProxyHeader } from './proxy-protocol.js';
+import { ReplyControl, type SmtpConnectionHandle } from './reply-control.js';
+import { SessionReplies } from './session-replies.js';
+import { formatReply, type SmtpReply } from '../core/reply.js';
+import type { TlsMaterial } from './tls-material.js';
+
+export interface ListenerDeps {
+  info: ListenerInfo;
+  host: string;
+  port: number;
+  smtp: SMTPServer;
+  limits: ConnectionLimits;
+  /** Is this TCP peer a trusted proxy (proxy.trusted)? */
+  trustedProxy(ip: string): boolean;
+  register(ctx: ConnectionContext): void;
+  unregister(id: string): void;
+  /** Time allowed for the PROXY header and the implicit-TLS handshake. */
+  handshakeTimeoutMs: number;
+  onError(err: unknown): void;
+}
+
+export class Listener {
+  private readonly server: net.Server;
+  private tlsServer: tls.Server | null = null;
+  /** Sockets waiting for their implicit-TLS handshake, by TCP peer `ip|port`. */
+  private readonly handshaking = new Map<string, (tlsSocket: tls.TLSSocket) => void>();
+
+  constructor(
+    private readonly deps: ListenerDeps,
+    tlsMaterial: TlsMaterial | null,
+  ) {
+    this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => deps.onError(err));
+    if (deps.info.tls === 'implicit') {
+      if (!tlsMaterial) throw new Error(`listener ${deps.info.name}: tls: implicit needs tls.cert and tls.key`);
+      // A tls.Server judges client certificates itself (socket.authorized); sockets reach it
+      // through 'connection' once the PROXY header, if any, has been read.
+      this.tlsServer = tls.createServer({ ...tlsOptions(tlsMaterial), handshakeTimeout: deps.handshakeTimeoutMs });
+      this.tlsServer.on('secureConnection', (s) => this.handshaking.get(peerKey(s))?.(s));
+      this.tlsServer.on('tlsClientError', () => undefined);
+    }
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.deps.port, this.deps.host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address() as net.AddressInfo;
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** New certificate/key/CA for later handshakes (SIGHUP). */
+  updateTls(material: TlsMaterial): void {
+    this.tlsServer?.setSecureContext(tlsOptions(material));
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    const peerIp = normalizeIp(socket.remoteAddress ?? '');
+    const peerPort = socket.remotePort ?? 0;
+    this.prelude(socket, peerIp).then(
+      (source) => this.admit(socket, peerIp, peerPort, source),
+      (reply: SmtpReply) => this.refuse(socket, reply),
+    );
+  }
+
+  /** The client's address: from the PROXY header of a trusted proxy, else the TCP peer. */
+  private async prelude(socket: net.Socket, peerIp: string): Promise<{ ip: string; port: number } | null> {
+    if (!this.deps.trustedProxy(peerIp)) return null;
+    try {
+      const source = await readProxyHeader(socket, this.deps.handshakeTimeoutMs);
+      return source ? { ip: normalizeIp(source.ip), port: source.port } : null;
+    } catch {
+      throw SessionReplies.badProxyHeader;
+    }
+  }
+
+  private refuse(socket: net.Socket, reply: SmtpReply): void {
+    if (this.deps.info.tls === 'implicit') socket.destroy();
+    else socket.end(formatReply(reply) + '\r\n');
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private admit(socket: net.Socket, peerIp: string, peerPort: number, source: { ip: string; port: number } | null): void {
+    const ip = source?.ip ?? peerIp;
+    const limit = this.deps.limits.acquire(ip);
+    if (limit) return this.refuse(socket, limit === 'total' ? SessionReplies.tooManyConnections : SessionReplies.tooManyConnectionsFromIp);
+    let released = false;
+    const id = randomBytes(10).toString('hex');
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.deps.limits.release(ip);
+      this.deps.unregister(id);
+    };
+    socket.once('close', release);
+    const ctx: ConnectionContext = {
+      id,
+      listener: this.deps.info,
+      ip,
+      peerIp,
+      tls: null,
+      certificate: null,
+      startTlsInjection: false,
+      replies: null,
+      transaction: null,
+      errors: 0,
+      bareLineEndings: 'reject',
+      release,
+    };
+    this.deps.register(ctx);
+    const options = { id, remoteAddress: ip, remotePort: source?.port ?? peerPort };
+    if (this.tlsServer) {
+      const key = `${peerIp}|${peerPort}`;
+      const timer = setTimeout(() => socket.destroy(), this.deps.handshakeTimeoutMs);
+      this.handshaking.set(key, (tlsSocket) => {
+        clearTimeout(timer);
+        this.handshaking.delete(key);
+        tlsSocket.once('close', release);
+        this.hand(tlsSocket, ctx, options);
+      });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.handshaking.delete(key);
+      });
+      this.tlsServer.emit('connection', socket);
+      socket.resume();
+      return;
+    }
+    this.watchPlaintext(socket, ctx);
+    this.hand(socket, ctx, options);
+    socket.resume();
+  }
+
+  private hand(socket: net.Socket | tls.TLSSocket, ctx: ConnectionContext, options: { id: string; remoteAddress: string; remotePort: number }): void {
+    this.deps.smtp.connect(socket, options);
+    let handle: SmtpConnectionHandle | undefined;
+    for (const c of this.deps.smtp.connections) if (c.id === ctx.id) handle = c as unknown as SmtpConnectionHandle;
+    if (!handle) {
+      socket.destroy();
+      return;
+    }
+    ctx.replies = new ReplyControl(handle);
+  }
+
+  /**
+   * Watches the cleartext phase. A PROXY header from an untrusted peer is refused; bytes pipelined
+   * after STARTTLS (command injection) mark the connection, which is refused once TLS is up.
+   * smtp-server removes this listener itself when it starts the TLS handshake.
+   */
+  private watchPlaintext(socket: net.Socket, ctx: ConnectionContext): void {
+    let first = true;
+    let partial = '';
+    socket.on('data', (chunk: Buffer) => {
+      if (first) {
+        first = false;
+        if (looksLikeProxyHeader(chunk)) {
+          socket.end(formatReply(SessionReplies.proxyRefused) + '\r\n');
+          socket.destroy();
+          return;
+        }
+      }
+      const text = partial + chunk.toString('latin1');
+      const lines = text.split('\n');
+      partial = (lines.pop() ?? '').slice(-64);
+      let offset = 0;
+      for (const line of lines) {
+        offset += line.length + 1;
+        if (/^STARTTLS\s*$/i.test(line.replace(/\r$/, '')) && offset < text.length) ctx.startTlsInjection = true;
+      }
+    });
+  }
+}
+
+function tlsOptions(m: TlsMaterial): tls.SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
+  // Client certificates are asked for, never required: the policy judges them.
+  return { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), requestCert: true, rejectUnauthorized: false };
+}
+
+function peerKey(s: tls.TLSSocket): string {
+  return `${normalizeIp(s.remoteAddress ?? '')}|${s.remotePort ?? 0}`;
+}
+
+/** IPv4-mapped IPv6 peers (`::ffff:1.2.3.4`) are IPv4 (relay-policy.md §1). */
+export function normalizeIp(ip: string): string {
+  return ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '').toLowerCase();
+}

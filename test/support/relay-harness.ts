@@ -1,0 +1,107 @@
+/**
+ * Starts the real SMTP front end for a test: a temporary data folder with a real SQLite file and
+ * spool, the given directory (tenants.yaml text), listeners on 127.0.0.1 / ::1 port 0.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDirectoryYaml } from '../../src/directory/index.js';
+import type { Directory } from '../../src/directory/model.js';
+import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
+import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
+import { SqliteDecisionStore } from '../../src/store/sqlite/decision-store.js';
+import { startRelay, type RunningRelay } from '../../src/app/server.js';
+import type { ListenerSettings, RelayServerSettings } from '../../src/smtp/relay-server.js';
+import type { Clock } from '../../src/core/clock.js';
+import type { TestPki } from './certificates.js';
+
+export interface HarnessOptions {
+  directory: string | Directory;
+  listeners?: ListenerSettings[];
+  pki?: TestPki;
+  /** Trust the test CA for client certificates (default true when a PKI is given). */
+  trustTestCa?: boolean;
+  proxyTrusted?: string[];
+  limits?: Partial<RelayServerSettings['limits']>;
+  clock?: Clock;
+  hostname?: string;
+}
+
+export interface Harness {
+  relay: RunningRelay;
+  dataDir: string;
+  db: SqliteDatabase;
+  queue: SqliteQueueStore;
+  decisions: SqliteDecisionStore;
+  /** Port of the listener with this name. */
+  port(name: string): number;
+  /** Swaps the directory the relay sees (a new revision). */
+  setDirectory(yaml: string): void;
+  errors: string[];
+  stop(): Promise<void>;
+}
+
+export const defaultLimits: RelayServerSettings['limits'] = {
+  maxMessageSize: 36 * 1024 * 1024,
+  maxRecipients: 1000,
+  maxConnections: 1000,
+  maxConnectionsPerIp: 50,
+  commandTimeout: 30_000,
+  maxUnknownCommands: 10,
+  maxErrors: 10,
+  maxLineLength: 4096,
+};
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'relaygate-smtp-'));
+  const db = openSqlite(join(dataDir, 'relaygate.db'));
+  const queue = new SqliteQueueStore(db);
+  let directory = typeof opts.directory === 'string' ? parseDirectoryYaml(opts.directory) : opts.directory;
+  let revision = 1;
+  const errors: string[] = [];
+  const listeners = opts.listeners ?? [
+    { name: 'smtp', host: '127.0.0.1', port: 0, tls: opts.pki ? 'starttls' : 'none' },
+  ];
+  const pki = opts.pki;
+  const relay = await startRelay({
+    settings: {
+      hostname: opts.hostname ?? 'relay.test',
+      listeners,
+      tls: pki
+        ? { cert: pki.server.certPath, key: pki.server.keyPath, ...(opts.trustTestCa === false ? {} : { clientCa: pki.ca.certPath }) }
+        : {},
+      proxyTrusted: opts.proxyTrusted ?? [],
+      limits: { ...defaultLimits, ...opts.limits },
+    },
+    dataDir,
+    directory: { load: async () => directory, revision: async () => revision },
+    queue,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    log: (level, message) => {
+      if (level === 'error') errors.push(message);
+    },
+    directoryCheckMs: 0,
+  });
+  return {
+    relay,
+    dataDir,
+    db,
+    queue,
+    decisions: new SqliteDecisionStore(db),
+    errors,
+    port(name) {
+      const l = relay.listeners.find((x) => x.name === name);
+      if (!l) throw new Error(`no listener ${name}`);
+      return l.port;
+    },
+    setDirectory(yaml) {
+      directory = parseDirectoryYaml(yaml);
+      revision++;
+    },
+    async stop() {
+      await relay.stop();
+      db.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * The directory most SMTP integration tests run against. Source addresses: 127.0.0.1 and ::1 are
+ * contoso's applications; 127.0.0.2 is oldco (legacy rule set); 127.0.0.3 is a legacy device
+ * whose connector normalises bare line endings; 127.0.0.4 is nobody's.
+ */
+export const testDirectoryYaml = `
+tenants:
+  - name: contoso
+    acceptedDomains:
+      - { domain: contoso.example }
+      - { domain: relay.contoso.example }
+    inboundConnectors:
+      - { name: apps, type: OnPremises, senderIPAddresses: [127.0.0.1/32, "::1/128"] }
+      - { name: mailserver, type: OnPremises, tlsSenderCertificateName: relay.contoso.example }
+      - { name: secure-apps, type: OnPremises, senderIPAddresses: [127.0.0.5/32], requireTls: true }
+  - name: oldco
+    relayRuleSet: legacy
+    acceptedDomains:
+      - { domain: oldco.example }
+    inboundConnectors:
+      - { name: scanner, type: OnPremises, senderIPAddresses: [127.0.0.2/32] }
+  - name: devices
+    acceptedDomains:
+      - { domain: devices.example }
+    inboundConnectors:
+      - { name: printers, type: OnPremises, senderIPAddresses: [127.0.0.3/32], allowBareLineEndings: normalize }
+  - name: fabrikam
+    rejectDirectSend: true
+    acceptedDomains:
+      - { domain: fabrikam.example }
+`;
