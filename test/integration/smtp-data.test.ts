@@ -1,0 +1,189 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { RawSmtpClient } from '../support/smtp-client.js';
+import { startHarness, type Harness } from '../support/relay-harness.js';
+import { testDirectoryYaml } from '../support/test-directory.js';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness({
+    directory: testDirectoryYaml,
+    listeners: [
+      { name: 'smtp', host: '127.0.0.1', port: 0, tls: 'none' },
+      { name: 'small', host: '127.0.0.1', port: 0, tls: 'none', maxMessageSize: 2048 },
+      { name: 'v6', host: '::1', port: 0, tls: 'none' },
+    ],
+  });
+});
+after(async () => {
+  await h.stop();
+});
+
+async function client(localAddress = '127.0.0.1', listener = 'smtp'): Promise<RawSmtpClient> {
+  const c = await RawSmtpClient.connect({ host: listener === 'v6' ? '::1' : '127.0.0.1', port: h.port(listener), localAddress });
+  assert.match(await c.read(), /^220 /);
+  assert.match(await c.command('EHLO client.example'), /^250-/);
+  return c;
+}
+
+function messagesFrom(ip: string): string[] {
+  return (h.db.prepare('SELECT id FROM messages WHERE client_ip = ? ORDER BY id').all(ip) as Array<{ id: string }>).map((r) => r.id);
+}
+
+function spoolFiles(): number {
+  let n = 0;
+  for (const d of readdirSync(join(h.dataDir, 'spool'))) n += readdirSync(join(h.dataDir, 'spool', d)).length;
+  return n;
+}
+
+const queued = /^250 2\.0\.0 OK <([0-9a-z]{20})>$/;
+
+const smuggling = ['\n.\n', '\n.\r\n', '\r\n.\n', '\r.\r', '\r.\r\n'];
+for (const variant of smuggling) {
+  test(`smuggling ${JSON.stringify(variant)} never splits a message: 550 5.6.11 and the connection closes`, async () => {
+    const before = messagesFrom('127.0.0.1').length;
+    const c = await client();
+    assert.equal(await c.command('MAIL FROM:<app@contoso.example>'), '250 2.1.0 Sender OK');
+    assert.equal(await c.command('RCPT TO:<a@elsewhere.example>'), '250 2.1.5 Recipient OK');
+    assert.equal(await c.command('DATA'), '354 End data with <CR><LF>.<CR><LF>');
+    c.write(
+      `Subject: first\r\n\r\nbody${variant}MAIL FROM:<app@contoso.example>\r\nRCPT TO:<victim@elsewhere.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled\r\n.\r\n`,
+    );
+    assert.equal(await c.read(), '550 5.6.11 Bare CR or LF not allowed');
+    assert.equal(await c.closed(), '');
+    assert.equal(messagesFrom('127.0.0.1').length, before);
+  });
+}
+
+test('a connector with allowBareLineEndings: normalize gets CRLF line endings and still one message', async () => {
+  const c = await client('127.0.0.3');
+  assert.equal(await c.command('MAIL FROM:<printer@devices.example>'), '250 2.1.0 Sender OK');
+  assert.equal(await c.command('RCPT TO:<office@elsewhere.example>'), '250 2.1.5 Recipient OK');
+  await c.command('DATA');
+  c.write('Subject: scan\nFrom: printer@devices.example\n\npage 1\n.\nMAIL FROM:<evil@devices.example>\rline\r\n.\r\n');
+  const id = queued.exec(await c.read())?.[1];
+  assert.ok(id);
+  assert.equal(await c.command('QUIT'), '221 2.0.0 Bye');
+  const row = h.db.prepare('SELECT spool_path, header_from FROM messages WHERE id = ?').get(id) as Record<string, string>;
+  assert.equal(row.header_from, 'printer@devices.example');
+  const text = readFileSync(join(h.dataDir, 'spool', row.spool_path!), 'latin1');
+  assert.ok(text.endsWith('\r\n\r\npage 1\r\n.\r\nMAIL FROM:<evil@devices.example>\r\nline\r\n'), JSON.stringify(text));
+  assert.doesNotMatch(text.replace(/\r\n/g, ''), /[\r\n]/);
+});
+
+test('SIZE over the listener limit is refused at MAIL FROM, and an oversize DATA after its end', async () => {
+  const c = await client('127.0.0.1', 'small');
+  assert.match(await c.command('EHLO again.example'), /\n250[- ]SIZE 2048(\n|$)/);
+  assert.equal(await c.command('MAIL FROM:<app@contoso.example> SIZE=4096'), '552 5.3.4 Message size exceeds fixed maximum message size');
+  assert.equal(await c.command('MAIL FROM:<app@contoso.example> SIZE=1000'), '250 2.1.0 Sender OK');
+  assert.equal(await c.command('RCPT TO:<a@elsewhere.example>'), '250 2.1.5 Recipient OK');
+  await c.command('DATA');
+  const files = spoolFiles();
+  c.write(`Subject: big\r\n\r\n${'x'.repeat(70).concat('\r\n').repeat(60)}.\r\n`);
+  assert.equal(await c.read(), '552 5.3.4 Message size exceeds fixed maximum message size');
+  assert.equal(spoolFiles(), files);
+  assert.equal(await c.command('RSET'), '250 2.0.0 Flushed');
+  assert.equal(await c.command('QUIT'), '221 2.0.0 Bye');
+});
+
+test('1000 recipients are accepted, the 1001st gets 452 4.5.3, and the message keeps the 1000', async () => {
+  const c = await client();
+  await c.command('MAIL FROM:<app@contoso.example>');
+  c.write(Array.from({ length: 1001 }, (_, i) => `RCPT TO:<user${i}@elsewhere.example>\r\n`).join(''));
+  const replies: string[] = [];
+  for (let i = 0; i < 1001; i++) replies.push(await c.read());
+  assert.equal(replies.filter((r) => r === '250 2.1.5 Recipient OK').length, 1000);
+  assert.equal(replies[1000], '452 4.5.3 Too many recipients');
+  await c.command('DATA');
+  c.write('Subject: many\r\n\r\nhi\r\n.\r\n');
+  const id = queued.exec(await c.read())?.[1];
+  assert.ok(id);
+  c.close();
+  assert.equal((h.db.prepare('SELECT count(*) AS n FROM recipients WHERE message_id = ?').get(id) as { n: number }).n, 1000);
+});
+
+test('legacy rule set: a relay recipient pending at RCPT is decided by the header From at end of DATA', async () => {
+  const send = async (mailFrom: string, rcpts: string[], headerFrom: string) => {
+    const c = await client('127.0.0.2');
+    assert.equal(await c.command(`MAIL FROM:<${mailFrom}>`), '250 2.1.0 Sender OK');
+    for (const r of rcpts) assert.equal(await c.command(`RCPT TO:${r}`), '250 2.1.5 Recipient OK');
+    await c.command('DATA');
+    c.write(`From: Scanner <${headerFrom}>\r\nSubject: scan\r\n\r\npage\r\n.\r\n`);
+    const reply = await c.read();
+    c.close();
+    return reply;
+  };
+  // P2 accepted: relayed.
+  const ok = queued.exec(await send('scanner@foreign.example', ['<x@elsewhere.example>'], 'scanner@oldco.example'))?.[1];
+  assert.ok(ok);
+  assert.deepEqual(h.queue.list().find((m) => m.id === ok)?.recipients.map((r) => r.state), ['queued']);
+  // P2 foreign and no other recipient: the DATA is refused and nothing is queued.
+  const before = messagesFrom('127.0.0.2').length;
+  assert.equal(await send('scanner@foreign.example', ['<x@elsewhere.example>'], 'scanner@foreign.example'), '550 5.7.64 TenantAttribution; Relay Access Denied');
+  assert.equal(messagesFrom('127.0.0.2').length, before);
+  // Mixed: the internal recipient is kept, the relay one fails with a DSN owed.
+  const mixed = queued.exec(
+    await send('scanner@foreign.example', ['<info@oldco.example>', '<y@elsewhere.example> NOTIFY=FAILURE'], 'scanner@foreign.example'),
+  )?.[1];
+  assert.ok(mixed);
+  const rows = h.db.prepare('SELECT address, state, last_reply, dsn_status FROM recipients WHERE message_id = ? ORDER BY address').all(mixed);
+  assert.deepEqual(rows, [
+    { address: 'info@oldco.example', state: 'queued', last_reply: null, dsn_status: null },
+    { address: 'y@elsewhere.example', state: 'failed', last_reply: '550 5.7.64 TenantAttribution; Relay Access Denied', dsn_status: 'owed' },
+  ]);
+  // A null sender gets no DSN, nor does NOTIFY=NEVER.
+  const nullSender = queued.exec(await send('', ['<info@oldco.example>', '<z@elsewhere.example>'], 'scanner@foreign.example'))?.[1];
+  const never = queued.exec(await send('scanner@foreign.example', ['<info@oldco.example>', '<w@elsewhere.example> NOTIFY=NEVER'], 'x@foreign.example'))?.[1];
+  for (const id of [nullSender, never]) {
+    assert.deepEqual(h.db.prepare("SELECT dsn_status FROM recipients WHERE message_id = ? AND state = 'failed'").get(id), { dsn_status: 'suppressed' });
+  }
+  await h.relay.acceptor.drain();
+  const endOfData = h.decisions.list({ messageId: mixed! });
+  assert.deepEqual(endOfData.map((d) => [d.recipient, d.verdict, d.ruleSet]).sort(), [
+    ['info@oldco.example', 'internal', 'legacy'],
+    ['y@elsewhere.example', 'rejected', 'legacy'],
+  ]);
+});
+
+test('a storage failure answers 451 4.3.0 and leaves nothing behind', async () => {
+  h.db.exec("CREATE TRIGGER fail_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END");
+  try {
+    const files = spoolFiles();
+    const c = await client();
+    await c.command('MAIL FROM:<app@contoso.example>');
+    await c.command('RCPT TO:<a@elsewhere.example>');
+    await c.command('DATA');
+    c.write('Subject: x\r\n\r\ny\r\n.\r\n');
+    assert.equal(await c.read(), '451 4.3.0 Temporary server error, please try again later');
+    assert.equal(spoolFiles(), files);
+    assert.equal(await c.command('MAIL FROM:<app@contoso.example>'), '250 2.1.0 Sender OK', 'the session goes on');
+    c.close();
+    assert.ok(h.errors.some((e) => /disk I\/O error \(simulated\)/.test(e)), h.errors.join('\n'));
+  } finally {
+    h.db.exec('DROP TRIGGER fail_messages');
+  }
+});
+
+test('nodemailer over IPv4 and ::1; concurrent sessions share commit rounds (group commit)', async () => {
+  const v4 = nodemailer.createTransport({ host: '127.0.0.1', port: h.port('smtp'), secure: false, ignoreTLS: true, pool: true, maxConnections: 10 });
+  const v6 = nodemailer.createTransport({ host: '::1', port: h.port('v6'), secure: false, ignoreTLS: true });
+  try {
+    const info6 = await v6.sendMail({ from: 'app@contoso.example', to: 'someone@elsewhere.example', subject: 'v6', text: 'hello over ::1' });
+    assert.match(info6.response, queued);
+    const roundsBefore = h.relay.acceptor.stats.rounds;
+    const n = 30;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) => v4.sendMail({ from: 'app@contoso.example', to: `r${i}@elsewhere.example`, subject: `m${i}`, text: 'body' })),
+    );
+    for (const r of results) assert.match(r.response, queued);
+    const rounds = h.relay.acceptor.stats.rounds - roundsBefore;
+    console.log(`group commit: ${n} messages over 10 connections in ${rounds} commit rounds`);
+    assert.ok(rounds < n, `${rounds} rounds for ${n} messages`);
+  } finally {
+    v4.close();
+    v6.close();
+  }
+});
