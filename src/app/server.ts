@@ -2,7 +2,11 @@
  * Composition root of `relaygate serve`: the stores, the policy snapshot, the acceptor with its
  * group commit, and the SMTP listeners, started and stopped together.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { demoDirectory } from '../directory/index.js';
+import type { Stores } from './stores.js';
 import type { RelaygateConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -72,4 +76,51 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
       await acceptor.drain();
     },
   };
+}
+
+/**
+ * With the built-in demo settings there are no TLS files: a self-signed certificate for the demo
+ * is made once under `<dataDir>/tls` with `openssl`, so STARTTLS and implicit TLS work at once.
+ */
+export function demoTlsFiles(dataDir: string, hostname: string): { cert: string; key: string } {
+  const dir = join(dataDir, 'tls');
+  const cert = join(dir, 'demo-server.pem');
+  const key = join(dir, 'demo-server.key');
+  if (existsSync(cert) && existsSync(key)) return { cert, key };
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '825', '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=DNS:${hostname},DNS:localhost,IP:127.0.0.1,IP:::1`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  } catch (err) {
+    throw new Error(`the demo needs openssl to make its TLS certificate (or set tls.cert and tls.key): ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return { cert, key };
+}
+
+export interface ServeOptions {
+  config: RelaygateConfig;
+  stores: Stores;
+  log?: LogFn;
+}
+
+/**
+ * `relaygate serve`: on the configured stores. With the built-in demo settings (no relaygate.yaml)
+ * an empty directory is seeded with the demo tenants and a demo certificate is made.
+ */
+export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: boolean }> {
+  const demo = config.configFile === null;
+  if (demo && (await stores.directory.revision()) === 0) await stores.directory.replace(demoDirectory);
+  const needsTls = config.listeners.some((l) => l.tls !== 'none');
+  const tls = demo && needsTls && !config.tls.cert ? demoTlsFiles(config.dataDir, config.hostname) : undefined;
+  const relay = await startRelay({
+    settings: relaySettings(config, tls),
+    dataDir: config.dataDir,
+    directory: stores.directory,
+    queue: stores.queue,
+    ...(log ? { log } : {}),
+  });
+  return { ...relay, demo };
 }

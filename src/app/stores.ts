@@ -7,11 +7,14 @@ import type { RelaygateConfig } from '../config/index.js';
 import type { DirectoryStore } from '../store/ports.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
+import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 
 export interface Stores {
   /** The SQLite database, for adapters that share it. */
   db: SqliteDatabase;
   directory: DirectoryStore;
+  /** The queue's accept side and listing (SMTP front end); delivery extends it. */
+  queue: SqliteQueueStore;
   close(): void;
 }
 
@@ -40,6 +43,7 @@ export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): 
   return {
     db,
     directory: new SqliteDirectoryStore(db),
+    queue: new SqliteQueueStore(db),
     close: () => db.close(),
   };
 }

@@ -7,6 +7,8 @@ import { register as registerMigrate } from './migrate.js';
 import { register as registerTenant } from './tenant.js';
 import { register as registerCheck } from './check.js';
 import { register as registerImport } from './import.js';
+import { register as registerServe } from './serve.js';
+import { register as registerQueue } from './queue.js';
 
 /** Every command module registers itself here, one line each. */
 export function registerCommands(program: Command): void {
@@ -18,4 +20,6 @@ export function registerCommands(program: Command): void {
   registerConnector(program);
   registerCheck(program);
   registerImport(program);
+  registerServe(program);
+  registerQueue(program);
 }

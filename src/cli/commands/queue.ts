@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+
+interface ListOptions extends ConfigOption {
+  json?: boolean;
+  tenant?: string;
+  state?: string;
+  limit?: string;
+}
+
+export function register(program: Command): void {
+  const queue = program.command('queue').description('Inspect and operate the message queue');
+  addConfigOption(
+    queue
+      .command('list')
+      .description('Messages in the queue, oldest first, with each recipient\'s state')
+      .option('--tenant <name>', 'only this tenant\'s messages')
+      .option('--state <state>', 'only messages with a recipient in this state (queued, deferred, failed, ...)')
+      .option('--limit <n>', 'at most this many messages', '1000')
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: ListOptions) => {
+    await withStores(opts, async ({ queue: store }) => {
+      const entries = store.list({
+        ...(opts.tenant ? { tenant: opts.tenant } : {}),
+        ...(opts.state ? { state: opts.state } : {}),
+        limit: Number(opts.limit) > 0 ? Number(opts.limit) : 1000,
+      });
+      if (opts.json) {
+        printJson(entries.map((e) => ({ ...e, receivedAt: new Date(e.receivedAt).toISOString() })));
+        return;
+      }
+      if (entries.length === 0) {
+        process.stdout.write('The queue is empty.\n');
+        return;
+      }
+      const out: string[] = [];
+      for (const e of entries) {
+        out.push(
+          `${e.id}  ${new Date(e.receivedAt).toISOString()}  ${e.tenant ?? '-'}  <${e.mailFrom}>  ${e.size} bytes${e.subject ? `  "${e.subject}"` : ''}`,
+        );
+        for (const r of e.recipients) out.push(`    ${r.address}  ${r.state}${r.lastReply ? `  ${r.lastReply}` : ''}`);
+      }
+      out.push(`${entries.length} message${entries.length === 1 ? '' : 's'}`);
+      process.stdout.write(out.join('\n') + '\n');
+    });
+  });
+}

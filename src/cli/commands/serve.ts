@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { openStores } from '../../app/stores.js';
+import { serve } from '../../app/server.js';
+import type { BoundListener } from '../../smtp/relay-server.js';
+import { CliError } from '../errors.js';
+import { addConfigOption, loadCliConfig, type ConfigOption } from '../options.js';
+
+export function register(program: Command): void {
+  addConfigOption(
+    program
+      .command('serve')
+      .description('Run the SMTP relay: listeners, policy per recipient, durable queue (SIGHUP reloads TLS files)'),
+  ).action(async (opts: ConfigOption) => {
+    const config = loadCliConfig(opts);
+    let stores;
+    try {
+      stores = openStores(config);
+    } catch (err) {
+      throw new CliError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`, 2);
+    }
+    const log = (level: string, message: string, fields?: Record<string, unknown>) =>
+      process.stderr.write(`${new Date().toISOString()} ${level} ${message}${fields ? ' ' + JSON.stringify(fields) : ''}\n`);
+    let relay;
+    try {
+      relay = await serve({ config, stores, log });
+    } catch (err) {
+      stores.close();
+      throw new CliError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 2);
+    }
+    for (const l of relay.listeners) process.stdout.write(`relaygate: listening on ${hostPort(l)} (${l.name}, tls: ${l.tls})\n`);
+    const plain = relay.listeners.find((l) => l.tls !== 'implicit');
+    if (relay.demo && plain) {
+      process.stdout.write(
+        `relaygate: demo directory loaded (tenant "demo"). Relay a test message with:\n` +
+          `  swaks --server ${hostPort(plain)} --from app@demo.example --to someone@example.com\n` +
+          `then see it queued with:  relaygate queue list\n`,
+      );
+    }
+    process.on('SIGHUP', () => {
+      try {
+        relay.server.reloadTls();
+        log('info', 'TLS files reloaded');
+      } catch (err) {
+        log('error', `TLS reload failed, keeping the previous files: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await relay.stop();
+    stores.close();
+  });
+}
+
+function hostPort(l: BoundListener): string {
+  return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+}
