@@ -51,6 +51,8 @@ export class DirectoryRows {
   private readonly bumpRevision;
   private readonly upsertTenant;
   private readonly deleteTenant;
+  private readonly deleteDomains;
+  private readonly deleteConnectors;
   private readonly insertDomain;
   private readonly insertConnector;
 
@@ -66,7 +68,9 @@ export class DirectoryRows {
          relay_rule_set = excluded.relay_rule_set, reject_direct_send = excluded.reject_direct_send
        RETURNING id`,
     );
-    this.deleteTenant = db.prepare('DELETE FROM tenants WHERE id = ?');
+    this.deleteTenant = db.prepare('DELETE FROM tenants WHERE name = ?');
+    this.deleteDomains = db.prepare('DELETE FROM accepted_domains WHERE tenant_id = (SELECT id FROM tenants WHERE name = ?)');
+    this.deleteConnectors = db.prepare('DELETE FROM inbound_connectors WHERE tenant_id = (SELECT id FROM tenants WHERE name = ?)');
     this.insertDomain = db.prepare(
       'INSERT INTO accepted_domains (domain, tenant_id, position, type, match_subdomains) VALUES (?, ?, ?, ?, ?)',
     );
@@ -123,15 +127,25 @@ export class DirectoryRows {
     return { tenants };
   }
 
-  /** Rewrites the tables to hold `dir` (already validated). Tenants keep their ids by name. */
-  write(dir: Directory): void {
-    const keep = new Set(dir.tenants.map((t) => t.name.toLowerCase()));
-    this.db.exec('DELETE FROM accepted_domains; DELETE FROM inbound_connectors;');
-    for (const r of this.selectTenants.all() as TenantRow[]) {
-      if (!keep.has(r.name.toLowerCase())) this.deleteTenant.run(r.id);
-    }
-    dir.tenants.forEach((t, position) => {
+  /**
+   * Makes the tables hold `next` (already validated), given that they hold `current`. Only tenants
+   * whose content or position differ are touched; tenants keep their row ids by name.
+   */
+  write(current: Directory, next: Directory): void {
+    const before = new Map(current.tenants.map((t, i) => [t.name.toLowerCase(), { tenant: t, position: i }]));
+    const keep = new Set(next.tenants.map((t) => t.name.toLowerCase()));
+    for (const [key, b] of before) if (!keep.has(key)) this.deleteTenant.run(b.tenant.name);
+    const dirty = next.tenants.map((t, position) => {
+      const b = before.get(t.name.toLowerCase());
+      const changed = b === undefined || JSON.stringify(b.tenant) !== JSON.stringify(t);
+      return { t, position, changed, moved: b !== undefined && b.position !== position };
+    });
+    // Clear changed tenants' items first, so a domain moving between tenants never collides.
+    for (const d of dirty) if (d.changed) this.deleteItems(d.t.name);
+    for (const { t, position, changed, moved } of dirty) {
+      if (!changed && !moved) continue;
       const { id } = this.upsertTenant.get(t.name, position, t.relayRuleSet, t.rejectDirectSend ? 1 : 0) as { id: number };
+      if (!changed) continue;
       t.acceptedDomains.forEach((d, i) => this.insertDomain.run(d.domain, id, i, d.type, d.matchSubDomains ? 1 : 0));
       t.inboundConnectors.forEach((c, i) =>
         this.insertConnector.run(
@@ -152,6 +166,11 @@ export class DirectoryRows {
           c.comment,
         ),
       );
-    });
+    }
+  }
+
+  private deleteItems(tenant: string): void {
+    this.deleteDomains.run(tenant);
+    this.deleteConnectors.run(tenant);
   }
 }

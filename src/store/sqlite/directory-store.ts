@@ -75,7 +75,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   private commit(current: Directory, next: Directory, dryRun: boolean): DirectoryChange[] {
     const changes = diffDirectories(current, next);
     if (dryRun) return changes;
-    if (changes.length > 0 || JSON.stringify(current) !== JSON.stringify(next)) this.rows.write(next);
+    if (changes.length > 0 || JSON.stringify(current) !== JSON.stringify(next)) this.rows.write(current, next);
     if (changes.length > 0) this.rows.bump();
     return changes;
   }
