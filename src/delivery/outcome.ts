@@ -167,5 +167,9 @@ export function classifySmtpError(err: unknown, host: string): DeliveryFailure {
   }
   if (e.code === 'ESTREAM') return LocalFailures.spoolUnreadable(e.message);
   const detail = e.originalCode ? `${e.originalCode} ${e.message}` : e.message;
+  // Certificate and handshake errors arrive as connection errors carrying Node's TLS code.
+  if (/^(ERR_TLS|ERR_SSL)|CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(e.originalCode ?? '')) {
+    return LocalFailures.tlsFailed(host, detail);
+  }
   return LocalFailures.connection(host, detail);
 }

@@ -130,7 +130,19 @@ export class SmtpSession {
     // Errors after the first are ignored: the callbacks below report the failure once.
     conn.on('error', () => undefined);
     try {
-      await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+      // nodemailer reports connect failures as 'error' (or 'end') events, not through the callback.
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        const onEnd = (): void => reject(new Error('connection closed during the greeting'));
+        conn.once('error', onError);
+        conn.once('end', onEnd);
+        conn.connect((err) => {
+          conn.off('error', onError);
+          conn.off('end', onEnd);
+          if (err) reject(err);
+          else resolve();
+        });
+      });
       if (hop.auth) {
         const auth = hop.auth;
         await new Promise<void>((resolve, reject) =>
