@@ -34,9 +34,16 @@ function fieldChanges(before: object, after: object, skip: readonly string[]): F
   const a = after as Record<string, unknown>;
   for (const field of Object.keys(a)) {
     if (skip.includes(field)) continue;
-    if (JSON.stringify(b[field]) !== JSON.stringify(a[field])) out.push({ field, before: b[field], after: a[field] });
+    if (!sameValue(b[field], a[field])) out.push({ field, before: b[field], after: a[field] });
   }
   return out;
+}
+
+/** Field values are primitives or lists of strings. */
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+  return x.every((v, i) => v === y[i]);
 }
 
 const tenantKey = (t: Tenant): string => t.name.toLowerCase();

@@ -1,4 +1,6 @@
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { demoDirectory } from '../../directory/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,3 +24,21 @@ function openAt(file: string): OpenedDirectoryStore {
 }
 
 directoryStoreContract('sqlite', async () => openAt(join(root, `case-${++n}`, 'relaygate.db')));
+
+test('a second connection to the same file sees every committed change and its revision', async () => {
+  const file = join(root, 'shared', 'relaygate.db');
+  const writer = openAt(file);
+  const reader = openAt(file);
+  try {
+    assert.equal(await reader.store.revision(), 0);
+    await writer.store.replace(demoDirectory);
+    assert.equal(await reader.store.revision(), 1);
+    assert.deepEqual(await reader.store.load(), demoDirectory);
+    await writer.store.removeTenant('fabrikam');
+    assert.equal(await reader.store.revision(), 2);
+    assert.deepEqual((await reader.store.load()).tenants.map((t) => t.name), ['demo']);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
