@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Replies } from '../core/reply.js';
+import type { DecisionRecord } from '../queue/accept-types.js';
+import type { RecipientDecision, TransactionDecision } from '../policy/types.js';
+import { DecisionLog } from './decision-log.js';
+
+const tx = { steps: [], certificate: { presented: false, names: [], reason: null } } as unknown as TransactionDecision;
+function decision(verdict: RecipientDecision['verdict']): RecipientDecision {
+  return {
+    address: 'v@elsewhere.example',
+    domain: 'elsewhere.example',
+    verdict,
+    reply: verdict === 'rejected' ? Replies.relayDenied : Replies.recipientOk,
+    rule: verdict === 'rejected' ? 'nobody' : 'relay',
+    tenant: null,
+    connector: null,
+    attribution: 'none',
+    ruleSet: '2023-11',
+    currentVerdict: verdict,
+    legacyVerdict: verdict,
+    directionality: 'Incoming',
+    conditions: null,
+    explanation: 'x',
+  };
+}
+
+test('refusals are rate-limited per source IP; accepts never are; the drop count rides along', () => {
+  const written: DecisionRecord[] = [];
+  const log = new DecisionLog({ recordDecisions: (d) => written.push(...d) }, 3, 1);
+  const base = (ip: string, at: number) => ({ at, sessionId: 's', clientIp: ip, mailFrom: 'x@y.example' });
+  for (let i = 0; i < 10; i++) log.recipient(base('192.0.2.1', 1000), tx, decision('rejected'), null);
+  assert.equal(written.length, 3);
+  log.recipient(base('192.0.2.2', 1000), tx, decision('rejected'), null);
+  for (let i = 0; i < 5; i++) log.recipient(base('192.0.2.1', 1000), tx, decision('relay'), 'q1');
+  assert.equal(written.length, 9);
+  // Two seconds later two tokens are back; the first refusal written says how many were dropped.
+  log.recipient(base('192.0.2.1', 3000), tx, decision('rejected'), null);
+  const last = written.at(-1)!;
+  assert.equal(last.reply, '550 5.7.64 TenantAttribution; Relay Access Denied');
+  assert.equal((JSON.parse(last.steps) as { suppressedBefore: number }).suppressedBefore, 7);
+});
