@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { parseDirectoryYaml, serializeDirectoryYaml } from './yaml.js';
 import { DirectoryValidationError } from './validate.js';
 import { demoDirectory } from './demo.js';
@@ -34,7 +35,7 @@ const EXPORTED = `tenants:
       - name: onprem
         type: OnPremises
         enabled: true
-        senderIPAddresses: [ 203.0.113.0/24, 2001:db8::/48 ]
+        senderIPAddresses: [ 203.0.113.0/24, "2001:db8::/48" ]
         tlsSenderCertificateName: mail.contoso.com
         requireTls: false
         restrictDomainsToIPAddresses: false
@@ -49,6 +50,8 @@ const EXPORTED = `tenants:
 test('the documented format reads, and is written back with every default in a fixed order', () => {
   const dir = parseDirectoryYaml(ISSUE_EXAMPLE);
   assert.equal(serializeDirectoryYaml(dir), EXPORTED);
+  // YAML 1.1 readers (other tools) see the same values: no plain `:` inside flow lists, no yes/no booleans.
+  assert.deepEqual(parse(EXPORTED, { version: '1.1' }), parse(EXPORTED));
 });
 
 test('export → parse → export is byte-identical, including odd values that need quoting', () => {

@@ -2,7 +2,7 @@
  * tenants.yaml: read into a validated Directory, and written back with a fixed field order and every
  * default spelled out, so export → apply → export is byte-identical.
  */
-import { Document, isMap, isSeq, parse as parseYaml, YAMLParseError, type Node } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parse as parseYaml, YAMLParseError, type Node } from 'yaml';
 import type { AcceptedDomain, Directory, InboundConnector, Tenant } from './model.js';
 import { DirectoryValidationError, validateDirectory } from './validate.js';
 
@@ -52,9 +52,14 @@ function tenantOut(t: Tenant): Record<string, unknown> {
   };
 }
 
-/** Short lists and accepted domains are written in flow style, as in the documented format. */
+/**
+ * Short lists and accepted domains are written in flow style, as in the documented format. IPv6
+ * entries are double-quoted there: YAML 1.1 readers refuse a plain `:` inside a flow list.
+ */
 function styleFlow(node: Node | null | undefined, key: string | null): void {
-  if (isSeq(node)) {
+  if (isScalar(node)) {
+    if (typeof node.value === 'string' && node.value.includes(':')) node.type = 'QUOTE_DOUBLE';
+  } else if (isSeq(node)) {
     if (key === 'senderIPAddresses' || key === 'senderDomains' || node.items.length === 0) node.flow = true;
     for (const item of node.items) styleFlow(item as Node, key === 'acceptedDomains' ? 'acceptedDomain' : null);
   } else if (isMap(node)) {
