@@ -62,17 +62,21 @@ test('export → parse → export is byte-identical, including odd values that n
     inboundConnectors:
       - { name: "a: b # c", type: OnPremises, senderIPAddresses: ["::1"], comment: "multi\\nline: 'quoted' \\"text\\"" }
   - name: "12"
+  - name: "on"
+  - name: "1_000"
+  - name: "2001-01-01"
   - name: null-ish
     inboundConnectors:
       - { name: "*", type: Partner, tlsSenderCertificateName: "*.partner.example", senderDomains: ["*.partner.example"] }
 `),
   );
   assert.equal(serializeDirectoryYaml(parseDirectoryYaml(text)), text);
+  assert.deepEqual(parse(text, { version: '1.1' }), parse(text));
   const again = parseDirectoryYaml(text);
   assert.equal(again.tenants[0]!.name, 'yes');
   assert.equal(again.tenants[1]!.name, '12');
   assert.equal(again.tenants[0]!.inboundConnectors[0]!.comment, `multi\nline: 'quoted' "text"`);
-  assert.equal(again.tenants[2]!.inboundConnectors[0]!.tlsSenderCertificateName, '*.partner.example');
+  assert.equal(again.tenants[5]!.inboundConnectors[0]!.tlsSenderCertificateName, '*.partner.example');
 });
 
 test('an empty directory is written as an empty list and read back', () => {

@@ -72,7 +72,8 @@ function styleFlow(node: Node | null | undefined, key: string | null): void {
 }
 
 export function serializeDirectoryYaml(dir: Directory): string {
-  const doc = new Document({ tenants: dir.tenants.map(tenantOut) });
+  // Quoting by YAML 1.1 rules too (yes, on, 1_000, dates), so readers of either version agree.
+  const doc = new Document({ tenants: dir.tenants.map(tenantOut) }, { version: '1.1' });
   styleFlow(doc.contents as Node, null);
   return doc.toString({ lineWidth: 0, flowCollectionPadding: true, nullStr: 'null' });
 }
