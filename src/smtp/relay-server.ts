@@ -164,6 +164,8 @@ export class RelayServer {
       hide8BITMIME: false,
       hideSMTPUTF8: false,
       disableReverseLookup: true,
+      // Address hygiene is the policy engine's (relay-policy.md §5): only a minimal syntax check here.
+      lenientAddressParsing: true,
       socketTimeout: s.limits.commandTimeout,
       closeTimeout: 5_000,
       maxCommandLength: s.limits.maxLineLength,

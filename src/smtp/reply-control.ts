@@ -1,4 +1,5 @@
 import { Replies, type SmtpReply } from '../core/reply.js';
+import { invalidSenderReply } from '../policy/index.js';
 
 type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
 
@@ -62,5 +63,8 @@ function libraryReplyFor(code: number, data: string | string[] | undefined): Smt
   const text = typeof data === 'string' ? data : '';
   if (code === 552 && /maximum message size/i.test(text)) return Replies.messageTooBig;
   if (code === 452 && /too many recipients/i.test(text)) return Replies.tooManyRecipients;
+  // Addresses smtp-server's parser refuses before the policy engine sees them.
+  if (code === 501 && /bad recipient address syntax/i.test(text)) return Replies.invalidRecipient;
+  if (code === 501 && /bad sender address syntax/i.test(text)) return invalidSenderReply;
   return null;
 }

@@ -1,0 +1,56 @@
+/** `relaygate check` and the live server give the same reply for the same facts. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RawSmtpClient } from '../support/smtp-client.js';
+import { startHarness, type Harness } from '../support/relay-harness.js';
+import { runRelaygate } from '../support/relaygate-process.js';
+import { testDirectoryYaml } from '../support/test-directory.js';
+
+let h: Harness;
+let dir: string;
+before(async () => {
+  h = await startHarness({ directory: testDirectoryYaml });
+  dir = mkdtempSync(join(tmpdir(), 'relaygate-parity-'));
+  writeFileSync(join(dir, 'tenants.yaml'), testDirectoryYaml);
+});
+after(async () => {
+  await h.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const scenarios = [
+  { ip: '127.0.0.1', mailFrom: 'app@contoso.example', recipients: ['a@elsewhere.example', 'info@contoso.example', 'x!y@contoso.example'] },
+  { ip: '127.0.0.1', mailFrom: '', recipients: ['a@elsewhere.example', 'info@fabrikam.example'] },
+  { ip: '127.0.0.4', mailFrom: 'ceo@fabrikam.example', recipients: ['info@fabrikam.example', 'user@[192.0.2.1]'] },
+  { ip: '127.0.0.3', mailFrom: 'printer@devices.example', recipients: ['office@elsewhere.example', 'a@b@c', 'user', '"a@b"@contoso.example', '@contoso.example:u@elsewhere.example'] },
+];
+
+for (const [i, s] of scenarios.entries()) {
+  test(`same verdicts from check and the live server: ${s.ip} <${s.mailFrom}>`, async () => {
+    const file = join(dir, `s${i}.yaml`);
+    writeFileSync(file, `directory: tenants.yaml\nconnection: { ip: ${s.ip} }\nmailFrom: "${s.mailFrom}"\nrecipients: ${JSON.stringify(s.recipients)}\n`);
+    const checked = await runRelaygate(['check', '--json', file], dir);
+    const expected = (JSON.parse(checked.stdout) as { recipients: Array<{ reply: string }> }).recipients.map((r) => r.reply);
+
+    const c = await RawSmtpClient.connect({ host: '127.0.0.1', port: h.port('smtp'), localAddress: s.ip });
+    await c.read();
+    await c.command('EHLO parity.example');
+    assert.equal(await c.command(`MAIL FROM:<${s.mailFrom}>`), '250 2.1.0 Sender OK');
+    const live: string[] = [];
+    for (const r of s.recipients) live.push(await c.command(`RCPT TO:<${r}>`));
+    c.close();
+    assert.deepEqual(live, expected);
+  });
+}
+
+test('a malformed MAIL FROM gets the engine\'s reply, whichever parser saw it first', async () => {
+  const c = await RawSmtpClient.connect({ host: '127.0.0.1', port: h.port('smtp') });
+  await c.read();
+  await c.command('EHLO parity.example');
+  assert.equal(await c.command('MAIL FROM:<a@b@c>'), '501 5.1.7 Invalid sender address');
+  assert.equal(await c.command('MAIL FROM:<a b>'), '501 5.1.7 Invalid sender address');
+  c.close();
+});
