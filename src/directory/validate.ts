@@ -52,7 +52,7 @@ export function validateDirectory(input: unknown): Directory {
 function fromZod(raw: unknown, zi: z.core.$ZodIssue): DirectoryIssue[] {
   const path = zi.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (zi.code === 'unrecognized_keys') {
-    return zi.keys.map((k) => issueAt(raw, [...path, k], `unknown key${suggest(k, raw, path)}`));
+    return zi.keys.map((k) => issueAt(raw, [...path, k], `unknown key${suggest(k)}`));
   }
   if (zi.code === 'invalid_type') {
     const reason = zi.input === undefined ? 'required' : `expected ${zi.expected === 'boolean' ? 'true or false' : zi.expected}, got ${describe(zi.input)}`;
@@ -76,7 +76,7 @@ const KNOWN_KEYS = [
 ];
 
 /** Typo protection: name the known key that differs only in case or by one or two letters. */
-function suggest(key: string, _raw: unknown, _path: Path): string {
+function suggest(key: string): string {
   const lower = key.toLowerCase();
   const hit =
     KNOWN_KEYS.find((k) => k.toLowerCase() === lower) ?? KNOWN_KEYS.find((k) => editDistance(k.toLowerCase(), lower) <= 2);
