@@ -22,6 +22,7 @@ import { HeaderStamper, type HeaderFacts } from './header-stamper.js';
 import { BareLineEndingError, LineEndingGuard } from './line-ending-guard.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receivedHeader } from './received-header.js';
+import { SessionReplies } from './session-replies.js';
 
 export interface DataDeps {
   acceptor: MessageAcceptor;
@@ -35,6 +36,10 @@ export interface DataDeps {
 export type DataOutcome = { kind: 'reply'; reply: SmtpReply } | { kind: 'closed' };
 
 class MessageTooBigError extends Error {}
+class ClientGoneError extends Error {}
+
+/** A header block (of any MIME part) larger than this is refused: headers are held in memory. */
+const MAX_HEADER_BYTES = 1024 * 1024;
 
 /** The recipients' fate once the header From is known. */
 interface Outcome {
@@ -86,8 +91,17 @@ export async function receiveData(
   };
 
   const sizeLimit = new SizeLimit(ctx.listener.maxMessageSize);
-  const sink = pipeline(sizeLimit, new LineEndingGuard(ctx.bareLineEndings), new Splitter(), new HeaderStamper(stamp), new Joiner(), file.writable());
+  // Only the top-level header block matters here: embedded messages are not parsed, and a message
+  // with many MIME parts is not refused for it.
+  const splitter = new Splitter({ ignoreEmbedded: true, maxHeadSize: MAX_HEADER_BYTES, maxChildNodes: Number.MAX_SAFE_INTEGER });
+  const sink = pipeline(sizeLimit, new LineEndingGuard(ctx.bareLineEndings), splitter, new HeaderStamper(stamp), new Joiner(), file.writable());
   stream.pipe(sizeLimit);
+  // pipe() does not pass on a source that is destroyed (the client went away mid-DATA): do it here,
+  // so the pipeline fails and the partial file is removed.
+  stream.on('error', () => undefined);
+  stream.once('close', () => {
+    if (!stream.readableEnded) sizeLimit.destroy(new ClientGoneError('client disconnected during DATA'));
+  });
   try {
     await sink;
   } catch (err) {
@@ -99,8 +113,10 @@ export async function receiveData(
       stream.resume();
       return { kind: 'closed' };
     }
+    if (err instanceof ClientGoneError) return { kind: 'closed' };
     await drain(stream);
     if (err instanceof MessageTooBigError) return { kind: 'reply', reply: Replies.messageTooBig };
+    if ((err as { code?: unknown }).code === 'EMAXLEN') return { kind: 'reply', reply: SessionReplies.headerTooLarge };
     if (stream.destroyed && !stream.readableEnded) return { kind: 'closed' };
     deps.onError(err, ctx);
     return { kind: 'reply', reply: Replies.temporaryFailure };

@@ -29,7 +29,7 @@ declare module 'mailsplit' {
   export type SplitterOutput = MimeNode | MimeChunk;
 
   export class Splitter extends Transform {
-    constructor(options?: { ignoreEmbedded?: boolean; maxHeadSize?: number });
+    constructor(options?: { ignoreEmbedded?: boolean; maxHeadSize?: number; maxChildNodes?: number });
   }
 
   export class Joiner extends Transform {

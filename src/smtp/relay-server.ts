@@ -174,6 +174,9 @@ export class RelayServer {
       onMailFrom: (address, session, done) => hooks.onMailFrom(address, session, done),
       onRcptTo: (address, session, done) => hooks.onRcptTo(address, session, done),
       onData: (stream, session, done) => hooks.onData(stream, session, done),
+      // Fires for every session, also after a failed STARTTLS handshake (when the raw socket's
+      // listeners are already gone): frees the connection's slot.
+      onClose: (session) => this.contexts.get(session.id)?.release(),
     };
   }
 }

@@ -11,4 +11,5 @@ export const SessionReplies = Object.freeze({
   pipelinedAfterStartTls: reply(421, '4.7.0', 'Commands sent before the TLS handshake completed, closing connection'),
   proxyRefused: reply(421, '4.7.0', 'PROXY protocol not accepted from this address'),
   badProxyHeader: reply(421, '4.7.0', 'Invalid PROXY protocol header'),
+  headerTooLarge: reply(552, '5.3.4', 'Message header size exceeds limit'),
 });

@@ -187,3 +187,28 @@ test('nodemailer over IPv4 and ::1; concurrent sessions share commit rounds (gro
     v6.close();
   }
 });
+
+test('a client that disconnects in the middle of DATA leaves no file and no message', async () => {
+  const files = spoolFiles();
+  const before = messagesFrom('127.0.0.1').length;
+  const c = await client();
+  await c.command('MAIL FROM:<app@contoso.example>');
+  await c.command('RCPT TO:<a@elsewhere.example>');
+  await c.command('DATA');
+  c.write('Subject: cut\r\n\r\nhalf a mess');
+  await new Promise((r) => setTimeout(r, 50));
+  c.close();
+  for (let i = 0; i < 200 && spoolFiles() !== files; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(spoolFiles(), files);
+  assert.equal(messagesFrom('127.0.0.1').length, before);
+});
+
+test('a header block over 1 MB is refused permanently after the DATA', async () => {
+  const c = await client();
+  await c.command('MAIL FROM:<app@contoso.example>');
+  await c.command('RCPT TO:<a@elsewhere.example>');
+  await c.command('DATA');
+  c.write(`Subject: big\r\n${'X-Filler: '.concat('y'.repeat(990), '\r\n').repeat(1100)}\r\nbody\r\n.\r\n`);
+  assert.equal(await c.read(), '552 5.3.4 Message header size exceeds limit');
+  assert.equal(await c.command('QUIT'), '221 2.0.0 Bye');
+});

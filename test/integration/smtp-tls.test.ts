@@ -124,3 +124,14 @@ test('STARTTLS is not offered or accepted on an implicit-TLS listener', async ()
   assert.equal(await c.command('STARTTLS'), '500 5.5.2 Error: command not recognized');
   c.close();
 });
+
+test('a failed STARTTLS handshake frees the connection slot', async () => {
+  const c = await RawSmtpClient.connect({ host: '127.0.0.1', port: h.port('submission'), localAddress: '127.0.0.6' });
+  await c.read();
+  await c.command('EHLO x');
+  assert.equal(await c.command('STARTTLS'), '220 2.0.0 Ready to start TLS');
+  c.write('this is not a TLS ClientHello\r\n');
+  await c.closed();
+  for (let i = 0; i < 200 && h.relay.server.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(h.relay.server.openConnections, 0);
+});
