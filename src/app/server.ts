@@ -63,7 +63,10 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
   const committer = new GroupCommitter(parts.queue, (err, lost) =>
     log('error', `could not record ${lost} decisions: ${err instanceof Error ? err.message : String(err)}`),
   );
-  const acceptor = new MessageAcceptor(new Spool(join(parts.dataDir, 'spool')), committer);
+  const spool = new Spool(join(parts.dataDir, 'spool'));
+  const orphans = await spool.sweep(await parts.queue.spoolPaths());
+  if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
+  const acceptor = new MessageAcceptor(spool, committer);
   const policy = new SessionPolicy(new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000));
   const server = new RelayServer({ settings: parts.settings, policy, acceptor, clock: parts.clock ?? systemClock, log });
   const listeners = await server.start();

@@ -1,4 +1,4 @@
-import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fsyncDirectory } from './accept-fsync.js';
@@ -17,6 +17,36 @@ export class Spool {
 
   absolute(relativePath: string): string {
     return join(this.root, relativePath);
+  }
+
+  /**
+   * Removes files no message refers to: left by a crash between writing a body and committing its
+   * row (the client never got a 250 for them). Run at start, before any session.
+   */
+  async sweep(known: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    let buckets: string[];
+    try {
+      buckets = await readdir(this.root);
+    } catch {
+      return removed;
+    }
+    for (const bucket of buckets) {
+      let files: string[];
+      try {
+        files = await readdir(join(this.root, bucket));
+      } catch {
+        continue;
+      }
+      for (const f of files) {
+        const rel = join(bucket, f);
+        if (known.has(rel)) continue;
+        await unlink(join(this.root, rel)).catch(() => undefined);
+        removed.push(rel);
+      }
+      if (files.every((f) => !known.has(join(bucket, f)))) await rmdir(join(this.root, bucket)).catch(() => undefined);
+    }
+    return removed;
   }
 
   /** Creates the file (never overwriting one) and returns a writer for the stamped message. */

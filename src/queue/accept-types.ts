@@ -74,6 +74,8 @@ export interface AcceptBatch {
 /** The storage port the acceptor commits through. Async so a PostgreSQL adapter fits too. */
 export interface AcceptStore {
   commit(batch: AcceptBatch): Promise<void>;
+  /** Every spool path a stored message refers to (for the start-up sweep of orphan files). */
+  spoolPaths(): Promise<Set<string>>;
 }
 
 /** The client gets `451 4.3.0` for this; nothing of the message remains. */

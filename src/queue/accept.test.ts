@@ -183,3 +183,19 @@ test('decisions ride along with the next round and abandoned files are removed',
     s.cleanup();
   }
 });
+
+test('the start-up sweep removes spool files no message refers to and keeps the others', async () => {
+  const s = setup();
+  try {
+    const keptId = newQueueId(new Date());
+    const kept = await s.acceptor.accept(await write(s.acceptor, keptId, 'k'), envelope(keptId));
+    const orphan = await write(s.acceptor, newQueueId(new Date(Date.now() - 86_400_000)), 'o');
+    await orphan.finish();
+    const removed = await s.acceptor.spool.sweep(await s.store.spoolPaths());
+    assert.deepEqual(removed, [orphan.relativePath]);
+    assert.equal(existsSync(orphan.path), false);
+    assert.equal(readFileSync(join(s.dir, 'spool', kept.spoolPath), 'utf8'), 'k');
+  } finally {
+    s.cleanup();
+  }
+});

@@ -114,3 +114,17 @@ test('commands out of order and unknown commands get smtp-server replies, not a 
   assert.equal(await c.command('AUTH PLAIN AGFiYwBkZWY='), '500 5.5.2 Error: command not recognized');
   c.close();
 });
+
+test('DSN, BODY and SMTPUTF8 parameters are stored with the message', async () => {
+  const c = await client();
+  await c.command('EHLO app.contoso.example');
+  assert.equal(await c.command('MAIL FROM:<app@contoso.example> RET=HDRS ENVID=QQ314159 BODY=8BITMIME SMTPUTF8'), '250 2.1.0 Sender OK');
+  assert.equal(await c.command('RCPT TO:<someone@elsewhere.example> NOTIFY=NEVER'), '250 2.1.5 Recipient OK');
+  await c.command('DATA');
+  c.write('Subject: params\r\n\r\nx\r\n.\r\n');
+  const id = queueIdReply.exec(await c.read())?.[1];
+  c.close();
+  const row = h.db.prepare('SELECT env_id, ret, body_type, smtputf8 FROM messages WHERE id = ?').get(id);
+  assert.deepEqual(row, { env_id: 'QQ314159', ret: 'HDRS', body_type: '8bitmime', smtputf8: 1 });
+  assert.deepEqual(h.db.prepare('SELECT notify FROM recipients WHERE message_id = ?').get(id), { notify: 'NEVER' });
+});

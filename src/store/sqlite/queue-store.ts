@@ -42,6 +42,11 @@ export class SqliteQueueStore implements AcceptStore {
     this.transactions++;
   }
 
+  async spoolPaths(): Promise<Set<string>> {
+    const rows = this.db.prepare('SELECT spool_path FROM messages').pluck().all() as string[];
+    return new Set(rows);
+  }
+
   list(filter: QueueListFilter = {}): QueueListEntry[] {
     return listQueue(this.db, filter);
   }
