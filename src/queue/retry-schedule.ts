@@ -64,4 +64,8 @@ export class RetryPolicies {
   for(tenant: string | null): RetryPolicy {
     return (tenant !== null ? this.perTenant.get(tenant) : undefined) ?? this.server;
   }
+  /** The earliest delay notice of any policy (the store is asked with it, each tenant's then applies). */
+  minDelayNoticeAfterMs(): number {
+    return Math.min(this.server.delayNoticeAfterMs, ...[...this.perTenant.values()].map((p) => p.delayNoticeAfterMs));
+  }
 }

@@ -1,5 +1,6 @@
 import { directoryMigration } from './001_directory.js';
 import { queueMigration } from './002_queue.js';
+import { deliveryMigration } from './003_delivery.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
 export interface Migration {
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   directoryMigration,
   queueMigration,
+  deliveryMigration,
 ];

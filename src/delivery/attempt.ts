@@ -1,0 +1,126 @@
+/**
+ * One delivery attempt for a group of messages sharing a next hop: the hosts are tried in order
+ * (RFC 5321 §5: other MX hosts before deferring); each open session carries the messages one
+ * transaction each; what a host or connection failure leaves undelivered moves on to the next host.
+ */
+import type { SmtpReply } from '../core/reply.js';
+import type { QueuedRecipient } from '../queue/delivery-queue.js';
+import { DeliveryError, LocalFailures, type DeliveryFailure } from './outcome.js';
+import type { PreparedMessage } from './prepare.js';
+import type { HopTarget } from './routing.js';
+import { SmtpSession, type ClientSettings, type OutboundMessage } from './smtp-client.js';
+import type { Throttle } from './throttle.js';
+
+export interface Job {
+  messageId: string;
+  tenant: string | null;
+  recipients: QueuedRecipient[];
+  envId: string | null;
+  ret: string | null;
+  smtputf8: boolean;
+  eightBit: boolean;
+  size: number;
+  prepared: PreparedMessage;
+}
+
+export type RecipientAttempt =
+  | { kind: 'delivered'; reply: SmtpReply; host: string }
+  | { kind: 'failed'; failure: DeliveryFailure; host: string | null }
+  | { kind: 'throttled'; retryAt: number; text: string };
+
+export interface AttemptSettings {
+  client: ClientSettings;
+  throttle: Throttle;
+  /** Most hosts (addresses) tried in one attempt (Postfix: smtp_mx_address_limit = 5). */
+  maxHosts?: number;
+  /** Most messages sent over one connection before it is closed. */
+  maxMessagesPerConnection?: number;
+}
+
+function outbound(job: Job): OutboundMessage {
+  return {
+    from: job.prepared.from,
+    recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
+    envId: job.envId,
+    ret: job.ret,
+    smtputf8: job.smtputf8,
+    eightBit: job.eightBit,
+    size: job.size,
+    open: job.prepared.open,
+  };
+}
+
+export async function attemptDelivery(destination: string, hops: readonly HopTarget[], jobs: readonly Job[], settings: AttemptSettings): Promise<Map<number, RecipientAttempt>> {
+  const results = new Map<number, RecipientAttempt>();
+  const lastFailure = new Map<Job, { failure: DeliveryFailure; host: string | null }>();
+  const setAll = (job: Job, r: RecipientAttempt): void => {
+    for (const rc of job.recipients) results.set(rc.id, r);
+  };
+  const maxPerConnection = Math.max(1, settings.maxMessagesPerConnection ?? 100);
+  let pending = [...jobs];
+
+  for (const hop of hops.slice(0, settings.maxHosts ?? 5)) {
+    // Jobs not yet tried on this host; a session takes up to maxPerConnection of them, then the
+    // host is connected to again for the rest. What fails at host level waits for the next host.
+    let untried = pending;
+    const nextHost: Job[] = [];
+    for (let round = 0; untried.length > 0 && round <= jobs.length; round++) {
+      const slot = settings.throttle.acquireConnection(destination);
+      if (!slot.ok) {
+        for (const job of [...untried, ...nextHost]) setAll(job, { kind: 'throttled', retryAt: slot.retryAt, text: slot.text });
+        return results;
+      }
+      try {
+        let session: SmtpSession;
+        try {
+          session = await SmtpSession.open(hop, settings.client);
+        } catch (err) {
+          if (!(err instanceof DeliveryError)) throw err;
+          for (const job of untried) lastFailure.set(job, { failure: err.failure, host: null });
+          nextHost.push(...untried);
+          untried = [];
+          break;
+        }
+        try {
+          const batch = untried.slice(0, maxPerConnection);
+          untried = untried.slice(maxPerConnection);
+          for (const [i, job] of batch.entries()) {
+            if (!session.isUsable) {
+              // The connection broke: the rest of the batch is tried again on a new connection.
+              untried = [...batch.slice(i), ...untried];
+              break;
+            }
+            const admitted = settings.throttle.admitMessage(destination, job.tenant);
+            if (!admitted.ok) {
+              setAll(job, { kind: 'throttled', retryAt: admitted.retryAt, text: admitted.text });
+              continue;
+            }
+            const result = await session.send(outbound(job));
+            if (result.hostFailure) {
+              lastFailure.set(job, { failure: result.hostFailure, host: result.hostFailure.remote ? hop.name : null });
+              nextHost.push(job);
+              continue;
+            }
+            for (const rc of job.recipients) {
+              const r = result.recipients.get(rc.address);
+              if (!r) results.set(rc.id, { kind: 'failed', failure: LocalFailures.connection(hop.name, 'no reply for this recipient'), host: null });
+              else if (r.ok) results.set(rc.id, { kind: 'delivered', reply: r.reply, host: hop.name });
+              else results.set(rc.id, { kind: 'failed', failure: r.failure, host: r.failure.remote ? hop.name : null });
+            }
+          }
+        } finally {
+          session.close();
+        }
+      } finally {
+        slot.slot.release();
+      }
+    }
+    pending = [...nextHost, ...untried];
+    if (pending.length === 0) break;
+  }
+  for (const job of pending) {
+    const last = lastFailure.get(job) ?? { failure: LocalFailures.noAddress(`${destination} (no host could be tried)`), host: null };
+    setAll(job, { kind: 'failed', failure: last.failure, host: last.host });
+  }
+  return results;
+}

@@ -1,0 +1,185 @@
+/**
+ * The delivery service `relaygate serve` starts: builds the scheduler from the configuration and
+ * the stores, runs a pass every `pollIntervalMs` (and at once when `kick()` is called, e.g. after
+ * a message was accepted), and stops cleanly. The composition root (app/server.ts) wires it:
+ *
+ *   const delivery = startDelivery({ db: stores.db, dataDir, hostname, delivery: config.delivery,
+ *     senderDomainAccepted: acceptedDomainCheck(snapshotCache) });
+ *   ...
+ *   await delivery.stop();
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.js';
+import { normalizeDomain } from '../core/domain.js';
+import type { DirectorySnapshot } from '../policy/index.js';
+import { DsnGenerator } from '../queue/dsn-generator.js';
+import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
+import { Scheduler, type PassSummary } from '../queue/scheduler.js';
+import type { SqliteDatabase } from '../store/sqlite/database.js';
+import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
+import { SqliteDkimKeys, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
+import { CachingDnsResolver } from './dns/resolver.js';
+import type { RandomSource } from './dns/mx.js';
+import type { Route, TlsMode } from './routing.js';
+import { defaultThrottleLimits, Throttle, type ThrottleLimits } from './throttle.js';
+
+/** The `delivery` section of relaygate.yaml, as the config module resolves it (durations in ms). */
+export interface DeliveryConfig {
+  retry: readonly number[];
+  expireAfter: number;
+  delayNotifyAfter: number;
+  dns: { servers: readonly string[]; timeout: number };
+  routes: ReadonlyArray<{ domains: readonly string[]; host: string; port: number; tls: string }>;
+}
+
+export interface DeliveryDeps {
+  db: SqliteDatabase;
+  dataDir: string;
+  /** Our name: EHLO, Reporting-MTA of DSNs, default SRS rewrite domain. */
+  hostname: string;
+  delivery: DeliveryConfig;
+  /** Whether a sender domain is an accepted domain of the tenant (the policy engine answers). */
+  senderDomainAccepted: (tenant: string, domain: string) => Promise<boolean>;
+  clock?: Clock;
+  random?: RandomSource;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  throttle?: Partial<ThrottleLimits>;
+  tenantPolicies?: ReadonlyMap<string, Partial<RetryPolicy>>;
+  pollIntervalMs?: number;
+  /** MX delivery port (25); tests point it at a loopback receiver. */
+  mxPort?: number;
+  mxTls?: TlsMode;
+  /** Extra CAs for `verify` routes. */
+  ca?: string;
+  socketTimeoutMs?: number;
+  /** SRS rewrite domain when a tenant names none (default: hostname). */
+  srsDomain?: string;
+}
+
+const tlsModes: readonly TlsMode[] = ['none', 'opportunistic', 'required', 'verify'];
+
+/** The policy engine's accepted-domain answer for SRS, on the live directory snapshot. */
+export function acceptedDomainCheck(source: { snapshot(): Promise<DirectorySnapshot> }): (tenant: string, domain: string) => Promise<boolean> {
+  return async (tenantName, domain) => {
+    const snapshot = await source.snapshot();
+    const tenant = snapshot.tenant(tenantName);
+    const d = normalizeDomain(domain);
+    return tenant !== undefined && d !== null && snapshot.isAcceptedBy(d, tenant);
+  };
+}
+
+export class DeliveryService {
+  readonly store: SqliteDeliveryStore;
+  readonly dkimKeys: SqliteDkimKeys;
+  readonly tenantRoutes: SqliteTenantRoutes;
+  readonly srsSettings: SqliteSrsSettings;
+  private readonly scheduler: Scheduler;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: DeliveryDeps) {
+    const clock = deps.clock ?? systemClock;
+    this.clock = clock;
+    this.store = new SqliteDeliveryStore(deps.db);
+    this.dkimKeys = new SqliteDkimKeys(deps.db);
+    this.tenantRoutes = new SqliteTenantRoutes(deps.db);
+    this.srsSettings = new SqliteSrsSettings(deps.db);
+    const spoolRoot = join(deps.dataDir, 'spool');
+    const server = retryPolicy({ intervalsMs: deps.delivery.retry, expireAfterMs: deps.delivery.expireAfter, delayNoticeAfterMs: deps.delivery.delayNotifyAfter });
+    const perTenant = new Map([...(deps.tenantPolicies ?? new Map<string, Partial<RetryPolicy>>())].map(([t, p]) => [t, retryPolicy({ ...server, ...p })]));
+    const policies = new RetryPolicies(server, perTenant);
+    const serverRoutes: Route[] = deps.delivery.routes.map((r) => ({
+      domains: r.domains, host: r.host, port: r.port, tls: tlsModes.find((m) => m === r.tls) ?? 'opportunistic',
+    }));
+    const srsSecret = this.srsSettings.secret('srs', clock.now().getTime());
+    const log = deps.log;
+    this.scheduler = new Scheduler({
+      queue: this.store,
+      clock,
+      owner: `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+      routing: {
+        serverRoutes,
+        tenantRoutes: this.tenantRoutes,
+        dns: new CachingDnsResolver({ servers: deps.delivery.dns.servers, timeoutMs: deps.delivery.dns.timeout }, clock),
+        random: deps.random ?? Math.random,
+        ...(deps.mxPort !== undefined ? { mxPort: deps.mxPort } : {}),
+        ...(deps.mxTls !== undefined ? { mxTls: deps.mxTls } : {}),
+      },
+      attempt: {
+        client: {
+          heloName: deps.hostname,
+          ...(deps.ca !== undefined ? { ca: deps.ca } : {}),
+          ...(deps.socketTimeoutMs !== undefined ? { socketTimeoutMs: deps.socketTimeoutMs } : {}),
+        },
+        throttle: new Throttle({ ...defaultThrottleLimits, ...deps.throttle }, clock),
+      },
+      prepare: {
+        spoolRoot,
+        dkimKeys: this.dkimKeys,
+        clock,
+        srs: {
+          settingFor: (tenant) => this.srsSettings.settingFor(tenant),
+          senderDomainAccepted: deps.senderDomainAccepted,
+          secrets: [srsSecret],
+          defaultRewriteDomain: deps.srsDomain ?? deps.hostname,
+        },
+        ...(log ? { log: (m: string) => log('warn', m) } : {}),
+      },
+      policies,
+      dsn: new DsnGenerator({ queue: this.store, spoolRoot, clock, hostname: deps.hostname, policies, ...(log ? { log: (m: string) => log('warn', m) } : {}) }),
+      spoolRoot,
+      ...(log ? { log } : {}),
+    });
+  }
+
+  /** Recovers leases left by a previous process (single-node SQLite), then runs passes until stop(). */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const recovered = await this.store.recoverLeases(this.clock.now().getTime());
+    if (recovered > 0) this.deps.log?.('info', `delivery: ${recovered} recipients left in flight by the previous run are due again`);
+    this.schedule(0);
+  }
+
+  /** One pass now (tests call this with an injected clock instead of start()). */
+  runOnce(): Promise<PassSummary> {
+    return this.scheduler.runOnce();
+  }
+
+  /** Asks for a pass soon (after a message was accepted). */
+  kick(): void {
+    if (!this.stopped) this.schedule(0);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.scheduler.runOnce().then(
+        () => this.schedule(this.deps.pollIntervalMs ?? 5_000),
+        (err: unknown) => {
+          this.deps.log?.('error', `delivery pass failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          this.schedule(this.deps.pollIntervalMs ?? 5_000);
+        },
+      );
+    }, delay);
+  }
+
+  /** Stops scheduling and waits for the pass in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.scheduler.idle();
+  }
+}
+
+export function startDelivery(deps: DeliveryDeps): DeliveryService {
+  const service = new DeliveryService(deps);
+  service.start().catch((err: unknown) => deps.log?.('error', `delivery could not start: ${err instanceof Error ? err.message : String(err)}`));
+  return service;
+}

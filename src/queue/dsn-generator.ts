@@ -1,0 +1,127 @@
+/**
+ * Turns owed failure DSNs and due delay notices into queued DSN messages (kind 'dsn', null sender,
+ * addressed to the original sender), per RFC 3464 via delivery/dsn.ts. Never for a null sender or
+ * a DSN; NOTIFY decides per recipient (rules: states.ts, rule 5).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Clock } from '../core/clock.js';
+import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from '../delivery/dsn.js';
+import { parseRemoteReply } from '../delivery/outcome.js';
+import { fsyncDirectory } from './accept-fsync.js';
+import { Spool } from './accept-spool.js';
+import type { DeliveryQueue, MessageWork, QueuedMessage } from './delivery-queue.js';
+import { newQueueId } from './queue-id.js';
+import { expiresAt, type RetryPolicies } from './retry-schedule.js';
+
+export interface DsnGeneratorDeps {
+  queue: DeliveryQueue;
+  spoolRoot: string;
+  clock: Clock;
+  hostname: string;
+  policies: RetryPolicies;
+  log?: (message: string) => void;
+}
+
+/** Whether a failed recipient is owed a DSN: never for a null sender or a DSN, else per NOTIFY. */
+export function failureDsnStatus(message: Pick<QueuedMessage, 'mailFrom' | 'kind'>, notify: string | null): 'owed' | 'suppressed' {
+  if (message.mailFrom === '' || message.kind === 'dsn') return 'suppressed';
+  return dsnWanted('failure', notify) ? 'owed' : 'suppressed';
+}
+
+const BATCH = 200;
+const MAX_ROUNDS = 50;
+
+export class DsnGenerator {
+  private readonly spool: Spool;
+  constructor(private readonly deps: DsnGeneratorDeps) {
+    this.spool = new Spool(join(deps.spoolRoot));
+  }
+
+  /** Queues every owed failure DSN and due delay notice; returns how many DSNs were queued. */
+  async run(): Promise<number> {
+    let queued = 0;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const works = await this.deps.queue.owedDsns(BATCH);
+      if (works.length === 0) break;
+      for (const w of works) queued += await this.send('failure', w);
+    }
+    const now = this.deps.clock.now().getTime();
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const works = await this.deps.queue.delayNoticesDue(now - this.deps.policies.minDelayNoticeAfterMs(), BATCH);
+      const due = works.filter((w) => now >= w.message.receivedAt + this.deps.policies.for(w.message.tenant).delayNoticeAfterMs);
+      if (due.length === 0) break;
+      for (const w of due) queued += await this.send('delay', w);
+    }
+    return queued;
+  }
+
+  private async send(kind: DsnKind, work: MessageWork): Promise<number> {
+    const { message } = work;
+    const wanted = work.recipients.filter((r) => message.mailFrom !== '' && message.kind !== 'dsn' && dsnWanted(kind, r.notify));
+    const suppressed = work.recipients.filter((r) => !wanted.includes(r)).map((r) => r.id);
+    if (wanted.length === 0) {
+      await this.deps.queue.enqueueDsn(null, [], kind, suppressed);
+      return 0;
+    }
+    const now = this.deps.clock.now().getTime();
+    let original: Buffer;
+    try {
+      original = await readFile(join(this.deps.spoolRoot, message.spoolPath));
+    } catch (err) {
+      // The body is gone (deleted by hand): the DSN still tells the sender, without the content.
+      this.deps.log?.(`DSN for ${message.id}: original unreadable: ${err instanceof Error ? err.message : String(err)}`);
+      original = Buffer.from(`X-Relaygate-Note: the original message could not be read\r\n\r\n`);
+    }
+    const recipients: DsnRecipient[] = wanted.map((r) => ({
+      address: r.address,
+      orcpt: r.orcpt,
+      reply: parseRemoteReply(r.lastReply ?? '451 4.0.0 no reply recorded'),
+      remoteMta: r.lastRemoteMta,
+      lastAttemptAt: r.lastAttemptAt,
+    }));
+    const policy = this.deps.policies.for(message.tenant);
+    const content = buildDsn({
+      kind,
+      reportingMta: this.deps.hostname,
+      queueId: message.id,
+      originalSender: message.mailFrom,
+      envId: message.envId,
+      ret: message.ret,
+      arrivalDate: message.receivedAt,
+      willRetryUntil: kind === 'delay' ? expiresAt(policy, message.receivedAt) : null,
+      recipients,
+      original,
+      now,
+    });
+    const id = newQueueId(new Date(now));
+    const file = await this.spool.create(id);
+    try {
+      await pipeline(Readable.from([content]), file.writable());
+      await file.finish();
+      await fsyncDirectory(file.directory);
+    } catch (err) {
+      await file.discard();
+      throw err;
+    }
+    const senderDomain = message.mailFrom.slice(message.mailFrom.lastIndexOf('@') + 1).toLowerCase();
+    await this.deps.queue.enqueueDsn(
+      {
+        message: {
+          id, kind: 'dsn', tenant: message.tenant, attribution: message.attribution, directionality: 'Originating',
+          mailFrom: '', envId: null, ret: null,
+          bodyType: content.some((b) => b > 127) ? '8BITMIME' : null,
+          smtputf8: /[^\x00-\x7f]/.test(message.mailFrom),
+          size: content.length, spoolPath: file.relativePath, headerFrom: `MAILER-DAEMON@${this.deps.hostname}`, receivedAt: now,
+        },
+        recipients: [{ address: message.mailFrom, domain: senderDomain }],
+      },
+      wanted.map((r) => r.id),
+      kind,
+      suppressed,
+    );
+    return 1;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The delivery loop (rules: states.ts). Each pass: queue owed DSNs, lease due recipients, route
+ * them (tenant route, static route, MX), group them by next hop, deliver each group with bounded
+ * concurrency, record every recipient's outcome (retry schedule, expiry, DSN owed), queue the DSNs
+ * those outcomes made owed, and remove finished messages with their spool files.
+ * Time comes from the injected Clock; `runOnce()` is one pass (tests drive it with a ManualClock).
+ */
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { formatReply } from '../core/reply.js';
+import { attemptDelivery, type AttemptSettings, type Job, type RecipientAttempt } from '../delivery/attempt.js';
+import { DeliveryError, LocalFailures, formatFailure, type DeliveryFailure } from '../delivery/outcome.js';
+import { prepareMessage, type PrepareDeps, type PreparedMessage } from '../delivery/prepare.js';
+import { planNextHop, type NextHopPlan, type RoutingSettings } from '../delivery/routing.js';
+import type { DeliveryQueue, MessageWork, QueuedRecipient, RecipientOutcome } from './delivery-queue.js';
+import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
+import { nextAttempt, type RetryPolicies } from './retry-schedule.js';
+
+export interface SchedulerDeps {
+  queue: DeliveryQueue;
+  clock: Clock;
+  /** This process's lease owner id. */
+  owner: string;
+  routing: RoutingSettings;
+  attempt: AttemptSettings;
+  prepare: PrepareDeps;
+  policies: RetryPolicies;
+  dsn: DsnGenerator;
+  spoolRoot: string;
+  leaseMs?: number;
+  batchSize?: number;
+  /** Groups (next hops) delivered at the same time. */
+  concurrency?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface PassSummary {
+  claimed: number;
+  delivered: number;
+  deferred: number;
+  failed: number;
+  expired: number;
+  throttled: number;
+  dsns: number;
+  removed: number;
+}
+
+interface Group {
+  plan: NextHopPlan;
+  jobs: Map<string, Job>;
+}
+
+export class Scheduler {
+  private running: Promise<PassSummary> | null = null;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** One pass; concurrent calls share the pass in progress. */
+  runOnce(): Promise<PassSummary> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Resolves when the pass in progress (if any) has finished. */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  private async pass(): Promise<PassSummary> {
+    const d = this.deps;
+    const summary: PassSummary = { claimed: 0, delivered: 0, deferred: 0, failed: 0, expired: 0, throttled: 0, dsns: 0, removed: 0 };
+    summary.dsns += await d.dsn.run();
+    const now = d.clock.now().getTime();
+    const works = await d.queue.claimDue(d.owner, now, d.leaseMs ?? 10 * 60_000, d.batchSize ?? 500);
+    summary.claimed = works.reduce((n, w) => n + w.recipients.length, 0);
+    if (works.length > 0) {
+      const outcomes: RecipientOutcome[] = [];
+      const groups = await this.group(works, outcomes);
+      await this.deliverGroups([...groups.values()], works, outcomes);
+      const applied = await d.queue.record(d.owner, outcomes, d.clock.now().getTime());
+      if (applied < outcomes.length) d.log?.('warn', `${outcomes.length - applied} outcomes not recorded: their lease had passed to another scheduler`);
+      for (const o of outcomes) {
+        if (o.state === 'delivered') summary.delivered++;
+        else if (o.state === 'deferred') summary.deferred++;
+        else if (o.state === 'failed') summary.failed++;
+        else if (o.state === 'expired') summary.expired++;
+        else summary.throttled++;
+      }
+      summary.dsns += await d.dsn.run();
+    }
+    summary.removed = await this.removeCompleted();
+    return summary;
+  }
+
+  /** Prepares each message once and sorts its recipients into next-hop groups. */
+  private async group(works: MessageWork[], outcomes: RecipientOutcome[]): Promise<Map<string, Group>> {
+    const d = this.deps;
+    const groups = new Map<string, Group>();
+    const plans = new Map<string, NextHopPlan | DeliveryFailure>();
+    for (const work of works) {
+      let prepared: PreparedMessage;
+      try {
+        prepared = await prepareMessage(work.message, d.prepare);
+      } catch (err) {
+        const failure = err instanceof DeliveryError ? err.failure : LocalFailures.spoolUnreadable(String(err));
+        for (const r of work.recipients) outcomes.push(this.outcome(work, r, { kind: 'failed', failure, host: null }));
+        continue;
+      }
+      for (const r of work.recipients) {
+        const planKey = `${work.message.tenant ?? ''}\u0000${r.domain}`;
+        let plan = plans.get(planKey);
+        if (!plan) {
+          try {
+            plan = await planNextHop(d.routing, work.message.tenant, r.domain);
+          } catch (err) {
+            if (!(err instanceof DeliveryError)) throw err;
+            plan = err.failure;
+          }
+          plans.set(planKey, plan);
+        }
+        if (!('key' in plan)) {
+          outcomes.push(this.outcome(work, r, { kind: 'failed', failure: plan, host: null }));
+          continue;
+        }
+        const group = groups.get(plan.key) ?? { plan, jobs: new Map<string, Job>() };
+        groups.set(plan.key, group);
+        const job = group.jobs.get(work.message.id) ?? {
+          messageId: work.message.id,
+          tenant: work.message.tenant,
+          recipients: [],
+          envId: work.message.envId,
+          ret: work.message.ret,
+          smtputf8: work.message.smtputf8,
+          eightBit: (work.message.bodyType ?? '').toUpperCase() === '8BITMIME',
+          size: work.message.size,
+          prepared,
+        };
+        job.recipients.push(r);
+        group.jobs.set(work.message.id, job);
+      }
+    }
+    return groups;
+  }
+
+  private async deliverGroups(groups: Group[], works: MessageWork[], outcomes: RecipientOutcome[]): Promise<void> {
+    const byMessage = new Map(works.map((w) => [w.message.id, w]));
+    const limit = Math.max(1, this.deps.concurrency ?? 20);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < groups.length) {
+        const g = groups[next++]!;
+        const jobs = [...g.jobs.values()];
+        const results = await attemptDelivery(g.plan.destination, g.plan.hops, jobs, this.deps.attempt);
+        for (const job of jobs) {
+          const work = byMessage.get(job.messageId)!;
+          for (const r of job.recipients) {
+            const attempt = results.get(r.id) ?? { kind: 'failed', failure: LocalFailures.connection(g.plan.destination, 'not attempted'), host: null };
+            outcomes.push(this.outcome(work, r, attempt));
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, groups.length) }, worker));
+  }
+
+  /** The one mapping from an attempt's result to a recipient's next state. */
+  private outcome(work: MessageWork, r: QueuedRecipient, attempt: RecipientAttempt): RecipientOutcome {
+    const now = this.deps.clock.now().getTime();
+    if (attempt.kind === 'delivered') {
+      return { id: r.id, state: 'delivered', reply: `${formatReply(attempt.reply)}`, remoteMta: attempt.host, attempted: true };
+    }
+    if (attempt.kind === 'throttled') {
+      return { id: r.id, state: 'queued', reply: `throttled: ${attempt.text}`, remoteMta: null, nextAttemptAt: Math.max(attempt.retryAt, now + 1_000), attempted: false };
+    }
+    const reply = formatFailure(attempt.failure);
+    if (attempt.failure.permanent) {
+      return { id: r.id, state: 'failed', reply, remoteMta: attempt.host, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
+    }
+    const policy = this.deps.policies.for(work.message.tenant);
+    const next = nextAttempt(policy, work.message.receivedAt, r.attempts + 1, now);
+    if (next === null) {
+      const expired = LocalFailures.expired(reply, Math.round(policy.expireAfterMs / 3_600_000));
+      return { id: r.id, state: 'expired', reply: formatFailure(expired), remoteMta: attempt.host, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
+    }
+    return { id: r.id, state: 'deferred', reply, remoteMta: attempt.host, nextAttemptAt: next, attempted: true };
+  }
+
+  private async removeCompleted(): Promise<number> {
+    let removed = 0;
+    for (let round = 0; round < 20; round++) {
+      const done = await this.deps.queue.completedMessages(500);
+      if (done.length === 0) break;
+      for (const m of done) {
+        await this.deps.queue.deleteMessage(m.id);
+        await unlink(join(this.deps.spoolRoot, m.spoolPath)).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,56 @@
+/** Row mapping shared by the delivery store and the queue operations on SQLite. */
+import type { QueuedMessage, QueuedRecipient } from '../../queue/delivery-queue.js';
+import { isRecipientState } from '../../queue/states.js';
+
+export interface MessageRow {
+  id: string; kind: string; tenant: string | null; attribution: string; directionality: string;
+  mail_from: string; env_id: string | null; ret: string | null; body_type: string | null; smtputf8: number;
+  size: number; spool_path: string; header_from: string | null; received_at: number;
+}
+
+export interface RecipientRow {
+  id: number; message_id: string; address: string; domain: string; notify: string | null; orcpt: string | null;
+  state: string; attempts: number; last_reply: string | null; last_attempt_at: number | null;
+  last_remote_mta: string | null;
+}
+
+export const MESSAGE_COLUMNS =
+  'm.id, m.kind, m.tenant, m.attribution, m.directionality, m.mail_from, m.env_id, m.ret, m.body_type, m.smtputf8, m.size, m.spool_path, m.header_from, m.received_at';
+export const RECIPIENT_COLUMNS =
+  'r.id, r.message_id, r.address, r.domain, r.notify, r.orcpt, r.state, r.attempts, r.last_reply, r.last_attempt_at, r.last_remote_mta';
+
+export function toMessage(row: MessageRow): QueuedMessage {
+  return {
+    id: row.id,
+    kind: row.kind === 'dsn' ? 'dsn' : 'mail',
+    tenant: row.tenant,
+    attribution: row.attribution,
+    directionality: row.directionality,
+    mailFrom: row.mail_from,
+    envId: row.env_id,
+    ret: row.ret === 'FULL' || row.ret === 'HDRS' ? row.ret : null,
+    bodyType: row.body_type,
+    smtputf8: row.smtputf8 === 1,
+    size: row.size,
+    spoolPath: row.spool_path,
+    headerFrom: row.header_from,
+    receivedAt: row.received_at,
+  };
+}
+
+export function toRecipient(row: RecipientRow): QueuedRecipient {
+  if (!isRecipientState(row.state)) throw new Error(`recipient ${row.id} has an unknown state ${row.state}`);
+  return {
+    id: row.id,
+    messageId: row.message_id,
+    address: row.address,
+    domain: row.domain,
+    notify: row.notify,
+    orcpt: row.orcpt,
+    state: row.state,
+    attempts: row.attempts,
+    lastReply: row.last_reply,
+    lastAttemptAt: row.last_attempt_at,
+    lastRemoteMta: row.last_remote_mta,
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The delivery side of the queue on SQLite (rules: src/queue/states.ts). Claims lease recipients
+ * in one IMMEDIATE transaction, so two schedulers on the same file never claim the same recipient;
+ * outcomes apply only while the caller still holds the lease.
+ */
+import type {
+  DeliveryQueue, GeneratedMessage, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
+} from '../../queue/delivery-queue.js';
+import { assertTransition, sourcesOf } from '../../queue/states.js';
+import type { SqliteDatabase } from './database.js';
+import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
+
+const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
+
+export class SqliteDeliveryStore implements DeliveryQueue {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  /** Groups recipient rows by message, loading each message once. */
+  private withMessages(rows: RecipientRow[]): MessageWork[] {
+    const byMessage = new Map<string, QueuedRecipient[]>();
+    for (const r of rows) {
+      const list = byMessage.get(r.message_id) ?? [];
+      list.push(toRecipient(r));
+      byMessage.set(r.message_id, list);
+    }
+    const get = this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`);
+    const out: MessageWork[] = [];
+    for (const [id, recipients] of byMessage) {
+      const row = get.get(id) as MessageRow | undefined;
+      if (row) out.push({ message: toMessage(row), recipients });
+    }
+    return out;
+  }
+
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<MessageWork[]> {
+    const claim = this.db.transaction(() => {
+      const ids = this.db
+        .prepare(
+          `SELECT id FROM (
+             SELECT id, next_attempt_at FROM recipients WHERE state = 'queued' AND next_attempt_at <= @now
+             UNION ALL
+             SELECT id, next_attempt_at FROM recipients WHERE state = 'deferred' AND next_attempt_at <= @now
+             UNION ALL
+             SELECT id, next_attempt_at FROM recipients WHERE state = 'inflight' AND lease_until <= @now
+           ) ORDER BY next_attempt_at, id LIMIT @limit`,
+        )
+        .pluck()
+        .all({ now, limit }) as number[];
+      const lease = this.db.prepare(
+        `UPDATE recipients SET state = 'inflight', lease_owner = @owner, lease_until = @until, updated_at = @now
+         WHERE id = @id RETURNING ${RECIPIENT_COLUMNS.replaceAll('r.', '')}`,
+      );
+      return ids.map((id) => lease.get({ id, owner, until: now + leaseMs, now }) as RecipientRow);
+    });
+    return this.withMessages(claim.immediate());
+  }
+
+  async record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number> {
+    const update = this.db.prepare(
+      `UPDATE recipients SET state = @state, last_reply = COALESCE(@reply, last_reply),
+         last_remote_mta = CASE WHEN @reply IS NULL THEN last_remote_mta ELSE @remote END,
+         attempts = attempts + @attempted, last_attempt_at = CASE WHEN @attempted = 1 THEN @now ELSE last_attempt_at END,
+         next_attempt_at = COALESCE(@next, next_attempt_at), dsn_status = COALESCE(@dsn, dsn_status),
+         lease_owner = NULL, lease_until = NULL, updated_at = @now
+       WHERE id = @id AND state = 'inflight' AND lease_owner = @owner`,
+    );
+    const apply = this.db.transaction(() => {
+      let applied = 0;
+      for (const o of outcomes) {
+        assertTransition('inflight', o.state);
+        applied += update.run({
+          id: o.id, owner, now, state: o.state, reply: o.reply, attempted: o.attempted ? 1 : 0,
+          next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null, remote: o.remoteMta ?? null,
+        }).changes;
+      }
+      return applied;
+    });
+    return apply.immediate();
+  }
+
+  async recoverLeases(now: number): Promise<number> {
+    return this.db
+      .prepare(`UPDATE recipients SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_attempt_at = MIN(next_attempt_at, @now), updated_at = @now WHERE state = 'inflight'`)
+      .run({ now }).changes;
+  }
+
+  async owedDsns(limit: number): Promise<MessageWork[]> {
+    const rows = this.db
+      .prepare(`SELECT ${RECIPIENT_COLUMNS} FROM recipients r WHERE r.dsn_status = 'owed' ORDER BY r.message_id, r.id LIMIT ?`)
+      .all(limit) as RecipientRow[];
+    return this.withMessages(rows);
+  }
+
+  async delayNoticesDue(receivedBefore: number, limit: number): Promise<MessageWork[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT ${RECIPIENT_COLUMNS} FROM recipients r JOIN messages m ON m.id = r.message_id
+         WHERE r.state = 'deferred' AND r.delayed_dsn_sent = 0 AND m.received_at <= ? ORDER BY r.message_id, r.id LIMIT ?`,
+      )
+      .all(receivedBefore, limit) as RecipientRow[];
+    return this.withMessages(rows);
+  }
+
+  async enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void> {
+    const insertMessage = this.db.prepare(
+      `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
+         smtputf8, size, spool_path, header_from, subject, received_at)
+       VALUES (@id, 'dsn', @tenant, NULL, @attribution, @directionality, '', NULL, NULL, @bodyType, @smtputf8, @size,
+         @spoolPath, @headerFrom, @subject, @receivedAt)`,
+    );
+    const insertRecipient = this.db.prepare(
+      `INSERT INTO recipients (message_id, address, domain, state, next_attempt_at, dsn_status, updated_at)
+       VALUES (?, ?, ?, 'queued', ?, NULL, ?)`,
+    );
+    const mark =
+      kind === 'failure'
+        ? this.db.prepare(`UPDATE recipients SET dsn_status = @status WHERE id = @id AND dsn_status = 'owed'`)
+        : this.db.prepare(`UPDATE recipients SET delayed_dsn_sent = 1 WHERE id = @id`);
+    this.db.transaction(() => {
+      if (dsn) {
+        const m: QueuedMessage = dsn.message;
+        insertMessage.run({
+          id: m.id, tenant: m.tenant, attribution: m.attribution, directionality: m.directionality, bodyType: m.bodyType,
+          smtputf8: m.smtputf8 ? 1 : 0, size: m.size, spoolPath: m.spoolPath, headerFrom: m.headerFrom,
+          subject: kind === 'failure' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)',
+          receivedAt: m.receivedAt,
+        });
+        for (const r of dsn.recipients) insertRecipient.run(m.id, r.address, r.domain, m.receivedAt, m.receivedAt);
+      }
+      for (const id of reportedOn) mark.run({ id, status: 'sent' });
+      for (const id of suppressed) mark.run({ id, status: 'suppressed' });
+    }).immediate();
+  }
+
+  async completedMessages(limit: number): Promise<Array<{ id: string; spoolPath: string }>> {
+    return this.db
+      .prepare(
+        `SELECT m.id, m.spool_path AS spoolPath FROM messages m
+         WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id
+           AND (r.state NOT IN (${inList(['delivered', 'failed', 'expired'])}) OR r.dsn_status = 'owed'))
+         ORDER BY m.id LIMIT ?`,
+      )
+      .all(limit) as Array<{ id: string; spoolPath: string }>;
+  }
+
+  async deleteMessage(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+  }
+
+  /** For tests and `queue show`: one message with all its recipients. */
+  message(id: string): MessageWork | null {
+    const rows = this.db.prepare(`SELECT ${RECIPIENT_COLUMNS} FROM recipients r WHERE r.message_id = ? ORDER BY r.id`).all(id) as RecipientRow[];
+    const row = this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`).get(id) as MessageRow | undefined;
+    return row ? { message: toMessage(row), recipients: rows.map(toRecipient) } : null;
+  }
+}
+
+/** States an operator action may start from, for the SQL guards of the queue commands. */
+export const operatorSources = {
+  hold: sourcesOf('held').filter((s) => s !== 'inflight'),
+  bounce: sourcesOf('failed').filter((s) => s !== 'inflight'),
+} as const;
