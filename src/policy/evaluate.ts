@@ -54,9 +54,19 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
   if (matched) warnings.push(...connectorFindings(snapshot, matched));
   if (chart.subject) warnings.push(...tenantFindings(snapshot, chart.subject));
 
-  const sharedIpTenants = [
-    ...new Set([...attribution.ipCandidates.map((ic) => ic.tenant.name), ...attribution.tied]),
-  ].filter((n) => n !== chart.subject?.name).sort();
+  // Remedy 4 is about IP ranges: offer it when a shared range attributed the connection (however the
+  // tie was broken) or left it tied, not when certificate connectors tied.
+  const ipTie = attribution.tied.length > 0 && attribution.certificateCandidates.length === 0;
+  const sharedIpTenants =
+    attribution.matchedBy === 'ip' || ipTie
+      ? [...new Set(attribution.ipCandidates.map((ic) => ic.tenant.name))].filter((n) => n !== chart.subject?.name).sort()
+      : [];
+  // relay-policy.md §6 gives remedies for a refusal: a recipient that fell to rule 4, or that 2023-11
+  // refuses while the legacy rules pass it (or wait for P2). Accepted inbound, Direct Send, Partner
+  // and hygiene refusals get none. Without recipients (MAIL FROM time) the chart alone decides.
+  const relayRefused =
+    recipients.length === 0 ||
+    recipients.some((r) => r.rule === 'nobody' || (r.currentVerdict === 'rejected' && r.legacyVerdict !== 'rejected'));
   const remedies = remediesFor({
     outcome: chart.outcome,
     subject: chart.subject,
@@ -64,7 +74,8 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
     p1Domain,
     p1IsNull: p1.kind === 'null',
     certificateNameNotAccepted: chart.certificateNameNotAccepted,
-    sharedIpTenants: attribution.kind === 'ip' || attribution.tied.length > 0 ? sharedIpTenants : [],
+    sharedIpTenants,
+    relayRefused,
   });
 
   return {

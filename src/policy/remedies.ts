@@ -11,6 +11,8 @@ export interface RemedyFacts {
   p1IsNull: boolean;
   certificateNameNotAccepted: string | null;
   sharedIpTenants: string[];
+  /** Some recipient's relay is refused now (or no recipients were given). */
+  relayRefused: boolean;
 }
 
 /**
@@ -18,12 +20,14 @@ export interface RemedyFacts {
  * relay fails now (OUT-E, OUT-F) or that depends on a weak condition.
  */
 export function remediesFor(f: RemedyFacts): Remedy[] {
-  // Without a tenant (no connector matched, sender domains nobody's) there is no admin to advise.
-  if (!f.subject) return [];
-  if (f.outcome !== 'OUT-E' && f.outcome !== 'OUT-F' && f.certificateNameNotAccepted === null) return [];
-  const t = f.subject.name;
+  // The admins to advise: the chart's tenant, or the tenants that tied. With neither (no connector
+  // matched, sender domains nobody's) there is no admin to advise.
+  const t = f.subject?.name ?? f.attribution.tied.join(' or ');
+  if (t === '') return [];
+  const failing = (f.outcome === 'OUT-E' || f.outcome === 'OUT-F') && f.relayRefused;
+  if (!failing && f.certificateNameNotAccepted === null) return [];
   const out: Remedy[] = [];
-  if (f.outcome === 'OUT-E' || f.outcome === 'OUT-F') {
+  if (failing) {
     out.push({
       rank: 1,
       text: `Use a certificate-based OnPremises connector of ${t} whose TlsSenderCertificateName is an accepted domain (e.g. mail.<your domain>) and send with that client certificate over TLS: it passes every message, including null-sender bounces and out-of-office replies.`,
@@ -32,7 +36,7 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
   if (f.certificateNameNotAccepted) {
     out.push({ rank: 2, text: `Add the certificate host name ${f.certificateNameNotAccepted} as an accepted domain of ${t}.` });
   }
-  if (f.outcome === 'OUT-E' || f.outcome === 'OUT-F') {
+  if (failing) {
     out.push({
       rank: 3,
       text: f.p1IsNull
@@ -40,10 +44,10 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
         : `Make the application send with an envelope sender (MAIL FROM) in an accepted domain of ${t}${f.p1Domain ? `, or add ${f.p1Domain} as an accepted domain of ${t} if it is yours` : ''}.`,
     });
   }
-  if (f.sharedIpTenants.length > 0) {
+  if (failing && f.sharedIpTenants.length > 0) {
     out.push({ rank: 4, text: `Do not share an IP-based connector's addresses with another tenant (${f.sharedIpTenants.join(', ')}): attribution by IP is ambiguous.` });
   }
-  if (f.attribution.tenant === null && f.attribution.tied.length === 0) {
+  if (failing && f.subject && f.attribution.tenant === null && f.attribution.tied.length === 0) {
     out.push({ rank: 1, text: `The connection matched no OnPremises connector of ${t}: create one for this source, by certificate (preferred) or by IP.` });
   }
   return out.sort((a, b) => a.rank - b.rank);
