@@ -1,7 +1,7 @@
 import type { Tenant } from '../directory/model.js';
 import { connectorFindings, evaluate, tenantFindings, type DirectorySnapshot } from '../policy/index.js';
 import type { Finding, Remedy, Step, Verdict } from '../policy/types.js';
-import { formatPrefix } from '../policy/ip-prefix-index.js';
+import { prefixAddress } from '../core/ip-prefix.js';
 
 /**
  * `relaygate check --tenant NAME`: audits a tenant's configuration without traffic. For each
@@ -41,7 +41,7 @@ export function auditTenant(snapshot: DirectorySnapshot, tenant: Tenant, at: Dat
     }
     const pattern = ic.certificatePattern;
     const certName = pattern ? (pattern.kind === 'exact' ? pattern.name : `probe.${pattern.parent}`) : null;
-    const ip = !pattern && ic.prefixes[0] ? formatPrefix(ic.prefixes[0]).split('/')[0]! : '0.0.0.0';
+    const ip = !pattern && ic.prefixes[0] ? prefixAddress(ic.prefixes[0]) : '0.0.0.0';
     const connection = {
       ip,
       tls: certName !== null || c.requireTls,

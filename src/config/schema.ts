@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { normalizeDomain } from '../core/domain.js';
-import { canonicalCidr } from '../directory/ip-range.js';
+import { canonicalCidr } from '../core/ip-prefix.js';
 import { parseDuration, parseHostPort, parseSize } from './units.js';
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { normalizeDomain } from '../core/domain.js';
-import { canonicalCidr } from './ip-range.js';
+import { canonicalCidr } from '../core/ip-prefix.js';
 import { connectorDefaults } from './model.js';
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {

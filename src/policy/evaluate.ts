@@ -5,7 +5,7 @@ import { attribute } from './attribution.js';
 import { judgeCertificate } from './certificate-judgement.js';
 import { decideRecipient, type TransactionContext } from './decide-recipient.js';
 import { connectorFindings, tenantFindings } from './findings.js';
-import { parsePrefix } from './ip-prefix-index.js';
+import { parsePrefix } from '../core/ip-prefix.js';
 import { remediesFor } from './remedies.js';
 import { ruleSetInForce } from './rule-set.js';
 import type { DirectorySnapshot } from './snapshot.js';

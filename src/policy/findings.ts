@@ -1,6 +1,6 @@
 import type { Tenant } from '../directory/model.js';
 import { certificateNameDomain } from './certificate-name.js';
-import { formatPrefix } from './ip-prefix-index.js';
+import { formatPrefix } from '../core/ip-prefix.js';
 import type { DirectorySnapshot, IndexedConnector } from './snapshot.js';
 import type { Finding } from './types.js';
 

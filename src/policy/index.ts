@@ -4,6 +4,6 @@ export { evaluate, invalidSenderReply } from './evaluate.js';
 export { parseEnvelopeAddress, firstHeaderAddress } from './address.js';
 export { ruleSetInForce, RULE_CHANGE_AT } from './rule-set.js';
 export { connectorFindings, tenantFindings } from './findings.js';
-export { parsePrefix, formatPrefix } from './ip-prefix-index.js';
+export { parsePrefix, formatPrefix, canonicalCidr } from '../core/ip-prefix.js';
 export { parseCertificateNamePattern } from './certificate-name.js';
 export type * from './types.js';

@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { bitAt, parsePrefix, type ParsedPrefix } from '../core/ip-prefix.js';
 
 /**
  * A binary trie of IP prefixes, one per address family, so a connection's source IP is matched
@@ -10,47 +10,6 @@ interface TrieNode<T> {
   zero?: TrieNode<T>;
   one?: TrieNode<T>;
   values?: T[];
-}
-
-export interface ParsedPrefix {
-  family: 'ipv4' | 'ipv6';
-  bytes: number[];
-  length: number;
-}
-
-/** Parses an address or CIDR; IPv4-mapped IPv6 (`::ffff:1.2.3.4`) becomes IPv4. Null when malformed. */
-export function parsePrefix(text: string): ParsedPrefix | null {
-  try {
-    let addr: ipaddr.IPv4 | ipaddr.IPv6;
-    let length: number;
-    if (text.includes('/')) {
-      [addr, length] = ipaddr.parseCIDR(text);
-    } else {
-      addr = ipaddr.parse(text);
-      length = addr.kind() === 'ipv4' ? 32 : 128;
-    }
-    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-      addr = (addr as ipaddr.IPv6).toIPv4Address();
-      length = Math.max(0, length - 96);
-    }
-    return { family: addr.kind(), bytes: addr.toByteArray(), length };
-  } catch {
-    return null;
-  }
-}
-
-/** Canonical CIDR text of a prefix, host bits cleared: `203.0.113.7/24` → `203.0.113.0/24`. */
-export function formatPrefix(p: ParsedPrefix): string {
-  const bytes = p.bytes.map((b, i) => {
-    const bitsHere = Math.min(8, Math.max(0, p.length - i * 8));
-    return b & ((0xff << (8 - bitsHere)) & 0xff);
-  });
-  const addr = ipaddr.fromByteArray(bytes);
-  return `${addr.toString()}/${p.length}`;
-}
-
-function bitAt(bytes: number[], i: number): 0 | 1 {
-  return (((bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1) as 0 | 1;
 }
 
 export class IpPrefixIndex<T> {
@@ -101,13 +60,4 @@ export class IpPrefixIndex<T> {
     }
     return out;
   }
-}
-
-/** Does the prefix contain the address (both parsed; families must agree)? */
-export function prefixContains(prefix: ParsedPrefix, address: ParsedPrefix): boolean {
-  if (prefix.family !== address.family) return false;
-  for (let i = 0; i < prefix.length; i++) {
-    if (bitAt(prefix.bytes, i) !== bitAt(address.bytes, i)) return false;
-  }
-  return true;
 }

@@ -1,7 +1,7 @@
 import { isSameOrSubdomain, normalizeDomain, type Domain } from '../core/domain.js';
 import type { Tenant } from '../directory/model.js';
 import { certificateNameMatches } from './certificate-name.js';
-import { prefixContains, type ParsedPrefix } from './ip-prefix-index.js';
+import { prefixContains, type ParsedPrefix } from '../core/ip-prefix.js';
 import type { DirectorySnapshot, IndexedConnector } from './snapshot.js';
 
 /** How an inbound connection looks to a recipient tenant's connectors. */

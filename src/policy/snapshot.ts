@@ -1,7 +1,8 @@
 import { compareText, parentDomains, type Domain } from '../core/domain.js';
 import type { AcceptedDomain, Directory, InboundConnector, Tenant } from '../directory/model.js';
 import { lookupKeysForPresentedName, parseCertificateNamePattern, patternKey, type CertificateNamePattern } from './certificate-name.js';
-import { IpPrefixIndex, parsePrefix, type ParsedPrefix } from './ip-prefix-index.js';
+import { parsePrefix, type ParsedPrefix } from '../core/ip-prefix.js';
+import { IpPrefixIndex } from './ip-prefix-index.js';
 
 /** A connector with its parsed matching data and owner. */
 export interface IndexedConnector {
