@@ -24,6 +24,7 @@ export interface ListenerDeps {
   trustedProxy(ip: string): boolean;
   register(ctx: ConnectionContext): void;
   unregister(id: string): void;
+  maxUnknownCommands: number;
   /** Time allowed for the PROXY header and the implicit-TLS handshake. */
   handshakeTimeoutMs: number;
   onError(err: unknown): void;
@@ -157,7 +158,7 @@ export class Listener {
       socket.destroy();
       return;
     }
-    ctx.replies = new ReplyControl(handle);
+    ctx.replies = new ReplyControl(handle, this.deps.maxUnknownCommands);
   }
 
   /**

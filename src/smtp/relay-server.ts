@@ -98,6 +98,7 @@ export class RelayServer {
             this.contexts.delete(id);
           },
           handshakeTimeoutMs: Math.min(s.limits.commandTimeout, 30_000),
+          maxUnknownCommands: s.limits.maxUnknownCommands,
           onError,
         },
         material,

@@ -1,5 +1,6 @@
 import { Replies, type SmtpReply } from '../core/reply.js';
 import { invalidSenderReply } from '../policy/index.js';
+import { SessionReplies } from './session-replies.js';
 
 type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
 
@@ -22,8 +23,16 @@ export interface SmtpConnectionHandle {
 export class ReplyControl {
   private next: { reply: SmtpReply; close: boolean } | null = null;
   private readonly original: SendFn;
+  private unknownCommands = 0;
 
-  constructor(private readonly connection: SmtpConnectionHandle) {
+  /**
+   * `maxUnknownCommands`: smtp-server closes at its own fixed count (10); a lower configured
+   * limit is enforced here, where its "command not recognized" replies pass.
+   */
+  constructor(
+    private readonly connection: SmtpConnectionHandle,
+    private readonly maxUnknownCommands = Infinity,
+  ) {
     this.original = connection.send.bind(connection);
     connection.send = (code, data, context) => this.send(code, data, context);
   }
@@ -50,6 +59,10 @@ export class ReplyControl {
     if (pending && pending.reply.code === code) {
       this.next = null;
       this.sendNow(pending.reply, pending.close);
+      return;
+    }
+    if (code === 500 && typeof data === 'string' && /command not recognized/i.test(data) && ++this.unknownCommands >= this.maxUnknownCommands) {
+      this.sendNow(SessionReplies.tooManyUnknownCommands, true);
       return;
     }
     const mapped = libraryReplyFor(code, data);

@@ -8,7 +8,7 @@ let h: Harness;
 before(async () => {
   h = await startHarness({
     directory: testDirectoryYaml,
-    limits: { maxConnections: 4, maxConnectionsPerIp: 2, maxErrors: 3, maxLineLength: 512 },
+    limits: { maxConnections: 4, maxConnectionsPerIp: 2, maxErrors: 3, maxLineLength: 512, maxUnknownCommands: 4 },
   });
 });
 after(async () => {
@@ -67,12 +67,12 @@ test('a command line over the limit closes the connection', async () => {
   await c.closed();
 });
 
-test('ten unknown commands close the connection', async () => {
+test('maxUnknownCommands unknown commands close the connection', async () => {
   await settle();
   const c = await open('127.0.0.1');
   await c.read();
-  for (let i = 0; i < 9; i++) assert.equal(await c.command(`XYZZY${i}`), '500 5.5.2 Error: command not recognized');
-  assert.equal(await c.command('XYZZY9'), '421 4.4.2 Error: too many unrecognized commands');
+  for (let i = 0; i < 3; i++) assert.equal(await c.command(`XYZZY${i}`), '500 5.5.2 Error: command not recognized');
+  assert.equal(await c.command('XYZZY9'), '421 4.7.0 Too many unrecognized commands, closing connection');
   await c.closed();
 });
 
