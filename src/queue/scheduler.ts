@@ -183,7 +183,8 @@ export class Scheduler {
     const next = nextAttempt(policy, work.message.receivedAt, r.attempts + 1, now);
     if (next === null) {
       const expired = LocalFailures.expired(reply, Math.round(policy.expireAfterMs / 3_600_000));
-      return { id: r.id, state: 'expired', reply: formatFailure(expired), remoteMta: attempt.host, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
+      // Our own verdict (it quotes the remote's last reply): no Remote-MTA.
+      return { id: r.id, state: 'expired', reply: formatFailure(expired), remoteMta: null, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
     }
     return { id: r.id, state: 'deferred', reply, remoteMta: attempt.host, nextAttemptAt: next, attempted: true };
   }

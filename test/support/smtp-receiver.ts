@@ -74,7 +74,8 @@ export class SmtpReceiver {
 
   constructor(public behaviour: ReceiverBehaviour = {}) {}
 
-  async start(host = '127.0.0.1'): Promise<number> {
+  /** Listens on host:port (port 0: any free port); returns the port. */
+  async start(host = '127.0.0.1', port = 0): Promise<number> {
     const b = this.behaviour;
     const tlsFiles = b.starttls ? { key: b.starttls.key, cert: b.starttls.cert } : {};
     const server = new SMTPServer({
@@ -135,7 +136,7 @@ export class SmtpReceiver {
     this.server = server;
     server.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
-      server.listen(0, host, () => resolve());
+      server.listen(port, host, () => resolve());
       server.server.once('error', reject);
     });
     this.port = (server.server.address() as AddressInfo).port;

@@ -1,0 +1,137 @@
+/**
+ * What the delivery integration tests share: a temp data dir with a real SQLite file, a test DNS
+ * server, receiving SMTP servers on 127.0.0.x sharing one port (MX delivery uses one port), messages
+ * queued through the front end's real accept store and spool, and a DeliveryService on a ManualClock.
+ */
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Resolver } from 'node:dns/promises';
+import { ManualClock } from '../../src/core/clock.js';
+import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
+import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
+import { Spool } from '../../src/queue/accept-spool.js';
+import { newQueueId } from '../../src/queue/queue-id.js';
+import type { AcceptedMessage, AcceptedRecipient } from '../../src/queue/accept-types.js';
+import { DeliveryService, type DeliveryDeps } from '../../src/delivery/service.js';
+import { TestDnsServer } from '../support/dns-server.js';
+import { SmtpReceiver, type ReceiverBehaviour } from '../support/smtp-receiver.js';
+
+export const T0 = Date.UTC(2026, 2, 2, 8, 0, 0);
+
+export interface QueueInput {
+  from: string;
+  to: Array<string | Partial<AcceptedRecipient> & { address: string }>;
+  tenant?: string | null;
+  headerFrom?: string | null;
+  body?: string;
+  envId?: string | null;
+  ret?: 'FULL' | 'HDRS' | null;
+  receivedAt?: number;
+}
+
+export class DeliveryHarness {
+  readonly dir = mkdtempSync(join(tmpdir(), 'relaygate-delivery-'));
+  readonly clock = new ManualClock(new Date(T0));
+  readonly dns = new TestDnsServer();
+  readonly receivers: SmtpReceiver[] = [];
+  db!: SqliteDatabase;
+  service!: DeliveryService;
+  dnsAddress = '';
+  port = 0;
+  /** (tenant, domain) pairs the stand-in for the policy engine calls accepted. */
+  readonly accepted = new Set<string>(['contoso/contoso.test']);
+
+  async start(): Promise<void> {
+    this.dnsAddress = await this.dns.start();
+    this.openDb();
+  }
+
+  openDb(): void {
+    this.db = openSqlite(join(this.dir, 'relaygate.db'));
+  }
+
+  /** A receiver on 127.0.0.`n`, all on the same port (the first one picks it). */
+  async receiver(n: number, behaviour: ReceiverBehaviour = {}): Promise<SmtpReceiver> {
+    const r = new SmtpReceiver(behaviour);
+    this.port = await r.start(`127.0.0.${n}`, this.port);
+    this.receivers.push(r);
+    return r;
+  }
+
+  makeService(over: Partial<DeliveryDeps> = {}): DeliveryService {
+    this.service = new DeliveryService({
+      db: this.db,
+      dataDir: this.dir,
+      hostname: 'relay.test',
+      delivery: {
+        retry: [60_000, 300_000, 900_000, 1_800_000, 3_600_000],
+        expireAfter: 24 * 3_600_000,
+        delayNotifyAfter: 4 * 3_600_000,
+        dns: { servers: [this.dnsAddress], timeout: 1_000 },
+        routes: [],
+      },
+      senderDomainAccepted: async (tenant, domain) => this.accepted.has(`${tenant}/${domain}`),
+      clock: this.clock,
+      random: () => 0.99,
+      mxPort: this.port,
+      socketTimeoutMs: 3_000,
+      ...over,
+    });
+    return this.service;
+  }
+
+  /** Queues a message the way the SMTP front end does: spool file, then rows in one commit. */
+  async enqueue(input: QueueInput): Promise<string> {
+    const receivedAt = input.receivedAt ?? this.clock.now().getTime();
+    const id = newQueueId(new Date(receivedAt));
+    const spoolPath = Spool.pathOf(id);
+    const body = input.body ?? `From: ${input.headerFrom ?? input.from}\r\nTo: ${input.to.map((t) => (typeof t === 'string' ? t : t.address)).join(', ')}\r\nSubject: test ${id}\r\nDate: Mon, 02 Mar 2026 08:00:00 +0000\r\nMessage-ID: <${id}@contoso.test>\r\n\r\nHello from the test.\r\n`;
+    const path = join(this.dir, 'spool', spoolPath);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, body);
+    const message: AcceptedMessage = {
+      id, tenant: input.tenant === undefined ? 'contoso' : input.tenant, connector: null, attribution: 'ip', directionality: 'Originating',
+      mailFrom: input.from, envId: input.envId ?? null, ret: input.ret ?? null, bodyType: null, smtputf8: false,
+      size: Buffer.byteLength(body), spoolPath, clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
+      headerFrom: input.headerFrom === undefined ? input.from : input.headerFrom, subject: `test ${id}`, messageIdHeader: null, receivedAt,
+      recipients: input.to.map((t) => {
+        const r = typeof t === 'string' ? { address: t } : t;
+        return {
+          address: r.address, domain: r.address.slice(r.address.lastIndexOf('@') + 1), notify: r.notify ?? null, orcpt: r.orcpt ?? null,
+          state: r.state ?? 'queued', lastReply: r.lastReply ?? null, dsnStatus: r.dsnStatus ?? null,
+        };
+      }),
+    };
+    await new SqliteQueueStore(this.db).commit({ messages: [message], decisions: [] });
+    return id;
+  }
+
+  /** Recipient rows, for assertions. */
+  recipients(): Array<{ message_id: string; address: string; state: string; attempts: number; next_attempt_at: number; last_reply: string | null; dsn_status: string | null; delayed_dsn_sent: number }> {
+    return this.db.prepare('SELECT message_id, address, state, attempts, next_attempt_at, last_reply, dsn_status, delayed_dsn_sent FROM recipients ORDER BY id').all() as never;
+  }
+
+  messages(): Array<{ id: string; kind: string; mail_from: string }> {
+    return this.db.prepare('SELECT id, kind, mail_from FROM messages ORDER BY id').all() as never;
+  }
+
+  /** A resolver on the test DNS server, in the shape mailauth's `resolver` option wants. */
+  mailauthResolver(): (name: string, type: string) => Promise<string[][]> {
+    const r = new Resolver({ timeout: 1000, tries: 1 });
+    r.setServers([this.dnsAddress]);
+    return (name, type) => (type === 'TXT' ? r.resolveTxt(name) : Promise.reject(new Error(`no ${type} in tests`)));
+  }
+
+  async stop(): Promise<void> {
+    await this.service?.stop();
+    for (const r of this.receivers) await r.stop();
+    await this.dns.stop();
+    this.db?.close();
+  }
+}
+
+export function write(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
+}
