@@ -1,0 +1,97 @@
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeliveryHarness, T0 } from './delivery-harness.js';
+import { SqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
+
+let h: DeliveryHarness;
+afterEach(async () => {
+  await h.stop();
+});
+
+async function setup(): Promise<DeliveryHarness> {
+  h = new DeliveryHarness();
+  await h.start();
+  h.dns.set('remote.test', { MX: [{ preference: 10, exchange: 'mx1.remote.test' }] }).set('mx1.remote.test', { A: ['127.0.0.1'] });
+  return h;
+}
+
+test('restart mid-queue: leased recipients of a crashed run are delivered once, delivered ones never again', async () => {
+  await setup();
+  const remote = await h.receiver(1);
+  const first = h.makeService();
+  await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test'] });
+  await first.runOnce();
+  assert.equal(remote.messages.length, 1);
+  await h.enqueue({ from: 'alice@contoso.test', to: ['b@remote.test', 'c@remote.test'] });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['d@remote.test'] });
+  // The process "crashes" right after leasing: nothing is recorded, the file is closed.
+  const claimed = await new SqliteDeliveryStore(h.db).claimDue('crashed-node', T0, 10 * 60_000, 100);
+  assert.equal(claimed.flatMap((w) => w.recipients).length, 3);
+  h.db.close();
+
+  h.openDb();
+  assert.deepEqual(h.recipients().map((r) => r.state), ['inflight', 'inflight', 'inflight']);
+  const second = h.makeService();
+  await second.start();
+  assert.deepEqual(h.recipients().map((r) => r.state), ['queued', 'queued', 'queued'], 'start() makes them due again');
+  await second.stop();
+  await second.runOnce();
+  const delivered = remote.messages.flatMap((m) => m.recipients.map((r) => r.address)).sort();
+  assert.deepEqual(delivered, ['a@remote.test', 'b@remote.test', 'c@remote.test', 'd@remote.test'], 'each exactly once');
+  assert.deepEqual(h.messages(), []);
+});
+
+test('leases: another scheduler claims only after the lease ran out, and the old holder can no longer record', async () => {
+  await setup();
+  await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test'] });
+  const store = new SqliteDeliveryStore(h.db);
+  const [work] = await store.claimDue('node-x', T0, 60_000, 10);
+  assert.ok(work);
+  assert.deepEqual(await store.claimDue('node-y', T0 + 59_999, 60_000, 10), [], 'the lease holds');
+  const taken = await store.claimDue('node-y', T0 + 60_000, 60_000, 10);
+  assert.equal(taken.length, 1, 'an expired lease makes the recipient due again');
+  const id = work.recipients[0]!.id;
+  assert.equal(await store.record('node-x', [{ id, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 0);
+  assert.equal(await store.record('node-y', [{ id, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 1);
+  assert.equal(h.recipients()[0]!.state, 'delivered');
+  await assert.rejects(store.record('node-y', [{ id, state: 'held' as never, reply: null, attempted: false }], T0), /a recipient cannot go from inflight to held/);
+});
+
+test('throttled messages wait without using up an attempt', async () => {
+  await setup();
+  const remote = await h.receiver(1);
+  const service = h.makeService({ throttle: { perDestinationPerMinute: 1 } });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test'] });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['b@remote.test'] });
+  const pass = await service.runOnce();
+  assert.deepEqual({ delivered: pass.delivered, throttled: pass.throttled }, { delivered: 1, throttled: 1 });
+  const waiting = h.recipients()[0]!;
+  assert.deepEqual(
+    { state: waiting.state, attempts: waiting.attempts, next: waiting.next_attempt_at - T0, reply: waiting.last_reply },
+    { state: 'queued', attempts: 0, next: 60_000, reply: 'throttled: rate limit of 1 messages per minute to remote.test reached' },
+  );
+  assert.equal((await service.runOnce()).claimed, 0, 'not due before the window moves on');
+  h.clock.advance(60_000);
+  assert.equal((await service.runOnce()).delivered, 1);
+  assert.equal(remote.messages.length, 2);
+});
+
+test('tenant outbound routes come before static routes, which come before MX', async () => {
+  await setup();
+  const mx = await h.receiver(1);
+  const smarthost = await h.receiver(5, { auth: { user: 'contoso', pass: 'pw-123' } });
+  const staticHost = await h.receiver(6);
+  const service = h.makeService({
+    delivery: {
+      retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [h.dnsAddress], timeout: 1000 },
+      routes: [{ domains: ['remote.test', '*.other.test'], host: '127.0.0.6', port: h.port, tls: 'none' }],
+    },
+  });
+  service.tenantRoutes.add('contoso', { domains: ['remote.test'], host: '127.0.0.5', port: h.port, tls: 'none', auth: { user: 'contoso', pass: 'pw-123' } });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test', 'b@sub.other.test'] });
+  await h.enqueue({ from: 'x@fabrikam.test', tenant: 'fabrikam', to: ['c@remote.test'] });
+  await service.runOnce();
+  assert.deepEqual(smarthost.messages.map((m) => [m.user, m.recipients.map((r) => r.address)]), [['contoso', ['a@remote.test']]]);
+  assert.deepEqual(staticHost.messages.flatMap((m) => m.recipients.map((r) => r.address)).sort(), ['b@sub.other.test', 'c@remote.test']);
+  assert.equal(mx.messages.length, 0);
+});
