@@ -28,6 +28,7 @@ export class GroupCommitter {
   private pendingDecisions: DecisionRecord[] = [];
   private running = false;
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   readonly stats: GroupCommitStats = { rounds: 0, messages: 0, decisions: 0, fallbacks: 0 };
 
   constructor(
@@ -35,13 +36,19 @@ export class GroupCommitter {
     private readonly onDecisionLoss: (err: unknown, lost: number) => void = () => undefined,
     /** Upper bound of decisions held in memory when storage keeps failing. */
     private readonly maxPendingDecisions = 100_000,
+    /** Decisions alone wait this long for company, so a flood of refusals is not an fsync each. */
+    private readonly decisionDelayMs = 50,
   ) {}
 
-  /** Resolves once the message's directory entry and rows are durable. */
-  commitMessage(message: AcceptedMessage, directory: string): Promise<void> {
+  /**
+   * Resolves once the message's directory entry and rows are durable. Its decisions are written
+   * in the same transaction.
+   */
+  commitMessage(message: AcceptedMessage, directory: string, decisions: readonly DecisionRecord[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pendingMessages.push({ message, directory, resolve, reject });
-      this.schedule();
+      this.pendingDecisions.push(...decisions);
+      this.schedule(true);
     });
   }
 
@@ -53,18 +60,31 @@ export class GroupCommitter {
       return;
     }
     this.pendingDecisions.push(...decisions);
-    this.schedule();
+    this.schedule(false);
   }
 
   /** Waits until everything handed in so far is committed (or failed). */
   async drain(): Promise<void> {
-    for (let i = 0; i < 1000 && (this.running || this.scheduled || this.pendingMessages.length || this.pendingDecisions.length); i++) {
+    for (let i = 0; i < 1000 && (this.running || this.scheduled || this.timer || this.pendingMessages.length || this.pendingDecisions.length); i++) {
+      if (this.timer) this.schedule(true);
       await new Promise((r) => setTimeout(r, 5));
     }
   }
 
-  private schedule(): void {
+  /** `urgent`: a session waits for its 250, run the next round at once. */
+  private schedule(urgent: boolean): void {
     if (this.running || this.scheduled) return;
+    if (!urgent) {
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        this.schedule(true);
+      }, this.decisionDelayMs);
+      return;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -83,7 +103,8 @@ export class GroupCommitter {
       await this.commitRound(messages, decisions);
     } finally {
       this.running = false;
-      if (this.pendingMessages.length || this.pendingDecisions.length) this.schedule();
+      if (this.pendingMessages.length) this.schedule(true);
+      else if (this.pendingDecisions.length) this.schedule(false);
     }
   }
 

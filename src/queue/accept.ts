@@ -26,14 +26,14 @@ export class MessageAcceptor {
   }
 
   /**
-   * Makes the written message durable with its envelope; resolves only once it is. On failure
-   * nothing of it remains, on disk or in the store.
+   * Makes the written message durable with its envelope (and the decisions that let it in, in
+   * the same transaction); resolves only once it is. On failure nothing of it remains.
    */
-  async accept(file: SpoolFile, envelope: MessageEnvelope): Promise<AcceptedMessage> {
+  async accept(file: SpoolFile, envelope: MessageEnvelope, decisions: readonly DecisionRecord[] = []): Promise<AcceptedMessage> {
     const message: AcceptedMessage = { ...envelope, spoolPath: file.relativePath, size: file.bytes };
     try {
       await file.finish();
-      await this.committer.commitMessage(message, file.directory);
+      await this.committer.commitMessage(message, file.directory, decisions);
       return message;
     } catch (err) {
       await file.discard();

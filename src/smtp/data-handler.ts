@@ -17,7 +17,7 @@ import { StorageError } from '../queue/accept-types.js';
 import { newQueueId } from '../queue/queue-id.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { connectionFacts, heloOf, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
-import type { DecisionLog } from './decision-log.js';
+import { recipientRecord, type DecisionBase, type DecisionLog } from './decision-log.js';
 import { HeaderStamper, type HeaderFacts } from './header-stamper.js';
 import { BareLineEndingError, LineEndingGuard } from './line-ending-guard.js';
 import type { SessionPolicy } from './policy-source.js';
@@ -151,14 +151,14 @@ export async function receiveData(
       messageIdHeader: decided.facts.messageId,
       receivedAt: receivedAt.getTime(),
       recipients: [...decided.accepted.map((r) => queued(r)), ...decided.refused.map((r) => refusedAtData(r, tx))],
-    });
+    }, tx.unrecordedAccepts.map((r) => recipientRecord(logBase(ctx, tx), r.transaction, r.decision, queueId)));
   } catch (err) {
     if (!(err instanceof StorageError)) throw err;
     deps.onError(err, ctx);
     recordAccepts(deps, ctx, tx, null);
     return { kind: 'reply', reply: Replies.temporaryFailure };
   }
-  recordAccepts(deps, ctx, tx, queueId);
+  tx.unrecordedAccepts = [];
   return { kind: 'reply', reply: acceptedReply(queueId) };
 }
 
@@ -189,10 +189,12 @@ async function decideAtHeaders(deps: DataDeps, ctx: ConnectionContext, tx: Trans
 }
 
 function recordAccepts(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, messageId: string | null): void {
-  for (const r of tx.unrecordedAccepts) {
-    deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, r.transaction, r.decision, messageId);
-  }
+  for (const r of tx.unrecordedAccepts) deps.decisions.recipient(logBase(ctx, tx), r.transaction, r.decision, messageId);
   tx.unrecordedAccepts = [];
+}
+
+function logBase(ctx: ConnectionContext, tx: Transaction): DecisionBase {
+  return { at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom };
 }
 
 function queued(r: TransactionRecipient): AcceptedRecipient {

@@ -29,24 +29,7 @@ export class DecisionLog {
 
   /** Records a recipient's decision (`messageId` when the message was queued). */
   recipient(base: DecisionBase, tx: TransactionDecision, r: RecipientDecision, messageId: string | null): void {
-    const record: DecisionRecord = {
-      at: base.at,
-      sessionId: base.sessionId,
-      messageId,
-      clientIp: base.clientIp,
-      tenant: r.tenant,
-      connector: r.connector,
-      attribution: r.attribution,
-      mailFrom: base.mailFrom,
-      recipient: r.address,
-      verdict: r.verdict,
-      reply: formatReply(r.reply),
-      ruleSet: r.ruleSet,
-      currentVerdict: r.currentVerdict,
-      legacyVerdict: r.legacyVerdict,
-      steps: JSON.stringify({ explanation: r.explanation, rule: r.rule, steps: tx.steps, certificate: tx.certificate }),
-    };
-    this.write(record, r.verdict === 'rejected');
+    this.write(recipientRecord(base, tx, r, messageId), r.verdict === 'rejected');
   }
 
   /** Records a refusal at MAIL FROM (no recipient yet). */
@@ -105,6 +88,27 @@ export class DecisionLog {
     b.tokens -= 1;
     return b;
   }
+}
+
+/** The `decisions` row for one recipient's decision. */
+export function recipientRecord(base: DecisionBase, tx: TransactionDecision, r: RecipientDecision, messageId: string | null): DecisionRecord {
+  return {
+    at: base.at,
+    sessionId: base.sessionId,
+    messageId,
+    clientIp: base.clientIp,
+    tenant: r.tenant,
+    connector: r.connector,
+    attribution: r.attribution,
+    mailFrom: base.mailFrom,
+    recipient: r.address,
+    verdict: r.verdict,
+    reply: formatReply(r.reply),
+    ruleSet: r.ruleSet,
+    currentVerdict: r.currentVerdict,
+    legacyVerdict: r.legacyVerdict,
+    steps: JSON.stringify({ explanation: r.explanation, rule: r.rule, steps: tx.steps, certificate: tx.certificate }),
+  };
 }
 
 export interface DecisionBase {
