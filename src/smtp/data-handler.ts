@@ -63,6 +63,7 @@ export async function receiveData(
     file = await deps.acceptor.open(queueId);
   } catch (err) {
     deps.onError(err, ctx);
+    recordAccepts(deps, ctx, tx, null);
     await drain(stream);
     return { kind: 'reply', reply: Replies.temporaryFailure };
   }
@@ -107,6 +108,7 @@ export async function receiveData(
   } catch (err) {
     stream.unpipe(sizeLimit);
     await deps.acceptor.abandon(file);
+    recordAccepts(deps, ctx, tx, null);
     if (err instanceof BareLineEndingError) {
       // Nothing after a bare line ending can be trusted to belong to this message: answer and close now.
       ctx.replies?.sendNow(Replies.bareLineEnding, true);
