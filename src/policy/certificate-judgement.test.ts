@@ -55,4 +55,12 @@ describe('judgeCertificate (relay-policy.md §2: names only from a trusted, vali
     const j = judgeCertificate({ names: [], trusted: true }, at);
     assert.deepEqual(j, { presented: true, names: [], reason: 'no CN or DNS subjectAltName' });
   });
+
+  test('an unreadable validity date fails closed: no names', () => {
+    for (const bad of [{ notAfter: 'soon' }, { notBefore: '' }]) {
+      const j = judgeCertificate({ names: ['mail.contoso.com'], trusted: true, ...bad }, at);
+      assert.deepEqual(j.names, [], JSON.stringify(bad));
+      assert.match(j.reason ?? '', /unreadable validity date/);
+    }
+  });
 });

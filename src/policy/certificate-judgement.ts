@@ -9,6 +9,12 @@ export function judgeCertificate(facts: CertificateFacts | null | undefined, at:
   if (!facts.trusted) {
     return { presented: true, names: [], reason: `not trusted: ${facts.untrustedReason ?? 'chain not verified'}` };
   }
+  // A validity bound that cannot be read fails closed: the period cannot be shown to hold.
+  for (const bound of [facts.notBefore, facts.notAfter]) {
+    if (bound !== undefined && Number.isNaN(Date.parse(bound))) {
+      return { presented: true, names: [], reason: `unreadable validity date ${JSON.stringify(bound)}` };
+    }
+  }
   if (facts.notBefore && at.getTime() < Date.parse(facts.notBefore)) {
     return { presented: true, names: [], reason: `not yet valid (valid from ${facts.notBefore})` };
   }
