@@ -9,6 +9,7 @@ import { register as registerCheck } from './check.js';
 import { register as registerImport } from './import.js';
 import { register as registerServe } from './serve.js';
 import { register as registerQueue } from './queue.js';
+import { register as registerDkim } from './dkim.js';
 
 /** Every command module registers itself here, one line each. */
 export function registerCommands(program: Command): void {
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerImport(program);
   registerServe(program);
   registerQueue(program);
+  registerDkim(program);
 }
