@@ -128,3 +128,25 @@ test('DSN, BODY and SMTPUTF8 parameters are stored with the message', async () =
   assert.deepEqual(row, { env_id: 'QQ314159', ret: 'HDRS', body_type: '8bitmime', smtputf8: 1 });
   assert.deepEqual(h.db.prepare('SELECT notify FROM recipients WHERE message_id = ?').get(id), { notify: 'NEVER' });
 });
+
+test('inbound mail for a tenant: Partner restrictions, TLS required by a Partner connector, Direct Send', async () => {
+  const c = await client('127.0.0.4');
+  await c.command('EHLO outside.example');
+  await c.command('MAIL FROM:<ceo@fabrikam.example>');
+  assert.equal(await c.command('RCPT TO:<info@fabrikam.example>'), '550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources');
+  await c.command('RSET');
+  await c.command('MAIL FROM:<sales@partner.example>');
+  assert.equal(
+    await c.command('RCPT TO:<info@fabrikam.example>'),
+    "550 5.7.51 TenantInboundAttribution; There is a partner connector configured that matched the message's recipient domain. The connector had either the RestrictDomainsToIPAddresses or RestrictDomainsToCertificate set",
+  );
+  await c.command('RSET');
+  await c.command('MAIL FROM:<sales@secure-partner.example>');
+  assert.equal(await c.command('RCPT TO:<info@fabrikam.example>'), '530 5.7.0 Must issue a STARTTLS command first');
+  c.close();
+  const p = await client('127.0.0.7');
+  await p.command('EHLO partner.example');
+  await p.command('MAIL FROM:<sales@partner.example>');
+  assert.equal(await p.command('RCPT TO:<info@fabrikam.example>'), '250 2.1.5 Recipient OK');
+  p.close();
+});

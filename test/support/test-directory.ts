@@ -1,7 +1,8 @@
 /**
  * The directory most SMTP integration tests run against. Source addresses: 127.0.0.1 and ::1 are
  * contoso's applications; 127.0.0.2 is oldco (legacy rule set); 127.0.0.3 is a legacy device
- * whose connector normalises bare line endings; 127.0.0.4 is nobody's.
+ * whose connector normalises bare line endings; 127.0.0.4 is nobody's; 127.0.0.7 is fabrikam's
+ * partner, the only source allowed for partner.example mail to fabrikam.
  */
 export const testDirectoryYaml = `
 tenants:
@@ -28,4 +29,7 @@ tenants:
     rejectDirectSend: true
     acceptedDomains:
       - { domain: fabrikam.example }
+    inboundConnectors:
+      - { name: partner, type: Partner, senderDomains: [partner.example], senderIPAddresses: [127.0.0.7/32], restrictDomainsToIPAddresses: true }
+      - { name: secure-partner, type: Partner, senderDomains: [secure-partner.example], requireTls: true }
 `;
