@@ -8,7 +8,7 @@ let h: Harness;
 before(async () => {
   h = await startHarness({
     directory: testDirectoryYaml,
-    limits: { maxConnections: 4, maxConnectionsPerIp: 2, maxErrors: 3, maxLineLength: 512, maxUnknownCommands: 4 },
+    limits: { maxConnections: 4, maxConnectionsPerIp: 2, maxErrors: 3, maxLineLength: 512, maxUnknownCommands: 4, commandTimeout: 1500 },
   });
 });
 after(async () => {
@@ -94,4 +94,13 @@ test('a directory change applies to the next session without a restart', async (
     inboundConnectors: [{ name: office, type: OnPremises, senderIPAddresses: [127.0.0.4/32] }]
 `);
   assert.equal(await relay(), '250 2.1.5 Recipient OK');
+});
+
+test('a client that sends nothing within the command timeout is disconnected with 421', async () => {
+  await settle();
+  const c = await open('127.0.0.1');
+  assert.match(await c.read(), /^220 /);
+  await c.command('EHLO idle.example');
+  assert.equal(await c.read(), '421 4.4.2 Timeout - closing connection');
+  await c.closed();
 });
