@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+import { registerOperations } from './queue-operations.js';
 
 interface ListOptions extends ConfigOption {
   json?: boolean;
@@ -44,4 +45,5 @@ export function register(program: Command): void {
       process.stdout.write(out.join('\n') + '\n');
     });
   });
+  registerOperations(queue);
 }
