@@ -53,6 +53,17 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
     : undefined;
   if (matched) warnings.push(...connectorFindings(snapshot, matched));
   if (chart.subject) warnings.push(...tenantFindings(snapshot, chart.subject));
+  // §7 S3 "No → warn": also when the connector's own name is accepted but the presented name is not
+  // (a wildcard connector matched by a deeper host name).
+  const notAccepted = chart.certificateNameNotAccepted;
+  if (notAccepted && !warnings.some((w) => w.code === 'certificate-name-not-accepted')) {
+    warnings.push({
+      code: 'certificate-name-not-accepted',
+      message: `Certificate name ${notAccepted} is not an accepted domain of ${chart.subject?.name}: mail on this connection relays only when the envelope sender domain is accepted (add ${notAccepted} as an accepted domain, remedy 2).`,
+      ...(chart.subject ? { tenant: chart.subject.name } : {}),
+      ...(attribution.connector ? { connector: attribution.connector.name } : {}),
+    });
+  }
 
   // Remedy 4 is about IP ranges: offer it when a shared range attributed the connection (however the
   // tie was broken) or left it tied, not when certificate connectors tied.

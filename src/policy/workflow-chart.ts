@@ -90,7 +90,14 @@ export function walkChart(input: ChartInput): ChartWalk {
         : 'No client certificate was presented: IP only.',
   );
   if (input.recipients.length > 0 && relayRecipients.length === 0) {
-    for (const [id, q] of laterSteps) step(id, q, 'skipped', `Every recipient is in ${subject.name}'s accepted domains: inbound delivery, not relay; S2–S6 do not apply.`);
+    // relay-policy.md §7: internal recipients skip S3–S6; S2 (does the certificate match?) is still answered.
+    const [s2, ...s3ToS6] = laterSteps;
+    if (byCertificate) {
+      step(s2![0], s2![1], certMatched.length > 0 ? 'yes' : 'no', certMatched.length > 0 ? `${certificate.names.join(', ')} match ${certMatched.map((ic) => ic.connector.name).join(', ')}.` : certDetail);
+    } else {
+      step(s2![0], s2![1], 'skipped', 'IP-only path.');
+    }
+    for (const [id, q] of s3ToS6) step(id, q, 'skipped', `Every recipient is in ${subject.name}'s accepted domains: inbound delivery, not relay; S3–S6 do not apply.`);
     return walk(subject, 'OUT-I');
   }
 

@@ -21,9 +21,10 @@ function scenarioDirectory(): string {
 }
 
 /** The decision in the shape of a scenario's `expected`. */
-export function summarize(d: TransactionDecision): ExpectedTransaction {
+export function summarize(d: TransactionDecision, withConnector: boolean): ExpectedTransaction {
   return {
     tenant: d.tenant,
+    ...(withConnector ? { connector: d.connector } : {}),
     attribution: d.attribution,
     ruleSet: d.ruleSet,
     mailFromReply: d.mailFromReply ? formatReply(d.mailFromReply) : null,
@@ -78,7 +79,7 @@ for (const file of files) {
         const decision = evaluate(snapshot, scenario.input);
         const why = decision.recipients.map((r) => `  ${r.address}: ${r.explanation}`).join('\n');
         const steps = decision.steps.map((s) => `  ${s.id}=${s.answer}: ${s.detail}`).join('\n');
-        const actual = summarize(decision);
+        const actual = summarize(decision, 'connector' in scenario.expected);
         const diff = differences(scenario.expected, actual);
         if (diff.length > 0) {
           assert.fail(`${file.file}: ${scenario.name}\n${diff.join('\n')}\nrecipients:\n${why}\nsteps:\n${steps}`);

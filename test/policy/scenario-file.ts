@@ -20,6 +20,8 @@ export interface ExpectedRecipient {
 
 export interface ExpectedTransaction {
   tenant: string | null;
+  /** The attributing connector; checked only when the scenario names it. */
+  connector?: string | null;
   attribution: string;
   ruleSet: string;
   mailFromReply: string | null;
@@ -170,6 +172,7 @@ function loadScenario(file: string, v: unknown, index: number): Scenario {
       };
     }),
   };
+  if ('connector' in exp) expected.connector = strOrNull(exp['connector'], `${where}.expected.connector`);
   if (expected.recipients.length !== input.message.recipients.length) {
     throw new Error(`${where}: ${input.message.recipients.length} recipients but ${expected.recipients.length} expected outcomes`);
   }
