@@ -24,6 +24,7 @@ import { CachingDnsResolver } from './dns/resolver.js';
 import type { RandomSource } from './dns/mx.js';
 import type { Route, TlsMode } from './routing.js';
 import { defaultThrottleLimits, Throttle, type ThrottleLimits } from './throttle.js';
+import { Srs, SrsError } from './srs.js';
 
 /** The `delivery` section of relaygate.yaml, as the config module resolves it (durations in ms). */
 export interface DeliveryConfig {
@@ -79,6 +80,7 @@ export class DeliveryService {
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   private readonly clock: Clock;
+  private readonly srs: Srs;
 
   constructor(private readonly deps: DeliveryDeps) {
     const clock = deps.clock ?? systemClock;
@@ -95,6 +97,7 @@ export class DeliveryService {
       domains: r.domains, host: r.host, port: r.port, tls: tlsModes.find((m) => m === r.tls) ?? 'opportunistic',
     }));
     const srsSecret = this.srsSettings.secret('srs', clock.now().getTime());
+    this.srs = new Srs({ secrets: [srsSecret], rewriteDomain: deps.srsDomain ?? deps.hostname }, clock);
     const log = deps.log;
     this.scheduler = new Scheduler({
       queue: this.store,
@@ -142,6 +145,21 @@ export class DeliveryService {
     const recovered = await this.store.recoverLeases(this.clock.now().getTime());
     if (recovered > 0) this.deps.log?.('info', `delivery: ${recovered} recipients left in flight by the previous run are due again`);
     this.schedule(0);
+  }
+
+  /**
+   * Reverse SRS for a bounce coming back: the original sender for an SRS address we made (for
+   * SRS1, the previous forwarder's SRS0 address), null when it is not one of ours, forged or expired.
+   * The SMTP front end calls it for RCPT TO addresses in an SRS rewrite domain.
+   */
+  reverseSrs(address: string): { address: string } | { error: string } | null {
+    if (!this.srs.isSrs(address)) return null;
+    try {
+      return { address: this.srs.reverse(address) };
+    } catch (err) {
+      if (err instanceof SrsError) return { error: err.message };
+      throw err;
+    }
   }
 
   /** One pass now (tests call this with an injected clock instead of start()). */
