@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { connectorDefaults, type AcceptedDomain, type Directory, type InboundConnector, type Tenant } from '../../src/directory/model.js';
+import { DirectoryValidationError, validateDirectory, type Directory } from '../../src/directory/index.js';
 import type { CertificateFacts, EvaluationInput } from '../../src/policy/index.js';
 
 export interface ExpectedRecipient {
@@ -79,43 +79,17 @@ function strings(v: unknown, where: string): string[] {
 }
 
 /**
- * The tenants of a scenario file, with the defaults of relay-policy.md §1 filled in. A tiny local
- * mapping (directory/yaml.ts's parseDirectoryYaml had not landed when this suite was written): it
- * applies `connectorDefaults` and lower-cases names, nothing more, so scenario directories must
- * already be valid.
+ * The tenants of a scenario file, read by the real tenants.yaml validator (defaults of
+ * relay-policy.md §1 filled in, domains and ranges canonical): a scenario cannot run on a
+ * directory `relaygate apply` would refuse.
  */
 export function loadDirectory(v: unknown, where: string): Directory {
-  const tenants = list(record(v, where)['tenants'], `${where}.tenants`).map((t, i): Tenant => {
-    const at = `${where}.tenants[${i}]`;
-    const raw = record(t, at);
-    return {
-      name: str(raw['name'], `${at}.name`),
-      relayRuleSet: (raw['relayRuleSet'] as Tenant['relayRuleSet'] | undefined) ?? 'auto',
-      rejectDirectSend: raw['rejectDirectSend'] === true,
-      acceptedDomains: list(raw['acceptedDomains'], `${at}.acceptedDomains`).map((d): AcceptedDomain => {
-        const rd = typeof d === 'string' ? { domain: d } : record(d, `${at}.acceptedDomains`);
-        return {
-          domain: str(rd['domain'], `${at}.domain`).toLowerCase(),
-          type: (rd['type'] as AcceptedDomain['type'] | undefined) ?? 'Authoritative',
-          matchSubDomains: rd['matchSubDomains'] === true,
-        };
-      }),
-      inboundConnectors: list(raw['inboundConnectors'], `${at}.inboundConnectors`).map((c, j): InboundConnector => {
-        const rc = record(c, `${at}.inboundConnectors[${j}]`);
-        const cert = rc['tlsSenderCertificateName'];
-        return {
-          ...connectorDefaults,
-          ...rc,
-          name: str(rc['name'], `${at}.inboundConnectors[${j}].name`),
-          type: rc['type'] === 'Partner' ? 'Partner' : 'OnPremises',
-          senderIPAddresses: strings(rc['senderIPAddresses'], 'senderIPAddresses'),
-          senderDomains: rc['senderDomains'] === undefined ? [...connectorDefaults.senderDomains] : strings(rc['senderDomains'], 'senderDomains'),
-          tlsSenderCertificateName: typeof cert === 'string' ? cert.toLowerCase() : null,
-        } as InboundConnector;
-      }),
-    };
-  });
-  return { tenants };
+  try {
+    return validateDirectory(v);
+  } catch (err) {
+    if (err instanceof DirectoryValidationError) throw new Error(`${where}: ${err.message}`);
+    throw err;
+  }
 }
 
 function loadCertificate(v: unknown, where: string): CertificateFacts | null {
