@@ -19,7 +19,8 @@ import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-sch
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
 import type { SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
-import { SqliteDkimKeys, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
+import { SqliteDkimKeys, SqliteQuotaStore, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
+import { RecipientQuota } from './recipient-quota.js';
 import { CachingDnsResolver } from './dns/resolver.js';
 import type { RandomSource } from './dns/mx.js';
 import type { Route, TlsMode } from './routing.js';
@@ -76,6 +77,9 @@ export class DeliveryService {
   readonly dkimKeys: SqliteDkimKeys;
   readonly tenantRoutes: SqliteTenantRoutes;
   readonly srsSettings: SqliteSrsSettings;
+  readonly quotaLimits: SqliteQuotaStore;
+  /** Daily recipient quotas: the SMTP session calls `quota.admit(tenant)` at RCPT TO. */
+  readonly quota: RecipientQuota;
   private readonly scheduler: Scheduler;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
@@ -89,6 +93,8 @@ export class DeliveryService {
     this.dkimKeys = new SqliteDkimKeys(deps.db);
     this.tenantRoutes = new SqliteTenantRoutes(deps.db);
     this.srsSettings = new SqliteSrsSettings(deps.db);
+    this.quotaLimits = new SqliteQuotaStore(deps.db);
+    this.quota = new RecipientQuota(this.quotaLimits, clock);
     const spoolRoot = join(deps.dataDir, 'spool');
     const server = retryPolicy({ intervalsMs: deps.delivery.retry, expireAfterMs: deps.delivery.expireAfter, delayNoticeAfterMs: deps.delivery.delayNotifyAfter });
     const perTenant = new Map([...(deps.tenantPolicies ?? new Map<string, Partial<RetryPolicy>>())].map(([t, p]) => [t, retryPolicy({ ...server, ...p })]));
@@ -177,6 +183,7 @@ export class DeliveryService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.flushQuota();
       this.scheduler.runOnce().then(
         () => this.schedule(this.deps.pollIntervalMs ?? 5_000),
         (err: unknown) => {
@@ -193,6 +200,15 @@ export class DeliveryService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.scheduler.idle();
+    this.flushQuota();
+  }
+
+  private flushQuota(): void {
+    try {
+      this.quota.flush();
+    } catch (err) {
+      this.deps.log?.('warn', `recipient quota counts not saved: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 }
 

@@ -122,3 +122,34 @@ export class SqliteSrsSettings {
     return (this.db.prepare('SELECT value FROM delivery_secrets WHERE name = ?').pluck().get(name) as string);
   }
 }
+
+/** Daily recipient quotas and their counts (migration 004). */
+export class SqliteQuotaStore {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  setDailyLimit(tenant: string, limit: number | null): void {
+    this.db
+      .prepare('INSERT INTO tenant_limits (tenant, daily_recipients) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET daily_recipients = excluded.daily_recipients')
+      .run(tenant, limit);
+  }
+
+  dailyLimit(tenant: string): number | null {
+    const v = this.db.prepare('SELECT daily_recipients FROM tenant_limits WHERE tenant = ?').pluck().get(tenant);
+    return typeof v === 'number' ? v : null;
+  }
+
+  count(tenant: string, day: string): number {
+    const v = this.db.prepare('SELECT recipients FROM tenant_recipient_counts WHERE tenant = ? AND day = ?').pluck().get(tenant, day);
+    return typeof v === 'number' ? v : 0;
+  }
+
+  save(counts: ReadonlyArray<{ tenant: string; day: string; recipients: number }>): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO tenant_recipient_counts (tenant, day, recipients) VALUES (@tenant, @day, @recipients)
+       ON CONFLICT (tenant, day) DO UPDATE SET recipients = MAX(recipients, excluded.recipients)`,
+    );
+    this.db.transaction(() => {
+      for (const c of counts) upsert.run(c);
+    })();
+  }
+}

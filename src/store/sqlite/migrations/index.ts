@@ -1,6 +1,7 @@
 import { directoryMigration } from './001_directory.js';
 import { queueMigration } from './002_queue.js';
 import { deliveryMigration } from './003_delivery.js';
+import { deliveryQuotasMigration } from './004_delivery_quotas.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
 export interface Migration {
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   directoryMigration,
   queueMigration,
   deliveryMigration,
+  deliveryQuotasMigration,
 ];
