@@ -44,6 +44,9 @@ export function attribute(snapshot: DirectorySnapshot, facts: AttributionFacts):
   let chosen: Tenant | null = candidates.length === 1 ? candidates[0]! : null;
   let kind: AttributionKind = fromCertificate.length > 0 ? 'cert' : 'ip';
   let tieBreak: Attribution['tieBreak'] = null;
+  // Each tie-break narrows the tied set, like successive sort keys (our reading of §3.3's "order"):
+  // a later one never brings back a tenant an earlier one excluded; one nobody passes changes nothing.
+  let tied = candidates;
   if (!chosen) {
     const tieBreaks: Array<[NonNullable<Attribution['tieBreak']>, AttributionKind, (t: Tenant) => boolean]> = [
       ['certificate-accepted-domain', 'cert', (t) => facts.certificateNames.some((n) => snapshot.isAcceptedBy(certificateNameDomain(n), t))],
@@ -51,13 +54,14 @@ export function attribute(snapshot: DirectorySnapshot, facts: AttributionFacts):
       ['recipient', 'rcpt', (t) => facts.recipientDomain !== undefined && snapshot.isAcceptedBy(facts.recipientDomain, t)],
     ];
     for (const [name, k, test] of tieBreaks) {
-      const passing = candidates.filter(test);
+      const passing = tied.filter(test);
       if (passing.length === 1) {
         chosen = passing[0]!;
         kind = k;
         tieBreak = name;
         break;
       }
+      if (passing.length > 1) tied = passing;
     }
   }
   if (!chosen) {
@@ -68,7 +72,7 @@ export function attribute(snapshot: DirectorySnapshot, facts: AttributionFacts):
       kind: 'none',
       matchedBy: null,
       matchedCertificateNames: [],
-      tied: candidates.map((t) => t.name).sort(),
+      tied: tied.map((t) => t.name).sort(),
     };
   }
 

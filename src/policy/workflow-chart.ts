@@ -62,9 +62,19 @@ export function walkChart(input: ChartInput): ChartWalk {
         : 'No connector matched: the connection belongs to no tenant.',
   );
 
-  const subject = a.tenant ?? (p1Domain ? snapshot.acceptingTenant(p1Domain) : null) ?? (p2Domain ? snapshot.acceptingTenant(p2Domain) : null);
+  // On an unresolved tie the sender's claimed tenant is not walked: it may be one the tie-breaks
+  // excluded, and the chart would call compliant a connection that no tenant owns.
+  const claimed = a.tied.length > 0 ? null : (p1Domain ? snapshot.acceptingTenant(p1Domain) : null) ?? (p2Domain ? snapshot.acceptingTenant(p2Domain) : null);
+  const subject = a.tenant ?? claimed;
   if (!subject) {
-    step('S0', 'Does the tenant have an enabled OnPremises connector?', 'no', 'No tenant: no connector matched and the sender domains are accepted by no tenant.');
+    step(
+      'S0',
+      'Does the tenant have an enabled OnPremises connector?',
+      'no',
+      a.tied.length > 0
+        ? `No single tenant: ${a.tied.join(', ')} tied for this connection (see A3).`
+        : 'No tenant: no connector matched and the sender domains are accepted by no tenant.',
+    );
     return walk(null, 'OUT-F');
   }
   const onPrem = snapshot.connectorsOf(subject).filter((ic) => ic.connector.enabled && ic.connector.type === 'OnPremises');
