@@ -10,6 +10,7 @@ import {
   applicablePartnerConnectors,
   connectorMatchesCertificate,
   connectorMatchesIp,
+  senderDomainsCover,
   type SourceIdentity,
 } from './partner-connectors.js';
 import { ruleSetInForce } from './rule-set.js';
@@ -158,10 +159,13 @@ function inbound(ctx: TransactionContext, u: Tenant, domain: Domain): Outcome {
   if (tlsRequiring && !ctx.tls) {
     return refuse('partner-require-tls', Replies.tlsRequired, u, `Partner connector ${tlsRequiring.connector.name} of ${u.name} requires TLS for this sender.`);
   }
+  // A restriction binds the connector's own sender domains (Microsoft: "email from the SenderDomains
+  // is required to come with..."): a connector that applies only by matching the source restricts nothing.
   const restricted = partners.find(
     (ic) =>
-      (ic.connector.restrictDomainsToIPAddresses && !connectorMatchesIp(ic, ctx.source)) ||
-      (ic.connector.restrictDomainsToCertificate && !connectorMatchesCertificate(ic, ctx.source)),
+      senderDomainsCover(ic.connector.senderDomains, ctx.p1Domain) &&
+      ((ic.connector.restrictDomainsToIPAddresses && !connectorMatchesIp(ic, ctx.source)) ||
+        (ic.connector.restrictDomainsToCertificate && !connectorMatchesCertificate(ic, ctx.source))),
   );
   if (restricted) {
     return refuse('partner-restriction', Replies.partnerRestriction, u, `Partner connector ${restricted.connector.name} of ${u.name} restricts this sender domain to its own IP addresses or certificate, and the connection does not match.`);
