@@ -46,6 +46,7 @@ describe('parseEnvelopeAddress (relay-policy.md §5)', () => {
     ['unbalanced bracket', '<alice@contoso.com', 'invalid'],
     ['malformed domain (label starting with -)', 'alice@-contoso.com', 'invalid'],
     ['malformed domain (empty label)', 'alice@contoso..com', 'invalid'],
+    ['only one trailing dot is ignored', 'alice@contoso.com..', 'invalid'],
     ['IPv4 literal', 'user@[198.51.100.7]', 'literal user@[198.51.100.7]'],
     ['IPv6 literal', 'user@[IPv6:2001:db8::1]', 'literal user@[IPv6:2001:db8::1]'],
     ['malformed literal', 'user@[not-an-ip]', 'invalid'],
