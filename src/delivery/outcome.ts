@@ -76,6 +76,10 @@ export const LocalFailures = {
     scope: 'message', permanent: true, remote: false,
     reply: reply(550, '5.1.2', `Host or domain name not found: ${domain} (NXDOMAIN)`),
   }),
+  routingLoop: (domain: string): DeliveryFailure => ({
+    scope: 'message', permanent: true, remote: false,
+    reply: reply(554, '5.4.6', `Mail for ${domain} loops back to myself (this relay is its best MX)`),
+  }),
   noAddress: (what: string): DeliveryFailure => ({
     scope: 'host', permanent: false, remote: false,
     reply: reply(451, '4.4.4', `No address found for ${what}`),

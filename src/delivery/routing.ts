@@ -61,6 +61,8 @@ export interface RoutingSettings {
   mxTls?: TlsMode;
   /** Port for MX delivery: 25 in production; tests point it at a loopback receiver. */
   mxPort?: number;
+  /** Names this relay answers to: MX hosts named so (and all less preferred ones) are dropped, RFC 5321 §5.1. */
+  ownNames?: readonly string[];
   /** Order of address families when a host has both (default IPv6 then IPv4, as RFC 6724 prefers). */
   preferIPv4?: boolean;
 }
@@ -116,7 +118,13 @@ export async function planNextHop(settings: RoutingSettings, tenant: string | nu
       })),
     };
   }
-  const hosts = await resolveMxHosts(settings.dns, d, settings.random);
+  let hosts = await resolveMxHosts(settings.dns, d, settings.random);
+  const own = new Set((settings.ownNames ?? []).map((n) => n.toLowerCase().replace(/\.$/, '')));
+  const self = hosts.find((h) => own.has(h.name.toLowerCase().replace(/\.$/, '')));
+  if (self) {
+    hosts = hosts.filter((h) => h.preference < self.preference);
+    if (hosts.length === 0) throw new DeliveryError(LocalFailures.routingLoop(d));
+  }
   return {
     key: `mx:${d}`,
     destination: d,

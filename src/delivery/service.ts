@@ -114,6 +114,7 @@ export class DeliveryService {
         tenantRoutes: this.tenantRoutes,
         dns: new CachingDnsResolver({ servers: deps.delivery.dns.servers, timeoutMs: deps.delivery.dns.timeout }, clock),
         random: deps.random ?? Math.random,
+        ownNames: [deps.hostname],
         ...(deps.mxPort !== undefined ? { mxPort: deps.mxPort } : {}),
         ...(deps.mxTls !== undefined ? { mxTls: deps.mxTls } : {}),
       },
