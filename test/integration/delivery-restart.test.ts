@@ -95,3 +95,16 @@ test('tenant outbound routes come before static routes, which come before MX', a
   assert.deepEqual(staticHost.messages.flatMap((m) => m.recipients.map((r) => r.address)).sort(), ['b@sub.other.test', 'c@remote.test']);
   assert.equal(mx.messages.length, 0);
 });
+
+test('the service runs its own passes: start() then kick() delivers without runOnce()', async () => {
+  await setup();
+  const remote = await h.receiver(1);
+  const service = h.makeService({ pollIntervalMs: 50 });
+  await service.start();
+  await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test'] });
+  service.kick();
+  for (let i = 0; i < 400 && remote.messages.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  await service.stop();
+  assert.equal(remote.messages.length, 1);
+  assert.deepEqual(h.messages(), []);
+});
