@@ -12,8 +12,8 @@ import {
 import { importExchangeOnline, type ExchangeOnlineImport } from '../../exchange/exchange-online-import.js';
 import { ExchangeImportError } from '../../exchange/import-error.js';
 import { CliError } from '../errors.js';
-import { loadConfig } from '../../config/index.js';
-import { openStores } from '../../app/stores.js';
+import { ConfigError, loadConfig } from '../../config/index.js';
+import { openStores, UnsupportedStoreError, type Stores } from '../../app/stores.js';
 import type { Tenant } from '../../directory/model.js';
 
 /**
@@ -107,7 +107,13 @@ async function mergeIntoFile(file: string, imported: Directory): Promise<{ direc
 
 /** Replaces (or adds) the tenant in the store's directory, in one transaction; returns the changes. */
 async function applyImportedTenant(tenant: Tenant, config: string | undefined): Promise<string[]> {
-  const stores = openStores(loadConfig(config));
+  let stores: Stores;
+  try {
+    stores = openStores(loadConfig(config));
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UnsupportedStoreError) throw new CliError(err.message, 2);
+    throw err;
+  }
   try {
     const current = await stores.directory.load();
     const merged = replaceTenant(current, tenant);
