@@ -32,6 +32,8 @@ export interface SchedulerDeps {
   batchSize?: number;
   /** Groups (next hops) delivered at the same time. */
   concurrency?: number;
+  /** A big group is split over up to this many parallel connections (the throttle still caps them). */
+  connectionsPerDestination?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -148,11 +150,19 @@ export class Scheduler {
   private async deliverGroups(groups: Group[], works: MessageWork[], outcomes: RecipientOutcome[]): Promise<void> {
     const byMessage = new Map(works.map((w) => [w.message.id, w]));
     const limit = Math.max(1, this.deps.concurrency ?? 20);
+    const perDestination = Math.max(1, this.deps.connectionsPerDestination ?? 2);
+    // Each task is one connection's share of a group: big groups are split, round robin.
+    const tasks: Array<{ plan: NextHopPlan; jobs: Job[] }> = [];
+    for (const g of groups) {
+      const jobs = [...g.jobs.values()];
+      const parts = Math.min(perDestination, jobs.length);
+      for (let p = 0; p < parts; p++) tasks.push({ plan: g.plan, jobs: jobs.filter((_, i) => i % parts === p) });
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < groups.length) {
-        const g = groups[next++]!;
-        const jobs = [...g.jobs.values()];
+      while (next < tasks.length) {
+        const g = tasks[next++]!;
+        const jobs = g.jobs;
         const results = await attemptDelivery(g.plan.destination, g.plan.hops, jobs, this.deps.attempt);
         for (const job of jobs) {
           const work = byMessage.get(job.messageId)!;
@@ -163,7 +173,7 @@ export class Scheduler {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(limit, groups.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   }
 
   /** The one mapping from an attempt's result to a recipient's next state. */

@@ -108,3 +108,13 @@ test('the service runs its own passes: start() then kick() delivers without runO
   assert.equal(remote.messages.length, 1);
   assert.deepEqual(h.messages(), []);
 });
+
+test('many messages to one destination share connections: two in parallel by default, each carrying several', async () => {
+  await setup();
+  const remote = await h.receiver(1);
+  const service = h.makeService();
+  for (let i = 0; i < 6; i++) await h.enqueue({ from: 'alice@contoso.test', to: [`u${i}@remote.test`] });
+  assert.equal((await service.runOnce()).delivered, 6);
+  assert.equal(remote.messages.length, 6);
+  assert.equal(remote.connections, 2);
+});
