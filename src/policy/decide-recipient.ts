@@ -28,6 +28,8 @@ export interface TransactionContext {
   /** undefined: header From not known yet; null: none or unusable. */
   p2Domain: Domain | null | undefined;
   at: Date;
+  /** The rule set in force for the connection's tenant: what a recipient refused before any rule records. */
+  ruleSet: RuleSet;
 }
 
 interface Outcome {
@@ -88,7 +90,7 @@ function hygieneRefusal(ctx: TransactionContext, address: string, reason: string
     tenant: null,
     connector: null,
     attribution: 'none',
-    ruleSet: ruleSetInForce(null, ctx.at),
+    ruleSet: ctx.ruleSet,
     currentVerdict: 'rejected',
     legacyVerdict: 'rejected',
     directionality: 'Incoming',
