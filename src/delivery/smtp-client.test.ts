@@ -3,15 +3,18 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { createServer } from 'node:net';
 import { SmtpReceiver, type ReceiverBehaviour } from '../../test/support/smtp-receiver.js';
-import { makeTestPki } from '../../test/support/delivery-certs.js';
+import { createTestPki } from '../../test/support/certificates.js';
 import { SmtpSession, encodeXText, type OutboundMessage, type TransactionResult } from './smtp-client.js';
 import { DeliveryError, formatFailure } from './outcome.js';
 import type { HopTarget, TlsMode } from './routing.js';
 
-const pki = makeTestPki('mx.test');
+const pki = createTestPki();
+const mx = pki.serverFor('mx', 'mx.test');
+const relayClient = pki.client('relay-client', { cn: 'relay.client.test' });
 const receivers: SmtpReceiver[] = [];
 after(async () => {
   for (const r of receivers) await r.stop();
+  pki.cleanup();
 });
 
 const body = 'From: a@contoso.test\r\nTo: b@remote.test\r\nSubject: hi\r\n\r\n.leading dot\r\nline two\r\n';
@@ -44,7 +47,7 @@ function hop(port: number, tls: TlsMode = 'none', over: Partial<HopTarget> = {})
   return { name: 'mx.test', address: '127.0.0.1', port, tls, auth: null, clientCert: null, ...over };
 }
 
-const settings = { heloName: 'relay.example.net', socketTimeoutMs: 2_000, ca: pki.ca };
+const settings = { heloName: 'relay.example.net', socketTimeoutMs: 2_000, ca: pki.ca.cert };
 
 async function sendOnce(h: HopTarget, m: OutboundMessage = message(), s = settings): Promise<TransactionResult> {
   const session = await SmtpSession.open(h, s);
@@ -156,13 +159,13 @@ test('nothing listening: connection refused', async () => {
 });
 
 test('STARTTLS: opportunistic encrypts when offered, stays clear when not', async () => {
-  const offered = await receiver({ starttls: { cert: pki.cert, key: pki.key } });
+  const offered = await receiver({ starttls: { cert: mx.cert, key: mx.key } });
   await sendOnce(hop(offered.port, 'opportunistic'));
   assert.equal(offered.messages[0]!.secure, true);
   const denied = await receiver();
   await sendOnce(hop(denied.port, 'opportunistic'));
   assert.equal(denied.messages[0]!.secure, false);
-  const none = await receiver({ starttls: { cert: pki.cert, key: pki.key } });
+  const none = await receiver({ starttls: { cert: mx.cert, key: mx.key } });
   await sendOnce(hop(none.port, 'none'));
   assert.equal(none.messages[0]!.secure, false, 'tls: none never upgrades');
 });
@@ -174,18 +177,18 @@ test('STARTTLS required but not offered: host failure naming the policy', async 
 });
 
 test('verify: the certificate must chain to a trusted CA and match the host name', async () => {
-  const r = await receiver({ starttls: { cert: pki.cert, key: pki.key } });
+  const r = await receiver({ starttls: { cert: mx.cert, key: mx.key } });
   await sendOnce(hop(r.port, 'verify'));
   assert.equal(r.messages[0]!.secure, true);
   const wrongName = await openFailure(hop(r.port, 'verify', { name: 'other.test' }));
   assert.match(wrongName, /^connection temporary: 451 4\.7\.5 TLS with other\.test\[127\.0\.0\.1\]:\d+ failed: .*(altnames|Hostname)/);
-  const untrusted = await openFailure(hop(r.port, 'verify'), { ...settings, ca: makeTestPki('mx.test').ca });
+  const untrusted = await openFailure(hop(r.port, 'verify'), { ...settings, ca: pki.otherCa.cert });
   assert.match(untrusted, /^connection temporary: 451 4\.7\.5 TLS with mx\.test\[127\.0\.0\.1\]:\d+ failed: .*(self.signed|unable to verify|certificate)/i);
 });
 
 test('a client certificate is presented when the route has one', async () => {
-  const r = await receiver({ starttls: { cert: pki.cert, key: pki.key }, requestCert: true });
-  await sendOnce(hop(r.port, 'required', { clientCert: { cert: pki.clientCert, key: pki.clientKey } }));
+  const r = await receiver({ starttls: { cert: mx.cert, key: mx.key }, requestCert: true });
+  await sendOnce(hop(r.port, 'required', { clientCert: { cert: relayClient.cert, key: relayClient.key } }));
   assert.equal(r.messages[0]!.clientCertSubject, 'relay.client.test');
 });
 

@@ -46,6 +46,8 @@ listeners:
   - { name: plain, address: "127.0.0.1:0", tls: none }
 tls: { cert: server.pem, key: server.key, clientCa: ${pki.ca.certPath} }
 proxy: { trusted: ["127.0.0.9/32"] }
+# These tests look at what was accepted and queued; delivery (which would ask DNS) stays off.
+delivery: { enabled: false }
 `,
   );
   writeFileSync(join(dir, 'tenants.yaml'), testDirectoryYaml);
@@ -130,7 +132,7 @@ test('SIGHUP reloads the TLS certificate for new sessions', async () => {
     });
   const before = await fingerprint();
   assert.equal(before, new X509Certificate(readFileSync(join(dir, 'server.pem'))).fingerprint256);
-  const next = pki.client('next-server', { cn: 'localhost', dnsNames: ['localhost'] });
+  const next = pki.serverFor('next-server', 'localhost');
   copyFileSync(next.certPath, join(dir, 'server.pem'));
   copyFileSync(next.keyPath, join(dir, 'server.key'));
   serve.child.kill('SIGHUP');

@@ -1,7 +1,8 @@
 /**
- * Test certificates made with `openssl` in a temporary folder: a CA, a server certificate it
- * signed, and client certificates that are valid, expired, not yet valid, self-signed, signed by
- * another CA, or carry another name. Reusable by every integration test that speaks TLS.
+ * Test certificates made with `openssl` in a temporary folder: a CA, server certificates it
+ * signed (for `localhost` or any host name), and client certificates that are valid, expired, not
+ * yet valid, self-signed, signed by another CA, or carry another name. The one certificate factory
+ * for every test that speaks TLS (receiving side, delivery side and the CLI).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,8 @@ export interface TestPki {
   otherCa: KeyPair;
   /** Server certificate for `localhost`, 127.0.0.1 and ::1, signed by `ca`. */
   server: KeyPair;
+  /** Another server certificate signed by `ca`: subject and DNS name `hostName`, plus 127.0.0.1 and ::1. */
+  serverFor(name: string, hostName: string): KeyPair;
   /** A client certificate signed by `ca` (or `otherCa` with `signer: 'other'`). */
   client(name: string, opts: ClientCertOptions & { signer?: 'ca' | 'other' }): KeyPair;
   /** A self-signed client certificate. */
@@ -103,12 +106,13 @@ export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-pki-'));
   const ca = makeCa(dir, 'ca', 'Relaygate Test CA');
   const otherCa = makeCa(dir, 'other-ca', 'Some Other CA');
-  const server = signed(dir, 'ca', ca, 'server', 'localhost', ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'], 'serverAuth', {});
+  const serverFor = (name: string, hostName: string): KeyPair => signed(dir, 'ca', ca, name, hostName, [`DNS:${hostName}`, 'IP:127.0.0.1', 'IP:::1'], 'serverAuth', {});
   return {
     dir,
     ca,
     otherCa,
-    server,
+    server: serverFor('server', 'localhost'),
+    serverFor,
     client(name, opts) {
       const signer = opts.signer === 'other' ? otherCa : ca;
       const sans = (opts.dnsNames ?? []).map((d) => `DNS:${d}`);
