@@ -14,7 +14,9 @@ import { MessageAcceptor } from '../queue/accept.js';
 import { GroupCommitter } from '../queue/accept-group-commit.js';
 import { Spool } from '../queue/accept-spool.js';
 import type { AcceptStore } from '../queue/accept-types.js';
-import { RelayServer, type BoundListener, type RelayServerSettings } from '../smtp/relay-server.js';
+import { RelayServer, type BoundListener, type RelayServerDeps, type RelayServerSettings } from '../smtp/relay-server.js';
+import { DeliveryService, acceptedDomainCheck } from '../delivery/service.js';
+import type { RecipientDecision } from '../policy/types.js';
 import { SessionPolicy, SnapshotCache, type DirectorySource } from '../smtp/policy-source.js';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -47,6 +49,8 @@ export interface RelayParts {
   log?: LogFn;
   /** How often the directory revision is checked for changes. */
   directoryCheckMs?: number;
+  /** Where the front end meets delivery: reverse SRS, per-tenant recipient limits, a nudge per accepted message. */
+  delivery?: Pick<RelayServerDeps, 'reverseSrs' | 'admitRecipient'> & { onAccepted(): void };
 }
 
 export interface RunningRelay {
@@ -66,9 +70,18 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
   const spool = new Spool(join(parts.dataDir, 'spool'));
   const orphans = await spool.sweep(await parts.queue.spoolPaths());
   if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
-  const acceptor = new MessageAcceptor(spool, committer);
+  const delivery = parts.delivery;
+  const acceptor = new MessageAcceptor(spool, committer, delivery ? () => delivery.onAccepted() : undefined);
   const policy = new SessionPolicy(new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000));
-  const server = new RelayServer({ settings: parts.settings, policy, acceptor, clock: parts.clock ?? systemClock, log });
+  const server = new RelayServer({
+    settings: parts.settings,
+    policy,
+    acceptor,
+    clock: parts.clock ?? systemClock,
+    log,
+    ...(delivery?.reverseSrs ? { reverseSrs: delivery.reverseSrs } : {}),
+    ...(delivery?.admitRecipient ? { admitRecipient: delivery.admitRecipient } : {}),
+  });
   const listeners = await server.start();
   return {
     server,
@@ -113,17 +126,55 @@ export interface ServeOptions {
  * `relaygate serve`: on the configured stores. With the built-in demo settings (no relaygate.yaml)
  * an empty directory is seeded with the demo tenants and a demo certificate is made.
  */
-export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: boolean }> {
+export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: boolean; delivery: DeliveryService | null }> {
   const demo = config.configFile === null;
   if (demo && (await stores.directory.revision()) === 0) await stores.directory.replace(demoDirectory);
   const needsTls = config.listeners.some((l) => l.tls !== 'none');
   const tls = demo && needsTls && !config.tls.cert ? demoTlsFiles(config.dataDir, config.hostname) : undefined;
+  const delivery = config.delivery.enabled ? deliveryService(config, stores, log) : null;
   const relay = await startRelay({
     settings: relaySettings(config, tls),
     dataDir: config.dataDir,
     directory: stores.directory,
     queue: stores.queue,
     ...(log ? { log } : {}),
+    ...(delivery ? { delivery: frontEndHooks(delivery) } : {}),
   });
-  return { ...relay, demo };
+  // Delivery starts after the relay: startRelay sweeps orphaned spool files first.
+  await delivery?.start();
+  return {
+    ...relay,
+    demo,
+    delivery,
+    async stop() {
+      await relay.stop();
+      await delivery?.stop();
+    },
+  };
+}
+
+function deliveryService(config: RelaygateConfig, stores: Stores, log: LogFn | undefined): DeliveryService {
+  return new DeliveryService({
+    db: stores.db,
+    dataDir: config.dataDir,
+    hostname: config.hostname,
+    delivery: config.delivery,
+    throttle: config.delivery.limits,
+    senderDomainAccepted: acceptedDomainCheck(new SnapshotCache(stores.directory)),
+    ...(config.delivery.srsDomain ? { srsDomain: config.delivery.srsDomain } : {}),
+    ...(log ? { log: (level, message) => log(level, message) } : {}),
+  });
+}
+
+/** The daily quota counts the recipients a tenant sends (relay and internal), not mail it receives. */
+function frontEndHooks(delivery: DeliveryService): NonNullable<RelayParts['delivery']> {
+  return {
+    reverseSrs: (address) => delivery.reverseSrs(address),
+    admitRecipient: (r: RecipientDecision) => {
+      if (r.directionality !== 'Originating' || !r.tenant) return null;
+      const admitted = delivery.quota.admit(r.tenant);
+      return admitted.ok ? null : admitted.reply;
+    },
+    onAccepted: () => delivery.kick(),
+  };
 }

@@ -189,7 +189,7 @@ admin: { address: 8025 }
       'delivery.retry[1]: expected a duration such as 30s, 1m, 24h or a number of milliseconds, got "1y"',
       'delivery.routes[0].domains[0]: "bad..domain" is not a domain or "*.domain"',
       'delivery.routes[0].host: expected "host" or "host:port", got "127.0.0.1:99999"',
-      'delivery.routes[0].tls: expected one of none|opportunistic|required',
+      'delivery.routes[0].tls: expected one of none|opportunistic|required|verify',
       'admin.address: expected string, got number',
     ],
   );

@@ -62,7 +62,7 @@ const routeDomain = z.string().transform((v, ctx) => {
 });
 
 export const listenerTlsModes = ['starttls', 'implicit', 'none'] as const;
-export const routeTlsModes = ['none', 'opportunistic', 'required'] as const;
+export const routeTlsModes = ['none', 'opportunistic', 'required', 'verify'] as const;
 
 const listener = z
   .strictObject({
@@ -136,6 +136,8 @@ export const configSchema = z
       .prefault({}),
     delivery: z
       .strictObject({
+        /** false: accept and queue only (a front-end-only node, or tests that must not deliver). */
+        enabled: z.boolean().default(true),
         /** Intervals between attempts; the last one repeats. */
         retry: z.array(duration).min(1).default([60_000, 300_000, 900_000, 1_800_000, 3_600_000]),
         expireAfter: duration.default(86_400_000),
@@ -148,6 +150,17 @@ export const configSchema = z
           })
           .prefault({}),
         routes: z.array(route).default([]),
+        /** Outbound throttles; a rate of 0 is unlimited. */
+        limits: z
+          .strictObject({
+            globalConcurrency: positiveInt.default(100),
+            perDestinationConcurrency: positiveInt.default(10),
+            perDestinationPerMinute: z.number().int().min(0).default(0),
+            perTenantPerMinute: z.number().int().min(0).default(0),
+          })
+          .prefault({}),
+        /** SRS rewrite domain for tenants that name none (default: hostname). */
+        srsDomain: z.string().min(1).optional(),
       })
       .prefault({}),
     admin: z.strictObject({ address }).transform((a) => a.address).prefault({ address: '127.0.0.1:8025' }),

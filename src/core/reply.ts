@@ -37,6 +37,8 @@ export const Replies = Object.freeze({
   invalidRecipient: reply(501, '5.1.3', 'Invalid recipient address'),
   bareLineEnding: reply(550, '5.6.11', 'Bare CR or LF not allowed'),
   temporaryFailure: reply(451, '4.3.0', 'Temporary server error, please try again later'),
+  /** Our rule: a bounce to an SRS address this relay did not make, or made too long ago. */
+  invalidSrsAddress: reply(550, '5.1.1', 'Unknown or expired SRS address'),
   recipientOk: reply(250, '2.1.5', 'Recipient OK'),
   senderOk: reply(250, '2.1.0', 'Sender OK'),
 });

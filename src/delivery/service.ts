@@ -161,6 +161,9 @@ export class DeliveryService {
    */
   reverseSrs(address: string): { address: string } | { error: string } | null {
     if (!this.srs.isSrs(address)) return null;
+    const domain = normalizeDomain(address.slice(address.lastIndexOf('@') + 1));
+    const ours = [this.deps.srsDomain ?? this.deps.hostname, ...this.srsSettings.rewriteDomains()].map((d) => normalizeDomain(d));
+    if (!domain || !ours.includes(domain)) return null;
     try {
       return { address: this.srs.reverse(address) };
     } catch (err) {

@@ -30,6 +30,7 @@ export interface TransactionContext {
   at: Date;
   /** The rule set in force for the connection's tenant: what a recipient refused before any rule records. */
   ruleSet: RuleSet;
+  srsReturns: Readonly<Record<string, string | null>>;
 }
 
 interface Outcome {
@@ -47,6 +48,7 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
     const reason = parsed.kind === 'invalid' ? parsed.reason : 'null recipient';
     return hygieneRefusal(ctx, rawRecipient, reason);
   }
+  if (Object.hasOwn(ctx.srsReturns, rawRecipient)) return srsReturn(ctx, parsed.address, ctx.srsReturns[rawRecipient] ?? null);
   const domain = parsed.kind === 'mailbox' ? parsed.domain : null;
   const attribution = attribute(ctx.snapshot, {
     ip: ctx.ip,
@@ -77,6 +79,28 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
     directionality: chosen.rule === 'internal' || chosen.rule === 'relay' || chosen.verdict === 'pending' ? 'Originating' : 'Incoming',
     conditions,
     explanation: chosen.explanation,
+  };
+}
+
+/**
+ * Our rule: a bounce coming back to an SRS address this relay made goes to the original sender it
+ * stands for, whoever connects (the HMAC proves we sent the mail it answers); a forged or expired one
+ * is refused. No tenant relays here: the original sender is the only possible destination.
+ */
+function srsReturn(ctx: TransactionContext, address: string, original: string | null): RecipientDecision {
+  const base = hygieneRefusal(ctx, address, '');
+  if (original === null) {
+    return { ...base, domain: null, reply: Replies.invalidSrsAddress, rule: 'srs-return', explanation: `${address} looks like an SRS address of this relay, but its signature or age does not verify.` };
+  }
+  return {
+    ...base,
+    domain: original.slice(original.lastIndexOf('@') + 1).toLowerCase(),
+    verdict: 'inbound',
+    reply: Replies.recipientOk,
+    rule: 'srs-return',
+    currentVerdict: 'inbound',
+    legacyVerdict: 'inbound',
+    explanation: `Bounce to an SRS address this relay made: returned to the original sender ${original}.`,
   };
 }
 

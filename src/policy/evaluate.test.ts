@@ -45,3 +45,36 @@ describe('evaluate: per-recipient records', () => {
     for (const r of d.recipients) assert.ok(r.explanation.length > 0);
   });
 });
+
+describe('evaluate: bounces returning to SRS addresses (our rule)', () => {
+  const srs = 'SRS0=HHH=TT=saas.example=news@relay.example.net';
+  const at = new Date('2024-03-01T10:00:00Z');
+
+  test('a verified SRS address from an unknown host is returned to its original sender', () => {
+    const d = evaluate(snapshot, {
+      at,
+      connection: { ip: '192.0.2.200', tls: false },
+      message: { mailFrom: '', recipients: [srs, 'x@external.example'], srsReturns: { [srs]: 'news@saas.example' } },
+    });
+    assert.deepEqual(
+      d.recipients.map((r) => [r.verdict, `${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`, r.rule, r.domain]),
+      [
+        ['inbound', '250 2.1.5 Recipient OK', 'srs-return', 'saas.example'],
+        ['rejected', '550 5.7.64 TenantAttribution; Relay Access Denied', 'nobody', 'external.example'],
+      ],
+    );
+  });
+
+  test('a forged or expired SRS address is refused, and an unverified one is judged as any address', () => {
+    const forged = evaluate(snapshot, {
+      at,
+      connection: { ip: '192.0.2.200', tls: false },
+      message: { mailFrom: '', recipients: [srs], srsReturns: { [srs]: null } },
+    });
+    const r = forged.recipients[0]!;
+    assert.equal(`${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`, '550 5.1.1 Unknown or expired SRS address');
+    assert.equal(r.rule, 'srs-return');
+    const plain = evaluate(snapshot, { at, connection: { ip: '192.0.2.200', tls: false }, message: { mailFrom: '', recipients: [srs] } });
+    assert.equal(plain.recipients[0]!.rule, 'nobody');
+  });
+});

@@ -34,6 +34,12 @@ export interface MessageFacts {
    * no usable From. Only the legacy rule set reads it.
    */
   headerFrom?: string | null;
+  /**
+   * Recipients that are SRS addresses this relay made (delivery rewrote a foreign envelope sender),
+   * as the caller verified them (HMAC and age need a secret and the clock, so they come in as facts):
+   * recipient as given → the original sender it returns to, or null when forged or expired.
+   */
+  srsReturns?: Readonly<Record<string, string | null>>;
 }
 
 export interface EvaluationInput {
@@ -61,6 +67,7 @@ export type StepAnswer = 'yes' | 'no' | 'skipped';
 /** Which rule of relay-policy.md §4/§5 produced a recipient's reply. */
 export type DecisionRule =
   | 'hygiene'
+  | 'srs-return'
   | 'require-tls'
   | 'internal'
   | 'relay'

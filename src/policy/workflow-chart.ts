@@ -84,7 +84,7 @@ export function walkChart(input: ChartInput): ChartWalk {
   }
   step('S0', 'Does the tenant have an enabled OnPremises connector?', 'yes', `${subject.name}: ${onPrem.map((ic) => ic.connector.name).join(', ')}.`);
 
-  const relayRecipients = input.recipients.filter((r) => r.rule !== 'hygiene' && r.rule !== 'internal');
+  const relayRecipients = input.recipients.filter((r) => r.rule !== 'hygiene' && r.rule !== 'internal' && r.rule !== 'srs-return');
   const certConnectors = onPrem.filter((ic) => ic.certificatePattern !== null);
   const certMatched = a.certificateCandidates.filter((ic) => ic.tenant.name === subject.name);
   const ipMatched = onPrem.filter((ic) => connectorMatchesIp(ic, input.source));

@@ -14,6 +14,8 @@ export class MessageAcceptor {
   constructor(
     readonly spool: Spool,
     private readonly committer: GroupCommitter,
+    /** Told after each message became durable (delivery starts a pass instead of waiting to poll). */
+    private readonly onAccepted: (message: AcceptedMessage) => void = () => undefined,
   ) {}
 
   /** A fresh spool file for the message with this queue id. */
@@ -34,11 +36,12 @@ export class MessageAcceptor {
     try {
       await file.finish();
       await this.committer.commitMessage(message, file.directory, decisions);
-      return message;
     } catch (err) {
       await file.discard();
       throw new StorageError(`cannot store message ${envelope.id}: ${describe(err)}`, { cause: err });
     }
+    this.onAccepted(message);
+    return message;
   }
 
   /** The message will not be accepted (refused, client gone): remove what was written. */

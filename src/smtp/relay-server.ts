@@ -11,7 +11,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { DecisionLog } from './decision-log.js';
 import { Listener } from './listener.js';
 import type { SessionPolicy } from './policy-source.js';
-import { SessionHooks } from './session.js';
+import { SessionHooks, type SessionDeps } from './session.js';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
 
 export interface ListenerSettings {
@@ -45,6 +45,8 @@ export interface RelayServerDeps {
   policy: SessionPolicy;
   acceptor: MessageAcceptor;
   clock: Clock;
+  reverseSrs?: SessionDeps['reverseSrs'];
+  admitRecipient?: SessionDeps['admitRecipient'];
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -77,6 +79,8 @@ export class RelayServer {
       limits: { maxRecipients: s.limits.maxRecipients, maxErrors: s.limits.maxErrors },
       context: (id) => this.contexts.get(id),
       onError,
+      ...(deps.reverseSrs ? { reverseSrs: deps.reverseSrs } : {}),
+      ...(deps.admitRecipient ? { admitRecipient: deps.admitRecipient } : {}),
     });
     const material = loadTlsMaterial(s.tls);
     for (const l of s.listeners) {

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { Replies, type SmtpReply } from '../core/reply.js';
 import type { Clock } from '../core/clock.js';
+import type { RecipientDecision } from '../policy/types.js';
 import { certificateFacts } from '../tls/certificate-facts.js';
 import { connectionFacts, type ConnectionContext, type Transaction } from './connection-context.js';
 import type { DecisionLog } from './decision-log.js';
@@ -25,6 +26,10 @@ export interface SessionDeps extends DataDeps {
   decisions: DecisionLog;
   clock: Clock;
   limits: SessionLimits;
+  /** Delivery's reverse SRS: the original sender of an SRS address of ours, an error, or null (not ours). */
+  reverseSrs?: (address: string) => { address: string } | { error: string } | null;
+  /** Per-tenant limits on accepted recipients (the daily quota): a refusal, or null to accept. */
+  admitRecipient?: (decision: RecipientDecision) => SmtpReply | null;
   /** The context the listener registered for a session id. */
   context(sessionId: string): ConnectionContext | undefined;
   onError(err: unknown, ctx: ConnectionContext | undefined): void;
@@ -133,20 +138,29 @@ export class SessionHooks {
       ctx.errors++;
       return Replies.tooManyRecipients;
     }
+    const srs = this.deps.reverseSrs?.(address.address) ?? null;
     const decision = await this.deps.policy.evaluate({
       connection: connectionFacts(ctx),
-      message: { mailFrom: tx.mailFrom, recipients: [address.address] },
+      message: {
+        mailFrom: tx.mailFrom,
+        recipients: [address.address],
+        ...(srs ? { srsReturns: { [address.address]: 'address' in srs ? srs.address : null } } : {}),
+      },
       at: tx.at,
     });
     const r = decision.recipients[0];
     if (!r) return Replies.temporaryFailure;
-    if (r.verdict === 'rejected') {
-      this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, decision, r, null);
+    const refusal = r.verdict === 'rejected' ? r.reply : (this.deps.admitRecipient?.(r) ?? null);
+    if (refusal) {
+      const recorded: RecipientDecision =
+        refusal === r.reply ? r : { ...r, verdict: 'rejected', reply: refusal, explanation: `Accepted by the policy, refused by a tenant limit: ${refusal.text}` };
+      this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, decision, recorded, null);
       ctx.errors++;
-      return r.reply;
+      return refusal;
     }
     const entry = {
-      address: address.address,
+      // A returning bounce is queued for the original sender the SRS address stands for.
+      address: srs && 'address' in srs ? srs.address : address.address,
       notify: address.dsn?.notify?.length ? address.dsn.notify.join(',') : null,
       orcpt: address.dsn?.orcpt ?? null,
       decision: r,

@@ -46,6 +46,8 @@ listeners:
   - { name: plain, address: "127.0.0.1:0", tls: none }
 tls: { cert: server.pem, key: server.key, clientCa: ${pki.ca.certPath} }
 proxy: { trusted: ["127.0.0.9/32"] }
+# These tests look at what was accepted and queued; delivery (which would ask DNS) stays off.
+delivery: { enabled: false }
 `,
   );
   writeFileSync(join(dir, 'tenants.yaml'), testDirectoryYaml);

@@ -105,6 +105,11 @@ export class SqliteSrsSettings {
     return row ? { enabled: row.enabled === 1, rewriteDomain: row.rewrite_domain } : { enabled: true, rewriteDomain: null };
   }
 
+  /** Every rewrite domain a tenant names (the server's default comes on top). */
+  rewriteDomains(): string[] {
+    return this.db.prepare('SELECT DISTINCT rewrite_domain FROM srs_settings WHERE rewrite_domain IS NOT NULL').pluck().all() as string[];
+  }
+
   set(tenant: string, setting: TenantSrsSetting): void {
     this.db
       .prepare(
