@@ -91,6 +91,16 @@ export function messageTraceTable(report: MessageTraceReport): string {
   out.push(line(head));
   out.push(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) out.push(line(r));
+  const unattributed = report.groups.filter((g) => g.verdictNow === 'rejected' && g.connector === null);
+  if (unattributed.length > 0) {
+    const n = unattributed.reduce((sum, g) => sum + g.messages, 0);
+    out.push(
+      '',
+      `${n} refused message(s) matched no connector at all. If they were sent by your users from Outlook or a phone ` +
+        '(authenticated submission), the trace shows the client\'s address as FromIP: such mail never crosses an inbound ' +
+        'connector and the relay rule does not apply to it. Otherwise the source needs a connector (remedy 1).',
+    );
+  }
   const withRemedies = report.groups.map((g, i) => ({ g, i })).filter(({ g }) => g.remedies.length > 0);
   if (withRemedies.length > 0) {
     out.push('', 'Remedies (relay-policy §6, in order of preference):');
