@@ -1,0 +1,183 @@
+/**
+ * `relaygate serve` as one process, front end and delivery together: Postfix's smtp-source sends a
+ * bounded burst through it to a receiving server on loopback (every message arrives exactly once and
+ * the queue empties), the daily recipient quota refuses at RCPT with its own reply, and a bounce to
+ * an SRS address the relay made travels back to the original sender while a forged one is refused.
+ * Every address is routed to the loopback receiver; DNS points at a closed loopback port.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { runRelaygate, startServe, type ServeProcess } from '../support/relaygate-process.js';
+import { RawSmtpClient } from '../support/smtp-client.js';
+import { SmtpReceiver, type ReceivedMessage } from '../support/smtp-receiver.js';
+
+const MESSAGES = 200;
+const SESSIONS = 5;
+
+let dir: string;
+let receiver: SmtpReceiver;
+let serve: ServeProcess;
+let port: number;
+
+function smtpSource(args: string[]): Promise<{ code: number; stderr: string }> {
+  const bin = '/usr/sbin/smtp-source';
+  return new Promise((resolve) => {
+    execFile(bin, args, { timeout: 90_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
+    });
+  });
+}
+
+/** Waits, bounded, until the receiver holds `count` messages matching `filter`. */
+async function received(filter: (m: ReceivedMessage) => boolean, count: number, waitMs = 60_000): Promise<ReceivedMessage[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const got = receiver.messages.filter(filter);
+    if (got.length >= count || Date.now() > deadline) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function session(): Promise<RawSmtpClient> {
+  const c = await RawSmtpClient.connect({ host: '127.0.0.1', port });
+  assert.match(await c.read(), /^220 /);
+  assert.match(await c.command('EHLO client.test'), /^250/);
+  return c;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'relaygate-e2e-'));
+  receiver = new SmtpReceiver();
+  const sink = await receiver.start();
+  writeFileSync(
+    join(dir, 'relaygate.yaml'),
+    `hostname: relay.test
+dataDir: ./data
+listeners:
+  - { name: plain, address: "127.0.0.1:0", tls: none }
+delivery:
+  dns: { servers: ["127.0.0.1:9"], timeout: 1s }
+  routes:
+    - { domains: [external.example, load.example, foreign.example], host: "127.0.0.1:${sink}", tls: none }
+`,
+  );
+  writeFileSync(
+    join(dir, 'tenants.yaml'),
+    `tenants:
+  - name: load
+    acceptedDomains:
+      - { domain: load.example }
+    inboundConnectors:
+      - { name: loopback, type: OnPremises, senderIPAddresses: [127.0.0.1] }
+`,
+  );
+  const applied = await runRelaygate(['apply', '-f', 'tenants.yaml', '--config', 'relaygate.yaml'], dir);
+  assert.equal(applied.code, 0, applied.stderr);
+  serve = await startServe(['--config', 'relaygate.yaml'], dir, ['plain']);
+  port = serve.ports.get('plain')!;
+});
+
+after(async () => {
+  await serve?.stop();
+  await receiver?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('serve: accept and deliver', () => {
+  test(`smtp-source: ${MESSAGES} messages over ${SESSIONS} sessions arrive once each and leave the queue`, async () => {
+    const sent = await smtpSource(['-d', '-s', String(SESSIONS), '-m', String(MESSAGES), '-l', '2048', '-N', '-f', 'app@load.example', '-t', 'rcpt@external.example', '-M', 'client.test', `127.0.0.1:${port}`]);
+    assert.equal(sent.code, 0, `smtp-source failed: ${sent.stderr}`);
+    const got = await received((m) => m.recipients.some((r) => r.address.endsWith('rcpt@external.example')), MESSAGES);
+    const recipients = got.flatMap((m) => m.recipients.map((r) => r.address));
+    assert.equal(got.length, MESSAGES, 'every accepted message was delivered');
+    assert.equal(new Set(recipients).size, MESSAGES, 'no message was delivered twice');
+    for (const m of got) {
+      assert.equal(m.from, 'app@load.example', 'an accepted envelope sender is not rewritten');
+      assert.match(m.body.toString('latin1'), /\r\nX-Relaygate-Tenant: load\r\n/);
+    }
+    const deadline = Date.now() + 20_000;
+    let left: unknown[] = [];
+    do {
+      const list = await runRelaygate(['queue', 'list', '--json', '--config', 'relaygate.yaml'], dir);
+      assert.equal(list.code, 0, list.stderr);
+      left = JSON.parse(list.stdout) as unknown[];
+      if (left.length === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    } while (Date.now() < deadline);
+    assert.deepEqual(left, [], 'delivered messages leave the queue');
+  });
+});
+
+describe('serve: daily recipient quota at RCPT', () => {
+  test('the recipient over the limit gets 550 5.7.232 naming the limit; the message goes out for the rest', async () => {
+    const db = new Database(join(dir, 'data', 'relaygate.db'));
+    try {
+      db.prepare('INSERT INTO tenant_limits (tenant, daily_recipients) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET daily_recipients = excluded.daily_recipients').run('load', MESSAGES + 1);
+    } finally {
+      db.close();
+    }
+    const c = await session();
+    assert.equal(await c.command('MAIL FROM:<app@load.example>'), '250 2.1.0 Sender OK');
+    assert.equal(await c.command('RCPT TO:<quota-1@external.example>'), '250 2.1.5 Recipient OK');
+    assert.equal(
+      await c.command('RCPT TO:<quota-2@external.example>'),
+      '550 5.7.232 Daily recipient quota of 201 for tenant load reached; it resets at 00:00 UTC',
+    );
+    assert.match(await c.command('DATA'), /^354 /);
+    assert.match(await c.command('Subject: quota\r\n\r\nbody\r\n.'), /^250 2\.0\.0 OK <[0-9a-z]+>$/);
+    await c.command('QUIT');
+    const got = await received((m) => m.recipients.some((r) => r.address.startsWith('quota-')), 1);
+    assert.deepEqual(got.flatMap((m) => m.recipients.map((r) => r.address)), ['quota-1@external.example']);
+    const db2 = new Database(join(dir, 'data', 'relaygate.db'));
+    try {
+      db2.prepare('DELETE FROM tenant_limits WHERE tenant = ?').run('load');
+    } finally {
+      db2.close();
+    }
+  });
+});
+
+describe('serve: bounces to SRS addresses', () => {
+  let srsAddress = '';
+
+  test('a foreign envelope sender is rewritten with SRS on the way out', async () => {
+    const c = await session();
+    assert.equal(await c.command('MAIL FROM:<news@foreign.example>'), '250 2.1.0 Sender OK');
+    assert.equal(await c.command('RCPT TO:<staff@load.example>'), '250 2.1.5 Recipient OK');
+    assert.match(await c.command('DATA'), /^354 /);
+    assert.match(await c.command('Subject: srs\r\n\r\nbody\r\n.'), /^250 2\.0\.0 OK /);
+    await c.command('QUIT');
+    const [m] = await received((x) => x.recipients.some((r) => r.address === 'staff@load.example'), 1);
+    assert.ok(m, 'delivered');
+    assert.match(m.from, /^SRS0=[^=]+=[^=]+=foreign\.example=news@relay\.test$/);
+    srsAddress = m.from;
+  });
+
+  test('a bounce to that SRS address reaches the original sender, from any host', async () => {
+    assert.ok(srsAddress, 'needs the SRS address of the previous test');
+    const c = await session();
+    assert.equal(await c.command('MAIL FROM:<>'), '250 2.1.0 Sender OK');
+    assert.equal(await c.command(`RCPT TO:<${srsAddress}>`), '250 2.1.5 Recipient OK');
+    assert.match(await c.command('DATA'), /^354 /);
+    assert.match(await c.command('Subject: Undeliverable\r\n\r\nbounce\r\n.'), /^250 2\.0\.0 OK /);
+    await c.command('QUIT');
+    const got = await received((x) => x.recipients.some((r) => r.address === 'news@foreign.example'), 1);
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.from, '', 'the bounce keeps its null sender');
+  });
+
+  test('a forged SRS address is refused, and so is relaying to one in another domain', async () => {
+    const c = await session();
+    assert.equal(await c.command('MAIL FROM:<>'), '250 2.1.0 Sender OK');
+    const forged = srsAddress.replace(/^SRS0=[^=]+=/, 'SRS0=AAAA=');
+    assert.equal(await c.command(`RCPT TO:<${forged}>`), '550 5.1.1 Unknown or expired SRS address');
+    const elsewhere = srsAddress.replace(/@relay\.test$/, '@elsewhere.example');
+    assert.equal(await c.command(`RCPT TO:<${elsewhere}>`), '550 5.7.64 TenantAttribution; Relay Access Denied');
+    await c.command('QUIT');
+  });
+});
