@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { normalizeDomain } from '../core/domain.js';
-import { canonicalCidr } from '../core/ip-prefix.js';
+import { ipRangeSchema } from '../directory/schema.js';
 import { parseDuration, parseHostPort, parseSize } from './units.js';
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
@@ -39,15 +39,6 @@ const address = z.string().transform((v, ctx) => {
     return z.NEVER;
   }
   return { address: v, ...hp };
-});
-
-const cidr = z.string().transform((v, ctx) => {
-  const c = canonicalCidr(v);
-  if (c === null) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not an IP address or CIDR range` });
-    return z.NEVER;
-  }
-  return c;
 });
 
 /** A route's domain: canonical (normalizeDomain), optionally `*.` for every subdomain. */
@@ -119,7 +110,7 @@ export const configSchema = z
         clientCa: z.string().min(1).optional(),
       })
       .prefault({}),
-    proxy: z.strictObject({ trusted: z.array(cidr).default([]) }).prefault({}),
+    proxy: z.strictObject({ trusted: z.array(ipRangeSchema).default([]) }).prefault({}),
     limits: z
       .strictObject({
         maxMessageSize: size.default(36 * 1024 * 1024),

@@ -52,7 +52,8 @@ export const acceptedDomainSchema = z
     matchSubDomains: z.boolean().default(false),
   });
 
-const ipEntry = z.string().transform((v, ctx) => {
+/** An IP address or CIDR range, in canonical CIDR form (also used by relaygate.yaml's proxy.trusted). */
+export const ipRangeSchema = z.string().transform((v, ctx) => {
   const c = canonicalCidr(v);
   if (c === null) {
     ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not an IP address or CIDR range` });
@@ -98,7 +99,7 @@ export const connectorSchema = z
     name: nameSchema,
     type: oneOf(['OnPremises', 'Partner']),
     enabled: z.boolean().default(cd.enabled),
-    senderIPAddresses: z.array(ipEntry).default([]),
+    senderIPAddresses: z.array(ipRangeSchema).default([]),
     tlsSenderCertificateName: certificateName.nullable().default(null),
     requireTls: z.boolean().default(cd.requireTls),
     restrictDomainsToIPAddresses: z.boolean().default(cd.restrictDomainsToIPAddresses),
