@@ -1,5 +1,6 @@
 /** How the directory commands show change lists and items to people. */
-import { formatChange, type DirectoryChange } from '../directory/index.js';
+import { formatChange, type DirectoryChange, type Tenant } from '../directory/index.js';
+import { CliError } from './errors.js';
 import { printJson } from './options.js';
 
 export function printChanges(changes: readonly DirectoryChange[], opts: { json?: boolean; dryRun?: boolean; revision?: number }): void {
@@ -22,4 +23,12 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The tenants a `list --tenant NAME` asks for (all without a name); an unknown name is exit 1. */
+export function selectTenants(tenants: readonly Tenant[], name: string | undefined): readonly Tenant[] {
+  if (name === undefined) return tenants;
+  const found = tenants.filter((t) => t.name.toLowerCase() === name.toLowerCase());
+  if (found.length === 0) throw new CliError(`tenant ${name} does not exist`, 1);
+  return found;
 }

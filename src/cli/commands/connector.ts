@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import type { ConnectorInput } from '../../directory/index.js';
-import { printChanges, table } from '../directory-output.js';
+import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import type { ConnectorPatch } from '../../store/ports.js';
 import { addConfigOption, collect, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
@@ -51,11 +51,7 @@ export function register(program: Command): void {
       .option('--json', 'machine-readable output'),
   ).action(async (opts: JsonOption & { tenant?: string }) => {
     await withStores(opts, async ({ directory }) => {
-      let tenants = (await directory.load()).tenants;
-      if (opts.tenant !== undefined) {
-        tenants = tenants.filter((t) => t.name.toLowerCase() === opts.tenant!.toLowerCase());
-        if (tenants.length === 0) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
-      }
+      const tenants = selectTenants((await directory.load()).tenants, opts.tenant);
       const rows = tenants.flatMap((t) => t.inboundConnectors.map((c) => ({ tenant: t.name, ...c })));
       if (opts.json) return printJson(rows);
       if (rows.length === 0) return void process.stdout.write('no connectors\n');

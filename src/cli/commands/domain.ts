@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { printChanges, table } from '../directory-output.js';
+import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
 
@@ -18,11 +18,7 @@ export function register(program: Command): void {
       .option('--json', 'machine-readable output'),
   ).action(async (opts: JsonOption & { tenant?: string }) => {
     await withStores(opts, async ({ directory }) => {
-      let tenants = (await directory.load()).tenants;
-      if (opts.tenant !== undefined) {
-        tenants = tenants.filter((t) => t.name.toLowerCase() === opts.tenant!.toLowerCase());
-        if (tenants.length === 0) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
-      }
+      const tenants = selectTenants((await directory.load()).tenants, opts.tenant);
       const rows = tenants.flatMap((t) => t.acceptedDomains.map((d) => ({ tenant: t.name, ...d })));
       if (opts.json) return printJson(rows);
       if (rows.length === 0) return void process.stdout.write('no accepted domains\n');

@@ -10,6 +10,9 @@ import { register as registerImport } from './import.js';
 import { register as registerServe } from './serve.js';
 import { register as registerQueue } from './queue.js';
 import { register as registerDkim } from './dkim.js';
+import { register as registerRoute } from './route.js';
+import { register as registerQuota } from './quota.js';
+import { register as registerSrs } from './srs.js';
 
 /** Every command module registers itself here, one line each. */
 export function registerCommands(program: Command): void {
@@ -24,4 +27,7 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerQueue(program);
   registerDkim(program);
+  registerRoute(program);
+  registerQuota(program);
+  registerSrs(program);
 }
