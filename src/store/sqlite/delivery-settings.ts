@@ -53,39 +53,63 @@ function toKey(r: KeyRow): DkimKey {
 }
 
 interface RouteRow {
-  domains: string; host: string; port: number; tls: string;
+  id: number; tenant: string; domains: string; host: string; port: number; tls: string;
   auth_user: string | null; auth_pass: string | null; client_cert: string | null; client_key: string | null;
 }
 
 const tlsModes: readonly TlsMode[] = ['none', 'opportunistic', 'required', 'verify'];
 
+/** A tenant route as stored, with the id `relaygate route remove` takes. */
+export interface StoredRoute {
+  id: number;
+  tenant: string;
+  route: Route;
+}
+
 export class SqliteTenantRoutes implements TenantRouteSource {
   constructor(private readonly db: SqliteDatabase) {}
 
-  add(tenant: string, route: Route): void {
-    this.db
+  /** Stores the route and returns its id. */
+  add(tenant: string, route: Route): number {
+    const result = this.db
       .prepare(
         `INSERT INTO outbound_routes (tenant, domains, host, port, tls, auth_user, auth_pass, client_cert, client_key)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(tenant, JSON.stringify(route.domains), route.host, route.port, route.tls, route.auth?.user ?? null, route.auth?.pass ?? null,
         route.clientCert?.cert ?? null, route.clientCert?.key ?? null);
+    return Number(result.lastInsertRowid);
   }
 
   routesFor(tenant: string): Route[] {
     const rows = this.db.prepare('SELECT * FROM outbound_routes WHERE tenant = ? ORDER BY id').all(tenant) as RouteRow[];
-    return rows.map((r) => {
-      const domains: unknown = JSON.parse(r.domains);
-      return {
-        domains: Array.isArray(domains) ? domains.filter((d): d is string => typeof d === 'string') : [],
-        host: r.host,
-        port: r.port,
-        tls: tlsModes.find((m) => m === r.tls) ?? 'opportunistic',
-        auth: r.auth_user !== null && r.auth_pass !== null ? { user: r.auth_user, pass: r.auth_pass } : null,
-        clientCert: r.client_cert !== null && r.client_key !== null ? { cert: r.client_cert, key: r.client_key } : null,
-      };
-    });
+    return rows.map(toRoute);
   }
+
+  /** Every route (of one tenant, or of all by tenant), in the order routing reads them. */
+  list(tenant?: string): StoredRoute[] {
+    const rows = (tenant === undefined
+      ? this.db.prepare('SELECT * FROM outbound_routes ORDER BY tenant, id').all()
+      : this.db.prepare('SELECT * FROM outbound_routes WHERE tenant = ? ORDER BY id').all(tenant)) as RouteRow[];
+    return rows.map((r) => ({ id: r.id, tenant: r.tenant, route: toRoute(r) }));
+  }
+
+  /** Removes the tenant's route `id`; false when the tenant has no such route. */
+  remove(tenant: string, id: number): boolean {
+    return this.db.prepare('DELETE FROM outbound_routes WHERE tenant = ? AND id = ?').run(tenant, id).changes > 0;
+  }
+}
+
+function toRoute(r: RouteRow): Route {
+  const domains: unknown = JSON.parse(r.domains);
+  return {
+    domains: Array.isArray(domains) ? domains.filter((d): d is string => typeof d === 'string') : [],
+    host: r.host,
+    port: r.port,
+    tls: tlsModes.find((m) => m === r.tls) ?? 'opportunistic',
+    auth: r.auth_user !== null && r.auth_pass !== null ? { user: r.auth_user, pass: r.auth_pass } : null,
+    clientCert: r.client_cert !== null && r.client_key !== null ? { cert: r.client_cert, key: r.client_key } : null,
+  };
 }
 
 export interface TenantSrsSetting {
