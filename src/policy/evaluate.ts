@@ -84,6 +84,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
     attribution,
     p1Domain,
     p1IsNull: p1.kind === 'null',
+    p1Accepted: chart.subject !== null && snapshot.isAcceptedBy(p1Domain, chart.subject),
     certificateNameNotAccepted: chart.certificateNameNotAccepted,
     sharedIpTenants,
     relayRefused,

@@ -9,6 +9,8 @@ export interface RemedyFacts {
   attribution: Attribution;
   p1Domain: Domain | null;
   p1IsNull: boolean;
+  /** The P1 domain is already an accepted domain of the chart's tenant (remedy 3 has nothing to add). */
+  p1Accepted: boolean;
   certificateNameNotAccepted: string | null;
   sharedIpTenants: string[];
   /** Some recipient's relay is refused now (or no recipients were given). */
@@ -27,7 +29,13 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
   const failing = (f.outcome === 'OUT-E' || f.outcome === 'OUT-F') && f.relayRefused;
   if (!failing && f.certificateNameNotAccepted === null) return [];
   const out: Remedy[] = [];
-  if (failing) {
+  const unattributed = f.subject !== null && f.attribution.tenant === null && f.attribution.tied.length === 0;
+  if (failing && unattributed) {
+    out.push({
+      rank: 1,
+      text: `The connection matched no OnPremises connector of ${t}: create one for this source, preferably certificate-based with a TlsSenderCertificateName that is an accepted domain (it passes every message, null senders included), otherwise by IP.`,
+    });
+  } else if (failing) {
     out.push({
       rank: 1,
       text: `Use a certificate-based OnPremises connector of ${t} whose TlsSenderCertificateName is an accepted domain (e.g. mail.<your domain>) and send with that client certificate over TLS: it passes every message, including null-sender bounces and out-of-office replies.`,
@@ -36,7 +44,7 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
   if (f.certificateNameNotAccepted) {
     out.push({ rank: 2, text: `Add the certificate host name ${f.certificateNameNotAccepted} as an accepted domain of ${t}.` });
   }
-  if (failing) {
+  if (failing && !f.p1Accepted) {
     out.push({
       rank: 3,
       text: f.p1IsNull
@@ -46,9 +54,6 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
   }
   if (failing && f.sharedIpTenants.length > 0) {
     out.push({ rank: 4, text: `Do not share an IP-based connector's addresses with another tenant (${f.sharedIpTenants.join(', ')}): attribution by IP is ambiguous.` });
-  }
-  if (failing && f.subject && f.attribution.tenant === null && f.attribution.tied.length === 0) {
-    out.push({ rank: 1, text: `The connection matched no OnPremises connector of ${t}: create one for this source, by certificate (preferred) or by IP.` });
   }
   return out.sort((a, b) => a.rank - b.rank);
 }
