@@ -1,4 +1,8 @@
-/** `npm run bench`: every benchmark of the project, bounded in count; prints JSON lines. */
+/**
+ * `npm run bench [name ...]`: the project's in-process benchmarks, bounded in count; one JSON line
+ * each. The side-by-side SMTP comparison with Postfix and Haraka is `npm run bench:peers`.
+ */
+import { runMessageTraceBench } from './message-trace.js';
 import { runPolicyBench } from './policy.js';
 
 const only = process.argv.slice(2);
@@ -8,4 +12,7 @@ if (want('policy')) {
   for (const tenants of [100, 10_000]) {
     console.log(JSON.stringify({ bench: 'policy', ...runPolicyBench(tenants, 100_000) }));
   }
+}
+if (want('message-trace')) {
+  console.log(JSON.stringify({ bench: 'message-trace', ...(await runMessageTraceBench(1_000_000)) }));
 }
