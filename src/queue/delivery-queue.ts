@@ -1,3 +1,4 @@
+import type { AcceptedMessage } from './accept-types.js';
 /**
  * The queue as delivery sees it (a port: the SQLite adapter is store/sqlite/delivery-store.ts; a
  * PostgreSQL one claims with FOR UPDATE SKIP LOCKED behind the same methods). The rules the
@@ -5,22 +6,11 @@
  */
 import type { RecipientState } from './states.js';
 
-export interface QueuedMessage {
-  id: string;
-  kind: 'mail' | 'dsn';
-  tenant: string | null;
-  attribution: string;
-  directionality: string;
-  mailFrom: string;
-  envId: string | null;
-  ret: 'FULL' | 'HDRS' | null;
-  bodyType: string | null;
-  smtputf8: boolean;
-  size: number;
-  spoolPath: string;
-  headerFrom: string | null;
-  receivedAt: number;
-}
+/** A message as delivery reads it back: the accepted envelope's columns, plus whether we made it (a DSN). */
+export type QueuedMessage = Pick<
+  AcceptedMessage,
+  'id' | 'tenant' | 'attribution' | 'directionality' | 'mailFrom' | 'envId' | 'ret' | 'bodyType' | 'smtputf8' | 'size' | 'spoolPath' | 'headerFrom' | 'receivedAt'
+> & { kind: 'mail' | 'dsn' };
 
 export interface QueuedRecipient {
   id: number;

@@ -1,9 +1,11 @@
 /** Row mapping shared by the delivery store and the queue operations on SQLite. */
 import type { QueuedMessage, QueuedRecipient } from '../../queue/delivery-queue.js';
 import { isRecipientState } from '../../queue/states.js';
+import type { AttributionKind, Directionality } from '../../policy/types.js';
 
 export interface MessageRow {
-  id: string; kind: string; tenant: string | null; attribution: string; directionality: string;
+  /** attribution and directionality hold only what acceptance wrote (AcceptedMessage's types). */
+  id: string; kind: string; tenant: string | null; attribution: AttributionKind; directionality: Directionality;
   mail_from: string; env_id: string | null; ret: string | null; body_type: string | null; smtputf8: number;
   size: number; spool_path: string; header_from: string | null; received_at: number;
 }
