@@ -18,14 +18,8 @@ export interface ImpactObservation {
   at: Date;
 }
 
-export interface ImpactGroup {
-  sourceIp: string;
-  p1Domain: string;
-  tenant: string | null;
-  connector: string | null;
-  attribution: string;
-  verdictNow: RecipientVerdict;
-  verdictBefore: RecipientVerdict;
+/** One group: an observation's key fields with counts and the time span it was seen in. */
+export interface ImpactGroup extends Omit<ImpactObservation, 'remedies' | 'at'> {
   remedies: Remedy[];
   messages: number;
   firstSeen: string;
