@@ -19,7 +19,8 @@ import { DeliveryService, acceptedDomainCheck } from '../delivery/service.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { SessionPolicy, SnapshotCache, type DirectorySource } from '../smtp/policy-source.js';
 
-export type LogFn = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+import type { LogFn } from '../observability/logger.js';
+export type { LogFn };
 
 export function relaySettings(config: RelaygateConfig, tlsOverride?: RelayServerSettings['tls']): RelayServerSettings {
   return {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openStores } from '../../app/stores.js';
 import { serve } from '../../app/server.js';
 import type { BoundListener } from '../../smtp/relay-server.js';
+import { createLogger } from '../../observability/logger.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, loadCliConfig, type ConfigOption } from '../options.js';
 
@@ -18,8 +19,7 @@ export function register(program: Command): void {
     } catch (err) {
       throw new CliError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`, 2);
     }
-    const log = (level: string, message: string, fields?: Record<string, unknown>) =>
-      process.stderr.write(`${new Date().toISOString()} ${level} ${message}${fields ? ' ' + JSON.stringify(fields) : ''}\n`);
+    const { log } = createLogger();
     let relay;
     try {
       relay = await serve({ config, stores, log });
