@@ -195,12 +195,13 @@ admin: { address: 8025 }
   );
 });
 
-test('duplicate listener names, a missing listener list and unknown top-level keys are reported', () => {
+test('duplicate listener names, an empty listener list and unknown top-level keys are reported', () => {
   expectProblems(
     'hostname: h\nlisteners:\n  - { name: a, address: "127.0.0.1:1", tls: none }\n  - { name: a, address: "127.0.0.1:2", tls: none }\n',
     ['listeners[1].name: duplicate listener name "a"'],
   );
-  expectProblems('hostname: h\nlistener: []\n', ['listeners: expected array, got nothing (required)', 'listener: unknown key']);
+  expectProblems('hostname: h\nlistener: []\n', ['listener: unknown key']);
+  expectProblems('hostname: h\nlisteners: []\n', ['listeners: at least one listener is required']);
 });
 
 test('a file that is not YAML names the file', () => {
@@ -233,4 +234,26 @@ test('units: sizes, durations and host:port', () => {
   assert.equal(parseHostPort('::1:25'), null);
   assert.equal(parseHostPort('[nope]:25'), null);
   assert.equal(parseHostPort('host:65536'), null);
+});
+
+test('listeners default to ports 25, 587 and 465; a listener without tls gets implicit TLS on 465, STARTTLS elsewhere', () => {
+  const dir = tempDir();
+  try {
+    const none = loadConfig(writeConfig(dir, 'hostname: relay.example.net\n', 'none.yaml'), {});
+    assert.deepEqual(
+      none.listeners.map((l) => [l.name, l.host, l.port, l.tls]),
+      [
+        ['smtp', '0.0.0.0', 25, 'starttls'],
+        ['submission', '0.0.0.0', 587, 'starttls'],
+        ['smtps', '0.0.0.0', 465, 'implicit'],
+      ],
+    );
+    const some = loadConfig(
+      writeConfig(dir, 'hostname: relay.example.net\nlisteners:\n  - { name: a, address: "127.0.0.1:465" }\n  - { name: b, address: "127.0.0.1:2525" }\n  - { name: c, address: "127.0.0.1:2526", tls: none }\n', 'some.yaml'),
+      {},
+    );
+    assert.deepEqual(some.listeners.map((l) => l.tls), ['implicit', 'starttls', 'none']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -59,11 +59,19 @@ const listener = z
   .strictObject({
     name: z.string().min(1),
     address,
-    tls: oneOf(listenerTlsModes),
+    /** Default by port: implicit TLS on 465 (RFC 8314), STARTTLS elsewhere (25, 587). */
+    tls: oneOf(listenerTlsModes).optional(),
     /** Overrides limits.maxMessageSize on this listener. */
     maxMessageSize: size.optional(),
   })
-  .transform(({ address: a, ...rest }) => ({ ...rest, ...a }));
+  .transform(({ address: a, tls, ...rest }) => ({ ...rest, ...a, tls: tls ?? (a.port === 465 ? ('implicit' as const) : ('starttls' as const)) }));
+
+/** The listeners of a relaygate.yaml that names none: an MTA's usual ports on every address. */
+const defaultListeners = [
+  { name: 'smtp', address: '0.0.0.0:25' },
+  { name: 'submission', address: '0.0.0.0:587' },
+  { name: 'smtps', address: '0.0.0.0:465' },
+];
 
 const route = z
   .strictObject({
@@ -95,6 +103,7 @@ export const configSchema = z
     listeners: z
       .array(listener)
       .min(1, { error: 'at least one listener is required' })
+      .prefault(defaultListeners)
       .superRefine((list, ctx) => {
         const seen = new Set<string>();
         list.forEach((l, i) => {
