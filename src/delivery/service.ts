@@ -50,6 +50,8 @@ export interface DeliveryDeps {
   throttle?: Partial<ThrottleLimits>;
   tenantPolicies?: ReadonlyMap<string, Partial<RetryPolicy>>;
   pollIntervalMs?: number;
+  /** Recipients claimed per pass (500). */
+  batchSize?: number;
   /** MX delivery port (25); tests point it at a loopback receiver. */
   mxPort?: number;
   mxTls?: TlsMode;
@@ -83,6 +85,10 @@ export class DeliveryService {
   private readonly scheduler: Scheduler;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
+  /** A pass is running; a kick meanwhile asks for another one right after it. */
+  private passing = false;
+  private kickedDuringPass = false;
+  private lastQuotaFlush = 0;
   private readonly clock: Clock;
   private readonly srs: Srs;
 
@@ -105,7 +111,11 @@ export class DeliveryService {
     const srsSecret = this.srsSettings.secret('srs', clock.now().getTime());
     this.srs = new Srs({ secrets: [srsSecret], rewriteDomain: deps.srsDomain ?? deps.hostname }, clock);
     const log = deps.log;
+    const throttleLimits = { ...defaultThrottleLimits, ...deps.throttle };
     this.scheduler = new Scheduler({
+      // A busy destination gets as many parallel connections as its concurrency limit allows.
+      connectionsPerDestination: throttleLimits.perDestinationConcurrency,
+      ...(deps.batchSize !== undefined ? { batchSize: deps.batchSize } : {}),
       queue: this.store,
       clock,
       owner: `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
@@ -124,7 +134,7 @@ export class DeliveryService {
           ...(deps.ca !== undefined ? { ca: deps.ca } : {}),
           ...(deps.socketTimeoutMs !== undefined ? { socketTimeoutMs: deps.socketTimeoutMs } : {}),
         },
-        throttle: new Throttle({ ...defaultThrottleLimits, ...deps.throttle }, clock),
+        throttle: new Throttle(throttleLimits, clock),
       },
       prepare: {
         spoolRoot,
@@ -179,7 +189,9 @@ export class DeliveryService {
 
   /** Asks for a pass soon (after a message was accepted). */
   kick(): void {
-    if (!this.stopped) this.schedule(0);
+    if (this.stopped) return;
+    if (this.passing) this.kickedDuringPass = true;
+    else this.schedule(0);
   }
 
   private schedule(delay: number): void {
@@ -187,12 +199,21 @@ export class DeliveryService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.flushQuota();
+      this.passing = true;
+      this.kickedDuringPass = false;
+      if (this.clock.now().getTime() - this.lastQuotaFlush >= 1_000) this.flushQuota();
+      const poll = this.deps.pollIntervalMs ?? 5_000;
+      // Straight on while work is waiting (a full batch, or mail accepted during the pass);
+      // otherwise poll for retries coming due.
       this.scheduler.runOnce().then(
-        () => this.schedule(this.deps.pollIntervalMs ?? 5_000),
+        (summary) => {
+          this.passing = false;
+          this.schedule(summary.more || this.kickedDuringPass ? 0 : poll);
+        },
         (err: unknown) => {
+          this.passing = false;
           this.deps.log?.('error', `delivery pass failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-          this.schedule(this.deps.pollIntervalMs ?? 5_000);
+          this.schedule(poll);
         },
       );
     }, delay);
@@ -208,6 +229,7 @@ export class DeliveryService {
   }
 
   private flushQuota(): void {
+    this.lastQuotaFlush = this.clock.now().getTime();
     try {
       this.quota.flush();
     } catch (err) {

@@ -68,5 +68,6 @@ export interface DeliveryQueue {
   enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void>;
   /** Messages whose recipients are all final with no DSN owed: removed with their spool file by the caller. */
   completedMessages(limit: number): Promise<Array<{ id: string; spoolPath: string }>>;
-  deleteMessage(id: string): Promise<void>;
+  /** Removes finished messages (and their recipients) in one transaction. */
+  deleteMessages(ids: readonly string[]): Promise<void>;
 }

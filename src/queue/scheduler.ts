@@ -46,12 +46,17 @@ export interface PassSummary {
   throttled: number;
   dsns: number;
   removed: number;
+  /** The pass claimed a full batch: more may be due now, so the next pass should not wait. */
+  more: boolean;
 }
 
 interface Group {
   plan: NextHopPlan;
   jobs: Map<string, Job>;
 }
+
+/** How many messages a connection to one destination carries before a parallel one is opened. */
+const MESSAGES_PER_CONNECTION = 5;
 
 export class Scheduler {
   private running: Promise<PassSummary> | null = null;
@@ -73,11 +78,13 @@ export class Scheduler {
 
   private async pass(): Promise<PassSummary> {
     const d = this.deps;
-    const summary: PassSummary = { claimed: 0, delivered: 0, deferred: 0, failed: 0, expired: 0, throttled: 0, dsns: 0, removed: 0 };
+    const summary: PassSummary = { claimed: 0, delivered: 0, deferred: 0, failed: 0, expired: 0, throttled: 0, dsns: 0, removed: 0, more: false };
     summary.dsns += await d.dsn.run();
     const now = d.clock.now().getTime();
-    const works = await d.queue.claimDue(d.owner, now, d.leaseMs ?? 10 * 60_000, d.batchSize ?? 500);
+    const batchSize = d.batchSize ?? 500;
+    const works = await d.queue.claimDue(d.owner, now, d.leaseMs ?? 10 * 60_000, batchSize);
     summary.claimed = works.reduce((n, w) => n + w.recipients.length, 0);
+    summary.more = summary.claimed >= batchSize;
     if (works.length > 0) {
       const outcomes: RecipientOutcome[] = [];
       const groups = await this.group(works, outcomes);
@@ -155,7 +162,8 @@ export class Scheduler {
     const tasks: Array<{ plan: NextHopPlan; jobs: Job[] }> = [];
     for (const g of groups) {
       const jobs = [...g.jobs.values()];
-      const parts = Math.min(perDestination, jobs.length);
+      // A connection carries several messages before another is opened (reuse saves handshakes).
+      const parts = Math.min(perDestination, Math.ceil(jobs.length / MESSAGES_PER_CONNECTION));
       for (let p = 0; p < parts; p++) tasks.push({ plan: g.plan, jobs: jobs.filter((_, i) => i % parts === p) });
     }
     let next = 0;
@@ -204,11 +212,11 @@ export class Scheduler {
     for (let round = 0; round < 20; round++) {
       const done = await this.deps.queue.completedMessages(500);
       if (done.length === 0) break;
-      for (const m of done) {
-        await this.deps.queue.deleteMessage(m.id);
-        await unlink(join(this.deps.spoolRoot, m.spoolPath)).catch(() => undefined);
-        removed++;
-      }
+      // Rows first, in one commit: a crash between the two leaves only orphan files, which the
+      // start-up sweep removes; never a row whose body is gone.
+      await this.deps.queue.deleteMessages(done.map((m) => m.id));
+      await Promise.all(done.map((m) => unlink(join(this.deps.spoolRoot, m.spoolPath)).catch(() => undefined)));
+      removed += done.length;
     }
     return removed;
   }

@@ -109,7 +109,7 @@ test('the service runs its own passes: start() then kick() delivers without runO
   assert.deepEqual(h.messages(), []);
 });
 
-test('many messages to one destination share connections: two in parallel by default, each carrying several', async () => {
+test('many messages to one destination share connections: one more per five messages, each carrying several', async () => {
   await setup();
   const remote = await h.receiver(1);
   const service = h.makeService();
@@ -117,4 +117,18 @@ test('many messages to one destination share connections: two in parallel by def
   assert.equal((await service.runOnce()).delivered, 6);
   assert.equal(remote.messages.length, 6);
   assert.equal(remote.connections, 2);
+});
+
+test('a backlog drains pass after pass without waiting for the poll interval', async () => {
+  await setup();
+  const remote = await h.receiver(1);
+  // Batches of 2 and a poll interval far longer than the wait below: only back-to-back passes
+  // (a full batch asks for the next one at once) deliver all seven in time.
+  const service = h.makeService({ pollIntervalMs: 600_000, batchSize: 2 });
+  for (let i = 0; i < 7; i++) await h.enqueue({ from: 'alice@contoso.test', to: [`b${i}@remote.test`] });
+  await service.start();
+  for (let i = 0; i < 400 && remote.messages.length < 7; i++) await new Promise((r) => setTimeout(r, 25));
+  await service.stop();
+  assert.equal(remote.messages.length, 7);
+  assert.deepEqual(h.messages(), []);
 });

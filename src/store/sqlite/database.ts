@@ -6,6 +6,19 @@ import { migrations } from './migrations/index.js';
 export type SqliteDatabase = Database.Database;
 
 /**
+ * Statements compiled once per database handle and SQL text. better-sqlite3 compiles on every
+ * prepare(); on the hot paths (every RCPT, every delivered message) that cost showed in profiles.
+ */
+const statementCaches = new WeakMap<SqliteDatabase, Map<string, Database.Statement>>();
+export function statement(db: SqliteDatabase, sql: string): Database.Statement {
+  let cache = statementCaches.get(db);
+  if (!cache) statementCaches.set(db, (cache = new Map()));
+  let s = cache.get(sql);
+  if (!s) cache.set(sql, (s = db.prepare(sql)));
+  return s;
+}
+
+/**
  * Opens (creating if needed) the relay's SQLite file in WAL mode and applies pending migrations.
  * `synchronous = FULL` so a committed transaction is on disk before the call returns: the queue's
  * durability promise (architecture.md, Storage) rests on it.

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DkimKey, DkimKeySource } from '../../delivery/dkim.js';
 import type { Route, TenantRouteSource, TlsMode } from '../../delivery/routing.js';
-import type { SqliteDatabase } from './database.js';
+import { statement, type SqliteDatabase } from './database.js';
 
 interface KeyRow {
   tenant: string; domain: string; selector: string; algorithm: string; private_key: string; public_key: string;
@@ -28,9 +28,7 @@ export class SqliteDkimKeys implements DkimKeySource {
 
   /** The newest active key of the domain. */
   activeKey(tenant: string, domain: string): DkimKey | null {
-    const row = this.db
-      .prepare('SELECT * FROM dkim_keys WHERE tenant = ? AND domain = ? AND active = 1 ORDER BY created_at DESC, selector LIMIT 1')
-      .get(tenant, domain) as KeyRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM dkim_keys WHERE tenant = ? AND domain = ? AND active = 1 ORDER BY created_at DESC, selector LIMIT 1').get(tenant, domain) as KeyRow | undefined;
     return row ? toKey(row) : null;
   }
 
@@ -163,12 +161,12 @@ export class SqliteQuotaStore {
   }
 
   dailyLimit(tenant: string): number | null {
-    const v = this.db.prepare('SELECT daily_recipients FROM tenant_limits WHERE tenant = ?').pluck().get(tenant);
+    const v = statement(this.db, 'SELECT daily_recipients FROM tenant_limits WHERE tenant = ?').pluck().get(tenant);
     return typeof v === 'number' ? v : null;
   }
 
   count(tenant: string, day: string): number {
-    const v = this.db.prepare('SELECT recipients FROM tenant_recipient_counts WHERE tenant = ? AND day = ?').pluck().get(tenant, day);
+    const v = statement(this.db, 'SELECT recipients FROM tenant_recipient_counts WHERE tenant = ? AND day = ?').pluck().get(tenant, day);
     return typeof v === 'number' ? v : 0;
   }
 

@@ -7,7 +7,7 @@ import type {
   DeliveryQueue, GeneratedMessage, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
 } from '../../queue/delivery-queue.js';
 import { assertTransition, sourcesOf } from '../../queue/states.js';
-import type { SqliteDatabase } from './database.js';
+import { statement, type SqliteDatabase } from './database.js';
 import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
@@ -143,8 +143,11 @@ export class SqliteDeliveryStore implements DeliveryQueue {
       .all(limit) as Array<{ id: string; spoolPath: string }>;
   }
 
-  async deleteMessage(id: string): Promise<void> {
-    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+  async deleteMessages(ids: readonly string[]): Promise<void> {
+    const del = statement(this.db, 'DELETE FROM messages WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) del.run(id);
+    })();
   }
 
   /** For tests and `queue show`: one message with all its recipients. */
