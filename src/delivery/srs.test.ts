@@ -8,7 +8,7 @@ const srs = new Srs({ secrets: ['a-secret-of-enough-length'], rewriteDomain: 'sr
 
 test('SRS0 round trip', () => {
   const fwd = srs.forward('alice@partner.example');
-  assert.match(fwd, /^SRS0=[A-Za-z0-9+/]{4}=[A-Z2-7]{2}=partner\.example=alice@srs\.relay\.test$/);
+  assert.match(fwd, /^SRS0=[A-Z2-7]{8}=[A-Z2-7]{2}=partner\.example=alice@srs\.relay\.test$/);
   assert.equal(srs.reverse(fwd), 'alice@partner.example');
   assert.equal(srs.reverse(fwd.toUpperCase().replace('@SRS.RELAY.TEST', '@srs.relay.test')), 'ALICE@PARTNER.EXAMPLE', 'case-insensitive hash');
 });
@@ -17,7 +17,7 @@ test('an SRS0 address from another forwarder becomes SRS1 and reverses to that f
   const other = new Srs({ secrets: ['another-secret-0123456789'], rewriteDomain: 'fwd1.example' }, clock);
   const first = other.forward('bob@origin.example');
   const second = srs.forward(first);
-  assert.match(second, /^SRS1=[^=]{4}=fwd1\.example==[^=]{4}=[A-Z2-7]{2}=origin\.example=bob@srs\.relay\.test$/);
+  assert.match(second, /^SRS1=[A-Z2-7]{8}=fwd1\.example==[A-Z2-7]{8}=[A-Z2-7]{2}=origin\.example=bob@srs\.relay\.test$/);
   assert.equal(srs.reverse(second), first);
   assert.equal(other.reverse(srs.reverse(second)), 'bob@origin.example');
   assert.match(srs.forward(second), /^SRS1=/, 'SRS1 stays SRS1 when forwarded again');
@@ -30,7 +30,7 @@ test('null sender and our own domain are not rewritten', () => {
 
 test('forged hash, expired timestamp and non-SRS addresses are refused', () => {
   const fwd = srs.forward('carol@partner.example');
-  const forged = fwd.replace(/^SRS0=[^=]{4}/, 'SRS0=AAAA');
+  const forged = fwd.replace(/^SRS0=[^=]{8}/, 'SRS0=AAAAAAAA');
   assert.throws(() => srs.reverse(forged), (e: unknown) => e instanceof SrsError && e.message === 'SRS hash does not match');
   const later = new Srs({ secrets: ['a-secret-of-enough-length'], rewriteDomain: 'srs.relay.test' }, new ManualClock(new Date('2026-03-25T12:00:00Z')));
   assert.throws(() => later.reverse(fwd), /SRS address expired \(24 days old\)/);
@@ -42,4 +42,11 @@ test('secret rotation: an address signed with the old secret still reverses', ()
   const old = srs.forward('dave@partner.example');
   const rotated = new Srs({ secrets: ['the-new-secret-0123456789', 'a-secret-of-enough-length'], rewriteDomain: 'srs.relay.test' }, clock);
   assert.equal(rotated.reverse(old), 'dave@partner.example');
+});
+
+test('a character moved between the domain and the local part breaks the hash', () => {
+  const fwd = srs.forward('bob@contoso.com');
+  const shifted = fwd.replace('=contoso.com=bob@', '=contoso.co=mbob@');
+  assert.notEqual(shifted, fwd);
+  assert.throws(() => srs.reverse(shifted), (e: unknown) => e instanceof SrsError && e.message === 'SRS hash does not match');
 });

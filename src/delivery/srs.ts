@@ -24,6 +24,21 @@ export interface SrsSettings {
   hashLength?: number;
 }
 
+function base32(bytes: Buffer): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31]!;
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
 export class SrsError extends Error {
   constructor(message: string) {
     super(message);
@@ -49,13 +64,20 @@ export class Srs {
       throw new SrsError('SRS needs at least one secret of 16 or more characters');
     }
     this.maxAgeDays = settings.maxAgeDays ?? 21;
-    this.hashLength = settings.hashLength ?? 4;
+    this.hashLength = settings.hashLength ?? 8;
   }
 
+  /**
+   * HMAC-SHA256 over the parts, each ended by a NUL so that no character can move from one part to
+   * the next (`contoso.com`+`bob` ≠ `contoso.co`+`mbob`), in base32: SMTP servers may change the
+   * case of a local part, and a single-case alphabet keeps all the hash's bits under a
+   * case-insensitive comparison (8 characters = 40 bits; libsrs2's 4 base64 characters compared
+   * without case are about 21).
+   */
   private hash(secret: string, ...parts: string[]): string {
-    const h = createHmac('sha1', secret);
-    for (const p of parts) h.update(p.toLowerCase());
-    return h.digest('base64').slice(0, this.hashLength);
+    const h = createHmac('sha256', secret);
+    for (const p of parts) h.update(p.toLowerCase() + '\0');
+    return base32(h.digest()).slice(0, this.hashLength);
   }
 
   private timestamp(): string {

@@ -48,7 +48,7 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
     const reason = parsed.kind === 'invalid' ? parsed.reason : 'null recipient';
     return hygieneRefusal(ctx, rawRecipient, reason);
   }
-  if (Object.hasOwn(ctx.srsReturns, rawRecipient)) return srsReturn(ctx, parsed.address, ctx.srsReturns[rawRecipient] ?? null);
+  if (ctx.p1.kind === 'null' && Object.hasOwn(ctx.srsReturns, rawRecipient)) return srsReturn(ctx, parsed.address, ctx.srsReturns[rawRecipient] ?? null);
   const domain = parsed.kind === 'mailbox' ? parsed.domain : null;
   const attribution = attribute(ctx.snapshot, {
     ip: ctx.ip,
@@ -83,9 +83,10 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
 }
 
 /**
- * Our rule: a bounce coming back to an SRS address this relay made goes to the original sender it
- * stands for, whoever connects (the HMAC proves we sent the mail it answers); a forged or expired one
- * is refused. No tenant relays here: the original sender is the only possible destination.
+ * Our rule: a bounce (null sender, RFC 5321 §4.5.5) coming back to an SRS address this relay made
+ * goes to the original sender it stands for, whoever connects (the HMAC proves we sent the mail it
+ * answers); a forged or expired one is refused. Mail with a sender is judged by the ordinary rules,
+ * so an SRS address cannot be used to relay ordinary mail. No tenant relays here: the original sender is the only possible destination.
  */
 function srsReturn(ctx: TransactionContext, address: string, original: string | null): RecipientDecision {
   const base = hygieneRefusal(ctx, address, '');

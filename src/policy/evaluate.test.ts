@@ -77,4 +77,15 @@ describe('evaluate: bounces returning to SRS addresses (our rule)', () => {
     const plain = evaluate(snapshot, { at, connection: { ip: '192.0.2.200', tls: false }, message: { mailFrom: '', recipients: [srs] } });
     assert.equal(plain.recipients[0]!.rule, 'nobody');
   });
+
+  test('only bounces return: mail with a sender to a verified SRS address is judged by the ordinary rules', () => {
+    const d = evaluate(snapshot, {
+      at,
+      connection: { ip: '192.0.2.200', tls: false },
+      message: { mailFrom: 'spam@spammer.example', recipients: [srs], srsReturns: { [srs]: 'news@saas.example' } },
+    });
+    const r = d.recipients[0]!;
+    assert.equal(`${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`, '550 5.7.64 TenantAttribution; Relay Access Denied');
+    assert.equal(r.rule, 'nobody');
+  });
 });

@@ -38,6 +38,7 @@ export interface MessageFacts {
    * Recipients that are SRS addresses this relay made (delivery rewrote a foreign envelope sender),
    * as the caller verified them (HMAC and age need a secret and the clock, so they come in as facts):
    * recipient as given → the original sender it returns to, or null when forged or expired.
+   * Only a null-sender transaction (a bounce) returns through them.
    */
   srsReturns?: Readonly<Record<string, string | null>>;
 }

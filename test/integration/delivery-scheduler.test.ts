@@ -63,11 +63,11 @@ test('a sender domain the tenant does not own is SRS-rewritten, and reverses wit
   await h.enqueue({ from: 'someone@partner.test', to: ['bob@remote.test'] });
   await service.runOnce();
   const from = remote.messages[0]!.from;
-  assert.match(from, /^SRS0=[^=]{4}=[A-Z2-7]{2}=partner\.test=someone@relay\.test$/);
+  assert.match(from, /^SRS0=[A-Z2-7]{8}=[A-Z2-7]{2}=partner\.test=someone@relay\.test$/);
   const srs = new Srs({ secrets: [service.srsSettings.secret('srs', T0)], rewriteDomain: 'relay.test' }, new ManualClock(new Date(T0)));
   assert.equal(srs.reverse(from), 'someone@partner.test');
   assert.deepEqual(service.reverseSrs(from), { address: 'someone@partner.test' }, 'a bounce to the SRS address finds the sender');
-  assert.deepEqual(service.reverseSrs(from.replace(/^SRS0=[^=]{4}/, 'SRS0=AAAA')), { error: 'SRS hash does not match' });
+  assert.deepEqual(service.reverseSrs(from.replace(/^SRS0=[^=]{8}/, 'SRS0=AAAAAAAA')), { error: 'SRS hash does not match' });
   assert.equal(service.reverseSrs('bob@relay.test'), null);
   service.srsSettings.set('contoso', { enabled: false, rewriteDomain: null });
   await h.enqueue({ from: 'someone@partner.test', to: ['bob@remote.test'] });
