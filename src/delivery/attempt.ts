@@ -35,6 +35,8 @@ export interface AttemptSettings {
   maxHosts?: number;
   /** Most messages sent over one connection before it is closed. */
   maxMessagesPerConnection?: number;
+  /** Told after each SMTP transaction that gave the job's recipients their final results. */
+  onTransaction?: (job: Job, results: ReadonlyMap<number, RecipientAttempt>) => Promise<void>;
 }
 
 function outbound(job: Job): OutboundMessage {
@@ -107,6 +109,7 @@ export async function attemptDelivery(destination: string, hops: readonly HopTar
               else if (r.ok) results.set(rc.id, { kind: 'delivered', reply: r.reply, host: hop.name });
               else results.set(rc.id, { kind: 'failed', failure: r.failure, host: r.failure.remote ? hop.name : null });
             }
+            await settings.onTransaction?.(job, results);
           }
         } finally {
           session.close();

@@ -86,18 +86,10 @@ export class Scheduler {
     summary.claimed = works.reduce((n, w) => n + w.recipients.length, 0);
     summary.more = summary.claimed >= batchSize;
     if (works.length > 0) {
-      const outcomes: RecipientOutcome[] = [];
-      const groups = await this.group(works, outcomes);
-      await this.deliverGroups([...groups.values()], works, outcomes);
-      const applied = await d.queue.record(d.owner, outcomes, d.clock.now().getTime());
-      if (applied < outcomes.length) d.log?.('warn', `${outcomes.length - applied} outcomes not recorded: their lease had passed to another scheduler`);
-      for (const o of outcomes) {
-        if (o.state === 'delivered') summary.delivered++;
-        else if (o.state === 'deferred') summary.deferred++;
-        else if (o.state === 'failed') summary.failed++;
-        else if (o.state === 'expired') summary.expired++;
-        else summary.throttled++;
-      }
+      const unroutable: RecipientOutcome[] = [];
+      const groups = await this.group(works, unroutable);
+      await this.record(unroutable, summary);
+      await this.deliverGroups([...groups.values()], works, summary);
       summary.dsns += await d.dsn.run();
     }
     summary.removed = await this.removeCompleted();
@@ -154,7 +146,25 @@ export class Scheduler {
     return groups;
   }
 
-  private async deliverGroups(groups: Group[], works: MessageWork[], outcomes: RecipientOutcome[]): Promise<void> {
+  /**
+   * Writes outcomes as soon as they are known (queue rule 4): after each SMTP transaction, so a
+   * crash later in the pass never makes a delivered recipient due again.
+   */
+  private async record(outcomes: RecipientOutcome[], summary: PassSummary): Promise<void> {
+    if (outcomes.length === 0) return;
+    const d = this.deps;
+    const applied = await d.queue.record(d.owner, outcomes, d.clock.now().getTime());
+    if (applied < outcomes.length) d.log?.('warn', `${outcomes.length - applied} outcomes not recorded: their lease had passed to another scheduler`);
+    for (const o of outcomes) {
+      if (o.state === 'delivered') summary.delivered++;
+      else if (o.state === 'deferred') summary.deferred++;
+      else if (o.state === 'failed') summary.failed++;
+      else if (o.state === 'expired') summary.expired++;
+      else summary.throttled++;
+    }
+  }
+
+  private async deliverGroups(groups: Group[], works: MessageWork[], summary: PassSummary): Promise<void> {
     const byMessage = new Map(works.map((w) => [w.message.id, w]));
     const limit = Math.max(1, this.deps.concurrency ?? 20);
     const perDestination = Math.max(1, this.deps.connectionsPerDestination ?? 2);
@@ -171,14 +181,23 @@ export class Scheduler {
       while (next < tasks.length) {
         const g = tasks[next++]!;
         const jobs = g.jobs;
-        const results = await attemptDelivery(g.plan.destination, g.plan.hops, jobs, this.deps.attempt);
-        for (const job of jobs) {
+        const recorded = new Set<number>();
+        const outcomesOf = (job: Job, results: ReadonlyMap<number, RecipientAttempt>): RecipientOutcome[] => {
           const work = byMessage.get(job.messageId)!;
-          for (const r of job.recipients) {
-            const attempt = results.get(r.id) ?? { kind: 'failed', failure: LocalFailures.connection(g.plan.destination, 'not attempted'), host: null };
-            outcomes.push(this.outcome(work, r, attempt));
-          }
-        }
+          return job.recipients
+            .filter((r) => !recorded.has(r.id))
+            .map((r) => {
+              recorded.add(r.id);
+              const attempt = results.get(r.id) ?? { kind: 'failed', failure: LocalFailures.connection(g.plan.destination, 'not attempted'), host: null };
+              return this.outcome(work, r, attempt);
+            });
+        };
+        const results = await attemptDelivery(g.plan.destination, g.plan.hops, jobs, {
+          ...this.deps.attempt,
+          onTransaction: (job, sofar) => this.record(outcomesOf(job, sofar), summary),
+        });
+        // What no transaction settled: throttled, deferred to the next host, or never tried.
+        await this.record(jobs.flatMap((job) => outcomesOf(job, results)), summary);
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));

@@ -132,3 +132,22 @@ test('a backlog drains pass after pass without waiting for the poll interval', a
   assert.equal(remote.messages.length, 7);
   assert.deepEqual(h.messages(), []);
 });
+
+test('an outcome is on disk right after its transaction, while the rest of the pass is still running', async () => {
+  await setup();
+  let seen = 0;
+  // Both messages go over one connection: the first is accepted, the second never answered.
+  const remote = await h.receiver(1, { data: () => (seen++ === 0 ? 'accept' : 'stall') });
+  const service = h.makeService({ socketTimeoutMs: 3_000 });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['first@remote.test'] });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['second@remote.test'] });
+  const pass = service.runOnce();
+  const stateOf = (address: string) => h.recipients().find((r) => r.address === address)?.state;
+  for (let i = 0; i < 400 && stateOf('first@remote.test') !== 'delivered'; i++) await new Promise((r) => setTimeout(r, 10));
+  // A crash now would not send the first message again: its outcome is already recorded.
+  assert.equal(stateOf('first@remote.test'), 'delivered');
+  assert.equal(stateOf('second@remote.test'), 'inflight');
+  await pass;
+  assert.equal(stateOf('second@remote.test'), 'deferred');
+  assert.equal(remote.messages.length, 1);
+});
