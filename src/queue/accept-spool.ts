@@ -80,7 +80,7 @@ export class SpoolFile {
     return new Writable({
       highWaterMark: 64 * 1024,
       write: (chunk: Buffer, _enc, done) => {
-        this.handle.write(chunk).then(
+        this.writeAll(chunk).then(
           () => {
             this.bytes += chunk.length;
             done();
@@ -89,6 +89,15 @@ export class SpoolFile {
         );
       },
     });
+  }
+
+  /** write() may write less than asked (a disk filling up): go on until all of it is written. */
+  private async writeAll(chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length; ) {
+      const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
+      if (bytesWritten <= 0) throw new Error('spool write made no progress');
+      offset += bytesWritten;
+    }
   }
 
   /** Content on disk: fsync, then close. */

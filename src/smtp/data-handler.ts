@@ -128,8 +128,9 @@ export async function receiveData(
   if (!decided || decided.accepted.length === 0) {
     await deps.acceptor.abandon(file);
     recordAccepts(deps, ctx, tx, null);
-    const refusal = decided?.refused[0]?.decision.reply ?? Replies.relayDenied;
-    return { kind: 'reply', reply: refusal };
+    // relay-policy.md §4 (timing): no recipient remains after the header From failed 1c → 5.7.64,
+    // whatever rule the re-evaluation fell through to.
+    return { kind: 'reply', reply: Replies.relayDenied };
   }
 
   const first = decided.accepted[0]!.decision;
