@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { openStores } from '../../app/stores.js';
+import { lockDataDir, type DataDirLock } from '../../app/data-dir-lock.js';
 import { serve } from '../../app/server.js';
 import type { BoundListener } from '../../smtp/relay-server.js';
 import { createLogger } from '../../observability/logger.js';
@@ -13,10 +14,17 @@ export function register(program: Command): void {
       .description('Run the SMTP relay: listeners, policy per recipient, durable queue (SIGHUP reloads TLS files)'),
   ).action(async (opts: ConfigOption) => {
     const config = loadCliConfig(opts);
+    let lock: DataDirLock;
+    try {
+      lock = lockDataDir(config.dataDir);
+    } catch (err) {
+      throw new CliError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 2);
+    }
     let stores;
     try {
       stores = openStores(config);
     } catch (err) {
+      lock.release();
       throw new CliError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`, 2);
     }
     const { log } = createLogger();
@@ -25,6 +33,7 @@ export function register(program: Command): void {
       relay = await serve({ config, stores, log });
     } catch (err) {
       stores.close();
+      lock.release();
       throw new CliError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 2);
     }
     for (const l of relay.listeners) process.stdout.write(`relaygate: listening on ${hostPort(l)} (${l.name}, tls: ${l.tls})\n`);
@@ -51,6 +60,7 @@ export function register(program: Command): void {
     });
     await relay.stop();
     stores.close();
+    lock.release();
   });
 }
 

@@ -1,0 +1,57 @@
+import { openSync, closeSync, writeSync, readFileSync, unlinkSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * One `relaygate serve` per data directory. At start, serve makes every in-flight recipient of the
+ * SQLite queue due again (the process that leased them is gone); a second serve on the same files
+ * would take over live leases and deliver the same recipients twice. The lock is a file holding the
+ * owner's pid, created exclusively; a lock whose process no longer exists is taken over.
+ */
+export class DataDirLockedError extends Error {}
+
+export interface DataDirLock {
+  release(): void;
+}
+
+export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, 'serve.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, `${pid}\n`);
+      closeSync(fd);
+      return {
+        release: () => {
+          if (ownerOf(path) === pid) unlinkSync(path);
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = ownerOf(path);
+      if (owner !== null && owner !== pid && isAlive(owner)) {
+        throw new DataDirLockedError(`another relaygate serve (pid ${owner}) is using ${dataDir}; one serve per data directory`);
+      }
+      unlinkSync(path); // stale: its process is gone
+    }
+  }
+  throw new DataDirLockedError(`could not lock ${dataDir}`);
+}
+
+function ownerOf(path: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
