@@ -105,6 +105,20 @@ test('1000 recipients are accepted, the 1001st gets 452 4.5.3, and the message k
   assert.equal((h.db.prepare('SELECT count(*) AS n FROM recipients WHERE message_id = ?').get(id) as { n: number }).n, 1000);
 });
 
+test('legacy rule set: when the header From fails and nothing remains, DATA gets 5.7.64 even if the recipient\'s tenant would refuse otherwise', async () => {
+  // oldco (legacy) from 127.0.0.2 to fabrikam: pending at RCPT; at end of DATA 1c fails and the
+  // recipient falls to fabrikam's partner restriction (5.7.51), but §4's timing rule answers 5.7.64.
+  const before = messagesFrom('127.0.0.2').length;
+  const c = await client('127.0.0.2');
+  assert.equal(await c.command('MAIL FROM:<scanner@partner.example>'), '250 2.1.0 Sender OK');
+  assert.equal(await c.command('RCPT TO:<someone@fabrikam.example>'), '250 2.1.5 Recipient OK');
+  await c.command('DATA');
+  c.write('From: Scanner <scanner@foreign.example>\r\nSubject: scan\r\n\r\npage\r\n.\r\n');
+  assert.equal(await c.read(), '550 5.7.64 TenantAttribution; Relay Access Denied');
+  c.close();
+  assert.equal(messagesFrom('127.0.0.2').length, before);
+});
+
 test('legacy rule set: a relay recipient pending at RCPT is decided by the header From at end of DATA', async () => {
   const send = async (mailFrom: string, rcpts: string[], headerFrom: string) => {
     const c = await client('127.0.0.2');
