@@ -3,6 +3,8 @@ import { fsyncDirectory } from './accept-fsync.js';
 
 interface PendingMessage {
   message: AcceptedMessage;
+  /** The decisions that let it in: committed with it, or not at all (the session records them then). */
+  decisions: readonly DecisionRecord[];
   directory: string;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -46,8 +48,7 @@ export class GroupCommitter {
    */
   commitMessage(message: AcceptedMessage, directory: string, decisions: readonly DecisionRecord[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pendingMessages.push({ message, directory, resolve, reject });
-      this.pendingDecisions.push(...decisions);
+      this.pendingMessages.push({ message, decisions, directory, resolve, reject });
       this.schedule(true);
     });
   }
@@ -108,7 +109,7 @@ export class GroupCommitter {
     }
   }
 
-  private async commitRound(messages: PendingMessage[], decisions: DecisionRecord[]): Promise<void> {
+  private async commitRound(messages: PendingMessage[], loose: DecisionRecord[]): Promise<void> {
     let synced: PendingMessage[] = [];
     try {
       synced = await this.syncDirectories(messages);
@@ -117,6 +118,7 @@ export class GroupCommitter {
       messages = [];
     }
     this.stats.rounds++;
+    const decisions = [...loose, ...synced.flatMap((p) => p.decisions)];
     try {
       await this.store.commit({ messages: synced.map((p) => p.message), decisions });
       this.stats.messages += synced.length;
@@ -124,29 +126,30 @@ export class GroupCommitter {
       for (const p of synced) p.resolve();
       return;
     } catch (err) {
-      if (synced.length + (decisions.length ? 1 : 0) <= 1) {
+      if (synced.length + (loose.length ? 1 : 0) <= 1) {
         for (const p of synced) p.reject(err);
-        if (decisions.length) this.onDecisionLoss(err, decisions.length);
+        if (loose.length) this.onDecisionLoss(err, loose.length);
         return;
       }
     }
-    // One bad row must not fail the others: retry each on its own.
+    // One bad row must not fail the others: retry each message with its decisions on its own.
     this.stats.fallbacks++;
     for (const p of synced) {
       try {
-        await this.store.commit({ messages: [p.message], decisions: [] });
+        await this.store.commit({ messages: [p.message], decisions: [...p.decisions] });
         this.stats.messages++;
+        this.stats.decisions += p.decisions.length;
         p.resolve();
       } catch (err) {
         p.reject(err);
       }
     }
-    if (decisions.length) {
+    if (loose.length) {
       try {
-        await this.store.commit({ messages: [], decisions });
-        this.stats.decisions += decisions.length;
+        await this.store.commit({ messages: [], decisions: loose });
+        this.stats.decisions += loose.length;
       } catch (err) {
-        this.onDecisionLoss(err, decisions.length);
+        this.onDecisionLoss(err, loose.length);
       }
     }
   }

@@ -199,3 +199,38 @@ test('the start-up sweep removes spool files no message refers to and keeps the 
     s.cleanup();
   }
 });
+
+test('a message that fails its commit takes its decisions with it: none point at a queue id that does not exist', async () => {
+  const s = setup();
+  try {
+    s.db.exec("CREATE TRIGGER fail_one BEFORE INSERT ON messages WHEN NEW.subject = 'bad' BEGIN SELECT RAISE(ABORT, 'bad row'); END");
+    const ids = [0, 1, 2].map(() => newQueueId(new Date()));
+    const files = await Promise.all(ids.map((id) => write(s.acceptor, id, 'x\r\n')));
+    const decisionFor = (id: string): DecisionRecord => ({
+      at: Date.now(),
+      sessionId: `s-${id}`,
+      messageId: id,
+      clientIp: '127.0.0.1',
+      tenant: 'demo',
+      connector: 'demo-ip',
+      attribution: 'ip',
+      mailFrom: 'app@demo.example',
+      recipient: 'a@example.com',
+      verdict: 'relay',
+      reply: '250 2.1.5 Recipient OK',
+      ruleSet: '2023-11',
+      currentVerdict: 'relay',
+      legacyVerdict: 'relay',
+      steps: '[]',
+    });
+    const results = await Promise.allSettled(
+      files.map((f, i) => s.acceptor.accept(f, { ...envelope(ids[i]!), subject: i === 1 ? 'bad' : 'ok' }, [decisionFor(ids[i]!)])),
+    );
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    await s.acceptor.drain();
+    const recorded = new SqliteDecisionStore(s.db).list().map((d) => d.messageId).sort();
+    assert.deepEqual(recorded, [ids[0], ids[2]].sort());
+  } finally {
+    s.cleanup();
+  }
+});
