@@ -50,6 +50,8 @@ export interface RelayParts {
   log?: LogFn;
   /** How often the directory revision is checked for changes. */
   directoryCheckMs?: number;
+  /** A snapshot cache shared with other services of the process (one snapshot per revision). */
+  snapshots?: SnapshotCache;
   /** Where the front end meets delivery: reverse SRS, per-tenant recipient limits, a nudge per accepted message. */
   delivery?: Pick<RelayServerDeps, 'reverseSrs' | 'admitRecipient'> & { onAccepted(): void };
 }
@@ -73,7 +75,7 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
   if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
   const delivery = parts.delivery;
   const acceptor = new MessageAcceptor(spool, committer, delivery ? () => delivery.onAccepted() : undefined);
-  const policy = new SessionPolicy(new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000));
+  const policy = new SessionPolicy(parts.snapshots ?? new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000));
   const server = new RelayServer({
     settings: parts.settings,
     policy,
@@ -132,11 +134,14 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
   if (demo && (await stores.directory.revision()) === 0) await stores.directory.replace(demoDirectory);
   const needsTls = config.listeners.some((l) => l.tls !== 'none');
   const tls = demo && needsTls && !config.tls.cert ? demoTlsFiles(config.dataDir, config.hostname) : undefined;
-  const delivery = config.delivery.enabled ? deliveryService(config, stores, log) : null;
+  // One directory snapshot per revision for the whole process: the sessions and SRS share it.
+  const snapshots = new SnapshotCache(stores.directory);
+  const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, log) : null;
   const relay = await startRelay({
     settings: relaySettings(config, tls),
     dataDir: config.dataDir,
     directory: stores.directory,
+    snapshots,
     queue: stores.queue,
     ...(log ? { log } : {}),
     ...(delivery ? { delivery: frontEndHooks(delivery) } : {}),
@@ -154,14 +159,14 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
   };
 }
 
-function deliveryService(config: RelaygateConfig, stores: Stores, log: LogFn | undefined): DeliveryService {
+function deliveryService(config: RelaygateConfig, stores: Stores, snapshots: SnapshotCache, log: LogFn | undefined): DeliveryService {
   return new DeliveryService({
     db: stores.db,
     dataDir: config.dataDir,
     hostname: config.hostname,
     delivery: config.delivery,
     throttle: config.delivery.limits,
-    senderDomainAccepted: acceptedDomainCheck(new SnapshotCache(stores.directory)),
+    senderDomainAccepted: acceptedDomainCheck(snapshots),
     ...(config.delivery.srsDomain ? { srsDomain: config.delivery.srsDomain } : {}),
     ...(log ? { log: (level, message) => log(level, message) } : {}),
   });
