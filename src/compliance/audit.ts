@@ -19,7 +19,7 @@ export interface ConnectorAudit {
   nullSender: { current: Verdict | 'pending'; legacy: Verdict | 'pending' } | null;
   acceptedSender: { current: Verdict | 'pending'; legacy: Verdict | 'pending' } | null;
   steps: Step[];
-  findings: Finding[];
+  findings: readonly Finding[];
   remedies: Remedy[];
 }
 

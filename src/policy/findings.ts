@@ -9,7 +9,17 @@ import type { Finding } from './types.js';
  * Online itself would refuse (it takes only single IPv4 addresses and /24–/32 ranges).
  * One implementation, used by evaluate() for the matched connector and by the tenant audit.
  */
-export function connectorFindings(snapshot: DirectorySnapshot, ic: IndexedConnector): Finding[] {
+export function connectorFindings(snapshot: DirectorySnapshot, ic: IndexedConnector): readonly Finding[] {
+  // A snapshot never changes, so neither do its connectors' findings: compute them once, not at
+  // every RCPT that the connector attributes (the overlap search walks the prefix trie).
+  let found = findingsCache.get(ic);
+  if (!found) findingsCache.set(ic, (found = Object.freeze(computeConnectorFindings(snapshot, ic))));
+  return found;
+}
+
+const findingsCache = new WeakMap<IndexedConnector, readonly Finding[]>();
+
+function computeConnectorFindings(snapshot: DirectorySnapshot, ic: IndexedConnector): Finding[] {
   const { tenant, connector } = ic;
   const at = { tenant: tenant.name, connector: connector.name };
   const out: Finding[] = [];
