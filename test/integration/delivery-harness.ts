@@ -47,6 +47,14 @@ export class DeliveryHarness {
     this.openDb();
   }
 
+  /** A started harness whose DNS sends remote.test (the usual destination) to 127.0.0.1. */
+  static async started(): Promise<DeliveryHarness> {
+    const h = new DeliveryHarness();
+    await h.start();
+    h.dns.set('remote.test', { MX: [{ preference: 10, exchange: 'mx1.remote.test' }] }).set('mx1.remote.test', { A: ['127.0.0.1'] });
+    return h;
+  }
+
   openDb(): void {
     this.db = openSqlite(join(this.dir, 'relaygate.db'));
   }

@@ -9,9 +9,7 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<DeliveryHarness> {
-  h = new DeliveryHarness();
-  await h.start();
-  h.dns.set('remote.test', { MX: [{ preference: 10, exchange: 'mx1.remote.test' }] }).set('mx1.remote.test', { A: ['127.0.0.1'] });
+  h = await DeliveryHarness.started();
   return h;
 }
 
