@@ -36,6 +36,8 @@ export const Replies = Object.freeze({
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
   invalidRecipient: reply(501, '5.1.3', 'Invalid recipient address'),
   bareLineEnding: reply(550, '5.6.11', 'Bare CR or LF not allowed'),
+  /** Our rule: no BINARYMIME is offered, so a NUL in DATA is never legitimate (then close). */
+  nulCharacter: reply(550, '5.6.0', 'NUL characters not allowed'),
   temporaryFailure: reply(451, '4.3.0', 'Temporary server error, please try again later'),
   /** Our rule: a bounce to an SRS address this relay did not make, or made too long ago. */
   invalidSrsAddress: reply(550, '5.1.1', 'Unknown or expired SRS address'),

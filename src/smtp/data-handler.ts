@@ -1,5 +1,5 @@
 /**
- * End of the transaction: the DATA stream goes through the bare CR/LF guard, mailsplit (for the
+ * End of the transaction: the DATA stream goes through the bare CR/LF and NUL guard, mailsplit (for the
  * header From and the stamping) and into a spool file; the legacy rule set's pending recipients are
  * decided as soon as the header block has arrived; then the message is made durable and only then
  * answered `250 2.0.0 OK <id>`.
@@ -19,7 +19,7 @@ import type { RecipientDecision } from '../policy/types.js';
 import { connectionFacts, heloOf, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
 import { recipientRecord, type DecisionBase, type DecisionLog } from './decision-log.js';
 import { HeaderStamper, type HeaderFacts } from './header-stamper.js';
-import { BareLineEndingError, LineEndingGuard } from './line-ending-guard.js';
+import { BareLineEndingError, LineEndingGuard, NulCharacterError } from './line-ending-guard.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receivedHeader } from './received-header.js';
 import { SessionReplies } from './session-replies.js';
@@ -109,9 +109,9 @@ export async function receiveData(
     stream.unpipe(sizeLimit);
     await deps.acceptor.abandon(file);
     recordAccepts(deps, ctx, tx, null);
-    if (err instanceof BareLineEndingError) {
-      // Nothing after a bare line ending can be trusted to belong to this message: answer and close now.
-      ctx.replies?.sendNow(Replies.bareLineEnding, true);
+    if (err instanceof BareLineEndingError || err instanceof NulCharacterError) {
+      // Nothing after a bare line ending or a NUL can be trusted to belong to this message: answer and close now.
+      ctx.replies?.sendNow(err instanceof NulCharacterError ? Replies.nulCharacter : Replies.bareLineEnding, true);
       stream.resume();
       return { kind: 'closed' };
     }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { LineEndingGuard, BareLineEndingError } from './line-ending-guard.js';
+import { LineEndingGuard, BareLineEndingError, NulCharacterError } from './line-ending-guard.js';
 
 async function run(policy: 'reject' | 'normalize', chunks: string[]): Promise<string> {
   const out: Buffer[] = [];
@@ -57,4 +57,27 @@ test('the error names the offset of the first bare line ending', async () => {
     assert.equal(err.offset, 6);
     return true;
   });
+});
+
+test('a NUL is refused at its offset in reject mode and dropped in normalize mode, at any chunk boundary', async () => {
+  const msg = 'Subject: x\r\n\r\nbody\r\n\x00.\r\nMAIL FROM:<evil@example.com>\r\n';
+  for (const chunks of splits(msg)) {
+    await assert.rejects(run('reject', chunks), (err: unknown) => err instanceof NulCharacterError && err.offset === 20, JSON.stringify(chunks));
+    assert.equal(await run('normalize', chunks), msg.replace('\x00', ''), JSON.stringify(chunks));
+  }
+  // The NUL goes first, so the CR and LF around it make one line ending.
+  for (const chunks of splits('a\r\x00\nb')) assert.equal(await run('normalize', chunks), 'a\r\nb');
+});
+
+test('a CR held at a chunk end reaches the next stage only once the next byte shows it starts a CRLF', async () => {
+  const guard = new LineEndingGuard('reject');
+  const seen: string[] = [];
+  guard.on('data', (c: Buffer) => seen.push(c.toString('latin1')));
+  guard.write(Buffer.from('Subject: x\r', 'latin1'));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(seen, ['Subject: x']);
+  const failed = new Promise((resolve) => guard.once('error', resolve));
+  guard.write(Buffer.from('\r\nFrom: y\r\n', 'latin1'));
+  assert.ok((await failed) instanceof BareLineEndingError);
+  assert.deepEqual(seen, ['Subject: x'], 'the bare CR never passed');
 });

@@ -16,6 +16,8 @@ export interface RawClientOptions {
   preamble?: Buffer;
   /** Upper bound for any single wait, so a broken server fails the test instead of hanging it. */
   waitMs?: number;
+  /** TCP_NODELAY: each write leaves as its own segment instead of waiting to be coalesced. */
+  noDelay?: boolean;
 }
 
 export class RawSmtpClient {
@@ -35,6 +37,7 @@ export class RawSmtpClient {
       const s = net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, () => resolve(s));
       s.once('error', reject);
     });
+    if (opts.noDelay) socket.setNoDelay(true);
     if (opts.preamble) socket.write(opts.preamble);
     if (!opts.tls) return new RawSmtpClient(socket, waitMs);
     const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
