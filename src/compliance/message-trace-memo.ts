@@ -1,3 +1,4 @@
+import { splitAddress } from '../core/address.js';
 import type { CertificateFacts, RecipientVerdict, Remedy, TransactionDecision } from '../policy/types.js';
 import { RULE_CHANGE_AT } from '../policy/index.js';
 
@@ -16,11 +17,9 @@ const PLAIN_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 const MAX_ENTRIES = 20_000;
 
 function plainDomain(address: string): string | null {
-  const at = address.lastIndexOf('@');
-  if (at <= 0) return null;
-  const local = address.slice(0, at);
-  const domain = address.slice(at + 1);
-  return PLAIN_LOCAL.test(local) && PLAIN_DOMAIN.test(domain) ? domain.toLowerCase() : null;
+  const parts = splitAddress(address);
+  if (!parts) return null;
+  return PLAIN_LOCAL.test(parts.local) && PLAIN_DOMAIN.test(parts.domain) ? parts.domain.toLowerCase() : null;
 }
 
 /** What the impact report reads from a decision. */

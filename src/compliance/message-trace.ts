@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
+import { splitAddress } from '../core/address.js';
 import type { Directory } from '../directory/model.js';
 import { buildSnapshot, evaluate } from '../policy/index.js';
 import type { CertificateFacts, Remedy } from '../policy/types.js';
@@ -199,6 +200,6 @@ function findColumns(header: string[], name: string): Record<Column, number> {
 
 function p1DomainOf(mailFrom: string): string {
   if (mailFrom === '') return '<>';
-  const at = mailFrom.lastIndexOf('@');
-  return at === -1 ? mailFrom.toLowerCase() : mailFrom.slice(at + 1).replace(/>$/, '').toLowerCase();
+  const parts = splitAddress(mailFrom);
+  return parts ? parts.domain.replace(/>$/, '').toLowerCase() : mailFrom.toLowerCase();
 }

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import { domainOf } from '../core/address.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeDomain } from '../core/domain.js';
 import type { DirectorySnapshot } from '../policy/index.js';
@@ -171,7 +172,7 @@ export class DeliveryService {
    */
   reverseSrs(address: string): { address: string } | { error: string } | null {
     if (!this.srs.isSrs(address)) return null;
-    const domain = normalizeDomain(address.slice(address.lastIndexOf('@') + 1));
+    const domain = domainOf(address);
     const ours = [this.deps.srsDomain ?? this.deps.hostname, ...this.srsSettings.rewriteDomains()].map((d) => normalizeDomain(d));
     if (!domain || !ours.includes(domain)) return null;
     try {

@@ -8,6 +8,7 @@
  *   reverse  undoes one step, checking the HMAC (HHHH) and the age of the timestamp (TT, days mod 1024).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { splitAddress, type AddressParts } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -46,10 +47,10 @@ export class SrsError extends Error {
   }
 }
 
-function splitAddress(address: string): { local: string; domain: string } {
-  const at = address.lastIndexOf('@');
-  if (at <= 0 || at === address.length - 1) throw new SrsError(`not an address: ${address}`);
-  return { local: address.slice(0, at), domain: address.slice(at + 1) };
+function partsOf(address: string): AddressParts {
+  const parts = splitAddress(address);
+  if (!parts || parts.local === '' || parts.domain === '') throw new SrsError(`not an address: ${address}`);
+  return parts;
 }
 
 export class Srs {
@@ -112,7 +113,7 @@ export class Srs {
   /** The rewritten envelope sender. The null sender is never rewritten. */
   forward(address: string): string {
     if (address === '') return '';
-    const { local, domain } = splitAddress(address);
+    const { local, domain } = partsOf(address);
     const secret = this.settings.secrets[0]!;
     if (domain.toLowerCase() === this.settings.rewriteDomain.toLowerCase()) return address;
     const srs0 = /^SRS0[=+-](.*)$/i.exec(local);
@@ -132,7 +133,7 @@ export class Srs {
 
   /** The address a bounce to `address` must go to; throws SrsError when it is not ours or is forged/expired. */
   reverse(address: string): string {
-    const { local } = splitAddress(address);
+    const { local } = partsOf(address);
     const srs1 = /^SRS1[=+-]([^=]+)=([^=]+)==(.*)$/i.exec(local);
     if (srs1) {
       this.checkHash(srs1[1]!, srs1[2]!, srs1[3]!);

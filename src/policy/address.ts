@@ -1,3 +1,4 @@
+import { splitAddress } from '../core/address.js';
 import { normalizeDomain, type Domain } from '../core/domain.js';
 
 /**
@@ -35,12 +36,10 @@ export function parseEnvelopeAddress(raw: string): ParsedAddress {
     local = s.slice(0, close + 1);
     domainPart = s.slice(close + 2);
   } else {
-    const at = s.lastIndexOf('@');
-    if (at === -1) {
-      return invalid(s.includes('!') ? 'bang path without a domain' : 'unqualified address (no domain)');
-    }
-    local = s.slice(0, at);
-    domainPart = s.slice(at + 1);
+    const parts = splitAddress(s);
+    if (!parts) return invalid(s.includes('!') ? 'bang path without a domain' : 'unqualified address (no domain)');
+    local = parts.local;
+    domainPart = parts.domain;
     if (local.includes('@')) return invalid('more than one @');
     if (local.includes('%')) return invalid('percent hack in the local part');
     if (local.includes('!')) return invalid('bang path in the local part');

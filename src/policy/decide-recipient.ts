@@ -1,3 +1,4 @@
+import { domainPartOf } from '../core/address.js';
 import type { Domain } from '../core/domain.js';
 import { Replies, type SmtpReply } from '../core/reply.js';
 import type { RuleSet, Tenant } from '../directory/model.js';
@@ -95,7 +96,7 @@ function srsReturn(ctx: TransactionContext, address: string, original: string | 
   }
   return {
     ...base,
-    domain: original.slice(original.lastIndexOf('@') + 1).toLowerCase(),
+    domain: domainPartOf(original).toLowerCase(),
     verdict: 'inbound',
     reply: Replies.recipientOk,
     rule: 'srs-return',

@@ -1,4 +1,5 @@
-import { normalizeDomain, type Domain } from '../core/domain.js';
+import { domainOf } from '../core/address.js';
+import type { Domain } from '../core/domain.js';
 import { Replies, reply } from '../core/reply.js';
 import { addressDomain, firstHeaderAddress, parseEnvelopeAddress } from './address.js';
 import { attribute } from './attribution.js';
@@ -109,7 +110,5 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
 function headerFromDomain(headerFrom: string | null | undefined): Domain | null | undefined {
   if (headerFrom === undefined) return undefined;
   if (headerFrom === null) return null;
-  const address = firstHeaderAddress(headerFrom) ?? headerFrom;
-  const at = address.lastIndexOf('@');
-  return at === -1 ? null : normalizeDomain(address.slice(at + 1));
+  return domainOf(firstHeaderAddress(headerFrom) ?? headerFrom);
 }

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { domainOf, domainPartOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
 import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from '../delivery/dsn.js';
 import { parseRemoteReply } from '../delivery/outcome.js';
@@ -106,7 +107,7 @@ export class DsnGenerator {
       await file.discard();
       throw err;
     }
-    const senderDomain = message.mailFrom.slice(message.mailFrom.lastIndexOf('@') + 1).toLowerCase();
+    const senderDomain = domainOf(message.mailFrom) ?? domainPartOf(message.mailFrom).toLowerCase();
     await this.deps.queue.enqueueDsn(
       {
         message: {

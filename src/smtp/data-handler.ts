@@ -10,7 +10,7 @@ import { Joiner, Splitter } from 'mailsplit';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { Replies, acceptedReply, formatReply, type SmtpReply } from '../core/reply.js';
 import type { Clock } from '../core/clock.js';
-import { normalizeDomain } from '../core/domain.js';
+import { domainOf } from '../core/address.js';
 import type { MessageAcceptor } from '../queue/accept.js';
 import type { AcceptedRecipient } from '../queue/accept-types.js';
 import { StorageError } from '../queue/accept-types.js';
@@ -201,7 +201,7 @@ function logBase(ctx: ConnectionContext, tx: Transaction): DecisionBase {
 }
 
 function queued(r: TransactionRecipient): AcceptedRecipient {
-  return { address: r.address, domain: domainOf(r), notify: r.notify, orcpt: r.orcpt, state: 'queued', lastReply: null, dsnStatus: null };
+  return { address: r.address, domain: routingDomain(r), notify: r.notify, orcpt: r.orcpt, state: 'queued', lastReply: null, dsnStatus: null };
 }
 
 /** A recipient refused at end of DATA: stored failed, with a DSN owed unless the sender cannot get one. */
@@ -210,7 +210,7 @@ function refusedAtData(r: TransactionRecipient, tx: Transaction): AcceptedRecipi
   const suppressed = tx.mailFrom === '' || (notify !== null && !notify.includes('FAILURE'));
   return {
     address: r.address,
-    domain: domainOf(r),
+    domain: routingDomain(r),
     notify: r.notify,
     orcpt: r.orcpt,
     state: 'failed',
@@ -219,8 +219,8 @@ function refusedAtData(r: TransactionRecipient, tx: Transaction): AcceptedRecipi
   };
 }
 
-function domainOf(r: TransactionRecipient): string {
-  return r.decision.domain ?? normalizeDomain(r.address.slice(r.address.lastIndexOf('@') + 1)) ?? '';
+function routingDomain(r: TransactionRecipient): string {
+  return r.decision.domain ?? domainOf(r.address) ?? '';
 }
 
 /** Counts the DATA bytes (after dot-unstuffing) and fails the message past the listener's limit. */

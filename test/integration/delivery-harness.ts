@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
+import { domainPartOf } from '../../src/core/address.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
@@ -106,7 +107,7 @@ export class DeliveryHarness {
       recipients: input.to.map((t) => {
         const r = typeof t === 'string' ? { address: t } : t;
         return {
-          address: r.address, domain: r.address.slice(r.address.lastIndexOf('@') + 1), notify: r.notify ?? null, orcpt: r.orcpt ?? null,
+          address: r.address, domain: domainPartOf(r.address), notify: r.notify ?? null, orcpt: r.orcpt ?? null,
           state: r.state ?? 'queued', lastReply: r.lastReply ?? null, dsnStatus: r.dsnStatus ?? null,
         };
       }),
