@@ -3,23 +3,18 @@
  * (RFC 5321 §5: other MX hosts before deferring); each open session carries the messages one
  * transaction each; what a host or connection failure leaves undelivered moves on to the next host.
  */
+import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
 import type { SmtpReply } from '../core/reply.js';
-import type { QueuedRecipient } from '../queue/delivery-queue.js';
 import { DeliveryError, LocalFailures, type DeliveryFailure } from './outcome.js';
 import type { PreparedMessage } from './prepare.js';
 import type { HopTarget } from './routing.js';
 import { SmtpSession, type ClientSettings, type OutboundMessage } from './smtp-client.js';
 import type { Throttle } from './throttle.js';
 
+/** One message's recipients for one next hop, with the message as it goes on the wire. */
 export interface Job {
-  messageId: string;
-  tenant: string | null;
-  recipients: QueuedRecipient[];
-  envId: string | null;
-  ret: string | null;
-  smtputf8: boolean;
-  eightBit: boolean;
-  size: number;
+  message: QueuedEnvelope;
+  recipients: RecipientRef[];
   prepared: PreparedMessage;
 }
 
@@ -41,13 +36,13 @@ export interface AttemptSettings {
 
 function outbound(job: Job): OutboundMessage {
   return {
-    from: job.prepared.from,
+    mailFrom: job.prepared.from,
     recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
-    envId: job.envId,
-    ret: job.ret,
-    smtputf8: job.smtputf8,
-    eightBit: job.eightBit,
-    size: job.size,
+    envId: job.message.envId,
+    ret: job.message.ret,
+    bodyType: job.message.bodyType,
+    smtputf8: job.message.smtputf8,
+    size: job.message.size,
     open: job.prepared.open,
   };
 }
@@ -92,7 +87,7 @@ export async function attemptDelivery(destination: string, hops: readonly HopTar
               untried = [...batch.slice(i), ...untried];
               break;
             }
-            const admitted = settings.throttle.admitMessage(destination, job.tenant);
+            const admitted = settings.throttle.admitMessage(destination, job.message.tenant);
             if (!admitted.ok) {
               setAll(job, { kind: 'throttled', retryAt: admitted.retryAt, text: admitted.text });
               continue;

@@ -7,8 +7,9 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { domainOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
-import type { QueuedMessage } from '../queue/delivery-queue.js';
+import type { QueuedEnvelope } from '../core/envelope.js';
 import { dkimSignatureFor, findSigningKey, type DkimKeySource } from './dkim.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
 import { Srs } from './srs.js';
@@ -37,15 +38,10 @@ export interface PreparedMessage {
   open(): Readable;
 }
 
-export function domainOfAddress(address: string): string | null {
-  const m = /@([^@\s>]+)>?\s*$/.exec(address);
-  return m ? m[1]!.toLowerCase() : null;
-}
-
 /** The envelope sender after SRS (the null sender and DSNs are never rewritten). */
-export async function envelopeSender(message: QueuedMessage, srs: SrsPolicy | null, clock: Clock): Promise<string> {
+export async function envelopeSender(message: QueuedEnvelope, srs: SrsPolicy | null, clock: Clock): Promise<string> {
   if (!srs || message.mailFrom === '' || message.kind === 'dsn' || message.tenant === null) return message.mailFrom;
-  const domain = domainOfAddress(message.mailFrom);
+  const domain = domainOf(message.mailFrom);
   if (domain === null) return message.mailFrom;
   const setting = srs.settingFor(message.tenant);
   if (!setting.enabled) return message.mailFrom;
@@ -54,7 +50,7 @@ export async function envelopeSender(message: QueuedMessage, srs: SrsPolicy | nu
   return rewriter.forward(message.mailFrom);
 }
 
-export async function prepareMessage(message: QueuedMessage, deps: PrepareDeps): Promise<PreparedMessage> {
+export async function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps): Promise<PreparedMessage> {
   const path = join(deps.spoolRoot, message.spoolPath);
   try {
     await access(path);
@@ -62,7 +58,7 @@ export async function prepareMessage(message: QueuedMessage, deps: PrepareDeps):
     throw new DeliveryError(LocalFailures.spoolUnreadable(err instanceof Error ? err.message : String(err)));
   }
   const from = await envelopeSender(message, deps.srs, deps.clock);
-  const fromDomain = message.headerFrom ? domainOfAddress(message.headerFrom) : null;
+  const fromDomain = message.headerFrom ? domainOf(message.headerFrom) : null;
   const key = message.tenant && fromDomain ? findSigningKey(deps.dkimKeys, message.tenant, fromDomain) : null;
   let header = '';
   if (key) {

@@ -21,7 +21,7 @@ const body = 'From: a@contoso.test\r\nTo: b@remote.test\r\nSubject: hi\r\n\r\n.l
 
 function message(over: Partial<OutboundMessage> = {}): OutboundMessage {
   return {
-    from: 'a@contoso.test',
+    mailFrom: 'a@contoso.test',
     recipients: [
       { address: 'b@remote.test', notify: 'FAILURE,DELAY', orcpt: 'rfc822;B@remote.test' },
       { address: 'c@remote.test', notify: null, orcpt: null },
@@ -29,7 +29,7 @@ function message(over: Partial<OutboundMessage> = {}): OutboundMessage {
     envId: 'env+1',
     ret: 'HDRS',
     smtputf8: false,
-    eightBit: false,
+    bodyType: null,
     size: Buffer.byteLength(body),
     open: () => Readable.from([Buffer.from(body)]),
     ...over,
@@ -201,13 +201,13 @@ test('AUTH with the route credentials; wrong ones are a temporary host failure',
 
 test('SMTPUTF8 and 8BITMIME messages are refused, not altered, when the peer lacks them', async () => {
   const r = await receiver({ smtputf8: false, eightBitMime: false });
-  const utf8 = summary(await sendOnce(hop(r.port), message({ smtputf8: true, from: 'jörg@contoso.test' })));
+  const utf8 = summary(await sendOnce(hop(r.port), message({ smtputf8: true, mailFrom: 'jörg@contoso.test' })));
   assert.match(utf8['b@remote.test']!, /^host permanent: 554 5\.6\.7 The message needs SMTPUTF8 but mx\.test\[127\.0\.0\.1\]:\d+ does not support it; not sent rather than altered$/);
-  const eight = summary(await sendOnce(hop(r.port), message({ eightBit: true })));
+  const eight = summary(await sendOnce(hop(r.port), message({ bodyType: '8BITMIME' })));
   assert.match(eight['c@remote.test']!, /^host permanent: 554 5\.6\.3 The message has an 8-bit body but mx\.test\[127\.0\.0\.1\]:\d+ does not support 8BITMIME; not sent rather than altered$/);
   assert.equal(r.attempts.length, 0, 'no MAIL FROM was sent');
   const ok = await receiver();
-  await sendOnce(hop(ok.port), message({ smtputf8: true, from: 'jörg@contoso.test', eightBit: true }));
+  await sendOnce(hop(ok.port), message({ smtputf8: true, mailFrom: 'jörg@contoso.test', bodyType: '8BITMIME' }));
   assert.equal(ok.messages[0]!.from, 'jörg@contoso.test');
   assert.equal(ok.messages[0]!.mailArgs.BODY, '8BITMIME');
 });
@@ -216,7 +216,7 @@ test('a session is reused for several messages; the null sender goes as MAIL FRO
   const r = await receiver();
   const session = await SmtpSession.open(hop(r.port), settings);
   await session.send(message());
-  await session.send(message({ from: '' }));
+  await session.send(message({ mailFrom: '' }));
   session.close();
   assert.equal(r.connections, 1);
   assert.deepEqual(r.messages.map((m) => m.from), ['a@contoso.test', '']);

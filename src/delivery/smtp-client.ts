@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import { classifySmtpError, DeliveryError, LocalFailures, recipientRefused, type DeliveryFailure } from './outcome.js';
 import type { HopTarget } from './routing.js';
 import { parseRemoteReply } from './outcome.js';
+import { isEightBit, type Envelope, type EnvelopeRecipient } from '../core/envelope.js';
 import type { SmtpReply } from '../core/reply.js';
 
 export interface ClientSettings {
@@ -26,23 +27,12 @@ export interface ClientSettings {
   ca?: string | readonly string[];
 }
 
-export interface OutboundRecipient {
-  address: string;
-  /** RFC 3461 NOTIFY as stored: "NEVER" or a comma list, null when not given. */
-  notify: string | null;
-  /** ORCPT as given ("rfc822;user@example.com"), null when not given. */
-  orcpt: string | null;
-}
-
-export interface OutboundMessage {
-  from: string; // '' = null sender
-  recipients: OutboundRecipient[];
-  envId: string | null;
-  ret: string | null;
-  /** The client declared SMTPUTF8: the message may carry UTF-8 addresses or headers. */
-  smtputf8: boolean;
-  /** BODY=8BITMIME was declared. */
-  eightBit: boolean;
+/**
+ * One transaction's worth: the envelope as it goes out (`mailFrom` after SRS; SMTPUTF8 and
+ * BODY=8BITMIME as the client declared them, needed of the peer) and the recipients for this host.
+ */
+export interface OutboundMessage extends Envelope {
+  recipients: readonly EnvelopeRecipient[];
   size: number;
   /** Opens the full message (called once per transaction). */
   open: () => Readable;
@@ -67,7 +57,7 @@ export function encodeXText(value: string): string {
   return out;
 }
 
-function dsnRcptArgs(r: OutboundRecipient): string {
+function dsnRcptArgs(r: EnvelopeRecipient): string {
   const args: string[] = [];
   if (r.notify) args.push('NOTIFY=' + r.notify.toUpperCase());
   if (r.orcpt) {
@@ -107,8 +97,8 @@ function connectionOptions(hop: HopTarget, settings: ClientSettings): Constructo
 /** An open SMTP session to one host. */
 export class SmtpSession {
   private usable = true;
-  private currentRcpt: OutboundRecipient | null = null;
-  private rcptByAddress = new Map<string, OutboundRecipient>();
+  private currentRcpt: EnvelopeRecipient | null = null;
+  private rcptByAddress = new Map<string, EnvelopeRecipient>();
 
   private constructor(
     private readonly conn: SMTPConnection,
@@ -197,14 +187,15 @@ export class SmtpSession {
     if (!this.isUsable) return failAll(LocalFailures.connection(this.label, 'connection closed'), false);
     const ext = this.extensions();
     if (message.smtputf8 && !ext.includes('SMTPUTF8')) return failAll(LocalFailures.smtpUtf8Unsupported(this.label), true);
-    if (message.eightBit && !ext.includes('8BITMIME')) return failAll(LocalFailures.eightBitUnsupported(this.label), true);
+    const eightBit = isEightBit(message);
+    if (eightBit && !ext.includes('8BITMIME')) return failAll(LocalFailures.eightBitUnsupported(this.label), true);
 
     this.rcptByAddress = new Map(message.recipients.map((r) => [r.address, r]));
     const envelope = {
-      from: message.from === '' ? false as const : message.from,
+      from: message.mailFrom === '' ? false as const : message.mailFrom,
       to: message.recipients.map((r) => r.address),
       size: message.size,
-      use8BitMime: message.eightBit,
+      use8BitMime: eightBit,
       dsn: message.envId || message.ret ? { envid: message.envId, ret: message.ret } : undefined,
     };
     let stream: Readable;

@@ -2,6 +2,7 @@
  * What the SMTP front end hands to the queue when it accepts a message: the envelope, the
  * per-recipient outcome and the decision log. Times are epoch milliseconds (the queue schema's).
  */
+import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
 import type { AttributionKind, Directionality } from '../policy/types.js';
 
 /** `queued` for a recipient to deliver; `failed` for one refused at end of DATA (legacy rule set). */
@@ -9,39 +10,23 @@ export type AcceptedRecipientState = 'queued' | 'failed';
 /** `owed`: a failure DSN must be sent; `suppressed`: null sender or NOTIFY without FAILURE. */
 export type AcceptedDsnStatus = 'owed' | 'suppressed' | null;
 
-export interface AcceptedRecipient {
-  address: string;
-  domain: string;
-  notify: string | null;
-  orcpt: string | null;
+export interface AcceptedRecipient extends Omit<RecipientRef, 'id'> {
   state: AcceptedRecipientState;
   lastReply: string | null;
   dsnStatus: AcceptedDsnStatus;
 }
 
-export interface AcceptedMessage {
-  id: string;
-  tenant: string | null;
+/** The queued envelope of a message the front end accepted (kind `mail`), with what the trace keeps. */
+export interface AcceptedMessage extends Omit<QueuedEnvelope, 'kind'> {
   connector: string | null;
   attribution: AttributionKind;
   directionality: Directionality;
-  /** '' for the null sender. */
-  mailFrom: string;
-  envId: string | null;
-  ret: 'FULL' | 'HDRS' | null;
-  bodyType: string | null;
-  smtputf8: boolean;
-  size: number;
-  /** Relative to `<dataDir>/spool`. */
-  spoolPath: string;
   clientIp: string;
   clientHelo: string | null;
   /** e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384`; null for a cleartext session. */
   tls: string | null;
-  headerFrom: string | null;
   subject: string | null;
   messageIdHeader: string | null;
-  receivedAt: number;
   recipients: AcceptedRecipient[];
 }
 

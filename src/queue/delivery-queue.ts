@@ -1,24 +1,17 @@
-import type { AcceptedMessage } from './accept-types.js';
 /**
  * The queue as delivery sees it (a port: the SQLite adapter is store/sqlite/delivery-store.ts; a
  * PostgreSQL one claims with FOR UPDATE SKIP LOCKED behind the same methods). The rules the
  * methods keep are written at the top of states.ts.
  */
+import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
+import type { AcceptedMessage } from './accept-types.js';
 import type { RecipientState } from './states.js';
 
-/** A message as delivery reads it back: the accepted envelope's columns, plus whether we made it (a DSN). */
-export type QueuedMessage = Pick<
-  AcceptedMessage,
-  'id' | 'tenant' | 'attribution' | 'directionality' | 'mailFrom' | 'envId' | 'ret' | 'bodyType' | 'smtputf8' | 'size' | 'spoolPath' | 'headerFrom' | 'receivedAt'
-> & { kind: 'mail' | 'dsn' };
+/** A message as the queue reads it back: the queued envelope, and the attribution a DSN inherits. */
+export type QueuedMessage = QueuedEnvelope & Pick<AcceptedMessage, 'attribution' | 'directionality'>;
 
-export interface QueuedRecipient {
-  id: number;
+export interface QueuedRecipient extends RecipientRef {
   messageId: string;
-  address: string;
-  domain: string;
-  notify: string | null;
-  orcpt: string | null;
   state: RecipientState;
   attempts: number;
   lastReply: string | null;

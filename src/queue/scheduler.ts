@@ -128,17 +128,7 @@ export class Scheduler {
         }
         const group = groups.get(plan.key) ?? { plan, jobs: new Map<string, Job>() };
         groups.set(plan.key, group);
-        const job = group.jobs.get(work.message.id) ?? {
-          messageId: work.message.id,
-          tenant: work.message.tenant,
-          recipients: [],
-          envId: work.message.envId,
-          ret: work.message.ret,
-          smtputf8: work.message.smtputf8,
-          eightBit: (work.message.bodyType ?? '').toUpperCase() === '8BITMIME',
-          size: work.message.size,
-          prepared,
-        };
+        const job = group.jobs.get(work.message.id) ?? { message: work.message, recipients: [], prepared };
         job.recipients.push(r);
         group.jobs.set(work.message.id, job);
       }
@@ -166,6 +156,7 @@ export class Scheduler {
 
   private async deliverGroups(groups: Group[], works: MessageWork[], summary: PassSummary): Promise<void> {
     const byMessage = new Map(works.map((w) => [w.message.id, w]));
+    const claimed = new Map(works.flatMap((w) => w.recipients.map((r) => [r.id, r] as const)));
     const limit = Math.max(1, this.deps.concurrency ?? 20);
     const perDestination = Math.max(1, this.deps.connectionsPerDestination ?? 2);
     // Each task is one connection's share of a group: big groups are split, round robin.
@@ -183,13 +174,13 @@ export class Scheduler {
         const jobs = g.jobs;
         const recorded = new Set<number>();
         const outcomesOf = (job: Job, results: ReadonlyMap<number, RecipientAttempt>): RecipientOutcome[] => {
-          const work = byMessage.get(job.messageId)!;
+          const work = byMessage.get(job.message.id)!;
           return job.recipients
             .filter((r) => !recorded.has(r.id))
             .map((r) => {
               recorded.add(r.id);
               const attempt = results.get(r.id) ?? { kind: 'failed', failure: LocalFailures.connection(g.plan.destination, 'not attempted'), host: null };
-              return this.outcome(work, r, attempt);
+              return this.outcome(work, claimed.get(r.id)!, attempt);
             });
         };
         const results = await attemptDelivery(g.plan.destination, g.plan.hops, jobs, {

@@ -1,4 +1,5 @@
 import type { SMTPServerSession } from 'smtp-server';
+import type { Envelope, EnvelopeRecipient } from '../core/envelope.js';
 import type { BareLineEndingPolicy } from '../directory/model.js';
 import type { CertificateFacts, ConnectionFacts, RecipientDecision, TransactionDecision } from '../policy/types.js';
 import type { ReplyControl } from './reply-control.js';
@@ -17,23 +18,15 @@ export interface TlsInfo {
 }
 
 /** A recipient accepted at RCPT (possibly provisionally: verdict `pending`). */
-export interface TransactionRecipient {
-  address: string;
-  notify: string | null;
-  orcpt: string | null;
+export interface TransactionRecipient extends EnvelopeRecipient {
   decision: RecipientDecision;
   /** The whole decision the recipient's came from (steps, certificate judgement) for the log. */
   transaction: TransactionDecision;
 }
 
 /** One mail transaction (MAIL FROM up to the end of DATA or RSET). */
-export interface Transaction {
+export interface Transaction extends Envelope {
   at: Date;
-  mailFrom: string;
-  envId: string | null;
-  ret: 'FULL' | 'HDRS' | null;
-  bodyType: string | null;
-  smtputf8: boolean;
   mailDecision: TransactionDecision;
   recipients: TransactionRecipient[];
   /** Accept decisions not yet written: they are recorded with the queue id once it exists. */

@@ -1,0 +1,54 @@
+/**
+ * The envelope of a message and its recipients: the one shape the SMTP front end accepts, the
+ * queue stores and hands out, and delivery sends (the role Postfix gives global/deliver_request.h:
+ * it sits below both the queue and the delivery agents). Times are epoch milliseconds.
+ */
+
+/** RFC 3461 RET: return the full message or only its headers in a DSN. */
+export type DsnReturn = 'FULL' | 'HDRS';
+
+/** MAIL FROM and its parameters (RFC 3461 ENVID/RET, RFC 6152 BODY, RFC 6531 SMTPUTF8). */
+export interface Envelope {
+  /** '' for the null sender. */
+  mailFrom: string;
+  envId: string | null;
+  ret: DsnReturn | null;
+  /** BODY= as declared (`8BITMIME`, `7BIT`); null when not given. */
+  bodyType: string | null;
+  smtputf8: boolean;
+}
+
+/** RCPT TO and its RFC 3461 parameters, as the client gave them. */
+export interface EnvelopeRecipient {
+  address: string;
+  /** NOTIFY as given: `NEVER` or a comma list; null when not given. */
+  notify: string | null;
+  /** ORCPT as given (`rfc822;user@example.com`); null when not given. */
+  orcpt: string | null;
+}
+
+/** A queued message as delivery reads it: the envelope, whose it is and where its body lies. */
+export interface QueuedEnvelope extends Envelope {
+  id: string;
+  /** `dsn`: a notification the relay generated (never rewritten, never answered with a DSN). */
+  kind: 'mail' | 'dsn';
+  tenant: string | null;
+  size: number;
+  /** Relative to `<dataDir>/spool`. */
+  spoolPath: string;
+  /** The header From (P2) address, when the message had one. */
+  headerFrom: string | null;
+  receivedAt: number;
+}
+
+/** A queued recipient: `id` is how a delivery result finds its way back to the queue. */
+export interface RecipientRef extends EnvelopeRecipient {
+  id: number;
+  /** The domain the next hop is chosen by. */
+  domain: string;
+}
+
+/** True when the body was declared 8-bit (BODY=8BITMIME). */
+export function isEightBit(envelope: Pick<Envelope, 'bodyType'>): boolean {
+  return (envelope.bodyType ?? '').toUpperCase() === '8BITMIME';
+}
