@@ -1,21 +1,22 @@
 /** How the directory commands show change lists and items to people. */
 import { formatChange, type DirectoryChange, type Tenant } from '../directory/index.js';
 import { CliError } from './errors.js';
+import type { CliContext } from './io.js';
 import { printJson } from './options.js';
 
-export function printChanges(changes: readonly DirectoryChange[], opts: { json?: boolean; dryRun?: boolean; revision?: number }): void {
+export function printChanges(cli: CliContext, changes: readonly DirectoryChange[], opts: { json?: boolean; dryRun?: boolean; revision?: number }): void {
   if (opts.json) {
-    printJson({ dryRun: opts.dryRun === true, changes, ...(opts.revision === undefined ? {} : { revision: opts.revision }) });
+    printJson(cli, { dryRun: opts.dryRun === true, changes, ...(opts.revision === undefined ? {} : { revision: opts.revision }) });
     return;
   }
   if (changes.length === 0) {
-    process.stdout.write('no changes\n');
+    cli.stdout.write('no changes\n');
     return;
   }
   const lines = changes.map(formatChange);
   const n = `${changes.length} ${changes.length === 1 ? 'change' : 'changes'}`;
   const summary = opts.dryRun ? `dry run: ${n}, nothing written` : `${n} applied`;
-  process.stdout.write(`${lines.join('\n')}\n${summary}\n`);
+  cli.stdout.write(`${lines.join('\n')}\n${summary}\n`);
 }
 
 /** Aligned columns with a header row. */

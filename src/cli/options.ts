@@ -8,6 +8,7 @@ import { openStores, type Stores } from '../app/stores.js';
 import { ConfigError, loadConfig, type RelaygateConfig } from '../config/index.js';
 import { DirectoryEditError, DirectoryValidationError } from '../directory/index.js';
 import { CliError } from './errors.js';
+import type { CliContext } from './io.js';
 
 export interface ConfigOption {
   config?: string;
@@ -17,9 +18,9 @@ export function addConfigOption(cmd: Command): Command {
   return cmd.option('--config <file>', 'relaygate.yaml (default: ./relaygate.yaml, else the built-in demo settings)');
 }
 
-export function loadCliConfig(opts: ConfigOption): RelaygateConfig {
+export function loadCliConfig(cli: CliContext, opts: ConfigOption): RelaygateConfig {
   try {
-    return loadConfig(opts.config);
+    return loadConfig(opts.config, cli.env, { cwd: cli.cwd });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;
@@ -27,8 +28,12 @@ export function loadCliConfig(opts: ConfigOption): RelaygateConfig {
 }
 
 /** Runs `fn` with the stores open and closes them afterwards, whatever happens. */
-export async function withStores<T>(opts: ConfigOption, fn: (stores: Stores, config: RelaygateConfig) => Promise<T>): Promise<T> {
-  const config = loadCliConfig(opts);
+export async function withStores<T>(
+  cli: CliContext,
+  opts: ConfigOption,
+  fn: (stores: Stores, config: RelaygateConfig) => Promise<T>,
+): Promise<T> {
+  const config = loadCliConfig(cli, opts);
   let stores: Stores;
   try {
     stores = openStores(config);
@@ -51,8 +56,8 @@ export function toCliError(err: unknown): unknown {
   return err;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+export function printJson(cli: CliContext, value: unknown): void {
+  cli.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
 /** Collects a repeatable option (`--ip a --ip b`) into a list. */

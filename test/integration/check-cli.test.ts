@@ -1,27 +1,26 @@
 /**
- * `relaygate check` run as the built binary: the bundled example scenarios, --eml with real
+ * `relaygate check` run in-process through runCli: the bundled example scenarios, --eml with real
  * certificates from a test CA, the tenant audit, and invalid input (exit 2).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runCliCaptured } from '../../src/cli/testing.js';
 import { createTestPki, type TestPki } from '../support/certificates.js';
 
 const root = resolve(import.meta.dirname, '../../..');
-const bin = join(root, 'dist/src/cli/main.js');
 const examples = join(root, 'examples/check');
 const directory = join(examples, 'tenants.yaml');
 
-function relaygate(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'rg-cwd-')) });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+async function relaygate(...args: string[]) {
+  const r = await runCliCaptured(args, { env: process.env, cwd: mkdtempSync(join(tmpdir(), 'rg-cwd-')) });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
-function json(args: string[]) {
-  const r = relaygate('check', ...args, '--json');
+async function json(args: string[]) {
+  const r = await relaygate('check', ...args, '--json');
   return { code: r.code, doc: JSON.parse(r.out) as Record<string, unknown> & { recipients: Array<Record<string, string>> } };
 }
 
@@ -34,20 +33,20 @@ describe('check: bundled example scenarios', () => {
     ['05-open-relay-attempt.yaml', 1, ['rejected', 'rejected'], 'OUT-F'],
   ];
   for (const [file, code, verdicts, outcome] of cases) {
-    test(file, () => {
-      const { code: exit, doc } = json([join(examples, file)]);
+    test(file, async () => {
+      const { code: exit, doc } = await json([join(examples, file)]);
       assert.equal(exit, code);
       assert.deepEqual(doc.recipients.map((r) => r.verdict), verdicts);
       assert.deepEqual(Object.keys(doc), ['tenant', 'connector', 'attribution', 'ruleSet', 'recipients', 'steps', 'warnings', 'remedies']);
       assert.deepEqual(Object.keys(doc.recipients[0]!), ['address', 'verdict', 'tenant', 'reply', 'currentVerdict', 'legacyVerdict']);
-      const human = relaygate('check', join(examples, file));
+      const human = await relaygate('check', join(examples, file));
       assert.equal(human.code, code);
       assert.match(human.out, new RegExp(`Outcome: ${outcome} `));
     });
   }
 
-  test('the bounce over the IP connector names both verdicts and the remedies', () => {
-    const { doc } = json([join(examples, '02-bounce-over-ip-connector.yaml')]);
+  test('the bounce over the IP connector names both verdicts and the remedies', async () => {
+    const { doc } = await json([join(examples, '02-bounce-over-ip-connector.yaml')]);
     assert.deepEqual(doc.recipients[0], {
       address: 'someone@external.example',
       verdict: 'rejected',
@@ -60,8 +59,8 @@ describe('check: bundled example scenarios', () => {
     assert.deepEqual(remedies.map((r) => r.rank), [1, 3]);
   });
 
-  test('the percent hack is refused by hygiene, not relayed', () => {
-    const { doc } = json([join(examples, '05-open-relay-attempt.yaml')]);
+  test('the percent hack is refused by hygiene, not relayed', async () => {
+    const { doc } = await json([join(examples, '05-open-relay-attempt.yaml')]);
     assert.equal(doc.recipients[1]!.reply, '501 5.1.3 Invalid recipient address');
   });
 });
@@ -92,8 +91,8 @@ describe('check --eml with real client certificates', () => {
     ['wrong name', () => pki.client('wrong', { cn: 'mail.fabrikam.example' }).certPath, 'rejected', ''],
   ];
   for (const [name, make, verdict, reason] of certs) {
-    test(name, () => {
-      const { code, doc } = json(['--eml', eml, '--ip', '198.51.100.7', '--cert', make(), '--ca', pki.ca.certPath, '--directory', directory]);
+    test(name, async () => {
+      const { code, doc } = await json(['--eml', eml, '--ip', '198.51.100.7', '--cert', make(), '--ca', pki.ca.certPath, '--directory', directory]);
       assert.equal(doc.recipients[0]!.verdict, verdict);
       assert.equal(code, verdict === 'relay' ? 0 : 1);
       if (reason) {
@@ -105,8 +104,8 @@ describe('check --eml with real client certificates', () => {
     });
   }
 
-  test('without --cert the bounce comes from an unknown host and is refused', () => {
-    const { code, doc } = json(['--eml', eml, '--ip', '198.51.100.7', '--directory', directory]);
+  test('without --cert the bounce comes from an unknown host and is refused', async () => {
+    const { code, doc } = await json(['--eml', eml, '--ip', '198.51.100.7', '--directory', directory]);
     assert.equal(code, 1);
     assert.equal(doc.recipients[0]!.reply, '550 5.7.64 TenantAttribution; Relay Access Denied');
     assert.equal(doc.tenant, null);
@@ -114,14 +113,14 @@ describe('check --eml with real client certificates', () => {
 });
 
 describe('check --tenant (audit)', () => {
-  test('a tenant whose IP connector cannot carry bounces has findings (exit 1)', () => {
-    const r = relaygate('check', '--tenant', 'contoso', '--directory', directory);
+  test('a tenant whose IP connector cannot carry bounces has findings (exit 1)', async () => {
+    const r = await relaygate('check', '--tenant', 'contoso', '--directory', directory);
     assert.equal(r.code, 1);
     assert.match(r.out, /Connector onprem-ip \(OnPremises\): from 203\.0\.113\.0/);
     assert.match(r.out, /null-sender bounce to an outside recipient: now rejected, before 2023-11-01 relay/);
   });
 
-  test('a certificate-only tenant whose name is accepted is clean (exit 0)', () => {
+  test('a certificate-only tenant whose name is accepted is clean (exit 0)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rg-audit-'));
     const file = join(dir, 'tenants.yaml');
     writeFileSync(
@@ -135,42 +134,42 @@ describe('check --tenant (audit)', () => {
       - { name: cert, type: OnPremises, tlsSenderCertificateName: mail.clean.example }
 `,
     );
-    const r = relaygate('check', '--tenant', 'clean', '--directory', file, '--json');
+    const r = await relaygate('check', '--tenant', 'clean', '--directory', file, '--json');
     assert.equal(r.code, 0, r.err);
     const audit = JSON.parse(r.out) as { connectors: Array<{ nullSender: { current: string } }> };
     assert.equal(audit.connectors[0]!.nullSender.current, 'relay');
   });
 
-  test('an unknown tenant is invalid input (exit 2)', () => {
-    const r = relaygate('check', '--tenant', 'nobody', '--directory', directory);
+  test('an unknown tenant is invalid input (exit 2)', async () => {
+    const r = await relaygate('check', '--tenant', 'nobody', '--directory', directory);
     assert.equal(r.code, 2);
     assert.equal(r.err, 'relaygate: no tenant named nobody\n');
   });
 });
 
 describe('check: invalid input exits 2 with a message', () => {
-  test('missing scenario file', () => {
-    const r = relaygate('check', '/nonexistent/scenario.yaml');
+  test('missing scenario file', async () => {
+    const r = await relaygate('check', '/nonexistent/scenario.yaml');
     assert.equal(r.code, 2);
     assert.match(r.err, /^relaygate: \/nonexistent\/scenario\.yaml: ENOENT/);
   });
-  test('unknown key in a scenario names the field', () => {
+  test('unknown key in a scenario names the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rg-bad-'));
     const file = join(dir, 's.yaml');
     writeFileSync(file, `directory: ${directory}\nconnection: { ip: 203.0.113.1, tsl: true }\nrecipients: [a@b.example]\n`);
-    const r = relaygate('check', file);
+    const r = await relaygate('check', file);
     assert.equal(r.code, 2);
     assert.match(r.err, /connection: Unrecognized key: "tsl"/);
   });
-  test('--eml without --ip', () => {
-    const r = relaygate('check', '--eml', 'x.eml', '--directory', directory);
+  test('--eml without --ip', async () => {
+    const r = await relaygate('check', '--eml', 'x.eml', '--directory', directory);
     assert.equal(r.code, 2);
     assert.equal(r.err, 'relaygate: --eml needs --ip (the source IP of the connection)\n');
   });
-  test('a bad instant', () => {
-    const r = relaygate('check', join(examples, '01-app-with-accepted-sender.yaml'), '--at', 'yesterday');
+  test('a bad instant', async () => {
+    const r = await relaygate('check', join(examples, '01-app-with-accepted-sender.yaml'), '--at', 'yesterday');
     assert.equal(r.code, 0, 'a scenario file carries its own instant; --at applies to --eml and --tenant');
-    const e = relaygate('check', '--tenant', 'contoso', '--directory', directory, '--at', 'yesterday');
+    const e = await relaygate('check', '--tenant', 'contoso', '--directory', directory, '--at', 'yesterday');
     assert.equal(e.code, 2);
     assert.equal(e.err, 'relaygate: --at: not an ISO 8601 instant: yesterday\n');
   });

@@ -1,5 +1,5 @@
 /**
- * The Exchange Online admin's path, run as the built binary: import the PowerShell exports, audit the
+ * The Exchange Online admin's path, run in-process through runCli: import the PowerShell exports, audit the
  * tenant, check a message trace; the round trip import → apply → export → import changes nothing;
  * and every malformed input ends with a clear message and exit code 2.
  */
@@ -24,8 +24,8 @@ after(() => s.cleanup());
 const importArgs = ['import', 'exchange-online', '--accepted-domains', AD, '--inbound-connectors', IC];
 
 describe('relaygate import exchange-online', () => {
-  test('writes tenants.yaml to stdout and the summary (ignored properties, each once) to stderr', () => {
-    const r = s.runRaw(importArgs);
+  test('writes tenants.yaml to stdout and the summary (ignored properties, each once) to stderr', async () => {
+    const r = await s.runRaw(importArgs);
     assert.equal(r.code, 0, r.stderr);
     const doc = parseYaml(r.stdout) as { tenants: Array<{ name: string; inboundConnectors: Array<{ name: string; enabled: boolean; type: string }> }> };
     assert.equal(doc.tenants[0]?.name, 'contoso');
@@ -47,36 +47,36 @@ describe('relaygate import exchange-online', () => {
     assert.ok(r.stderr.includes('certificate issuer "CN=Contoso Issuing CA 01, O=Contoso Ltd, C=US" is not enforced'));
   });
 
-  test('-o merges into an existing tenants.yaml, keeping its other tenants', () => {
+  test('-o merges into an existing tenants.yaml, keeping its other tenants', async () => {
     const file = join(s.dir, 'merge.yaml');
     writeFileSync(file, 'tenants:\n  - name: fabrikam\n    acceptedDomains:\n      - { domain: fabrikam.example }\n');
-    const r = s.runRaw([...importArgs, '--tenant', 'Contoso', '-o', file]);
+    const r = await s.runRaw([...importArgs, '--tenant', 'Contoso', '-o', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stderr.includes('Added tenant Contoso in'));
     const doc = parseYaml(readFileSync(file, 'utf8')) as { tenants: Array<{ name: string }> };
     assert.deepEqual(doc.tenants.map((t) => t.name), ['fabrikam', 'Contoso']);
-    const again = s.runRaw([...importArgs, '--tenant', 'Contoso', '-o', file]);
+    const again = await s.runRaw([...importArgs, '--tenant', 'Contoso', '-o', file]);
     assert.ok(again.stderr.includes('Replaced tenant Contoso in'));
   });
 
-  test('round trip: import → apply → export → import --apply changes nothing', () => {
+  test('round trip: import → apply → export → import --apply changes nothing', async () => {
     const imported = join(s.dir, 'imported.yaml');
-    assert.equal(s.runRaw([...importArgs, '-o', imported]).code, 0);
-    const applied = s.run('apply', '-f', imported);
+    assert.equal((await s.runRaw([...importArgs, '-o', imported])).code, 0);
+    const applied = await s.run('apply', '-f', imported);
     assert.equal(applied.code, 0, applied.stderr);
-    const exported = s.run('export');
+    const exported = await s.run('export');
     assert.equal(exported.code, 0, exported.stderr);
     assert.equal(exported.stdout, readFileSync(imported, 'utf8'));
-    const again = s.run(...importArgs, '--apply');
+    const again = await s.run(...importArgs, '--apply');
     assert.equal(again.code, 0, again.stderr);
     assert.ok(again.stderr.includes('The store already matches: nothing changed.'), again.stderr);
-    assert.equal(s.run('export').stdout, exported.stdout);
+    assert.equal((await s.run('export')).stdout, exported.stdout);
   });
 
-  test('--apply reports what it changed', () => {
+  test('--apply reports what it changed', async () => {
     const t = cliSandbox();
     try {
-      const r = t.run(...importArgs, '--apply');
+      const r = await t.run(...importArgs, '--apply');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /Applied to the store:\n {2}\+ tenant contoso\n/);
     } finally {
@@ -90,17 +90,17 @@ describe('relaygate import exchange-online', () => {
     return path;
   };
 
-  test('truncated JSON: exit 2, file named, "truncated" said', () => {
+  test('truncated JSON: exit 2, file named, "truncated" said', async () => {
     const text = readFileSync(AD, 'utf8');
     const file = bad('truncated.json', text.slice(0, text.length - 100));
-    const r = s.runRaw(['import', 'exchange-online', '--accepted-domains', file, '--inbound-connectors', IC]);
+    const r = await s.runRaw(['import', 'exchange-online', '--accepted-domains', file, '--inbound-connectors', IC]);
     assert.equal(r.code, 2);
     assert.ok(r.stderr.startsWith(`relaygate: ${file}: not valid JSON (the file looks truncated): `), r.stderr);
     assert.equal(r.stdout, '');
   });
 
-  test('the files swapped: exit 2 naming the cmdlet', () => {
-    const r = s.runRaw(['import', 'exchange-online', '--accepted-domains', IC, '--inbound-connectors', AD]);
+  test('the files swapped: exit 2 naming the cmdlet', async () => {
+    const r = await s.runRaw(['import', 'exchange-online', '--accepted-domains', IC, '--inbound-connectors', AD]);
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,
@@ -108,34 +108,34 @@ describe('relaygate import exchange-online', () => {
     );
   });
 
-  test('a missing property: exit 2 naming it', () => {
+  test('a missing property: exit 2 naming it', async () => {
     const file = bad('no-type.json', JSON.stringify([{ Name: 'x', Enabled: true, SenderIPAddresses: ['203.0.113.1'] }]));
-    const r = s.runRaw(['import', 'exchange-online', '--accepted-domains', AD, '--inbound-connectors', file]);
+    const r = await s.runRaw(['import', 'exchange-online', '--accepted-domains', AD, '--inbound-connectors', file]);
     assert.equal(r.code, 2);
     assert.equal(r.stderr, `relaygate: ${file}: Get-InboundConnector object 1 ("x"): missing property ConnectorType\n`);
   });
 
-  test('--apply with -o: exit 2', () => {
-    const r = s.runRaw([...importArgs, '--apply', '-o', join(s.dir, 'x.yaml')]);
+  test('--apply with -o: exit 2', async () => {
+    const r = await s.runRaw([...importArgs, '--apply', '-o', join(s.dir, 'x.yaml')]);
     assert.deepEqual([r.code, r.stderr], [2, 'relaygate: give either --apply or -o FILE, not both\n']);
   });
 });
 
 describe('relaygate check on the imported tenant', () => {
   let directory: string;
-  before(() => {
+  before(async () => {
     directory = join(s.dir, 'check.yaml');
-    assert.equal(s.runRaw([...importArgs, '-o', directory]).code, 0);
+    assert.equal((await s.runRaw([...importArgs, '-o', directory])).code, 0);
   });
 
-  test('--tenant: the audit of the chart, exit 1 with findings', () => {
-    const r = s.runRaw(['check', '--tenant', 'contoso', '--directory', directory]);
+  test('--tenant: the audit of the chart, exit 1 with findings', async () => {
+    const r = await s.runRaw(['check', '--tenant', 'contoso', '--directory', directory]);
     assert.equal(r.code, 1, r.stderr);
     assert.ok(r.stdout.includes('mail.contoso.com is not an accepted domain of contoso'), r.stdout);
   });
 
-  test('--message-trace: the impact groups, human table, exit 1 when traffic is refused', () => {
-    const r = s.runRaw(['check', '--message-trace', TRACE, '--tenant', 'contoso', '--directory', directory, '--cert-name', '198.51.100.7=mail.contoso.com']);
+  test('--message-trace: the impact groups, human table, exit 1 when traffic is refused', async () => {
+    const r = await s.runRaw(['check', '--message-trace', TRACE, '--tenant', 'contoso', '--directory', directory, '--cert-name', '198.51.100.7=mail.contoso.com']);
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stdout.split('\n');
     assert.equal(lines[0], 'Message trace for tenant contoso: 8 rows, 7 recipients evaluated, 1 rows without FromIP skipped (sent from mailboxes inside Exchange Online).');
@@ -143,20 +143,20 @@ describe('relaygate check on the imported tenant', () => {
     assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
   });
 
-  test('--message-trace --json and --csv', () => {
-    const j = s.runRaw(['check', '--message-trace', TRACE, '--tenant', 'contoso', '--directory', directory, '--json']);
+  test('--message-trace --json and --csv', async () => {
+    const j = await s.runRaw(['check', '--message-trace', TRACE, '--tenant', 'contoso', '--directory', directory, '--json']);
     assert.equal(j.code, 1);
     const doc = JSON.parse(j.stdout) as { refusedNow: number; groups: unknown[] };
     assert.deepEqual([doc.refusedNow, doc.groups.length], [4, 6]);
-    const c = s.runRaw(['check', '--message-trace', TRACE, '--tenant', 'contoso', '--directory', directory, '--csv']);
+    const c = await s.runRaw(['check', '--message-trace', TRACE, '--tenant', 'contoso', '--directory', directory, '--csv']);
     assert.equal(c.code, 1);
     assert.equal(c.stdout.split('\r\n').length, 8);
   });
 
-  test('--message-trace with missing columns: exit 2 naming them', () => {
+  test('--message-trace with missing columns: exit 2 naming them', async () => {
     const file = join(s.dir, 'cols.csv');
     writeFileSync(file, 'Received,SenderAddress,Subject\r\n');
-    const r = s.runRaw(['check', '--message-trace', file, '--tenant', 'contoso', '--directory', directory]);
+    const r = await s.runRaw(['check', '--message-trace', file, '--tenant', 'contoso', '--directory', directory]);
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,

@@ -19,17 +19,17 @@ const DEMO_ADDED = [
   '+ connector fabrikam/partner',
 ];
 
-test('apply --dry-run prints the changes and writes nothing; apply writes; a second apply has no changes', () => {
+test('apply --dry-run prints the changes and writes nothing; apply writes; a second apply has no changes', async () => {
   const s = cliSandbox();
   try {
-    const dry = s.run('apply', '-f', DEMO, '--dry-run');
+    const dry = await s.run('apply', '-f', DEMO, '--dry-run');
     assert.deepEqual([dry.code, dry.stderr], [0, '']);
     assert.equal(dry.stdout, [...DEMO_ADDED, 'dry run: 8 changes, nothing written', ''].join('\n'));
-    assert.equal(s.run('export').stdout, 'tenants: []\n');
+    assert.equal((await s.run('export')).stdout, 'tenants: []\n');
 
-    const first = s.run('apply', '-f', DEMO);
+    const first = await s.run('apply', '-f', DEMO);
     assert.deepEqual([first.code, first.stdout], [0, [...DEMO_ADDED, '8 changes applied', ''].join('\n')]);
-    const second = s.run('apply', '-f', DEMO);
+    const second = await s.run('apply', '-f', DEMO);
     assert.deepEqual([second.code, second.stdout], [0, 'no changes\n']);
     assert.ok(existsSync(join(s.dir, 'data', 'relaygate.db')));
   } finally {
@@ -37,29 +37,29 @@ test('apply --dry-run prints the changes and writes nothing; apply writes; a sec
   }
 });
 
-test('export → apply → export is byte-identical, to stdout and with -o', () => {
+test('export → apply → export is byte-identical, to stdout and with -o', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
-    const exported = s.run('export');
+    await s.run('apply', '-f', DEMO);
+    const exported = await s.run('export');
     assert.deepEqual([exported.code, exported.stdout], [0, DEMO_TEXT]);
     const out = join(s.dir, 'exported.yaml');
-    assert.equal(s.run('export', '-o', out).code, 0);
+    assert.equal((await s.run('export', '-o', out)).code, 0);
     assert.equal(readFileSync(out, 'utf8'), DEMO_TEXT);
-    assert.equal(s.run('apply', '-f', out).stdout, 'no changes\n');
-    assert.equal(s.run('export').stdout, DEMO_TEXT);
+    assert.equal((await s.run('apply', '-f', out)).stdout, 'no changes\n');
+    assert.equal((await s.run('export')).stdout, DEMO_TEXT);
   } finally {
     s.cleanup();
   }
 });
 
-test('apply --json prints the change list with field detail and the revision', () => {
+test('apply --json prints the change list with field detail and the revision', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
+    await s.run('apply', '-f', DEMO);
     const edited = join(s.dir, 'edited.yaml');
     writeFileSync(edited, DEMO_TEXT.replace('rejectDirectSend: true', 'rejectDirectSend: false'));
-    const r = s.run('apply', '-f', edited, '--json');
+    const r = await s.run('apply', '-f', edited, '--json');
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.stdout), {
       dryRun: false,
@@ -71,10 +71,10 @@ test('apply --json prints the change list with field detail and the revision', (
   }
 });
 
-test('an invalid file prints every problem, exits 2 and changes nothing', () => {
+test('an invalid file prints every problem, exits 2 and changes nothing', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
+    await s.run('apply', '-f', DEMO);
     const bad = join(s.dir, 'bad.yaml');
     writeFileSync(
       bad,
@@ -82,7 +82,7 @@ test('an invalid file prints every problem, exits 2 and changes nothing', () => 
         .replace('tlsSenderCertificateName: mail.demo.example', 'tlsSenderCertificateName: mail.*.demo.example')
         .replace('198.51.100.0/24', '198.51.100.0/33'),
     );
-    const r = s.run('apply', '-f', bad);
+    const r = await s.run('apply', '-f', bad);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
     assert.equal(
@@ -92,23 +92,23 @@ test('an invalid file prints every problem, exits 2 and changes nothing', () => 
         '  tenant demo, connector certificate: tlsSenderCertificateName: "mail.*.demo.example" has an embedded wildcard; only a leading "*.parent" is allowed\n' +
         '  tenant fabrikam, connector partner: senderIPAddresses[0]: "198.51.100.0/33" is not an IP address or CIDR range\n',
     );
-    assert.equal(s.run('export').stdout, DEMO_TEXT);
+    assert.equal((await s.run('export')).stdout, DEMO_TEXT);
   } finally {
     s.cleanup();
   }
 });
 
-test('usage errors, a missing file and a bad configuration exit 2 with a message', () => {
+test('usage errors, a missing file and a bad configuration exit 2 with a message', async () => {
   const s = cliSandbox();
   try {
-    const noFile = s.run('apply');
+    const noFile = await s.run('apply');
     assert.equal(noFile.code, 2);
     assert.match(noFile.stderr, /required option '-f, --file <file>' not specified/);
-    const missing = s.run('apply', '-f', join(s.dir, 'nope.yaml'));
+    const missing = await s.run('apply', '-f', join(s.dir, 'nope.yaml'));
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^relaygate: .*nope\.yaml: ENOENT/);
     writeFileSync(join(s.dir, 'broken.yaml'), 'listeners: [{ name: smtp, address: "127.0.0.1:25", tls: tls }]\n');
-    const badConfig = s.runRaw(['export', '--config', join(s.dir, 'broken.yaml')]);
+    const badConfig = await s.runRaw(['export', '--config', join(s.dir, 'broken.yaml')]);
     assert.equal(badConfig.code, 2);
     assert.equal(
       badConfig.stderr,
@@ -119,15 +119,15 @@ test('usage errors, a missing file and a bad configuration exit 2 with a message
   }
 });
 
-test('migrate creates the database and lists the applied migrations; without --config it uses ./relaygate.yaml', () => {
+test('migrate creates the database and lists the applied migrations; without --config it uses ./relaygate.yaml', async () => {
   const s = cliSandbox();
   try {
-    const r = s.runRaw(['migrate', '--json']);
+    const r = await s.runRaw(['migrate', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { database: string; migrations: { version: number; name: string }[] };
     assert.equal(out.database, join(s.dir, 'data', 'relaygate.db'));
     assert.deepEqual(out.migrations.slice(0, 1).map((m) => [m.version, m.name]), [[1, 'directory']]);
-    const human = s.run('migrate');
+    const human = await s.run('migrate');
     assert.equal(human.code, 0);
     assert.match(human.stdout, new RegExp(`^${join(s.dir, 'data', 'relaygate.db').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: schema version \\d+\\n  001 directory \\(applied `));
   } finally {

@@ -4,6 +4,7 @@ import { DirectoryValidationError, parseDirectoryYaml } from '../../directory/in
 import { printChanges } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, withStores, type ConfigOption } from '../options.js';
+import { cliPath, type CliContext } from '../io.js';
 
 interface ApplyOptions extends ConfigOption {
   file: string;
@@ -11,7 +12,7 @@ interface ApplyOptions extends ConfigOption {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   addConfigOption(
     program
       .command('apply')
@@ -22,7 +23,7 @@ export function register(program: Command): void {
   ).action(async (opts: ApplyOptions) => {
     let text: string;
     try {
-      text = readFileSync(opts.file, 'utf8');
+      text = readFileSync(cliPath(cli, opts.file), 'utf8');
     } catch (err) {
       throw new CliError(`${opts.file}: ${err instanceof Error ? err.message : String(err)}`, 2);
     }
@@ -33,9 +34,9 @@ export function register(program: Command): void {
       if (err instanceof DirectoryValidationError) throw new CliError(`${opts.file}: ${err.message}`, 2);
       throw err;
     }
-    await withStores(opts, async ({ directory }) => {
+    await withStores(cli, opts, async ({ directory }) => {
       const changes = await directory.replace(dir, { dryRun: opts.dryRun === true });
-      printChanges(changes, { json: opts.json, dryRun: opts.dryRun, revision: await directory.revision() });
+      printChanges(cli, changes, { json: opts.json, dryRun: opts.dryRun, revision: await directory.revision() });
     });
   });
 }

@@ -3,6 +3,7 @@ import { canonicalIp, checkMessageTraceFile, MessageTraceError } from '../../com
 import { messageTraceCsv, messageTraceJson, messageTraceTable } from '../../compliance/message-trace-output.js';
 import type { Directory } from '../../directory/model.js';
 import { CliError } from '../errors.js';
+import type { CliContext } from '../io.js';
 
 /**
  * The `--message-trace FILE` mode of `relaygate check` (registered by check.ts, which calls
@@ -32,11 +33,11 @@ export function parseCertNames(pairs: readonly string[]): Map<string, string> {
   return out;
 }
 
-export async function runMessageTraceCheck(opts: MessageTraceCliOptions, directory: Directory): Promise<number> {
+export async function runMessageTraceCheck(cli: CliContext, opts: MessageTraceCliOptions, directory: Directory): Promise<number> {
   if (!opts.tenant) throw new CliError('--message-trace needs --tenant NAME (the tenant the trace was exported from)', 2);
   if (opts.json && opts.csv) throw new CliError('give either --json or --csv, not both', 2);
   const certNames = parseCertNames(opts.certName ?? []);
-  const bar = process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
+  const bar = cli.stderr.isTTY ? new ProgressBar(cli.stderr) : null;
   try {
     const report = await checkMessageTraceFile(opts.messageTrace, {
       directory,
@@ -46,7 +47,7 @@ export async function runMessageTraceCheck(opts: MessageTraceCliOptions, directo
       onBytes: (read, total) => bar?.bytesRead(read, total),
     });
     bar?.finish();
-    process.stdout.write(opts.json ? messageTraceJson(report) : opts.csv ? messageTraceCsv(report) : messageTraceTable(report));
+    cli.stdout.write(opts.json ? messageTraceJson(report) : opts.csv ? messageTraceCsv(report) : messageTraceTable(report));
     return report.refusedNow > 0 ? 1 : 0;
   } catch (err) {
     bar?.finish();

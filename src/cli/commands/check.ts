@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { auditHasFindings, auditTenant, renderAudit } from '../../compliance/audit.js';
 import { allAccepted, renderCheck, toCheckJson } from '../../compliance/check-report.js';
-import { readEmlFacts } from '../../compliance/eml.js';
 import { loadScenarioFile, parseInstant, readDirectoryFile, ScenarioError } from '../../compliance/scenario.js';
 import { loadConfig } from '../../config/index.js';
 import type { Directory } from '../../directory/model.js';
@@ -11,6 +10,7 @@ import { openStores } from '../../app/stores.js';
 import { certificateFactsFromChain, loadTrustAnchors, readPemBundle } from '../../tls/pem-chain.js';
 import { CliError } from '../errors.js';
 import { runMessageTraceCheck } from './check-message-trace.js';
+import { cliPath, type CliContext } from '../io.js';
 
 interface CheckOptions {
   json?: boolean;
@@ -30,7 +30,7 @@ interface CheckOptions {
   csv?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   program
     .command('check')
     .description('Evaluate a scenario file, a message (--eml) or a whole tenant (--tenant) against the relay policy')
@@ -50,23 +50,25 @@ export function register(program: Command): void {
     .option('--message-trace <file>', 'evaluate an Exchange Online message trace CSV (with --tenant)')
     .addOption(new Option('--cert-name <ip=name...>', 'with --message-trace: certificate name presented by the server at this IP'))
     .option('--csv', 'with --message-trace: CSV output')
-    .action(async (scenario: string | undefined, opts: CheckOptions) => {
+    .action(async (scenarioArg: string | undefined, given: CheckOptions) => {
       const now = new Date();
+      const scenario = scenarioArg === undefined ? undefined : cliPath(cli, scenarioArg);
+      const opts = withFilesResolved(cli, given);
       try {
         if (opts.messageTrace) {
-          process.exitCode = await runMessageTraceCheck({ ...opts, messageTrace: opts.messageTrace }, await loadDirectory(opts));
+          cli.exitCode = await runMessageTraceCheck(cli, { ...opts, messageTrace: opts.messageTrace }, await loadDirectory(cli, opts));
           return;
         }
-        if (opts.tenant && !opts.eml && !scenario) return await runAudit(opts, now);
+        if (opts.tenant && !opts.eml && !scenario) return await runAudit(cli, opts, now);
         const { input, directory } = scenario ? loadScenarioFile(scenario, { ca: opts.ca, now }) : { ...(await emlInput(opts, now)), directory: null };
-        const snapshot = buildSnapshot(directory ?? (await loadDirectory(opts)));
+        const snapshot = buildSnapshot(directory ?? (await loadDirectory(cli, opts)));
         const decision = evaluate(snapshot, input);
-        process.stdout.write(
+        cli.stdout.write(
           opts.json
             ? JSON.stringify(toCheckJson(decision), null, 2) + '\n'
             : renderCheck(decision, { ip: input.connection.ip, tls: input.connection.tls, at: input.at, mailFrom: input.message.mailFrom }),
         );
-        process.exitCode = allAccepted(decision) ? 0 : 1;
+        cli.exitCode = allAccepted(decision) ? 0 : 1;
       } catch (err) {
         if (err instanceof CliError) throw err;
         if (err instanceof ScenarioError || err instanceof Error) throw new CliError(err.message, 2);
@@ -75,19 +77,27 @@ export function register(program: Command): void {
     });
 }
 
-async function runAudit(opts: CheckOptions, now: Date): Promise<void> {
-  const directory = await loadDirectory(opts);
+/** The options that name files, resolved against the run's folder. */
+function withFilesResolved(cli: CliContext, opts: CheckOptions): CheckOptions {
+  const path = (p: string | undefined) => (p === undefined ? undefined : cliPath(cli, p));
+  return { ...opts, directory: path(opts.directory), ca: path(opts.ca), eml: path(opts.eml), cert: path(opts.cert), messageTrace: path(opts.messageTrace) };
+}
+
+async function runAudit(cli: CliContext, opts: CheckOptions, now: Date): Promise<void> {
+  const directory = await loadDirectory(cli, opts);
   const snapshot = buildSnapshot(directory);
   const tenant = snapshot.tenant(opts.tenant!);
   if (!tenant) throw new CliError(`no tenant named ${opts.tenant}`, 2);
   const audit = auditTenant(snapshot, tenant, opts.at ? parseInstant(opts.at, now, '--at') : now);
-  process.stdout.write(opts.json ? JSON.stringify(audit, null, 2) + '\n' : renderAudit(audit));
-  process.exitCode = auditHasFindings(audit) ? 1 : 0;
+  cli.stdout.write(opts.json ? JSON.stringify(audit, null, 2) + '\n' : renderAudit(audit));
+  cli.exitCode = auditHasFindings(audit) ? 1 : 0;
 }
 
 async function emlInput(opts: CheckOptions, now: Date): Promise<{ input: EvaluationInput }> {
   if (!opts.eml) throw new CliError('give a scenario file, --eml FILE with --ip, or --tenant NAME', 2);
   if (!opts.ip) throw new CliError('--eml needs --ip (the source IP of the connection)', 2);
+  // mailparser is loaded only for --eml.
+  const { readEmlFacts } = await import('../../compliance/eml.js');
   const facts = await readEmlFacts(opts.eml);
   const at = parseInstant(opts.at, now, '--at');
   let certificate: CertificateFacts | null = null;
@@ -103,9 +113,9 @@ async function emlInput(opts: CheckOptions, now: Date): Promise<{ input: Evaluat
   };
 }
 
-async function loadDirectory(opts: CheckOptions): Promise<Directory> {
+async function loadDirectory(cli: CliContext, opts: CheckOptions): Promise<Directory> {
   if (opts.directory) return readDirectoryFile(opts.directory);
-  const stores = openStores(loadConfig(opts.config));
+  const stores = openStores(loadConfig(opts.config, cli.env, { cwd: cli.cwd }));
   try {
     return await stores.directory.load();
   } finally {

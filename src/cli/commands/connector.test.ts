@@ -5,23 +5,23 @@ import { cliSandbox } from '../testing.js';
 
 const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
 
-test('connector list, show, add and remove', () => {
+test('connector list, show, add and remove', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
+    await s.run('apply', '-f', DEMO);
     assert.equal(
-      s.run('connector', 'list').stdout,
+      (await s.run('connector', 'list')).stdout,
       'TENANT    NAME         TYPE        ENABLED  SENDER IPS            CERTIFICATE NAME\n' +
         'demo      loopback     OnPremises  true     127.0.0.1/32,::1/128  -\n' +
         'demo      certificate  OnPremises  true     -                     mail.demo.example\n' +
         'fabrikam  partner      Partner     true     198.51.100.0/24       -\n',
     );
-    const added = s.run(
+    const added = await s.run(
       'connector', 'add', 'demo', 'printers', '--type', 'OnPremises',
       '--ip', '192.0.2.10', '--ip', '::ffff:192.0.2.0/120', '--cert-name', '*.Printers.Demo.Example', '--require-tls', '--comment', 'office printers',
     );
     assert.deepEqual([added.code, added.stdout, added.stderr], [0, '+ connector demo/printers\n1 change applied\n', '']);
-    assert.deepEqual(JSON.parse(s.run('connector', 'show', 'demo', 'PRINTERS', '--json').stdout), {
+    assert.deepEqual(JSON.parse((await s.run('connector', 'show', 'demo', 'PRINTERS', '--json')).stdout), {
       tenant: 'demo',
       name: 'printers',
       type: 'OnPremises',
@@ -37,29 +37,29 @@ test('connector list, show, add and remove', () => {
       allowBareLineEndings: 'reject',
       comment: 'office printers',
     });
-    const human = s.run('connector', 'show', 'demo', 'printers');
+    const human = await s.run('connector', 'show', 'demo', 'printers');
     assert.match(human.stdout, /^tenant: demo\nname: printers\ntype: OnPremises\nenabled: true\n/);
-    const partner = s.run('connector', 'add', 'fabrikam', 'contoso', '--type', 'Partner', '--sender-domain', 'contoso.com', '--sender-domain', '*.contoso.net', '--restrict-to-certificate', '--json');
+    const partner = await s.run('connector', 'add', 'fabrikam', 'contoso', '--type', 'Partner', '--sender-domain', 'contoso.com', '--sender-domain', '*.contoso.net', '--restrict-to-certificate', '--json');
     assert.equal(partner.code, 0);
     assert.deepEqual(JSON.parse(partner.stdout), {
       dryRun: false,
       changes: [{ action: 'add', entity: 'connector', tenant: 'fabrikam', name: 'contoso', fields: [] }],
     });
-    const listed = JSON.parse(s.run('connector', 'list', '--tenant', 'fabrikam', '--json').stdout) as { name: string; senderDomains: string[] }[];
+    const listed = JSON.parse((await s.run('connector', 'list', '--tenant', 'fabrikam', '--json')).stdout) as { name: string; senderDomains: string[] }[];
     assert.deepEqual(listed.map((c) => [c.name, c.senderDomains]), [['partner', ['partner.example']], ['contoso', ['contoso.com', '*.contoso.net']]]);
-    assert.deepEqual(s.run('connector', 'remove', 'demo', 'printers'), { code: 0, stdout: '- connector demo/printers\n1 change applied\n', stderr: '' });
+    assert.deepEqual(await s.run('connector', 'remove', 'demo', 'printers'), { code: 0, stdout: '- connector demo/printers\n1 change applied\n', stderr: '' });
   } finally {
     s.cleanup();
   }
 });
 
-test('connector validation prints every problem, exits 2 and changes nothing', () => {
+test('connector validation prints every problem, exits 2 and changes nothing', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
-    const before = s.run('export').stdout;
+    await s.run('apply', '-f', DEMO);
+    const before = (await s.run('export')).stdout;
     assert.deepEqual(
-      s.run('connector', 'add', 'demo', 'app', '--type', 'OnPremises', '--ip', '10.0.0.300', '--cert-name', 'mail.*.demo.example', '--treat-as-internal', '--cloud-services-mail'),
+      await s.run('connector', 'add', 'demo', 'app', '--type', 'OnPremises', '--ip', '10.0.0.300', '--cert-name', 'mail.*.demo.example', '--treat-as-internal', '--cloud-services-mail'),
       {
         code: 2,
         stdout: '',
@@ -70,53 +70,53 @@ test('connector validation prints every problem, exits 2 and changes nothing', (
           '  tenant demo, connector app: treatMessagesAsInternal: cannot be combined with cloudServicesMailEnabled\n',
       },
     );
-    assert.deepEqual(s.run('connector', 'add', 'demo', 'bare', '--type', 'OnPremises'), {
+    assert.deepEqual(await s.run('connector', 'add', 'demo', 'bare', '--type', 'OnPremises'), {
       code: 2,
       stdout: '',
       stderr:
         'relaygate: invalid directory (1 problem):\n  tenant demo, connector bare: senderIPAddresses: an OnPremises connector needs senderIPAddresses or tlsSenderCertificateName\n',
     });
-    assert.deepEqual(s.run('connector', 'add', 'demo', 'Loopback', '--type', 'Partner'), {
+    assert.deepEqual(await s.run('connector', 'add', 'demo', 'Loopback', '--type', 'Partner'), {
       code: 2,
       stdout: '',
       stderr: 'relaygate: tenant demo already has a connector Loopback\n',
     });
-    const noType = s.run('connector', 'add', 'demo', 'x');
+    const noType = await s.run('connector', 'add', 'demo', 'x');
     assert.equal(noType.code, 2);
     assert.match(noType.stderr, /required option '--type <type>' not specified/);
-    assert.deepEqual(s.run('connector', 'show', 'demo', 'nope'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo has no connector nope\n' });
-    assert.deepEqual(s.run('connector', 'remove', 'nobody', 'x'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
-    assert.equal(s.run('export').stdout, before);
+    assert.deepEqual(await s.run('connector', 'show', 'demo', 'nope'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo has no connector nope\n' });
+    assert.deepEqual(await s.run('connector', 'remove', 'nobody', 'x'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.equal((await s.run('export')).stdout, before);
   } finally {
     s.cleanup();
   }
 });
 
-test('connector set changes only the given settings; lists replace; invalid results change nothing', () => {
+test('connector set changes only the given settings; lists replace; invalid results change nothing', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
-    assert.deepEqual(s.run('connector', 'set', 'demo', 'loopback', '--enabled', 'false', '--ip', '10.0.0.1', '--ip', '10.0.0.0/8'), {
+    await s.run('apply', '-f', DEMO);
+    assert.deepEqual(await s.run('connector', 'set', 'demo', 'loopback', '--enabled', 'false', '--ip', '10.0.0.1', '--ip', '10.0.0.0/8'), {
       code: 0,
       stdout: '~ connector demo/loopback: enabled true → false, senderIPAddresses ["127.0.0.1/32","::1/128"] → ["10.0.0.1/32","10.0.0.0/8"]\n1 change applied\n',
       stderr: '',
     });
-    assert.deepEqual(s.run('connector', 'set', 'demo', 'certificate', '--cert-name', 'none'), {
+    assert.deepEqual(await s.run('connector', 'set', 'demo', 'certificate', '--cert-name', 'none'), {
       code: 2,
       stdout: '',
       stderr:
         'relaygate: invalid directory (1 problem):\n  tenant demo, connector certificate: senderIPAddresses: an OnPremises connector needs senderIPAddresses or tlsSenderCertificateName\n',
     });
-    assert.deepEqual(s.run('connector', 'set', 'demo', 'loopback'), {
+    assert.deepEqual(await s.run('connector', 'set', 'demo', 'loopback'), {
       code: 2,
       stdout: '',
       stderr: 'relaygate: nothing to change: give at least one setting (see --help)\n',
     });
-    const bad = s.run('connector', 'set', 'demo', 'loopback', '--require-tls', 'maybe');
+    const bad = await s.run('connector', 'set', 'demo', 'loopback', '--require-tls', 'maybe');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /option '--require-tls <bool>' argument 'maybe' is invalid\. expected true or false/);
-    assert.deepEqual(s.run('connector', 'set', 'demo', 'nope', '--enabled', 'true'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo has no connector nope\n' });
-    const c = JSON.parse(s.run('connector', 'show', 'demo', 'certificate', '--json').stdout) as { tlsSenderCertificateName: string };
+    assert.deepEqual(await s.run('connector', 'set', 'demo', 'nope', '--enabled', 'true'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo has no connector nope\n' });
+    const c = JSON.parse((await s.run('connector', 'show', 'demo', 'certificate', '--json')).stdout) as { tlsSenderCertificateName: string };
     assert.equal(c.tlsSenderCertificateName, 'mail.demo.example');
   } finally {
     s.cleanup();

@@ -5,6 +5,7 @@ import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import type { ConnectorPatch } from '../../store/ports.js';
 import { addConfigOption, collect, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
+import type { CliContext } from '../io.js';
 
 interface JsonOption extends ConfigOption {
   json?: boolean;
@@ -40,7 +41,7 @@ interface SetOptions extends JsonOption {
   comment?: string;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const connector = program.command('connector').description('List, show, add, change and remove inbound connectors');
 
   addConfigOption(
@@ -50,12 +51,12 @@ export function register(program: Command): void {
       .option('--tenant <name>', 'only this tenant\'s')
       .option('--json', 'machine-readable output'),
   ).action(async (opts: JsonOption & { tenant?: string }) => {
-    await withStores(opts, async ({ directory }) => {
+    await withStores(cli, opts, async ({ directory }) => {
       const tenants = selectTenants((await directory.load()).tenants, opts.tenant);
       const rows = tenants.flatMap((t) => t.inboundConnectors.map((c) => ({ tenant: t.name, ...c })));
-      if (opts.json) return printJson(rows);
-      if (rows.length === 0) return void process.stdout.write('no connectors\n');
-      process.stdout.write(
+      if (opts.json) return printJson(cli, rows);
+      if (rows.length === 0) return void cli.stdout.write('no connectors\n');
+      cli.stdout.write(
         table(
           ['TENANT', 'NAME', 'TYPE', 'ENABLED', 'SENDER IPS', 'CERTIFICATE NAME'],
           rows.map((r) => [r.tenant, r.name, r.type, String(r.enabled), r.senderIPAddresses.join(',') || '-', r.tlsSenderCertificateName ?? '-']),
@@ -72,13 +73,13 @@ export function register(program: Command): void {
       .argument('<name>')
       .option('--json', 'machine-readable output'),
   ).action(async (tenantName: string, name: string, opts: JsonOption) => {
-    await withStores(opts, async ({ directory }) => {
+    await withStores(cli, opts, async ({ directory }) => {
       const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === tenantName.toLowerCase());
       if (!t) throw new CliError(`tenant ${tenantName} does not exist`, 1);
       const c = t.inboundConnectors.find((x) => x.name.toLowerCase() === name.toLowerCase());
       if (!c) throw new CliError(`tenant ${t.name} has no connector ${name}`, 1);
-      if (opts.json) return printJson({ tenant: t.name, ...c });
-      process.stdout.write(stringifyYaml({ tenant: t.name, ...c }, { lineWidth: 0 }));
+      if (opts.json) return printJson(cli, { tenant: t.name, ...c });
+      cli.stdout.write(stringifyYaml({ tenant: t.name, ...c }, { lineWidth: 0 }));
     });
   });
 
@@ -117,7 +118,7 @@ export function register(program: Command): void {
       allowBareLineEndings: opts.bareLineEndings,
       comment: opts.comment ?? '',
     };
-    await withStores(opts, async ({ directory }) => printChanges(await directory.addConnector(tenant, input), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.addConnector(tenant, input), { json: opts.json }));
   });
 
   addConfigOption(
@@ -154,7 +155,7 @@ export function register(program: Command): void {
     if (opts.bareLineEndings !== undefined) patch.allowBareLineEndings = opts.bareLineEndings;
     if (opts.comment !== undefined) patch.comment = opts.comment;
     if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give at least one setting (see --help)', 2);
-    await withStores(opts, async ({ directory }) => printChanges(await directory.updateConnector(tenant, name, patch), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.updateConnector(tenant, name, patch), { json: opts.json }));
   });
 
   addConfigOption(
@@ -165,6 +166,6 @@ export function register(program: Command): void {
       .argument('<name>')
       .option('--json', 'machine-readable output'),
   ).action(async (tenant: string, name: string, opts: JsonOption) => {
-    await withStores(opts, async ({ directory }) => printChanges(await directory.removeConnector(tenant, name), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.removeConnector(tenant, name), { json: opts.json }));
   });
 }

@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import { normalizeDomain } from '../../core/domain.js';
-import { dkimRecordName, dkimTxtRecord, generateDkimKey, type DkimAlgorithm } from '../../delivery/dkim.js';
+import type { DkimAlgorithm } from '../../delivery/dkim.js';
 import { SqliteDkimKeys } from '../../store/sqlite/delivery-settings.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+import type { CliContext } from '../io.js';
 
 interface GenerateOptions extends ConfigOption {
   tenant: string;
@@ -21,7 +22,10 @@ export function zoneTxt(value: string): string {
   return parts.join(' ');
 }
 
-export function register(program: Command): void {
+/** delivery/dkim.js brings mailauth, which only the dkim commands need, not the others' help. */
+const loadDkim = () => import('../../delivery/dkim.js');
+
+export function register(program: Command, cli: CliContext): void {
   const dkim = program.command('dkim').description('DKIM signing keys per tenant domain');
 
   addConfigOption(
@@ -44,7 +48,8 @@ export function register(program: Command): void {
     if (opts.algorithm === 'rsa' && (!Number.isInteger(bits) || bits < 1024 || bits > 8192)) {
       throw new CliError(`--bits must be between 1024 and 8192, got ${opts.bits}`, 2);
     }
-    await withStores(opts, async ({ db, directory }) => {
+    const { dkimRecordName, dkimTxtRecord, generateDkimKey } = await loadDkim();
+    await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = (await directory.load()).tenants.find((t) => t.name.toLowerCase() === opts.tenant.toLowerCase());
       if (!tenant) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
       const pair = generateDkimKey(opts.algorithm, bits);
@@ -52,19 +57,20 @@ export function register(program: Command): void {
       new SqliteDkimKeys(db).put(key, Date.now());
       const name = dkimRecordName(key.selector, domain);
       const value = dkimTxtRecord(key);
-      if (opts.json) return printJson({ tenant: key.tenant, domain, selector: key.selector, algorithm: key.algorithm, name, txt: value });
-      process.stdout.write(`${name}. IN TXT ${zoneTxt(value)}\n`);
+      if (opts.json) return printJson(cli, { tenant: key.tenant, domain, selector: key.selector, algorithm: key.algorithm, name, txt: value });
+      cli.stdout.write(`${name}. IN TXT ${zoneTxt(value)}\n`);
     });
   });
 
   addConfigOption(
     dkim.command('list').description('Signing keys (without private keys)').option('--tenant <name>', 'only this tenant').option('--json', 'machine-readable output'),
   ).action(async (opts: ConfigOption & { tenant?: string; json?: boolean }) => {
-    await withStores(opts, async ({ db }) => {
+    const { dkimRecordName, dkimTxtRecord } = await loadDkim();
+    await withStores(cli, opts, async ({ db }) => {
       const keys = new SqliteDkimKeys(db).list(opts.tenant);
-      if (opts.json) return printJson(keys.map((k) => ({ ...k, name: dkimRecordName(k.selector, k.domain), txt: dkimTxtRecord(k) })));
-      if (keys.length === 0) return void process.stdout.write('no DKIM keys\n');
-      for (const k of keys) process.stdout.write(`${k.tenant}  ${k.domain}  ${k.selector}  ${k.algorithm}\n`);
+      if (opts.json) return printJson(cli, keys.map((k) => ({ ...k, name: dkimRecordName(k.selector, k.domain), txt: dkimTxtRecord(k) })));
+      if (keys.length === 0) return void cli.stdout.write('no DKIM keys\n');
+      for (const k of keys) cli.stdout.write(`${k.tenant}  ${k.domain}  ${k.selector}  ${k.algorithm}\n`);
     });
   });
 }

@@ -2,12 +2,13 @@ import { Option, type Command } from 'commander';
 import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+import type { CliContext } from '../io.js';
 
 interface JsonOption extends ConfigOption {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const domain = program.command('domain').description('List, add and remove accepted domains');
 
   addConfigOption(
@@ -17,12 +18,12 @@ export function register(program: Command): void {
       .option('--tenant <name>', 'only this tenant\'s')
       .option('--json', 'machine-readable output'),
   ).action(async (opts: JsonOption & { tenant?: string }) => {
-    await withStores(opts, async ({ directory }) => {
+    await withStores(cli, opts, async ({ directory }) => {
       const tenants = selectTenants((await directory.load()).tenants, opts.tenant);
       const rows = tenants.flatMap((t) => t.acceptedDomains.map((d) => ({ tenant: t.name, ...d })));
-      if (opts.json) return printJson(rows);
-      if (rows.length === 0) return void process.stdout.write('no accepted domains\n');
-      process.stdout.write(table(['DOMAIN', 'TYPE', 'MATCH SUBDOMAINS', 'TENANT'], rows.map((r) => [r.domain, r.type, String(r.matchSubDomains), r.tenant])));
+      if (opts.json) return printJson(cli, rows);
+      if (rows.length === 0) return void cli.stdout.write('no accepted domains\n');
+      cli.stdout.write(table(['DOMAIN', 'TYPE', 'MATCH SUBDOMAINS', 'TENANT'], rows.map((r) => [r.domain, r.type, String(r.matchSubDomains), r.tenant])));
     });
   });
 
@@ -36,15 +37,15 @@ export function register(program: Command): void {
       .option('--match-subdomains', 'every subdomain counts as accepted too (InternalRelay only)')
       .option('--json', 'machine-readable output'),
   ).action(async (tenant: string, name: string, opts: JsonOption & { type: 'Authoritative' | 'InternalRelay'; matchSubdomains?: boolean }) => {
-    await withStores(opts, async ({ directory }) => {
+    await withStores(cli, opts, async ({ directory }) => {
       const changes = await directory.addDomain(tenant, { domain: name, type: opts.type, matchSubDomains: opts.matchSubdomains === true });
-      printChanges(changes, { json: opts.json });
+      printChanges(cli, changes, { json: opts.json });
     });
   });
 
   addConfigOption(
     domain.command('remove').description('Remove an accepted domain').argument('<domain>').option('--json', 'machine-readable output'),
   ).action(async (name: string, opts: JsonOption) => {
-    await withStores(opts, async ({ directory }) => printChanges(await directory.removeDomain(name), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.removeDomain(name), { json: opts.json }));
   });
 }

@@ -3,21 +3,22 @@ import type { Command } from 'commander';
 import { serializeDirectoryYaml } from '../../directory/index.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, withStores, type ConfigOption } from '../options.js';
+import { cliPath, type CliContext } from '../io.js';
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   addConfigOption(
     program
       .command('export')
       .description('Write the store\'s directory as tenants.yaml (what `apply -f` reads)')
       .option('-o, --output <file>', 'write to this file instead of standard output'),
   ).action(async (opts: ConfigOption & { output?: string }) => {
-    const text = await withStores(opts, async ({ directory }) => serializeDirectoryYaml(await directory.load()));
+    const text = await withStores(cli, opts, async ({ directory }) => serializeDirectoryYaml(await directory.load()));
     if (opts.output === undefined) {
-      process.stdout.write(text);
+      cli.stdout.write(text);
       return;
     }
     try {
-      writeFileSync(opts.output, text);
+      writeFileSync(cliPath(cli, opts.output), text);
     } catch (err) {
       throw new CliError(`${opts.output}: ${err instanceof Error ? err.message : String(err)}`, 2);
     }

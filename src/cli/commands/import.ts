@@ -15,13 +15,14 @@ import { CliError } from '../errors.js';
 import { ConfigError, loadConfig } from '../../config/index.js';
 import { openStores, UnsupportedStoreError, type Stores } from '../../app/stores.js';
 import type { Tenant } from '../../directory/model.js';
+import { cliPath, type CliContext } from '../io.js';
 
 /**
  * `relaygate import exchange-online`: an Exchange Online organization's PowerShell exports → a
  * relaygate tenant, written as tenants.yaml (stdout, or merged into `-o FILE`) or applied to the
  * store with `--apply`. What was read and what was ignored goes to stderr, so stdout stays YAML.
  */
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const imp = program.command('import').description('Import configuration from other systems');
   imp
     .command('exchange-online')
@@ -36,26 +37,30 @@ export function register(program: Command): void {
       if (opts.apply && opts.output) throw new CliError('give either --apply or -o FILE, not both');
       let result: ExchangeOnlineImport;
       try {
-        result = await importExchangeOnline({ acceptedDomains: opts.acceptedDomains, inboundConnectors: opts.inboundConnectors, tenant: opts.tenant });
+        result = await importExchangeOnline({
+          acceptedDomains: cliPath(cli, opts.acceptedDomains),
+          inboundConnectors: cliPath(cli, opts.inboundConnectors),
+          tenant: opts.tenant,
+        });
       } catch (err) {
         if (err instanceof ExchangeImportError) throw new CliError(err.message, 2);
         throw err;
       }
-      process.stderr.write(importSummary(result));
+      cli.stderr.write(importSummary(result));
       if (opts.apply) {
-        const changes = await applyImportedTenant(result.tenant, opts.config);
-        process.stderr.write(changes.length === 0 ? 'The store already matches: nothing changed.\n' : `Applied to the store:\n  ${changes.join('\n  ')}\n`);
-        process.stderr.write(nextSteps(result.tenant.name, null));
+        const changes = await applyImportedTenant(cli, result.tenant, opts.config);
+        cli.stderr.write(changes.length === 0 ? 'The store already matches: nothing changed.\n' : `Applied to the store:\n  ${changes.join('\n  ')}\n`);
+        cli.stderr.write(nextSteps(result.tenant.name, null));
         return;
       }
       if (opts.output) {
-        const merged = await mergeIntoFile(opts.output, result.directory);
-        await writeFile(opts.output, serializeDirectoryYaml(merged.directory));
-        process.stderr.write(`${merged.replaced ? 'Replaced' : 'Added'} tenant ${result.tenant.name} in ${opts.output}.\n`);
-        process.stderr.write(nextSteps(result.tenant.name, opts.output));
+        const merged = await mergeIntoFile(cliPath(cli, opts.output), result.directory);
+        await writeFile(cliPath(cli, opts.output), serializeDirectoryYaml(merged.directory));
+        cli.stderr.write(`${merged.replaced ? 'Replaced' : 'Added'} tenant ${result.tenant.name} in ${opts.output}.\n`);
+        cli.stderr.write(nextSteps(result.tenant.name, opts.output));
         return;
       }
-      process.stdout.write(serializeDirectoryYaml(result.directory));
+      cli.stdout.write(serializeDirectoryYaml(result.directory));
     });
 }
 
@@ -106,10 +111,10 @@ async function mergeIntoFile(file: string, imported: Directory): Promise<{ direc
 }
 
 /** Replaces (or adds) the tenant in the store's directory, in one transaction; returns the changes. */
-async function applyImportedTenant(tenant: Tenant, config: string | undefined): Promise<string[]> {
+async function applyImportedTenant(cli: CliContext, tenant: Tenant, config: string | undefined): Promise<string[]> {
   let stores: Stores;
   try {
-    stores = openStores(loadConfig(config));
+    stores = openStores(loadConfig(config, cli.env, { cwd: cli.cwd }));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UnsupportedStoreError) throw new CliError(err.message, 2);
     throw err;

@@ -1,33 +1,39 @@
 import type { Command } from 'commander';
-import { register as registerApply } from './apply.js';
-import { register as registerConnector } from './connector.js';
-import { register as registerDomain } from './domain.js';
-import { register as registerExport } from './export.js';
-import { register as registerMigrate } from './migrate.js';
-import { register as registerTenant } from './tenant.js';
-import { register as registerCheck } from './check.js';
-import { register as registerImport } from './import.js';
-import { register as registerServe } from './serve.js';
-import { register as registerQueue } from './queue.js';
-import { register as registerDkim } from './dkim.js';
-import { register as registerRoute } from './route.js';
-import { register as registerQuota } from './quota.js';
-import { register as registerSrs } from './srs.js';
+import type { CliContext } from '../io.js';
 
-/** Every command module registers itself here, one line each. */
-export function registerCommands(program: Command): void {
-  registerMigrate(program);
-  registerApply(program);
-  registerExport(program);
-  registerTenant(program);
-  registerDomain(program);
-  registerConnector(program);
-  registerCheck(program);
-  registerImport(program);
-  registerServe(program);
-  registerQueue(program);
-  registerDkim(program);
-  registerRoute(program);
-  registerQuota(program);
-  registerSrs(program);
+type CommandModule = { register(program: Command, cli: CliContext): void };
+
+/**
+ * Every top-level command, in the order `relaygate --help` lists them, one line each. A module is
+ * imported only when its command runs (or for the full help), so `tenant list` never loads the
+ * mail libraries `serve` and `check` need.
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<CommandModule>]> = [
+  ['migrate', () => import('./migrate.js')],
+  ['apply', () => import('./apply.js')],
+  ['export', () => import('./export.js')],
+  ['tenant', () => import('./tenant.js')],
+  ['domain', () => import('./domain.js')],
+  ['connector', () => import('./connector.js')],
+  ['check', () => import('./check.js')],
+  ['import', () => import('./import.js')],
+  ['serve', () => import('./serve.js')],
+  ['queue', () => import('./queue.js')],
+  ['dkim', () => import('./dkim.js')],
+  ['route', () => import('./route.js')],
+  ['quota', () => import('./quota.js')],
+  ['srs', () => import('./srs.js')],
+];
+
+/** Registers the command ARGV names, or all of them when it names none that exists (help, errors). */
+export async function registerCommands(program: Command, cli: CliContext, argv: readonly string[]): Promise<void> {
+  const named = commandNamed(argv);
+  const wanted = COMMANDS.filter(([name]) => name === named);
+  for (const [, load] of wanted.length > 0 ? wanted : COMMANDS) (await load()).register(program, cli);
+}
+
+/** The top-level command in ARGV (the program itself takes no option with a value); `help X` names X. */
+function commandNamed(argv: readonly string[]): string | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
 }

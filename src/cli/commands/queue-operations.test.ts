@@ -39,7 +39,7 @@ function states(db: SqliteDatabase): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.state, r.n]));
 }
 
-test('hold, release, retry, bounce and delete with filters', () => {
+test('hold, release, retry, bounce and delete with filters', async () => {
   const s = cliSandbox();
   try {
     const { db, ids } = seed(s, 4, (i) => ({
@@ -48,28 +48,28 @@ test('hold, release, retry, bounce and delete with filters', () => {
       to: i === 0 ? ['a@remote.test', 'b@other.test'] : ['c@remote.test'],
       ageMs: i === 0 ? 5 * HOUR : 0,
     }));
-    assert.deepEqual(s.run('queue', 'hold', '--domain', 'remote.test', '--tenant', 'contoso'), { code: 0, stdout: '3 recipients held\n', stderr: '' });
+    assert.deepEqual(await s.run('queue', 'hold', '--domain', 'remote.test', '--tenant', 'contoso'), { code: 0, stdout: '3 recipients held\n', stderr: '' });
     assert.deepEqual(states(db), { held: 3, queued: 2 });
-    assert.equal(s.run('queue', 'release', ids[0]!).stdout, '1 recipient released\n');
-    assert.equal(s.run('queue', 'retry', '--older-than', '4h', '--json').stdout, '{\n  "action": "retry",\n  "recipients": 2\n}\n');
-    assert.equal(s.run('queue', 'bounce', '--state', 'held').stdout, '2 recipients bounced\n');
+    assert.equal((await s.run('queue', 'release', ids[0]!)).stdout, '1 recipient released\n');
+    assert.equal((await s.run('queue', 'retry', '--older-than', '4h', '--json')).stdout, '{\n  "action": "retry",\n  "recipients": 2\n}\n');
+    assert.equal((await s.run('queue', 'bounce', '--state', 'held')).stdout, '2 recipients bounced\n');
     const bounced = db.prepare("SELECT message_id, last_reply, dsn_status FROM recipients WHERE state = 'failed' ORDER BY id").all() as Array<{ message_id: string; last_reply: string; dsn_status: string }>;
     assert.deepEqual(bounced, [
       { message_id: ids[1]!, last_reply: '554 5.0.0 Message returned by the relay operator', dsn_status: 'owed' },
       { message_id: ids[2]!, last_reply: '554 5.0.0 Message returned by the relay operator', dsn_status: 'suppressed' },
     ], 'the null sender gets no DSN');
 
-    const shown = s.run('queue', 'show', ids[0]!);
+    const shown = await s.run('queue', 'show', ids[0]!);
     assert.equal(shown.code, 0);
     assert.match(shown.stdout, new RegExp(`^id:          ${ids[0]}\\n`));
     assert.match(shown.stdout, /\n  a@remote\.test  queued  attempts=0\n  b@other\.test  queued  attempts=0\nheaders:\n  From: alice@contoso\.test\n  Subject: message 0\n$/);
-    const json = JSON.parse(s.run('queue', 'show', ids[0]!, '--json').stdout) as { recipients: Array<{ address: string }>; headers: string };
+    const json = JSON.parse((await s.run('queue', 'show', ids[0]!, '--json')).stdout) as { recipients: Array<{ address: string }>; headers: string };
     assert.deepEqual(json.recipients.map((r) => r.address), ['a@remote.test', 'b@other.test']);
-    assert.deepEqual(s.run('queue', 'show', 'nope'), { code: 1, stdout: '', stderr: 'relaygate: message nope is not in the queue\n' });
+    assert.deepEqual(await s.run('queue', 'show', 'nope'), { code: 1, stdout: '', stderr: 'relaygate: message nope is not in the queue\n' });
 
     const spoolFile = join(s.dir, 'data', 'spool', Spool.pathOf(ids[3]!));
     assert.equal(existsSync(spoolFile), true);
-    assert.equal(s.run('queue', 'delete', '--tenant', 'fabrikam').stdout, '1 message deleted\n');
+    assert.equal((await s.run('queue', 'delete', '--tenant', 'fabrikam')).stdout, '1 message deleted\n');
     assert.equal(existsSync(spoolFile), false, 'the spool file goes with the rows');
     db.close();
   } finally {
@@ -77,29 +77,29 @@ test('hold, release, retry, bounce and delete with filters', () => {
   }
 });
 
-test('actions refuse to run on the whole queue without --all; bad filters are usage errors', () => {
+test('actions refuse to run on the whole queue without --all; bad filters are usage errors', async () => {
   const s = cliSandbox();
   try {
-    assert.deepEqual(s.run('queue', 'delete'), {
+    assert.deepEqual(await s.run('queue', 'delete'), {
       code: 2, stdout: '', stderr: 'relaygate: name message ids or a filter (--tenant, --domain, --state, --older-than), or pass --all\n',
     });
-    const bad = s.run('queue', 'hold', '--state', 'lost');
+    const bad = await s.run('queue', 'hold', '--state', 'lost');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /expected queued, inflight, deferred, delivered, failed, held or expired/);
-    assert.match(s.run('queue', 'retry', '--older-than', 'soon').stderr, /expected a duration such as 30m, 4h or 2d/);
-    assert.equal(s.run('queue', 'retry', '--all').stdout, '0 recipients will be retried now\n');
+    assert.match((await s.run('queue', 'retry', '--older-than', 'soon')).stderr, /expected a duration such as 30m, 4h or 2d/);
+    assert.equal((await s.run('queue', 'retry', '--all')).stdout, '0 recipients will be retried now\n');
   } finally {
     s.cleanup();
   }
 });
 
-test('thousands of messages: one command holds and releases them all', () => {
+test('thousands of messages: one command holds and releases them all', async () => {
   const s = cliSandbox();
   try {
     const { db } = seed(s, 3000, (i) => ({ tenant: 'contoso', from: 'alice@contoso.test', to: [`u${i}@remote.test`], ageMs: 0 }));
-    assert.equal(s.run('queue', 'hold', '--tenant', 'contoso').stdout, '3000 recipients held\n');
+    assert.equal((await s.run('queue', 'hold', '--tenant', 'contoso')).stdout, '3000 recipients held\n');
     assert.deepEqual(states(db), { held: 3000 });
-    assert.equal(s.run('queue', 'release', '--all').stdout, '3000 recipients released\n');
+    assert.equal((await s.run('queue', 'release', '--all')).stdout, '3000 recipients released\n');
     assert.deepEqual(states(db), { queued: 3000 });
     db.close();
   } finally {

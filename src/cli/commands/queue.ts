@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
 import { registerOperations } from './queue-operations.js';
+import type { CliContext } from '../io.js';
 
 interface ListOptions extends ConfigOption {
   json?: boolean;
@@ -9,7 +10,7 @@ interface ListOptions extends ConfigOption {
   limit?: string;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const queue = program.command('queue').description('Inspect and operate the message queue');
   addConfigOption(
     queue
@@ -20,18 +21,18 @@ export function register(program: Command): void {
       .option('--limit <n>', 'at most this many messages', '1000')
       .option('--json', 'machine-readable output'),
   ).action(async (opts: ListOptions) => {
-    await withStores(opts, async ({ queue: store }) => {
+    await withStores(cli, opts, async ({ queue: store }) => {
       const entries = store.list({
         ...(opts.tenant ? { tenant: opts.tenant } : {}),
         ...(opts.state ? { state: opts.state } : {}),
         limit: Number(opts.limit) > 0 ? Number(opts.limit) : 1000,
       });
       if (opts.json) {
-        printJson(entries.map((e) => ({ ...e, receivedAt: new Date(e.receivedAt).toISOString() })));
+        printJson(cli, entries.map((e) => ({ ...e, receivedAt: new Date(e.receivedAt).toISOString() })));
         return;
       }
       if (entries.length === 0) {
-        process.stdout.write('The queue is empty.\n');
+        cli.stdout.write('The queue is empty.\n');
         return;
       }
       const out: string[] = [];
@@ -42,8 +43,8 @@ export function register(program: Command): void {
         for (const r of e.recipients) out.push(`    ${r.address}  ${r.state}${r.lastReply ? `  ${r.lastReply}` : ''}`);
       }
       out.push(`${entries.length} message${entries.length === 1 ? '' : 's'}`);
-      process.stdout.write(out.join('\n') + '\n');
+      cli.stdout.write(out.join('\n') + '\n');
     });
   });
-  registerOperations(queue);
+  registerOperations(queue, cli);
 }

@@ -12,10 +12,10 @@ const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', imp
 
 const utcDay = (d: Date): string => d.toISOString().slice(0, 10);
 
-test("quota set and show: the limit the RCPT check enforces, and today's count", () => {
+test("quota set and show: the limit the RCPT check enforces, and today's count", async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
+    await s.run('apply', '-f', DEMO);
     // The same count for today and tomorrow, so the test holds even if the command runs past midnight UTC.
     const before = new Date();
     const days = [utcDay(before), utcDay(new Date(before.getTime() + 86_400_000))];
@@ -23,19 +23,19 @@ test("quota set and show: the limit the RCPT check enforces, and today's count",
     new SqliteQuotaStore(db).save(days.map((day) => ({ tenant: 'demo', day, recipients: 7 })));
     db.close();
 
-    assert.deepEqual(s.run('quota', 'set', 'DEMO', '500'), { code: 0, stdout: '~ tenant demo: daily recipient limit unlimited → 500\n', stderr: '' });
-    assert.deepEqual(s.run('quota', 'set', 'demo', '500'), { code: 0, stdout: 'no changes\n', stderr: '' });
-    assert.deepEqual(s.run('quota', 'set', 'fabrikam', '0'), { code: 0, stdout: '~ tenant fabrikam: daily recipient limit unlimited → 0\n', stderr: '' });
+    assert.deepEqual(await s.run('quota', 'set', 'DEMO', '500'), { code: 0, stdout: '~ tenant demo: daily recipient limit unlimited → 500\n', stderr: '' });
+    assert.deepEqual(await s.run('quota', 'set', 'demo', '500'), { code: 0, stdout: 'no changes\n', stderr: '' });
+    assert.deepEqual(await s.run('quota', 'set', 'fabrikam', '0'), { code: 0, stdout: '~ tenant fabrikam: daily recipient limit unlimited → 0\n', stderr: '' });
 
-    const shown = s.run('quota', 'show');
+    const shown = await s.run('quota', 'show');
     assert.equal(shown.code, 0, shown.stderr);
     const day = /^TENANT {4}DAILY LIMIT {2}TODAY \((\d{4}-\d\d-\d\d) UTC\)\n/.exec(shown.stdout)?.[1];
     assert.ok(day !== undefined && days.includes(day), shown.stdout);
     assert.equal(shown.stdout, `TENANT    DAILY LIMIT  TODAY (${day} UTC)\ndemo      500          7\nfabrikam  0            0\n`);
-    const one = JSON.parse(s.run('quota', 'show', 'demo', '--json').stdout) as { day: string };
+    const one = JSON.parse((await s.run('quota', 'show', 'demo', '--json')).stdout) as { day: string };
     assert.ok(days.includes(one.day));
     assert.deepEqual(one, { tenant: 'demo', dailyLimit: 500, day: one.day, recipients: 7 });
-    const all = JSON.parse(s.run('quota', 'show', '--json').stdout) as Array<{ tenant: string; dailyLimit: number | null }>;
+    const all = JSON.parse((await s.run('quota', 'show', '--json')).stdout) as Array<{ tenant: string; dailyLimit: number | null }>;
     assert.deepEqual(all.map((q) => [q.tenant, q.dailyLimit]), [['demo', 500], ['fabrikam', 0]]);
 
     // The check at RCPT TO reads the same store: fabrikam's 0 refuses the first recipient.
@@ -45,27 +45,27 @@ test("quota set and show: the limit the RCPT check enforces, and today's count",
     assert.equal(quota.admit('demo').ok, true);
     check.close();
 
-    assert.deepEqual(s.run('quota', 'set', 'fabrikam', 'Unlimited'), { code: 0, stdout: '~ tenant fabrikam: daily recipient limit 0 → unlimited\n', stderr: '' });
-    assert.match(s.run('quota', 'show', 'fabrikam').stdout, /\nfabrikam  unlimited {4}0\n$/);
+    assert.deepEqual(await s.run('quota', 'set', 'fabrikam', 'Unlimited'), { code: 0, stdout: '~ tenant fabrikam: daily recipient limit 0 → unlimited\n', stderr: '' });
+    assert.match((await s.run('quota', 'show', 'fabrikam')).stdout, /\nfabrikam  unlimited {4}0\n$/);
   } finally {
     s.cleanup();
   }
 });
 
-test('quota errors: unknown tenant (exit 1), a limit that is not a number or "unlimited" (exit 2)', () => {
+test('quota errors: unknown tenant (exit 1), a limit that is not a number or "unlimited" (exit 2)', async () => {
   const s = cliSandbox();
   try {
-    assert.deepEqual(s.run('quota', 'show'), { code: 0, stdout: 'no tenants\n', stderr: '' });
-    s.run('apply', '-f', DEMO);
-    assert.deepEqual(s.run('quota', 'show', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
-    assert.deepEqual(s.run('quota', 'set', 'nobody', '5'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.deepEqual(await s.run('quota', 'show'), { code: 0, stdout: 'no tenants\n', stderr: '' });
+    await s.run('apply', '-f', DEMO);
+    assert.deepEqual(await s.run('quota', 'show', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.deepEqual(await s.run('quota', 'set', 'nobody', '5'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
     for (const bad of ['-1', '1.5', 'ten', '', '1e3', '9999999999999999']) {
-      assert.deepEqual(s.run('quota', 'set', 'demo', bad), {
+      assert.deepEqual(await s.run('quota', 'set', 'demo', bad), {
         code: 2, stdout: '', stderr: `relaygate: LIMIT: expected a whole number of recipients per day (0 or more) or "unlimited", got ${JSON.stringify(bad)}\n`,
       }, bad);
     }
-    assert.deepEqual(s.run('quota', 'set', 'demo'), { code: 2, stdout: '', stderr: "error: missing required argument 'limit'\n" });
-    assert.match(s.run('quota', 'show', 'demo').stdout, /\ndemo    unlimited {4}0\n$/);
+    assert.deepEqual(await s.run('quota', 'set', 'demo'), { code: 2, stdout: '', stderr: "error: missing required argument 'limit'\n" });
+    assert.match((await s.run('quota', 'show', 'demo')).stdout, /\ndemo    unlimited {4}0\n$/);
   } finally {
     s.cleanup();
   }

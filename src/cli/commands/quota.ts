@@ -7,6 +7,7 @@ import { SqliteQuotaStore } from '../../store/sqlite/delivery-settings.js';
 import { table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+import type { CliContext } from '../io.js';
 
 interface QuotaView {
   tenant: string;
@@ -29,13 +30,13 @@ function limitText(limit: number | null): string {
   return limit === null ? 'unlimited' : String(limit);
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const quota = program.command('quota').description('Per-tenant daily recipient quotas (checked at RCPT TO, reset at 00:00 UTC)');
 
   addConfigOption(
     quota.command('show').description("Daily recipient limit and today's count per tenant").argument('[tenant]').option('--json', 'machine-readable output'),
   ).action(async (name: string | undefined, opts: ConfigOption & { json?: boolean }) => {
-    await withStores(opts, async ({ db, directory }) => {
+    await withStores(cli, opts, async ({ db, directory }) => {
       let tenants = (await directory.load()).tenants.map((t) => t.name);
       if (name !== undefined) {
         tenants = tenants.filter((t) => t.toLowerCase() === name.toLowerCase());
@@ -44,9 +45,9 @@ export function register(program: Command): void {
       const store = new SqliteQuotaStore(db);
       const day = new Date().toISOString().slice(0, 10);
       const views: QuotaView[] = tenants.map((tenant) => ({ tenant, dailyLimit: store.dailyLimit(tenant), day, recipients: store.count(tenant, day) }));
-      if (opts.json) return printJson(name !== undefined ? views[0] : views);
-      if (views.length === 0) return void process.stdout.write('no tenants\n');
-      process.stdout.write(table(['TENANT', 'DAILY LIMIT', `TODAY (${day} UTC)`], views.map((v) => [v.tenant, limitText(v.dailyLimit), String(v.recipients)])));
+      if (opts.json) return printJson(cli, name !== undefined ? views[0] : views);
+      if (views.length === 0) return void cli.stdout.write('no tenants\n');
+      cli.stdout.write(table(['TENANT', 'DAILY LIMIT', `TODAY (${day} UTC)`], views.map((v) => [v.tenant, limitText(v.dailyLimit), String(v.recipients)])));
     });
   });
 
@@ -54,14 +55,14 @@ export function register(program: Command): void {
     quota.command('set').description('Set a tenant\'s daily recipient limit: a number, or "unlimited"').argument('<tenant>').argument('<limit>'),
   ).action(async (name: string, limitValue: string, opts: ConfigOption) => {
     const limit = parseDailyLimit(limitValue);
-    await withStores(opts, async ({ db, directory }) => {
+    await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = (await directory.load()).tenants.find((t) => t.name.toLowerCase() === name.toLowerCase());
       if (!tenant) throw new CliError(`tenant ${name} does not exist`, 1);
       const store = new SqliteQuotaStore(db);
       const before = store.dailyLimit(tenant.name);
-      if (before === limit) return void process.stdout.write('no changes\n');
+      if (before === limit) return void cli.stdout.write('no changes\n');
       store.setDailyLimit(tenant.name, limit);
-      process.stdout.write(`~ tenant ${tenant.name}: daily recipient limit ${limitText(before)} → ${limitText(limit)}\n`);
+      cli.stdout.write(`~ tenant ${tenant.name}: daily recipient limit ${limitText(before)} → ${limitText(limit)}\n`);
     });
   });
 }

@@ -14,6 +14,7 @@ import { SqliteTenantRoutes, type StoredRoute } from '../../store/sqlite/deliver
 import { table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, collect, printJson, withStores, type ConfigOption } from '../options.js';
+import { cliPath, type CliContext } from '../io.js';
 
 const TLS_MODES: readonly TlsMode[] = ['none', 'opportunistic', 'required', 'verify'];
 
@@ -136,13 +137,13 @@ async function directoryTenant(directory: { load(): Promise<{ tenants: ReadonlyA
   return tenant ? tenant.name : null;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const route = program.command('route').description('Per-tenant outbound routes: smart hosts by recipient domain, tried before server routes and MX');
 
   addConfigOption(
     route.command('list').description('List outbound routes (passwords and keys are never shown)').option('--tenant <name>', 'only this tenant').option('--json', 'machine-readable output'),
   ).action(async (opts: ConfigOption & { tenant?: string; json?: boolean }) => {
-    await withStores(opts, async ({ db, directory }) => {
+    await withStores(cli, opts, async ({ db, directory }) => {
       let routes: StoredRoute[];
       if (opts.tenant === undefined) routes = new SqliteTenantRoutes(db).list();
       else {
@@ -151,9 +152,9 @@ export function register(program: Command): void {
         // Routes of a tenant since removed from the directory are still listed, so they can be removed.
         if (name === null && routes.length === 0) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
       }
-      if (opts.json) return printJson(routes.map(publicRoute));
-      if (routes.length === 0) return void process.stdout.write('no outbound routes\n');
-      process.stdout.write(
+      if (opts.json) return printJson(cli, routes.map(publicRoute));
+      if (routes.length === 0) return void cli.stdout.write('no outbound routes\n');
+      cli.stdout.write(
         table(
           ['TENANT', 'ID', 'DOMAINS', 'HOST', 'TLS', 'AUTH USER', 'CLIENT CERT'],
           routes.map((r) => [r.tenant, String(r.id), r.route.domains.join(','), hostText(r.route), r.route.tls, r.route.auth?.user ?? '-', r.route.clientCert ? 'yes' : '-']),
@@ -176,8 +177,9 @@ export function register(program: Command): void {
       .option('--client-key <file>', 'PEM private key of --client-cert')
       .option('--json', 'machine-readable output'),
   ).action(async (tenantName: string, opts: AddOptions) => {
-    const candidate = routeFromOptions(opts);
-    await withStores(opts, async ({ db, directory }) => {
+    const file = (p: string | undefined) => (p === undefined ? undefined : cliPath(cli, p));
+    const candidate = routeFromOptions({ ...opts, clientCert: file(opts.clientCert), clientKey: file(opts.clientKey) });
+    await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = await directoryTenant(directory, tenantName);
       if (tenant === null) throw new CliError(`tenant ${tenantName} does not exist`, 1);
       const routes = new SqliteTenantRoutes(db);
@@ -187,10 +189,10 @@ export function register(program: Command): void {
         if (taken !== undefined) throw new CliError(`--domain: ${taken} already has route ${existing.id} of tenant ${tenant}; remove that route first`, 2);
       }
       const stored: StoredRoute = { id: routes.add(tenant, candidate), tenant, route: candidate };
-      if (opts.json) printJson(publicRoute(stored));
-      else process.stdout.write(`+ ${describe(stored)}\n`);
+      if (opts.json) printJson(cli, publicRoute(stored));
+      else cli.stdout.write(`+ ${describe(stored)}\n`);
       if (candidate.auth && (candidate.tls === 'none' || candidate.tls === 'opportunistic')) {
-        process.stderr.write(`relaygate: warning: with --tls ${candidate.tls} the AUTH password can cross the network in clear; --tls required or verify prevents that\n`);
+        cli.stderr.write(`relaygate: warning: with --tls ${candidate.tls} the AUTH password can cross the network in clear; --tls required or verify prevents that\n`);
       }
     });
   });
@@ -200,13 +202,13 @@ export function register(program: Command): void {
   ).action(async (tenantName: string, idText: string, opts: ConfigOption & { json?: boolean }) => {
     if (!/^[1-9]\d{0,15}$/.test(idText)) throw new CliError(`ROUTE-ID: expected a route id from "relaygate route list", got ${JSON.stringify(idText)}`, 2);
     const id = Number(idText);
-    await withStores(opts, async ({ db, directory }) => {
+    await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = (await directoryTenant(directory, tenantName)) ?? tenantName;
       const routes = new SqliteTenantRoutes(db);
       const existing = routes.list(tenant).find((r) => r.id === id);
       if (existing === undefined || !routes.remove(tenant, id)) throw new CliError(`route ${id} of tenant ${tenantName} does not exist`, 1);
-      if (opts.json) printJson(publicRoute(existing));
-      else process.stdout.write(`- ${describe(existing)}\n`);
+      if (opts.json) printJson(cli, publicRoute(existing));
+      else cli.stdout.write(`- ${describe(existing)}\n`);
     });
   });
 }

@@ -1,19 +1,18 @@
 import type { Command } from 'commander';
 import { openStores } from '../../app/stores.js';
 import { lockDataDir, type DataDirLock } from '../../app/data-dir-lock.js';
-import { serve } from '../../app/server.js';
 import type { BoundListener } from '../../smtp/relay-server.js';
-import { createLogger } from '../../observability/logger.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, loadCliConfig, type ConfigOption } from '../options.js';
+import type { CliContext } from '../io.js';
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   addConfigOption(
     program
       .command('serve')
       .description('Run the SMTP relay: listeners, policy per recipient, durable queue (SIGHUP reloads TLS files)'),
   ).action(async (opts: ConfigOption) => {
-    const config = loadCliConfig(opts);
+    const config = loadCliConfig(cli, opts);
     let lock: DataDirLock;
     try {
       lock = lockDataDir(config.dataDir);
@@ -27,7 +26,9 @@ export function register(program: Command): void {
       lock.release();
       throw new CliError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`, 2);
     }
-    const { log } = createLogger();
+    // The SMTP and mail libraries are loaded only by the command that needs them.
+    const [{ serve }, { createLogger }] = await Promise.all([import('../../app/server.js'), import('../../observability/logger.js')]);
+    const { log } = createLogger(cli.env);
     let relay;
     try {
       relay = await serve({ config, stores, log });
@@ -36,10 +37,10 @@ export function register(program: Command): void {
       lock.release();
       throw new CliError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 2);
     }
-    for (const l of relay.listeners) process.stdout.write(`relaygate: listening on ${hostPort(l)} (${l.name}, tls: ${l.tls})\n`);
+    for (const l of relay.listeners) cli.stdout.write(`relaygate: listening on ${hostPort(l)} (${l.name}, tls: ${l.tls})\n`);
     const plain = relay.listeners.find((l) => l.tls !== 'implicit');
     if (relay.demo && plain) {
-      process.stdout.write(
+      cli.stdout.write(
         `relaygate: demo directory loaded (tenant "demo"). Relay a test message with:\n` +
           `  swaks --server ${hostPort(plain)} --from app@demo.example --to someone@example.com\n` +
           `then see it queued with:  relaygate queue list\n`,

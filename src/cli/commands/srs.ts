@@ -10,6 +10,7 @@ import { SqliteSrsSettings, type TenantSrsSetting } from '../../store/sqlite/del
 import { table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
+import type { CliContext } from '../io.js';
 
 interface SetOptions extends ConfigOption {
   enabled?: boolean;
@@ -26,13 +27,13 @@ function domainText(setting: TenantSrsSetting, config: RelaygateConfig): string 
   return setting.rewriteDomain ?? `${serverDomain(config)} (server default)`;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const srs = program.command('srs').description('Per-tenant SRS: on/off and the rewrite domain');
 
   addConfigOption(
     srs.command('show').description('SRS setting per tenant').argument('[tenant]').option('--json', 'machine-readable output'),
   ).action(async (name: string | undefined, opts: ConfigOption & { json?: boolean }) => {
-    await withStores(opts, async ({ db, directory }, config) => {
+    await withStores(cli, opts, async ({ db, directory }, config) => {
       let tenants = (await directory.load()).tenants.map((t) => t.name);
       if (name !== undefined) {
         tenants = tenants.filter((t) => t.toLowerCase() === name.toLowerCase());
@@ -43,9 +44,9 @@ export function register(program: Command): void {
         const s = settings.settingFor(tenant);
         return { tenant, enabled: s.enabled, rewriteDomain: s.rewriteDomain, effectiveRewriteDomain: s.rewriteDomain ?? serverDomain(config) };
       });
-      if (opts.json) return printJson(name !== undefined ? views[0] : views);
-      if (views.length === 0) return void process.stdout.write('no tenants\n');
-      process.stdout.write(
+      if (opts.json) return printJson(cli, name !== undefined ? views[0] : views);
+      if (views.length === 0) return void cli.stdout.write('no tenants\n');
+      cli.stdout.write(
         table(['TENANT', 'SRS', 'REWRITE DOMAIN'], views.map((v) => [v.tenant, v.enabled ? 'enabled' : 'disabled', domainText(v, config)])),
       );
     });
@@ -70,7 +71,7 @@ export function register(program: Command): void {
     if (enabled === undefined && rewriteDomain === undefined) {
       throw new CliError('nothing to change: give --enabled, --disabled, --rewrite-domain or --default-domain', 2);
     }
-    await withStores(opts, async ({ db, directory }, config) => {
+    await withStores(cli, opts, async ({ db, directory }, config) => {
       const tenant = (await directory.load()).tenants.find((t) => t.name.toLowerCase() === name.toLowerCase());
       if (!tenant) throw new CliError(`tenant ${name} does not exist`, 1);
       const settings = new SqliteSrsSettings(db);
@@ -79,9 +80,9 @@ export function register(program: Command): void {
       const changes: string[] = [];
       if (after.enabled !== before.enabled) changes.push(`SRS ${before.enabled ? 'enabled' : 'disabled'} → ${after.enabled ? 'enabled' : 'disabled'}`);
       if (after.rewriteDomain !== before.rewriteDomain) changes.push(`rewrite domain ${domainText(before, config)} → ${domainText(after, config)}`);
-      if (changes.length === 0) return void process.stdout.write('no changes\n');
+      if (changes.length === 0) return void cli.stdout.write('no changes\n');
       settings.set(tenant.name, after);
-      process.stdout.write(`~ tenant ${tenant.name}: ${changes.join(', ')}\n`);
+      cli.stdout.write(`~ tenant ${tenant.name}: ${changes.join(', ')}\n`);
     });
   });
 }

@@ -5,20 +5,20 @@ import { cliSandbox } from '../testing.js';
 
 const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
 
-test('tenant list, show, add and remove', () => {
+test('tenant list, show, add and remove', async () => {
   const s = cliSandbox();
   try {
-    assert.deepEqual(s.run('tenant', 'list'), { code: 0, stdout: 'no tenants\n', stderr: '' });
-    s.run('apply', '-f', DEMO);
+    assert.deepEqual(await s.run('tenant', 'list'), { code: 0, stdout: 'no tenants\n', stderr: '' });
+    await s.run('apply', '-f', DEMO);
     assert.equal(
-      s.run('tenant', 'list').stdout,
+      (await s.run('tenant', 'list')).stdout,
       'NAME      RULE SET  REJECT DIRECT SEND  DOMAINS  CONNECTORS\n' +
         'demo      auto      false               2        2\n' +
         'fabrikam  auto      true                1        1\n',
     );
-    const added = s.run('tenant', 'add', 'contoso', '--rule-set', 'legacy', '--reject-direct-send');
+    const added = await s.run('tenant', 'add', 'contoso', '--rule-set', 'legacy', '--reject-direct-send');
     assert.deepEqual([added.code, added.stdout], [0, '+ tenant contoso\n1 change applied\n']);
-    const shown = s.run('tenant', 'show', 'contoso', '--json');
+    const shown = await s.run('tenant', 'show', 'contoso', '--json');
     assert.deepEqual(JSON.parse(shown.stdout), {
       name: 'contoso',
       relayRuleSet: 'legacy',
@@ -27,54 +27,54 @@ test('tenant list, show, add and remove', () => {
       inboundConnectors: [],
     });
     assert.equal(
-      s.run('tenant', 'show', 'contoso').stdout,
+      (await s.run('tenant', 'show', 'contoso')).stdout,
       'tenants:\n  - name: contoso\n    relayRuleSet: legacy\n    rejectDirectSend: true\n    acceptedDomains: []\n    inboundConnectors: []\n',
     );
-    const list = JSON.parse(s.run('tenant', 'list', '--json').stdout) as { name: string }[];
+    const list = JSON.parse((await s.run('tenant', 'list', '--json')).stdout) as { name: string }[];
     assert.deepEqual(list.map((t) => t.name), ['demo', 'fabrikam', 'contoso']);
-    assert.deepEqual(s.run('tenant', 'remove', 'contoso'), { code: 0, stdout: '- tenant contoso\n1 change applied\n', stderr: '' });
+    assert.deepEqual(await s.run('tenant', 'remove', 'contoso'), { code: 0, stdout: '- tenant contoso\n1 change applied\n', stderr: '' });
   } finally {
     s.cleanup();
   }
 });
 
-test('tenant errors: missing (exit 1), existing or invalid (exit 2), nothing changed', () => {
+test('tenant errors: missing (exit 1), existing or invalid (exit 2), nothing changed', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
-    assert.deepEqual(s.run('tenant', 'show', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
-    assert.deepEqual(s.run('tenant', 'remove', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
-    assert.deepEqual(s.run('tenant', 'add', 'Demo'), { code: 2, stdout: '', stderr: 'relaygate: tenant Demo already exists\n' });
-    assert.deepEqual(s.run('tenant', 'add', ' padded'), {
+    await s.run('apply', '-f', DEMO);
+    assert.deepEqual(await s.run('tenant', 'show', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.deepEqual(await s.run('tenant', 'remove', 'nobody'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.deepEqual(await s.run('tenant', 'add', 'Demo'), { code: 2, stdout: '', stderr: 'relaygate: tenant Demo already exists\n' });
+    assert.deepEqual(await s.run('tenant', 'add', ' padded'), {
       code: 2,
       stdout: '',
       stderr: 'relaygate: invalid directory (1 problem):\n  tenant  padded: name: " padded" has surrounding blanks or control characters\n',
     });
-    const badSet = s.run('tenant', 'add', 'x', '--rule-set', '2024');
+    const badSet = await s.run('tenant', 'add', 'x', '--rule-set', '2024');
     assert.equal(badSet.code, 2);
     assert.match(badSet.stderr, /argument '2024' is invalid\. Allowed choices are auto, 2023-11, legacy\./);
-    assert.equal((JSON.parse(s.run('tenant', 'list', '--json').stdout) as unknown[]).length, 2);
+    assert.equal((JSON.parse((await s.run('tenant', 'list', '--json')).stdout) as unknown[]).length, 2);
   } finally {
     s.cleanup();
   }
 });
 
-test('tenant set changes the rule set and Direct Send', () => {
+test('tenant set changes the rule set and Direct Send', async () => {
   const s = cliSandbox();
   try {
-    s.run('apply', '-f', DEMO);
-    assert.deepEqual(s.run('tenant', 'set', 'demo', '--rule-set', '2023-11', '--reject-direct-send', 'true'), {
+    await s.run('apply', '-f', DEMO);
+    assert.deepEqual(await s.run('tenant', 'set', 'demo', '--rule-set', '2023-11', '--reject-direct-send', 'true'), {
       code: 0,
       stdout: '~ tenant demo: relayRuleSet auto → 2023-11, rejectDirectSend false → true\n1 change applied\n',
       stderr: '',
     });
-    assert.deepEqual(s.run('tenant', 'set', 'demo', '--rule-set', '2023-11'), { code: 0, stdout: 'no changes\n', stderr: '' });
-    assert.deepEqual(s.run('tenant', 'set', 'demo'), {
+    assert.deepEqual(await s.run('tenant', 'set', 'demo', '--rule-set', '2023-11'), { code: 0, stdout: 'no changes\n', stderr: '' });
+    assert.deepEqual(await s.run('tenant', 'set', 'demo'), {
       code: 2,
       stdout: '',
       stderr: 'relaygate: nothing to change: give --rule-set or --reject-direct-send\n',
     });
-    assert.deepEqual(s.run('tenant', 'set', 'nobody', '--rule-set', 'legacy'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
+    assert.deepEqual(await s.run('tenant', 'set', 'nobody', '--rule-set', 'legacy'), { code: 1, stdout: '', stderr: 'relaygate: tenant nobody does not exist\n' });
   } finally {
     s.cleanup();
   }

@@ -4,21 +4,22 @@ import { printChanges, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import type { TenantPatch } from '../../store/ports.js';
 import { addConfigOption, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
+import type { CliContext } from '../io.js';
 
 interface JsonOption extends ConfigOption {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, cli: CliContext): void {
   const tenant = program.command('tenant').description('List, show, add, change and remove tenants');
 
   addConfigOption(tenant.command('list').description('List tenants').option('--json', 'machine-readable output')).action(
     async (opts: JsonOption) => {
-      await withStores(opts, async ({ directory }) => {
+      await withStores(cli, opts, async ({ directory }) => {
         const { tenants } = await directory.load();
-        if (opts.json) return printJson(tenants);
-        if (tenants.length === 0) return void process.stdout.write('no tenants\n');
-        process.stdout.write(
+        if (opts.json) return printJson(cli, tenants);
+        if (tenants.length === 0) return void cli.stdout.write('no tenants\n');
+        cli.stdout.write(
           table(
             ['NAME', 'RULE SET', 'REJECT DIRECT SEND', 'DOMAINS', 'CONNECTORS'],
             tenants.map((t) => [t.name, t.relayRuleSet, String(t.rejectDirectSend), String(t.acceptedDomains.length), String(t.inboundConnectors.length)]),
@@ -31,11 +32,11 @@ export function register(program: Command): void {
   addConfigOption(
     tenant.command('show').description('Show one tenant (as tenants.yaml)').argument('<name>').option('--json', 'machine-readable output'),
   ).action(async (name: string, opts: JsonOption) => {
-    await withStores(opts, async ({ directory }) => {
+    await withStores(cli, opts, async ({ directory }) => {
       const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === name.toLowerCase());
       if (!t) throw new CliError(`tenant ${name} does not exist`, 1);
-      if (opts.json) printJson(t);
-      else process.stdout.write(serializeDirectoryYaml({ tenants: [t] }));
+      if (opts.json) printJson(cli, t);
+      else cli.stdout.write(serializeDirectoryYaml({ tenants: [t] }));
     });
   });
 
@@ -48,9 +49,9 @@ export function register(program: Command): void {
       .option('--reject-direct-send', 'refuse Direct Send from unauthorized sources (5.7.68)')
       .option('--json', 'machine-readable output'),
   ).action(async (name: string, opts: JsonOption & { ruleSet: 'auto' | '2023-11' | 'legacy'; rejectDirectSend?: boolean }) => {
-    await withStores(opts, async ({ directory }) => {
+    await withStores(cli, opts, async ({ directory }) => {
       const changes = await directory.addTenant({ name, relayRuleSet: opts.ruleSet, rejectDirectSend: opts.rejectDirectSend === true });
-      printChanges(changes, { json: opts.json });
+      printChanges(cli, changes, { json: opts.json });
     });
   });
 
@@ -67,7 +68,7 @@ export function register(program: Command): void {
     if (opts.ruleSet !== undefined) patch.relayRuleSet = opts.ruleSet;
     if (opts.rejectDirectSend !== undefined) patch.rejectDirectSend = opts.rejectDirectSend;
     if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give --rule-set or --reject-direct-send', 2);
-    await withStores(opts, async ({ directory }) => printChanges(await directory.updateTenant(name, patch), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.updateTenant(name, patch), { json: opts.json }));
   });
 
   addConfigOption(
@@ -77,6 +78,6 @@ export function register(program: Command): void {
       .argument('<name>')
       .option('--json', 'machine-readable output'),
   ).action(async (name: string, opts: JsonOption) => {
-    await withStores(opts, async ({ directory }) => printChanges(await directory.removeTenant(name), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.removeTenant(name), { json: opts.json }));
   });
 }

@@ -1,0 +1,41 @@
+/**
+ * The CLI as a function: `runCli(argv, io)` parses ARGV (the words after `relaygate`) with a fresh
+ * commander program writing to IO, and resolves to the exit code: 0 success, 1 a negative answer
+ * (refusals, findings, not found), 2 invalid input or usage. It never exits the process, so tests
+ * run commands in-process, like fastify's `inject`.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands/index.js';
+import { CliError } from './errors.js';
+import { cliContext, type CliIo } from './io.js';
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const cli = cliContext(io);
+  const program = new Command();
+  program
+    .name('relaygate')
+    .description('Multi-tenant SMTP relay with Exchange Online relay rules')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      getOutHelpWidth: () => (io.stdout.isTTY ? io.stdout.columns : undefined) ?? 80,
+      getErrHelpWidth: () => (io.stderr.isTTY ? io.stderr.columns : undefined) ?? 80,
+      getOutHasColors: () => io.stdout.isTTY === true && io.stdout.hasColors?.() === true,
+      getErrHasColors: () => io.stderr.isTTY === true && io.stderr.hasColors?.() === true,
+    });
+  try {
+    await registerCommands(program, cli, argv);
+    await program.parseAsync([...argv], { from: 'user' });
+    return cli.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError) {
+      io.stderr.write(`relaygate: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`relaygate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 2;
+  }
+}
