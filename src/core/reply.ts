@@ -1,3 +1,11 @@
+/**
+ * Every SMTP reply relaygate sends or records, in one catalogue (`Replies`), and the reply value
+ * they are made of. Nothing outside this module builds a reply (reply-catalogue.test.ts checks it):
+ * a new reply is a new entry here, so every text a client or a DSN reader sees can be read in one
+ * place. Client-visible texts stay generic: the tenant, a limit or a stored detail go to the log and
+ * the decision record, never into the reply.
+ */
+
 /** An SMTP reply as a value: basic code, enhanced status code (RFC 3463) and text. */
 export interface SmtpReply {
   readonly code: number;
@@ -5,6 +13,7 @@ export interface SmtpReply {
   readonly text: string;
 }
 
+/** Builds a reply value. Only this module and tests call it: a reply relaygate sends is an entry of `Replies`. */
 export function reply(code: number, enhanced: string, text: string): SmtpReply {
   return Object.freeze({ code, enhanced, text });
 }
@@ -18,8 +27,28 @@ export function isPositive(r: SmtpReply): boolean {
   return r.code >= 200 && r.code < 400;
 }
 
-/** The reply catalogue of relay-policy.md §8. Texts are contractual: change them only with the spec. */
+/**
+ * A reply another server sent us ("550 5.1.1 <x@y>: user unknown", multi-line replies joined), or
+ * one we recorded in that form, as a value. Without an enhanced code the class's x.0.0 is assumed.
+ */
+export function parseReply(response: string): SmtpReply {
+  const lines = response.split(/\r?\n/).filter((l) => l.length > 0);
+  const first = lines[0] ?? '';
+  const m = /^(\d{3})[ -]?(?:([245]\.\d{1,3}\.\d{1,3})\s+)?(.*)$/.exec(first);
+  if (!m) return reply(451, '4.4.0', response.trim() || 'no reply');
+  const code = Number(m[1]);
+  const texts = [m[3] ?? '', ...lines.slice(1).map((l) => l.replace(/^\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?/, ''))];
+  const enhanced = m[2] ?? defaultEnhanced(code);
+  return reply(code, enhanced, texts.filter((t) => t.length > 0).join(' '));
+}
+
+function defaultEnhanced(code: number): string {
+  const cls = Math.floor(code / 100);
+  return cls === 2 ? '2.0.0' : cls === 4 ? '4.0.0' : '5.0.0';
+}
+
 export const Replies = Object.freeze({
+  // relay-policy.md §8. These texts are contractual: change them only with the spec.
   relayDenied: reply(550, '5.7.64', 'TenantAttribution; Relay Access Denied'),
   partnerRestriction: reply(
     550,
@@ -39,12 +68,50 @@ export const Replies = Object.freeze({
   /** Our rule: no BINARYMIME is offered, so a NUL in DATA is never legitimate (then close). */
   nulCharacter: reply(550, '5.6.0', 'NUL characters not allowed'),
   temporaryFailure: reply(451, '4.3.0', 'Temporary server error, please try again later'),
-  /** Our rule: a bounce to an SRS address this relay did not make, or made too long ago. */
+  accepted: (queueId: string): SmtpReply => reply(250, '2.0.0', `OK <${queueId}>`),
+
+  // The session's replies that the contract leaves to us.
+  invalidSender: reply(501, '5.1.7', 'Invalid sender address'),
+  /** A bounce to an SRS address this relay did not make, or made too long ago. */
   invalidSrsAddress: reply(550, '5.1.1', 'Unknown or expired SRS address'),
   recipientOk: reply(250, '2.1.5', 'Recipient OK'),
   senderOk: reply(250, '2.1.0', 'Sender OK'),
-});
+  quotaExceeded: (tenant: string, limit: number): SmtpReply =>
+    reply(550, '5.7.232', `Daily recipient quota of ${limit} for tenant ${tenant} reached; it resets at 00:00 UTC`),
+  tooManyConnections: reply(421, '4.7.0', 'Too many connections, try again later'),
+  tooManyConnectionsFromIp: reply(421, '4.7.0', 'Too many connections from your address, try again later'),
+  tooManyErrors: reply(421, '4.7.0', 'Too many errors, closing connection'),
+  tooManyUnknownCommands: reply(421, '4.7.0', 'Too many unrecognized commands, closing connection'),
+  pipelinedAfterStartTls: reply(421, '4.7.0', 'Commands sent before the TLS handshake completed, closing connection'),
+  proxyRefused: reply(421, '4.7.0', 'PROXY protocol not accepted from this address'),
+  badProxyHeader: reply(421, '4.7.0', 'Invalid PROXY protocol header'),
+  headerTooLarge: reply(552, '5.3.4', 'Message header size exceeds limit'),
+  /** DATA with no transaction of ours open (smtp-server itself refuses DATA before MAIL or RCPT). */
+  noTransaction: reply(503, '5.5.1', 'no transaction'),
 
-export function acceptedReply(queueId: string): SmtpReply {
-  return reply(250, '2.0.0', `OK <${queueId}>`);
-}
+  // Delivery's own verdicts on the way out: recorded per recipient, quoted in DSNs and `queue show`
+  // (read by the sender's administrator, so they say what happened).
+  nullMx: (domain: string): SmtpReply => reply(556, '5.1.10', `Recipient address has null MX: ${domain} does not accept mail (RFC 7505)`),
+  noSuchDomain: (domain: string): SmtpReply => reply(550, '5.1.2', `Host or domain name not found: ${domain} (NXDOMAIN)`),
+  routingLoop: (domain: string): SmtpReply => reply(554, '5.4.6', `Mail for ${domain} loops back to myself (this relay is its best MX)`),
+  noAddress: (what: string): SmtpReply => reply(451, '4.4.4', `No address found for ${what}`),
+  dnsTemporary: (detail: string): SmtpReply => reply(451, '4.4.3', detail),
+  connectionFailed: (host: string, detail: string): SmtpReply => reply(451, '4.4.1', `Connection to ${host} failed: ${detail}`),
+  tlsUnavailable: (host: string): SmtpReply => reply(451, '4.7.10', `TLS is required by the route but ${host} does not offer STARTTLS`),
+  tlsFailed: (host: string, detail: string): SmtpReply => reply(451, '4.7.5', `TLS with ${host} failed: ${detail}`),
+  authFailed: (host: string, detail: string): SmtpReply => reply(451, '4.7.8', `Authentication to ${host} failed: ${detail}`),
+  smtpUtf8Unsupported: (host: string): SmtpReply =>
+    reply(554, '5.6.7', `The message needs SMTPUTF8 but ${host} does not support it; not sent rather than altered`),
+  eightBitUnsupported: (host: string): SmtpReply =>
+    reply(554, '5.6.3', `The message has an 8-bit body but ${host} does not support 8BITMIME; not sent rather than altered`),
+  tooBigForHost: (host: string, limit: number): SmtpReply => reply(552, '5.3.4', `Message size exceeds the limit of ${host} (${limit} bytes)`),
+  spoolUnreadable: (detail: string): SmtpReply => reply(451, '4.3.0', `Message body could not be read: ${detail}`),
+  expired: (last: string | null, hours: number): SmtpReply =>
+    reply(550, '5.4.7', `Delivery time expired after ${hours} hours${last ? `; last error: ${last}` : ''}`),
+  /** The peer ended DATA without a verdict for this recipient (recorded as the peer's answer). */
+  recipientNotAcknowledged: reply(451, '4.3.0', 'recipient not acknowledged'),
+  /** A failed recipient whose store row holds no reply. */
+  noReplyRecorded: reply(451, '4.0.0', 'no reply recorded'),
+  /** `relaygate queue bounce`. */
+  operatorBounce: reply(554, '5.0.0', 'Message returned by the relay operator'),
+});

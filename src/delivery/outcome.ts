@@ -9,7 +9,7 @@
  * - message: the host refused this message (MAIL FROM, DATA, end of data): other hosts would say the same.
  * - recipient: the host refused one recipient (RCPT TO).
  */
-import { reply, type SmtpReply } from '../core/reply.js';
+import { parseReply, Replies, type SmtpReply } from '../core/reply.js';
 
 export type FailureScope = 'connection' | 'host' | 'message' | 'recipient';
 
@@ -39,90 +39,73 @@ export function triesNextHost(f: DeliveryFailure): boolean {
   return f.scope === 'connection' || f.scope === 'host';
 }
 
-/** Parses "550 5.1.1 <x@y>: user unknown" (multi-line replies joined) into a reply value. */
-export function parseRemoteReply(response: string): SmtpReply {
-  const lines = response.split(/\r?\n/).filter((l) => l.length > 0);
-  const first = lines[0] ?? '';
-  const m = /^(\d{3})[ -]?(?:([245]\.\d{1,3}\.\d{1,3})\s+)?(.*)$/.exec(first);
-  if (!m) return reply(451, '4.4.0', response.trim() || 'no reply');
-  const code = Number(m[1]);
-  const texts = [m[3] ?? '', ...lines.slice(1).map((l) => l.replace(/^\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?/, ''))];
-  const enhanced = m[2] ?? defaultEnhanced(code);
-  return reply(code, enhanced, texts.filter((t) => t.length > 0).join(' '));
-}
-
-function defaultEnhanced(code: number): string {
-  const cls = Math.floor(code / 100);
-  return cls === 2 ? '2.0.0' : cls === 4 ? '4.0.0' : '5.0.0';
-}
-
-function remoteFailure(scope: FailureScope, response: string): DeliveryFailure {
-  const r = parseRemoteReply(response);
+function remoteFailure(scope: FailureScope, response: string | SmtpReply): DeliveryFailure {
+  const r = typeof response === 'string' ? parseReply(response) : response;
   return { scope, permanent: r.code >= 500, reply: r, remote: true };
 }
 
 /** A recipient refused at RCPT TO (or per recipient by an LMTP peer). */
-export function recipientRefused(response: string): DeliveryFailure {
+export function recipientRefused(response: string | SmtpReply): DeliveryFailure {
   return remoteFailure('recipient', response);
 }
 
-/** Our own verdicts, with texts that say what happened. */
+/** Our own verdicts: how wide each is and whether it is temporary (the texts are in core/reply.ts). */
 export const LocalFailures = {
   nullMx: (domain: string): DeliveryFailure => ({
     scope: 'message', permanent: true, remote: false,
-    reply: reply(556, '5.1.10', `Recipient address has null MX: ${domain} does not accept mail (RFC 7505)`),
+    reply: Replies.nullMx(domain),
   }),
   noSuchDomain: (domain: string): DeliveryFailure => ({
     scope: 'message', permanent: true, remote: false,
-    reply: reply(550, '5.1.2', `Host or domain name not found: ${domain} (NXDOMAIN)`),
+    reply: Replies.noSuchDomain(domain),
   }),
   routingLoop: (domain: string): DeliveryFailure => ({
     scope: 'message', permanent: true, remote: false,
-    reply: reply(554, '5.4.6', `Mail for ${domain} loops back to myself (this relay is its best MX)`),
+    reply: Replies.routingLoop(domain),
   }),
   noAddress: (what: string): DeliveryFailure => ({
     scope: 'host', permanent: false, remote: false,
-    reply: reply(451, '4.4.4', `No address found for ${what}`),
+    reply: Replies.noAddress(what),
   }),
   dnsTemporary: (detail: string): DeliveryFailure => ({
     scope: 'host', permanent: false, remote: false,
-    reply: reply(451, '4.4.3', detail),
+    reply: Replies.dnsTemporary(detail),
   }),
   connection: (host: string, detail: string): DeliveryFailure => ({
     scope: 'connection', permanent: false, remote: false,
-    reply: reply(451, '4.4.1', `Connection to ${host} failed: ${detail}`),
+    reply: Replies.connectionFailed(host, detail),
   }),
   tlsUnavailable: (host: string): DeliveryFailure => ({
     scope: 'host', permanent: false, remote: false,
-    reply: reply(451, '4.7.10', `TLS is required by the route but ${host} does not offer STARTTLS`),
+    reply: Replies.tlsUnavailable(host),
   }),
   tlsFailed: (host: string, detail: string): DeliveryFailure => ({
     scope: 'connection', permanent: false, remote: false,
-    reply: reply(451, '4.7.5', `TLS with ${host} failed: ${detail}`),
+    reply: Replies.tlsFailed(host, detail),
   }),
   authFailed: (host: string, detail: string): DeliveryFailure => ({
     scope: 'host', permanent: false, remote: false,
-    reply: reply(451, '4.7.8', `Authentication to ${host} failed: ${detail}`),
+    reply: Replies.authFailed(host, detail),
   }),
   smtpUtf8Unsupported: (host: string): DeliveryFailure => ({
     scope: 'host', permanent: true, remote: false,
-    reply: reply(554, '5.6.7', `The message needs SMTPUTF8 but ${host} does not support it; not sent rather than altered`),
+    reply: Replies.smtpUtf8Unsupported(host),
   }),
   eightBitUnsupported: (host: string): DeliveryFailure => ({
     scope: 'host', permanent: true, remote: false,
-    reply: reply(554, '5.6.3', `The message has an 8-bit body but ${host} does not support 8BITMIME; not sent rather than altered`),
+    reply: Replies.eightBitUnsupported(host),
   }),
   tooBig: (host: string, limit: number): DeliveryFailure => ({
     scope: 'message', permanent: true, remote: false,
-    reply: reply(552, '5.3.4', `Message size exceeds the limit of ${host} (${limit} bytes)`),
+    reply: Replies.tooBigForHost(host, limit),
   }),
   spoolUnreadable: (detail: string): DeliveryFailure => ({
     scope: 'message', permanent: false, remote: false,
-    reply: reply(451, '4.3.0', `Message body could not be read: ${detail}`),
+    reply: Replies.spoolUnreadable(detail),
   }),
   expired: (last: string | null, hours: number): DeliveryFailure => ({
     scope: 'recipient', permanent: true, remote: false,
-    reply: reply(550, '5.4.7', `Delivery time expired after ${hours} hours${last ? `; last error: ${last}` : ''}`),
+    reply: Replies.expired(last, hours),
   }),
 } as const;
 

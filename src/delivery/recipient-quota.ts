@@ -4,17 +4,13 @@
  * every few seconds and at stop), so a RCPT costs no fsync; a crash can forget the last seconds.
  */
 import type { Clock } from '../core/clock.js';
-import { reply, type SmtpReply } from '../core/reply.js';
+import { Replies, type SmtpReply } from '../core/reply.js';
 
 export interface QuotaStore {
   /** The tenant's daily recipient limit; null = unlimited. */
   dailyLimit(tenant: string): number | null;
   count(tenant: string, day: string): number;
   save(counts: ReadonlyArray<{ tenant: string; day: string; recipients: number }>): void;
-}
-
-export function quotaExceededReply(tenant: string, limit: number): SmtpReply {
-  return reply(550, '5.7.232', `Daily recipient quota of ${limit} for tenant ${tenant} reached; it resets at 00:00 UTC`);
 }
 
 export class RecipientQuota {
@@ -42,7 +38,7 @@ export class RecipientQuota {
     }
     if (limit !== null && current >= limit) {
       this.counts.set(key, current);
-      return { ok: false, reply: quotaExceededReply(tenant, limit) };
+      return { ok: false, reply: Replies.quotaExceeded(tenant, limit) };
     }
     this.counts.set(key, current + 1);
     this.dirty.add(key);

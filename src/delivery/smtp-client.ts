@@ -12,9 +12,8 @@ import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { classifySmtpError, DeliveryError, LocalFailures, recipientRefused, type DeliveryFailure } from './outcome.js';
 import type { HopTarget } from './routing.js';
-import { parseRemoteReply } from './outcome.js';
 import { isEightBit, type Envelope, type EnvelopeRecipient } from '../core/envelope.js';
-import type { SmtpReply } from '../core/reply.js';
+import { parseReply, Replies, type SmtpReply } from '../core/reply.js';
 
 export interface ClientSettings {
   /** Our name in EHLO. */
@@ -213,12 +212,12 @@ export class SmtpSession {
         const rcpt = Reflect.get(e, 'recipient');
         if (typeof rcpt === 'string' && typeof e.response === 'string') refused.set(rcpt, e.response);
       }
-      const okReply = parseRemoteReply(info.response);
+      const okReply = parseReply(info.response);
       for (const r of message.recipients) {
         const response = refused.get(r.address);
         if (response !== undefined) recipients.set(r.address, { ok: false, failure: recipientRefused(response) });
         else if (info.accepted.includes(r.address)) recipients.set(r.address, { ok: true, reply: okReply });
-        else recipients.set(r.address, { ok: false, failure: recipientRefused('451 4.3.0 recipient not acknowledged') });
+        else recipients.set(r.address, { ok: false, failure: recipientRefused(Replies.recipientNotAcknowledged) });
       }
       await this.reset();
       return { recipients, hostFailure: null, sessionUsable: this.isUsable };

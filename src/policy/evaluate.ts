@@ -1,6 +1,6 @@
 import { domainOf } from '../core/address.js';
 import type { Domain } from '../core/domain.js';
-import { Replies, reply } from '../core/reply.js';
+import { Replies } from '../core/reply.js';
 import { addressDomain, firstHeaderAddress, parseEnvelopeAddress } from './address.js';
 import { attribute } from './attribution.js';
 import { judgeCertificate } from './certificate-judgement.js';
@@ -12,9 +12,6 @@ import { ruleSetInForce } from './rule-set.js';
 import type { DirectorySnapshot } from './snapshot.js';
 import type { EvaluationInput, Finding, RecipientDecision, TransactionDecision } from './types.js';
 import { walkChart } from './workflow-chart.js';
-
-/** Our rule: a MAIL FROM the hygiene rules refuse gets RFC 3463's "bad sender's mailbox syntax". */
-export const invalidSenderReply = reply(501, '5.1.7', 'Invalid sender address');
 
 /**
  * The policy engine's entry point: facts in, a decision with its explanation out. Pure: the same
@@ -31,7 +28,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
   const attribution = attribute(snapshot, { ip: connection.ip, certificateNames: certificate.names, p1Domain });
 
   let mailFromReply = null;
-  if (p1.kind === 'invalid') mailFromReply = invalidSenderReply;
+  if (p1.kind === 'invalid') mailFromReply = Replies.invalidSender;
   else if (attribution.connector?.requireTls && !connection.tls) mailFromReply = Replies.tlsRequired;
 
   const ctx: TransactionContext = { snapshot, ip: connection.ip, tls: connection.tls, source, p1, p1Domain, p2Domain, at, ruleSet: ruleSetInForce(attribution.tenant, at), srsReturns: message.srsReturns ?? {} };

@@ -1,6 +1,6 @@
 /** The relay policy engine: the one implementation of every rule of relay-policy.md. */
 export { buildSnapshot, DirectorySnapshot } from './snapshot.js';
-export { evaluate, invalidSenderReply } from './evaluate.js';
+export { evaluate } from './evaluate.js';
 export { parseEnvelopeAddress, firstHeaderAddress } from './address.js';
 export { ruleSetInForce, RULE_CHANGE_AT } from './rule-set.js';
 export { connectorFindings, tenantFindings } from './findings.js';

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { domainOf, domainPartOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
 import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from '../delivery/dsn.js';
-import { parseRemoteReply } from '../delivery/outcome.js';
+import { parseReply, Replies } from '../core/reply.js';
 import { fsyncDirectory } from './accept-fsync.js';
 import { Spool } from './accept-spool.js';
 import type { DeliveryQueue, MessageWork, QueuedMessage } from './delivery-queue.js';
@@ -79,7 +79,7 @@ export class DsnGenerator {
     const recipients: DsnRecipient[] = wanted.map((r) => ({
       address: r.address,
       orcpt: r.orcpt,
-      reply: parseRemoteReply(r.lastReply ?? '451 4.0.0 no reply recorded'),
+      reply: r.lastReply === null ? Replies.noReplyRecorded : parseReply(r.lastReply),
       remoteMta: r.lastRemoteMta,
       lastAttemptAt: r.lastAttemptAt,
     }));

@@ -8,7 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Joiner, Splitter } from 'mailsplit';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { Replies, acceptedReply, formatReply, type SmtpReply } from '../core/reply.js';
+import { Replies, formatReply, type SmtpReply } from '../core/reply.js';
 import type { Clock } from '../core/clock.js';
 import { domainOf } from '../core/address.js';
 import type { MessageAcceptor } from '../queue/accept.js';
@@ -22,7 +22,6 @@ import { HeaderStamper, type HeaderFacts } from './header-stamper.js';
 import { BareLineEndingError, LineEndingGuard, NulCharacterError } from './line-ending-guard.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receivedHeader } from './received-header.js';
-import { SessionReplies } from './session-replies.js';
 
 export interface DataDeps {
   acceptor: MessageAcceptor;
@@ -118,7 +117,7 @@ export async function receiveData(
     if (err instanceof ClientGoneError) return { kind: 'closed' };
     await drain(stream);
     if (err instanceof MessageTooBigError) return { kind: 'reply', reply: Replies.messageTooBig };
-    if ((err as { code?: unknown }).code === 'EMAXLEN') return { kind: 'reply', reply: SessionReplies.headerTooLarge };
+    if ((err as { code?: unknown }).code === 'EMAXLEN') return { kind: 'reply', reply: Replies.headerTooLarge };
     if (stream.destroyed && !stream.readableEnded) return { kind: 'closed' };
     deps.onError(err, ctx);
     return { kind: 'reply', reply: Replies.temporaryFailure };
@@ -162,7 +161,7 @@ export async function receiveData(
     return { kind: 'reply', reply: Replies.temporaryFailure };
   }
   tx.unrecordedAccepts = [];
-  return { kind: 'reply', reply: acceptedReply(queueId) };
+  return { kind: 'reply', reply: Replies.accepted(queueId) };
 }
 
 /**

@@ -10,8 +10,7 @@ import type { ConnectionContext, ListenerInfo } from './connection-context.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { looksLikeProxyHeader, readProxyHeader } from './proxy-protocol.js';
 import { ReplyControl, type SmtpConnectionHandle } from './reply-control.js';
-import { SessionReplies } from './session-replies.js';
-import { formatReply, type SmtpReply } from '../core/reply.js';
+import { formatReply, Replies, type SmtpReply } from '../core/reply.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface ListenerDeps {
@@ -89,7 +88,7 @@ export class Listener {
       const source = await readProxyHeader(socket, this.deps.handshakeTimeoutMs);
       return source ? { ip: normalizeIp(source.ip), port: source.port } : null;
     } catch {
-      throw SessionReplies.badProxyHeader;
+      throw Replies.badProxyHeader;
     }
   }
 
@@ -102,7 +101,7 @@ export class Listener {
   private admit(socket: net.Socket, peerIp: string, peerPort: number, source: { ip: string; port: number } | null): void {
     const ip = source?.ip ?? peerIp;
     const limit = this.deps.limits.acquire(ip);
-    if (limit) return this.refuse(socket, limit === 'total' ? SessionReplies.tooManyConnections : SessionReplies.tooManyConnectionsFromIp);
+    if (limit) return this.refuse(socket, limit === 'total' ? Replies.tooManyConnections : Replies.tooManyConnectionsFromIp);
     let released = false;
     const id = randomBytes(10).toString('hex');
     const release = () => {
@@ -173,7 +172,7 @@ export class Listener {
       if (first) {
         first = false;
         if (looksLikeProxyHeader(chunk)) {
-          socket.end(formatReply(SessionReplies.proxyRefused) + '\r\n');
+          socket.end(formatReply(Replies.proxyRefused) + '\r\n');
           socket.destroy();
           return;
         }

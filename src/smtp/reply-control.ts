@@ -1,6 +1,4 @@
 import { Replies, type SmtpReply } from '../core/reply.js';
-import { invalidSenderReply } from '../policy/index.js';
-import { SessionReplies } from './session-replies.js';
 
 type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
 
@@ -62,7 +60,7 @@ export class ReplyControl {
       return;
     }
     if (code === 500 && typeof data === 'string' && /command not recognized/i.test(data) && ++this.unknownCommands >= this.maxUnknownCommands) {
-      this.sendNow(SessionReplies.tooManyUnknownCommands, true);
+      this.sendNow(Replies.tooManyUnknownCommands, true);
       return;
     }
     const mapped = libraryReplyFor(code, data);
@@ -78,6 +76,6 @@ function libraryReplyFor(code: number, data: string | string[] | undefined): Smt
   if (code === 452 && /too many recipients/i.test(text)) return Replies.tooManyRecipients;
   // Addresses smtp-server's parser refuses before the policy engine sees them.
   if (code === 501 && /bad recipient address syntax/i.test(text)) return Replies.invalidRecipient;
-  if (code === 501 && /bad sender address syntax/i.test(text)) return invalidSenderReply;
+  if (code === 501 && /bad sender address syntax/i.test(text)) return Replies.invalidSender;
   return null;
 }

@@ -13,7 +13,6 @@ import { certificateFacts } from '../tls/certificate-facts.js';
 import { connectionFacts, type ConnectionContext, type Transaction } from './connection-context.js';
 import type { DecisionLog } from './decision-log.js';
 import type { SessionPolicy } from './policy-source.js';
-import { SessionReplies } from './session-replies.js';
 import { receiveData, type DataDeps } from './data-handler.js';
 
 export interface SessionLimits {
@@ -50,7 +49,7 @@ export class SessionHooks {
     const cert = socket.getPeerX509Certificate();
     ctx.certificate = cert ? certificateFacts(cert, socket.authorized, reasonOf(socket.authorizationError)) : null;
     // RFC 3207 §4.2 resets the session; smtp-server dropped the plaintext bytes, we also refuse the client.
-    if (ctx.startTlsInjection && ctx.replies) return done(ctx.replies.refuse(SessionReplies.pipelinedAfterStartTls, true));
+    if (ctx.startTlsInjection && ctx.replies) return done(ctx.replies.refuse(Replies.pipelinedAfterStartTls, true));
     done();
   }
 
@@ -75,9 +74,13 @@ export class SessionHooks {
   onData(stream: SMTPServerDataStream, session: SMTPServerSession, done: (err?: Error | null, message?: string) => void): void {
     const ctx = this.deps.context(session.id);
     const tx = ctx?.transaction;
-    if (!ctx?.replies || !tx) {
+    if (!ctx?.replies) {
       stream.resume();
-      return done(Object.assign(new Error('no transaction'), { responseCode: 503 }));
+      return done(new Error('no session context'));
+    }
+    if (!tx) {
+      stream.resume();
+      return done(ctx.replies.refuse(Replies.noTransaction));
     }
     ctx.transaction = null;
     receiveData(this.deps, ctx, tx, session, stream).then(
@@ -101,7 +104,7 @@ export class SessionHooks {
   }
 
   private async mailFrom(ctx: ConnectionContext, address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {
-    if (ctx.errors >= this.deps.limits.maxErrors) return SessionReplies.tooManyErrors;
+    if (ctx.errors >= this.deps.limits.maxErrors) return Replies.tooManyErrors;
     if (ctx.transaction) this.recordUnfinished(ctx, ctx.transaction);
     ctx.transaction = null;
     const at = this.deps.clock.now();
@@ -132,7 +135,7 @@ export class SessionHooks {
   private async rcptTo(ctx: ConnectionContext, address: SMTPServerAddress): Promise<SmtpReply | null> {
     const tx = ctx.transaction;
     if (!tx) return Replies.temporaryFailure;
-    if (ctx.errors >= this.deps.limits.maxErrors) return SessionReplies.tooManyErrors;
+    if (ctx.errors >= this.deps.limits.maxErrors) return Replies.tooManyErrors;
     const known = tx.recipients.findIndex((r) => r.address.toLowerCase() === address.address.toLowerCase());
     if (known < 0 && tx.recipients.length >= this.deps.limits.maxRecipients) {
       ctx.errors++;

@@ -5,6 +5,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatReply, Replies } from '../../core/reply.js';
 import { failureDsnStatus } from '../../queue/dsn-generator.js';
 import { sourcesOf, type RecipientState } from '../../queue/states.js';
 import type { SqliteDatabase } from './database.js';
@@ -32,7 +33,7 @@ export const actionSources: Readonly<Record<QueueAction, readonly RecipientState
   bounce: sourcesOf('failed').filter((s) => s !== 'inflight'),
 };
 
-export const BOUNCED_REPLY = '554 5.0.0 Message returned by the relay operator';
+const BOUNCED_REPLY = formatReply(Replies.operatorBounce);
 
 function where(filter: QueueFilter, now: number, args: Record<string, unknown>): string {
   const clauses: string[] = [];
