@@ -179,7 +179,7 @@ function frontEndHooks(delivery: DeliveryService): NonNullable<RelayParts['deliv
     admitRecipient: (r: RecipientDecision) => {
       if (r.directionality !== 'Originating' || !r.tenant) return null;
       const admitted = delivery.quota.admit(r.tenant);
-      return admitted.ok ? null : admitted.reply;
+      return admitted.ok ? null : { reply: admitted.reply, reason: admitted.reason };
     },
     onAccepted: () => delivery.kick(),
   };

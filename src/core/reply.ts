@@ -76,8 +76,8 @@ export const Replies = Object.freeze({
   invalidSrsAddress: reply(550, '5.1.1', 'Unknown or expired SRS address'),
   recipientOk: reply(250, '2.1.5', 'Recipient OK'),
   senderOk: reply(250, '2.1.0', 'Sender OK'),
-  quotaExceeded: (tenant: string, limit: number): SmtpReply =>
-    reply(550, '5.7.232', `Daily recipient quota of ${limit} for tenant ${tenant} reached; it resets at 00:00 UTC`),
+  /** A tenant's daily recipient quota is used up. Which tenant and which limit go to the log only. */
+  quotaExceeded: reply(550, '5.7.232', 'Daily recipient quota reached; it resets at 00:00 UTC'),
   tooManyConnections: reply(421, '4.7.0', 'Too many connections, try again later'),
   tooManyConnectionsFromIp: reply(421, '4.7.0', 'Too many connections from your address, try again later'),
   tooManyErrors: reply(421, '4.7.0', 'Too many errors, closing connection'),

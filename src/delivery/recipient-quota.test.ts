@@ -9,7 +9,7 @@ import { RecipientQuota } from './recipient-quota.js';
 import { ManualClock } from '../core/clock.js';
 import { formatReply } from '../core/reply.js';
 
-test('a daily recipient quota refuses with 550 5.7.232 naming the limit, resets the next UTC day and survives a restart', () => {
+test('a daily recipient quota refuses with a generic 550 5.7.232 (tenant and limit only in the reason), resets the next UTC day and survives a restart', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'relaygate-quota-')), 'relaygate.db');
   const clock = new ManualClock(new Date('2026-03-02T23:59:00Z'));
   let db = openSqlite(file);
@@ -25,7 +25,8 @@ test('a daily recipient quota refuses with 550 5.7.232 naming the limit, resets 
   assert.deepEqual(quota.admit('contoso'), { ok: true }, 'the third of today, counted before the restart');
   const refused = quota.admit('contoso');
   assert.equal(refused.ok, false);
-  assert.equal(!refused.ok && formatReply(refused.reply), '550 5.7.232 Daily recipient quota of 3 for tenant contoso reached; it resets at 00:00 UTC');
+  assert.equal(!refused.ok && formatReply(refused.reply), '550 5.7.232 Daily recipient quota reached; it resets at 00:00 UTC');
+  assert.equal(!refused.ok && refused.reason, 'daily recipient quota of 3 for tenant contoso reached');
   clock.advance(60_000);
   assert.deepEqual(quota.admit('contoso'), { ok: true }, 'a new UTC day');
   quota.flush();

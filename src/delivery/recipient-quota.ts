@@ -26,8 +26,11 @@ export class RecipientQuota {
     return this.clock.now().toISOString().slice(0, 10);
   }
 
-  /** Counts one more recipient for `tenant` today, or says which limit refuses it. */
-  admit(tenant: string): { ok: true } | { ok: false; reply: SmtpReply } {
+  /**
+   * Counts one more recipient for `tenant` today, or refuses it: the client gets the generic reply,
+   * `reason` (which tenant, which limit) is for the log and the decision record.
+   */
+  admit(tenant: string): { ok: true } | { ok: false; reply: SmtpReply; reason: string } {
     const limit = this.store.dailyLimit(tenant);
     const day = this.day();
     const key = `${tenant}\u0000${day}`;
@@ -38,7 +41,7 @@ export class RecipientQuota {
     }
     if (limit !== null && current >= limit) {
       this.counts.set(key, current);
-      return { ok: false, reply: Replies.quotaExceeded(tenant, limit) };
+      return { ok: false, reply: Replies.quotaExceeded, reason: `daily recipient quota of ${limit} for tenant ${tenant} reached` };
     }
     this.counts.set(key, current + 1);
     this.dirty.add(key);

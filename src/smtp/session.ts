@@ -27,8 +27,11 @@ export interface SessionDeps extends DataDeps {
   limits: SessionLimits;
   /** Delivery's reverse SRS: the original sender of an SRS address of ours, an error, or null (not ours). */
   reverseSrs?: (address: string) => { address: string } | { error: string } | null;
-  /** Per-tenant limits on accepted recipients (the daily quota): a refusal, or null to accept. */
-  admitRecipient?: (decision: RecipientDecision) => SmtpReply | null;
+  /**
+   * Per-tenant limits on accepted recipients (the daily quota): null to accept, or a refusal whose
+   * reply the client gets and whose reason only the decision record keeps.
+   */
+  admitRecipient?: (decision: RecipientDecision) => { reply: SmtpReply; reason: string } | null;
   /** The context the listener registered for a session id. */
   context(sessionId: string): ConnectionContext | undefined;
   onError(err: unknown, ctx: ConnectionContext | undefined): void;
@@ -153,13 +156,14 @@ export class SessionHooks {
     });
     const r = decision.recipients[0];
     if (!r) return Replies.temporaryFailure;
-    const refusal = r.verdict === 'rejected' ? r.reply : (this.deps.admitRecipient?.(r) ?? null);
-    if (refusal) {
-      const recorded: RecipientDecision =
-        refusal === r.reply ? r : { ...r, verdict: 'rejected', reply: refusal, explanation: `Accepted by the policy, refused by a tenant limit: ${refusal.text}` };
+    const limited = r.verdict === 'rejected' ? null : (this.deps.admitRecipient?.(r) ?? null);
+    if (r.verdict === 'rejected' || limited) {
+      const recorded: RecipientDecision = limited
+        ? { ...r, verdict: 'rejected', reply: limited.reply, explanation: `Accepted by the policy, refused by a tenant limit: ${limited.reason}` }
+        : r;
       this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, decision, recorded, null);
       ctx.errors++;
-      return refusal;
+      return recorded.reply;
     }
     const entry = {
       // A returning bounce is queued for the original sender the SRS address stands for.

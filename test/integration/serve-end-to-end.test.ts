@@ -114,7 +114,7 @@ describe('serve: accept and deliver', () => {
 });
 
 describe('serve: daily recipient quota at RCPT', () => {
-  test('the recipient over the limit gets 550 5.7.232 naming the limit; the message goes out for the rest', async () => {
+  test('the recipient over the limit gets a generic 550 5.7.232, the decision record names tenant and limit; the message goes out for the rest', async () => {
     const db = new Database(join(dir, 'data', 'relaygate.db'));
     try {
       db.prepare('INSERT INTO tenant_limits (tenant, daily_recipients) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET daily_recipients = excluded.daily_recipients').run('load', MESSAGES + 1);
@@ -126,7 +126,7 @@ describe('serve: daily recipient quota at RCPT', () => {
     assert.equal(await c.command('RCPT TO:<quota-1@external.example>'), '250 2.1.5 Recipient OK');
     assert.equal(
       await c.command('RCPT TO:<quota-2@external.example>'),
-      '550 5.7.232 Daily recipient quota of 201 for tenant load reached; it resets at 00:00 UTC',
+      '550 5.7.232 Daily recipient quota reached; it resets at 00:00 UTC',
     );
     assert.match(await c.command('DATA'), /^354 /);
     assert.match(await c.command('Subject: quota\r\n\r\nbody\r\n.'), /^250 2\.0\.0 OK <[0-9a-z]+>$/);
@@ -135,6 +135,12 @@ describe('serve: daily recipient quota at RCPT', () => {
     assert.deepEqual(got.flatMap((m) => m.recipients.map((r) => r.address)), ['quota-1@external.example']);
     const db2 = new Database(join(dir, 'data', 'relaygate.db'));
     try {
+      const refusal = db2.prepare("SELECT reply, steps FROM decisions WHERE recipient = 'quota-2@external.example'").get() as { reply: string; steps: string };
+      assert.equal(refusal.reply, '550 5.7.232 Daily recipient quota reached; it resets at 00:00 UTC');
+      assert.equal(
+        (JSON.parse(refusal.steps) as { explanation: string }).explanation,
+        'Accepted by the policy, refused by a tenant limit: daily recipient quota of 201 for tenant load reached',
+      );
       db2.prepare('DELETE FROM tenant_limits WHERE tenant = ?').run('load');
     } finally {
       db2.close();
