@@ -72,6 +72,8 @@ export const Replies = Object.freeze({
 
   // The session's replies that the contract leaves to us.
   invalidSender: reply(501, '5.1.7', 'Invalid sender address'),
+  /** RFC 6531 (X.6.7 "Non-ASCII addresses not permitted for that sender/recipient"): MAIL FROM lacked SMTPUTF8. */
+  smtputf8Required: reply(553, '5.6.7', 'Non-ASCII address not permitted without SMTPUTF8'),
   /** A bounce to an SRS address this relay did not make, or made too long ago. */
   invalidSrsAddress: reply(550, '5.1.1', 'Unknown or expired SRS address'),
   recipientOk: reply(250, '2.1.5', 'Recipient OK'),

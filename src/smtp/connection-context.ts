@@ -47,6 +47,8 @@ export interface ConnectionContext {
   startTlsInjection: boolean;
   replies: ReplyControl | null;
   transaction: Transaction | null;
+  /** The command line being handled, as the client's bytes (smtp-server's copy is decoded). */
+  commandLine: Buffer | null;
   /** Refusals so far; at the limit the connection is closed. */
   errors: number;
   /** Frees the connection's slot and context; idempotent. Also bound to the TLS socket after STARTTLS. */

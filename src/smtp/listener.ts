@@ -11,6 +11,7 @@ import type { ConnectionLimits } from './connection-limits.js';
 import { looksLikeProxyHeader, readProxyHeader } from './proxy-protocol.js';
 import { ReplyControl, type SmtpConnectionHandle } from './reply-control.js';
 import { formatReply, Replies, type SmtpReply } from '../core/reply.js';
+import { tapCommandLines } from './address-bytes.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface ListenerDeps {
@@ -121,6 +122,7 @@ export class Listener {
       startTlsInjection: false,
       replies: null,
       transaction: null,
+      commandLine: null,
       errors: 0,
       bareLineEndings: 'reject',
       release,
@@ -158,6 +160,9 @@ export class Listener {
       return;
     }
     ctx.replies = new ReplyControl(handle, this.deps.maxUnknownCommands);
+    tapCommandLines(handle, (line) => {
+      ctx.commandLine = line;
+    });
   }
 
   /**

@@ -14,6 +14,7 @@ import { connectionFacts, type ConnectionContext, type Transaction } from './con
 import type { DecisionLog } from './decision-log.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receiveData, type DataDeps } from './data-handler.js';
+import { addressBytesReply } from './address-bytes.js';
 
 export interface SessionLimits {
   maxRecipients: number;
@@ -110,6 +111,13 @@ export class SessionHooks {
     if (ctx.errors >= this.deps.limits.maxErrors) return Replies.tooManyErrors;
     if (ctx.transaction) this.recordUnfinished(ctx, ctx.transaction);
     ctx.transaction = null;
+    // This command's own parameter: smtp-server keeps envelope.smtpUtf8 from a refused MAIL FROM.
+    const smtputf8 = address.args !== false && address.args['SMTPUTF8'] === true;
+    const malformed = addressBytesReply(ctx.commandLine, 'sender', smtputf8);
+    if (malformed) {
+      ctx.errors++;
+      return malformed;
+    }
     const at = this.deps.clock.now();
     const decision = await this.deps.policy.evaluate({ connection: connectionFacts(ctx), message: { mailFrom: address.address, recipients: [] }, at });
     if (decision.mailFromReply) {
@@ -125,7 +133,7 @@ export class SessionHooks {
       envId: env.dsn?.envid ?? null,
       ret: ret === 'FULL' || ret === 'HDRS' ? ret : null,
       bodyType: env.bodyType ?? null,
-      smtputf8: env.smtpUtf8 === true,
+      smtputf8,
       mailDecision: decision,
       recipients: [],
       unrecordedAccepts: [],
@@ -139,6 +147,11 @@ export class SessionHooks {
     const tx = ctx.transaction;
     if (!tx) return Replies.temporaryFailure;
     if (ctx.errors >= this.deps.limits.maxErrors) return Replies.tooManyErrors;
+    const malformed = addressBytesReply(ctx.commandLine, 'recipient', tx.smtputf8);
+    if (malformed) {
+      ctx.errors++;
+      return malformed;
+    }
     const known = tx.recipients.findIndex((r) => r.address.toLowerCase() === address.address.toLowerCase());
     if (known < 0 && tx.recipients.length >= this.deps.limits.maxRecipients) {
       ctx.errors++;
