@@ -95,6 +95,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
     ruleSet: ruleSetInForce(attribution.tenant, at),
     certificate,
     mailFromReply,
+    mailFrom: p1.kind === 'null' ? '' : p1.kind === 'invalid' ? null : p1.address,
     recipients,
     tiedTenants: attribution.tied,
     steps: chart.steps,

@@ -111,6 +111,7 @@ export interface RelayConditions {
 }
 
 export interface RecipientDecision {
+  /** The recipient as the engine judged it (domain canonical, as `mailFrom`): the one to forward. */
   address: string;
   /** Canonical domain of the recipient; null when the address was refused by hygiene. */
   domain: string | null;
@@ -149,6 +150,11 @@ export interface TransactionDecision {
   certificate: CertificateJudgement;
   /** A refusal at MAIL FROM (requireTls on the attributing connector), or null to go on. */
   mailFromReply: SmtpReply | null;
+  /**
+   * P1 as the engine judged it (domain canonical: A-label, lower case; source route dropped; `''`
+   * for the null sender): the sender to forward. Null when MAIL FROM is malformed.
+   */
+  mailFrom: string | null;
   recipients: RecipientDecision[];
   /** Tenants that tied in attribution and could not be separated (relay-policy.md §3.3). */
   tiedTenants: string[];

@@ -10,7 +10,7 @@ import { Replies, type SmtpReply } from '../core/reply.js';
 import type { Clock } from '../core/clock.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { certificateFacts } from '../tls/certificate-facts.js';
-import { connectionFacts, type ConnectionContext, type Transaction } from './connection-context.js';
+import { connectionFacts, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
 import type { DecisionLog } from './decision-log.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receiveData, type DataDeps } from './data-handler.js';
@@ -129,7 +129,8 @@ export class SessionHooks {
     const ret = env.dsn?.ret?.toUpperCase();
     ctx.transaction = {
       at,
-      mailFrom: address.address,
+      // The sender as the engine judged it, not smtp-server's decoding: what is decided is what goes out.
+      mailFrom: decision.mailFrom ?? address.address,
       envId: env.dsn?.envid ?? null,
       ret: ret === 'FULL' || ret === 'HDRS' ? ret : null,
       bodyType: env.bodyType ?? null,
@@ -179,16 +180,20 @@ export class SessionHooks {
       return recorded.reply;
     }
     const entry = {
-      // A returning bounce is queued for the original sender the SRS address stands for.
-      address: srs && 'address' in srs ? srs.address : address.address,
+      // A returning bounce is queued for the original sender the SRS address stands for; any other
+      // recipient as the engine judged it (its domain in canonical A-label form).
+      address: srs && 'address' in srs ? srs.address : r.address,
       notify: address.dsn?.notify?.length ? address.dsn.notify.join(',') : null,
       orcpt: address.dsn?.orcpt ?? null,
       decision: r,
       transaction: decision,
     };
-    if (known >= 0) tx.recipients[known] = entry;
+    // Two spellings of one mailbox (`a@ＣＯＮＴＯＳＯ.example`, `a@contoso.example`) are one recipient.
+    const same = (t: TransactionRecipient): boolean => t.address.toLowerCase() === entry.address.toLowerCase();
+    const existing = tx.recipients.findIndex(same);
+    if (existing >= 0) tx.recipients[existing] = entry;
     else tx.recipients.push(entry);
-    tx.unrecordedAccepts = tx.unrecordedAccepts.filter((u) => u.address.toLowerCase() !== address.address.toLowerCase());
+    tx.unrecordedAccepts = tx.unrecordedAccepts.filter((u) => !same(u));
     tx.unrecordedAccepts.push(entry);
     ctx.replies!.expect(r.reply);
     return null;

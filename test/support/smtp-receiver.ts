@@ -67,6 +67,11 @@ export class SmtpReceiver {
   readonly messages: ReceivedMessage[] = [];
   /** Every MAIL FROM seen, including transactions that did not complete. */
   readonly attempts: Array<{ from: string; recipients: string[] }> = [];
+  /**
+   * Every command line as it came over the wire (UTF-8). smtp-server shows an A-label domain of a
+   * MAIL FROM / RCPT TO decoded to its U-label; this is what the client actually sent.
+   */
+  readonly commandLines: string[] = [];
   connections = 0;
   private server: SMTPServer | null = null;
   private stalled: Array<() => void> = [];
@@ -94,8 +99,9 @@ export class SmtpReceiver {
       requestCert: b.requestCert === true,
       rejectUnauthorized: false,
       size: 50 * 1024 * 1024,
-      onConnect: (_session, cb) => {
+      onConnect: (session, cb) => {
         this.connections++;
+        this.recordCommandLines(session);
         cb();
       },
       onAuth: (auth, _session, cb) => {
@@ -153,6 +159,16 @@ export class SmtpReceiver {
       }
     }
     return null;
+  }
+
+  private recordCommandLines(session: SMTPServerSession): void {
+    const conn = this.connectionFor(session);
+    const original: unknown = conn ? Reflect.get(conn, '_onCommand') : undefined;
+    if (!conn || typeof original !== 'function') return;
+    Reflect.set(conn, '_onCommand', (command: Buffer, callback: () => void) => {
+      this.commandLines.push(command.toString('utf8'));
+      return Reflect.apply(original, conn, [command, callback]);
+    });
   }
 
   private connectionFor(session: SMTPServerSession): object | null {
