@@ -28,6 +28,7 @@ export class DirectorySnapshot {
   private readonly subdomainParents = new Map<string, DomainEntry>();
   private readonly onPremisesByCertificate = new Map<string, IndexedConnector[]>();
   private readonly onPremisesByIp = new IpPrefixIndex<IndexedConnector>();
+  private readonly enabledConnectorRanges = new IpPrefixIndex<true>();
   private readonly connectorsByTenant = new Map<string, IndexedConnector[]>();
 
   constructor(directory: Directory) {
@@ -44,6 +45,7 @@ export class DirectorySnapshot {
         .map((connector) => indexConnector(tenant, connector));
       this.connectorsByTenant.set(tenant.name, indexed);
       for (const ic of indexed) {
+        if (ic.connector.enabled) for (const p of ic.prefixes) this.enabledConnectorRanges.insert(p, true);
         if (!ic.connector.enabled || ic.connector.type !== 'OnPremises') continue;
         if (ic.certificatePattern) {
           const key = patternKey(ic.certificatePattern);
@@ -89,6 +91,15 @@ export class DirectorySnapshot {
   /** Enabled OnPremises connectors (any tenant) whose sender IP ranges contain the address. */
   onPremisesMatchingIp(ip: string): IndexedConnector[] {
     return [...new Set(this.onPremisesByIp.lookup(ip))];
+  }
+
+  /**
+   * Does the address lie in a sender IP range of any enabled connector (any tenant, any type)?
+   * A fact about the directory, not a relay decision: the connection limits reserve capacity
+   * for such sources. Connectors with only a certificate name cannot match before TLS.
+   */
+  matchesConnectorRange(ip: string): boolean {
+    return this.enabledConnectorRanges.lookup(ip).length > 0;
   }
 
   /** OnPremises connectors of other tenants whose ranges overlap the given prefix. */

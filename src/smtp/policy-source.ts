@@ -49,6 +49,11 @@ export class SessionPolicy {
     return evaluate(await this.cache.snapshot(), input);
   }
 
+  /** Is the source in an enabled connector's IP range, in the current snapshot? */
+  async matchesConnectorRange(ip: string): Promise<boolean> {
+    return (await this.cache.snapshot()).matchesConnectorRange(ip);
+  }
+
   /** How the connector that owns the connection wants bare CR/LF handled (default: reject). */
   async bareLineEndings(tenant: string | null, connector: string | null): Promise<BareLineEndingPolicy> {
     if (!tenant || !connector) return 'reject';
