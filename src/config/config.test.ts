@@ -257,3 +257,28 @@ test('listeners default to ports 25, 587 and 465; a listener without tls gets im
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the connection-protection limits have defaults and refuse values out of range', () => {
+  const dir = tempDir();
+  try {
+    const c = loadConfig(writeConfig(dir, 'hostname: h\n'), {});
+    const l = c.limits;
+    assert.deepEqual(
+      [l.maxConnectionsPerNetwork, l.networkPrefixV4, l.networkPrefixV6, l.reservedShare, l.pressureThreshold],
+      [100, 24, 64, 0.2, 0.7],
+    );
+    assert.deepEqual([l.commandDeadline, l.dataDeadline, l.pressureCommandTimeout, l.pressureDataTimeout], [600_000, 1_800_000, 10_000, 120_000]);
+    const set = loadConfig(writeConfig(dir, 'hostname: h\nlimits: { reservedShare: 0, pressureThreshold: 1, commandDeadline: 2m, pressureDataTimeout: 30s }\n'), {});
+    assert.deepEqual([set.limits.reservedShare, set.limits.pressureThreshold, set.limits.commandDeadline, set.limits.pressureDataTimeout], [0, 1, 120_000, 30_000]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expectProblems('hostname: h\nlimits: { reservedShare: 1, pressureThreshold: 0, networkPrefixV4: 33, networkPrefixV6: 0, maxConnectionsPerNetwork: 0, pressureCommandTimeout: soon }\n', [
+    'limits.maxConnectionsPerNetwork: expected a positive integer',
+    'limits.networkPrefixV4: expected a prefix length from 1 to 32',
+    'limits.networkPrefixV6: expected a prefix length from 1 to 128',
+    'limits.reservedShare: expected a fraction >= 0 and < 1 (0.2 for 20 %)',
+    'limits.pressureThreshold: expected a fraction > 0 and <= 1 (0.2 for 20 %)',
+    'limits.pressureCommandTimeout: expected a duration such as 30s, 1m, 24h or a number of milliseconds, got "soon"',
+  ]);
+});

@@ -32,6 +32,18 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
 
+/** A fraction of a limit, 0.2 for 20 %; `min`/`max` inclusive unless said otherwise. */
+function share(min: number, max: number, opts: { minExclusive?: boolean; maxExclusive?: boolean } = {}) {
+  const range = `${opts.minExclusive ? '>' : '>='} ${min} and ${opts.maxExclusive ? '<' : '<='} ${max}`;
+  const message = `expected a fraction ${range} (0.2 for 20 %)`;
+  return z.number({ error: message }).refine((v) => (opts.minExclusive ? v > min : v >= min) && (opts.maxExclusive ? v < max : v <= max), { error: message });
+}
+
+function prefixLength(max: number) {
+  const message = `expected a prefix length from 1 to ${max}`;
+  return z.number({ error: message }).int({ error: message }).min(1, { error: message }).max(max, { error: message });
+}
+
 const address = z.string().transform((v, ctx) => {
   const hp = parseHostPort(v);
   if (hp === null) {
@@ -126,8 +138,23 @@ export const configSchema = z
         maxRecipients: positiveInt.default(1000),
         maxConnections: positiveInt.default(1000),
         maxConnectionsPerIp: positiveInt.default(50),
+        /** Sources that match no enabled connector's IP range, per network (below). */
+        maxConnectionsPerNetwork: positiveInt.default(100),
+        networkPrefixV4: prefixLength(32).default(24),
+        networkPrefixV6: prefixLength(128).default(64),
+        /** The share of maxConnections that sources matching no connector's IP range never get. */
+        reservedShare: share(0, 1, { maxExclusive: true }).default(0.2),
+        /** Open connections over this share of maxConnections put the server under pressure. */
+        pressureThreshold: share(0, 1, { minExclusive: true }).default(0.7),
         /** RFC 5321 §4.5.3.2: a server waits at least 5 minutes for the next command. */
         commandTimeout: duration.default(300_000),
+        /** Wall-clock time to complete one command, however slowly its bytes arrive. */
+        commandDeadline: duration.default(600_000),
+        /** Wall-clock time from the 354 to the end of the message data. */
+        dataDeadline: duration.default(1_800_000),
+        /** Under pressure, for sources that match no connector's IP range. */
+        pressureCommandTimeout: duration.default(10_000),
+        pressureDataTimeout: duration.default(120_000),
         idleTimeout: duration.default(300_000),
         maxUnknownCommands: positiveInt.default(10),
         maxErrors: positiveInt.default(10),

@@ -82,6 +82,12 @@ export const Replies = Object.freeze({
   quotaExceeded: reply(550, '5.7.232', 'Daily recipient quota reached; it resets at 00:00 UTC'),
   tooManyConnections: reply(421, '4.7.0', 'Too many connections, try again later'),
   tooManyConnectionsFromIp: reply(421, '4.7.0', 'Too many connections from your address, try again later'),
+  /** Sources in no connector's IP range, per network (limits.maxConnectionsPerNetwork). */
+  tooManyConnectionsFromNetwork: reply(421, '4.7.0', 'Too many connections from your network, try again later'),
+  /** A command not completed within its deadline, however slowly its bytes came. */
+  commandTimeout: reply(421, '4.4.2', 'Command timeout, closing connection'),
+  /** Message data not completed within the deadline of the DATA phase. */
+  dataTimeout: reply(421, '4.4.2', 'Message data timeout, closing connection'),
   tooManyErrors: reply(421, '4.7.0', 'Too many errors, closing connection'),
   tooManyUnknownCommands: reply(421, '4.7.0', 'Too many unrecognized commands, closing connection'),
   pipelinedAfterStartTls: reply(421, '4.7.0', 'Commands sent before the TLS handshake completed, closing connection'),

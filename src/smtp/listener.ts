@@ -1,13 +1,15 @@
 /**
- * One listening socket: connection limits, the PROXY header from trusted proxies, the implicit-TLS
- * handshake, then the hand-over to smtp-server's protocol machine (`SMTPServer.connect`).
+ * One listening socket: the PROXY header from trusted proxies, connection limits (decided once the
+ * real client is known), the implicit-TLS handshake, then the hand-over to smtp-server's protocol
+ * machine (`SMTPServer.connect`) with the session's phase deadlines.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { SMTPServer } from 'smtp-server';
 import type { ConnectionContext, ListenerInfo } from './connection-context.js';
-import type { ConnectionLimits } from './connection-limits.js';
+import type { ConnectionLimits, ConnectionRefusal } from './connection-limits.js';
+import type { Phase, PhaseDeadlines } from './phase-deadline.js';
 import { looksLikeProxyHeader, readProxyHeader } from './proxy-protocol.js';
 import { ReplyControl, type SmtpConnectionHandle } from './reply-control.js';
 import { formatReply, Replies, type SmtpReply } from '../core/reply.js';
@@ -20,8 +22,13 @@ export interface ListenerDeps {
   port: number;
   smtp: SMTPServer;
   limits: ConnectionLimits;
+  deadlines: PhaseDeadlines;
   /** Is this TCP peer a trusted proxy (proxy.trusted)? */
   trustedProxy(ip: string): boolean;
+  /** Does the client address match an enabled connector's IP range (current directory)? */
+  attributed(ip: string): Promise<boolean>;
+  /** A session was cut at the deadline of a phase. */
+  onDeadline(ctx: ConnectionContext, phase: Phase): void;
   register(ctx: ConnectionContext): void;
   unregister(id: string): void;
   maxUnknownCommands: number;
@@ -35,11 +42,13 @@ export class Listener {
   private tlsServer: tls.Server | null = null;
   /** Sockets waiting for their implicit-TLS handshake, by TCP peer `ip|port`. */
   private readonly handshaking = new Map<string, (tlsSocket: tls.TLSSocket) => void>();
+  private readonly connect: (socket: net.Socket | tls.TLSSocket, options: SessionOptions) => SmtpConnectionHandle | null;
 
   constructor(
     private readonly deps: ListenerDeps,
     tlsMaterial: TlsMaterial | null,
   ) {
+    this.connect = connectionCatcher(deps.smtp);
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => deps.onError(err));
     if (deps.info.tls === 'implicit') {
@@ -77,9 +86,17 @@ export class Listener {
     const peerIp = normalizeIp(socket.remoteAddress ?? '');
     const peerPort = socket.remotePort ?? 0;
     this.prelude(socket, peerIp).then(
-      (source) => this.admit(socket, peerIp, peerPort, source),
+      async (source) => {
+        const ip = source?.ip ?? peerIp;
+        // A directory that cannot be read makes the source a stranger, never a tenant.
+        const attributed = await this.deps.attributed(ip).catch(() => false);
+        this.admit(socket, peerIp, peerPort, source, attributed);
+      },
       (reply: SmtpReply) => this.refuse(socket, reply),
-    );
+    ).catch((err: unknown) => {
+      this.deps.onError(err);
+      socket.destroy();
+    });
   }
 
   /** The client's address: from the PROXY header of a trusted proxy, else the TCP peer. */
@@ -99,20 +116,28 @@ export class Listener {
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
-  private admit(socket: net.Socket, peerIp: string, peerPort: number, source: { ip: string; port: number } | null): void {
+  private admit(socket: net.Socket, peerIp: string, peerPort: number, source: { ip: string; port: number } | null, attributed: boolean): void {
+    // The client may have left while its source was judged: a slot taken now would never be freed.
+    if (socket.destroyed) return;
     const ip = source?.ip ?? peerIp;
-    const limit = this.deps.limits.acquire(ip);
-    if (limit) return this.refuse(socket, limit === 'total' ? Replies.tooManyConnections : Replies.tooManyConnectionsFromIp);
+    const slot = this.deps.limits.acquire(ip, attributed);
+    if (typeof slot === 'string') return this.refuse(socket, refusalReply(slot));
     let released = false;
     const id = randomBytes(10).toString('hex');
+    let ctx: ConnectionContext | null = null;
+    const deadline = this.deps.deadlines.create(attributed, (phase) => {
+      if (ctx) this.expire(ctx, handle, phase);
+    });
+    let handle: SmtpConnectionHandle | null = null;
     const release = () => {
       if (released) return;
       released = true;
-      this.deps.limits.release(ip);
+      deadline.stop();
+      slot.release();
       this.deps.unregister(id);
     };
     socket.once('close', release);
-    const ctx: ConnectionContext = {
+    ctx = {
       id,
       listener: this.deps.info,
       ip,
@@ -128,7 +153,13 @@ export class Listener {
       release,
     };
     this.deps.register(ctx);
+    const session = ctx;
     const options = { id, remoteAddress: ip, remotePort: source?.port ?? peerPort };
+    const hand = (s: net.Socket | tls.TLSSocket) => {
+      handle = this.hand(s, session, options, (code) => deadline.arm(code === 354 ? 'data' : 'command'));
+      if (handle) deadline.arm('command');
+      else s.destroy();
+    };
     if (this.tlsServer) {
       const key = `${peerIp}|${peerPort}`;
       const timer = setTimeout(() => socket.destroy(), this.deps.handshakeTimeoutMs);
@@ -136,7 +167,7 @@ export class Listener {
         clearTimeout(timer);
         this.handshaking.delete(key);
         tlsSocket.once('close', release);
-        this.hand(tlsSocket, ctx, options);
+        hand(tlsSocket);
       });
       socket.once('close', () => {
         clearTimeout(timer);
@@ -147,22 +178,31 @@ export class Listener {
       return;
     }
     this.watchPlaintext(socket, ctx);
-    this.hand(socket, ctx, options);
+    hand(socket);
     socket.resume();
   }
 
-  private hand(socket: net.Socket | tls.TLSSocket, ctx: ConnectionContext, options: { id: string; remoteAddress: string; remotePort: number }): void {
-    this.deps.smtp.connect(socket, options);
-    let handle: SmtpConnectionHandle | undefined;
-    for (const c of this.deps.smtp.connections) if (c.id === ctx.id) handle = c as unknown as SmtpConnectionHandle;
-    if (!handle) {
-      socket.destroy();
-      return;
-    }
-    ctx.replies = new ReplyControl(handle, this.deps.maxUnknownCommands);
+  private hand(socket: net.Socket | tls.TLSSocket, ctx: ConnectionContext, options: SessionOptions, onReply: (code: number) => void): SmtpConnectionHandle | null {
+    const handle = this.connect(socket, options);
+    if (!handle) return null;
+    ctx.replies = new ReplyControl(handle, this.deps.maxUnknownCommands, onReply);
     tapCommandLines(handle, (line) => {
       ctx.commandLine = line;
     });
+    return handle;
+  }
+
+  /**
+   * A phase deadline ran out. While the server owes the client a reply (a handler is still
+   * deciding, or the message is in and being stored) the client is not the one late: the next
+   * reply starts a new phase instead.
+   */
+  private expire(ctx: ConnectionContext, handle: SmtpConnectionHandle | null, phase: Phase): void {
+    if (!handle || !ctx.replies || handle._closing || handle._closed) return;
+    if (handle._handlerPending || (handle._dataStream && handle._parser && !handle._parser._dataMode)) return;
+    this.deps.onDeadline(ctx, phase);
+    // A 421 makes smtp-server close the connection (and free the slot within its half-close limit).
+    ctx.replies.sendNow(phase === 'data' ? Replies.dataTimeout : Replies.commandTimeout, true);
   }
 
   /**
@@ -192,6 +232,40 @@ export class Listener {
       }
     });
   }
+}
+
+type SessionOptions = { id: string; remoteAddress: string; remotePort: number };
+
+function refusalReply(refusal: ConnectionRefusal): SmtpReply {
+  switch (refusal) {
+    case 'per-ip':
+      return Replies.tooManyConnectionsFromIp;
+    case 'per-network':
+      return Replies.tooManyConnectionsFromNetwork;
+    // A stranger refused to keep the tenants' reserve hears what everyone hears when the server is full.
+    case 'unattributed':
+    case 'total':
+      return Replies.tooManyConnections;
+  }
+}
+
+/**
+ * `SMTPServer.connect` keeps the connection it makes in `smtp.connections` and returns nothing;
+ * this returns it, by catching the one `add` that connect() makes, instead of scanning the set.
+ */
+function connectionCatcher(smtp: SMTPServer): (socket: net.Socket | tls.TLSSocket, options: SessionOptions) => SmtpConnectionHandle | null {
+  const connections = smtp.connections as Set<SmtpConnectionHandle>;
+  const add = connections.add.bind(connections);
+  let caught: SmtpConnectionHandle | null = null;
+  connections.add = (c: SmtpConnectionHandle) => {
+    caught = c;
+    return add(c);
+  };
+  return (socket, options) => {
+    caught = null;
+    smtp.connect(socket, options);
+    return caught as SmtpConnectionHandle | null;
+  };
 }
 
 function tlsOptions(m: TlsMaterial): tls.SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {

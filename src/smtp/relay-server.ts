@@ -7,7 +7,8 @@ import ipaddr from 'ipaddr.js';
 import type { Clock } from '../core/clock.js';
 import type { MessageAcceptor } from '../queue/accept.js';
 import type { ConnectionContext, ListenerInfo } from './connection-context.js';
-import { ConnectionLimits } from './connection-limits.js';
+import { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';
+import { PhaseDeadlines, type DeadlineSettings } from './phase-deadline.js';
 import { DecisionLog } from './decision-log.js';
 import { Listener } from './listener.js';
 import type { SessionPolicy } from './policy-source.js';
@@ -28,16 +29,16 @@ export interface RelayServerSettings {
   tls: TlsFiles;
   /** CIDR ranges of trusted PROXY-protocol peers. */
   proxyTrusted: readonly string[];
-  limits: {
-    maxMessageSize: number;
-    maxRecipients: number;
-    maxConnections: number;
-    maxConnectionsPerIp: number;
-    commandTimeout: number;
-    maxUnknownCommands: number;
-    maxErrors: number;
-    maxLineLength: number;
-  };
+  limits: ConnectionLimitSettings &
+    DeadlineSettings & {
+      maxMessageSize: number;
+      maxRecipients: number;
+      /** Idle time allowed while the server waits for the client. */
+      commandTimeout: number;
+      maxUnknownCommands: number;
+      maxErrors: number;
+      maxLineLength: number;
+    };
 }
 
 export interface RelayServerDeps {
@@ -60,13 +61,16 @@ export interface BoundListener {
 export class RelayServer {
   private readonly contexts = new Map<string, ConnectionContext>();
   private readonly limits: ConnectionLimits;
+  private readonly deadlines: PhaseDeadlines;
   private readonly listeners: Array<{ settings: ListenerSettings; listener: Listener; smtp: SMTPServer }> = [];
   private readonly trusted: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
   readonly hooks: SessionHooks;
 
   constructor(private readonly deps: RelayServerDeps) {
     const s = deps.settings;
-    this.limits = new ConnectionLimits(s.limits.maxConnections, s.limits.maxConnectionsPerIp);
+    this.limits = new ConnectionLimits(s.limits);
+    this.deadlines = new PhaseDeadlines(s.limits, () => this.limits.underPressure);
+    this.limits.onPressure(() => this.deadlines.tighten());
     this.trusted = s.proxyTrusted.map((c) => ipaddr.parseCIDR(c));
     const onError = (err: unknown, ctx?: ConnectionContext) =>
       deps.log('error', err instanceof Error ? err.message : String(err), { session: ctx?.id, client: ctx?.ip });
@@ -94,7 +98,11 @@ export class RelayServer {
           port: l.port,
           smtp,
           limits: this.limits,
+          deadlines: this.deadlines,
           trustedProxy: (ip) => this.isTrustedProxy(ip),
+          attributed: (ip) => deps.policy.matchesConnectorRange(ip),
+          onDeadline: (ctx, phase) =>
+            deps.log('info', `session cut at the ${phase} deadline`, { session: ctx.id, client: ctx.ip, underPressure: this.limits.underPressure }),
           register: (ctx) => this.contexts.set(ctx.id, ctx),
           unregister: (id) => {
             const ctx = this.contexts.get(id);
@@ -142,6 +150,13 @@ export class RelayServer {
 
   get openConnections(): number {
     return this.limits.open;
+  }
+
+  /** Entries held per connection: all zero once every session has ended. */
+  get tracked(): { open: number; unattributed: number; addresses: number; networks: number; sessions: number; relaxedDeadlines: number; smtpConnections: number } {
+    let smtpConnections = 0;
+    for (const { smtp } of this.listeners) smtpConnections += smtp.connections.size;
+    return { ...this.limits.tracked, sessions: this.contexts.size, relaxedDeadlines: this.deadlines.relaxedCount, smtpConnections };
   }
 
   private isTrustedProxy(ip: string): boolean {

@@ -7,7 +7,19 @@ export interface SmtpConnectionHandle {
   id: string;
   send: SendFn;
   close(): void;
+  /**
+   * Internal state read by the phase deadlines, the same that smtp-server's own idle timer reads
+   * to tell whether the client or the server is the one to act.
+   */
+  readonly _closing?: boolean;
+  readonly _closed?: boolean;
+  readonly _handlerPending?: boolean;
+  readonly _dataStream?: unknown;
+  readonly _parser?: { readonly _dataMode?: boolean } | false;
 }
+
+/** Told of every reply code written, after it was written. */
+export type ReplyObserver = (code: number) => void;
 
 /**
  * Makes smtp-server send the contract's exact reply texts (relay-policy.md §8).
@@ -26,10 +38,12 @@ export class ReplyControl {
   /**
    * `maxUnknownCommands`: smtp-server closes at its own fixed count (10); a lower configured
    * limit is enforced here, where its "command not recognized" replies pass.
+   * `observer` learns of each reply (the session's phase deadlines are timed from them).
    */
   constructor(
     private readonly connection: SmtpConnectionHandle,
     private readonly maxUnknownCommands = Infinity,
+    private readonly observer: ReplyObserver = () => undefined,
   ) {
     this.original = connection.send.bind(connection);
     connection.send = (code, data, context) => this.send(code, data, context);
@@ -42,7 +56,7 @@ export class ReplyControl {
 
   /** Sends a reply now, outside the library's command flow. */
   sendNow(reply: SmtpReply, close = false): void {
-    this.original(reply.code, `${reply.enhanced} ${reply.text}`, false);
+    this.write(reply.code, `${reply.enhanced} ${reply.text}`, false);
     if (close) this.connection.close();
   }
 
@@ -64,8 +78,13 @@ export class ReplyControl {
       return;
     }
     const mapped = libraryReplyFor(code, data);
-    if (mapped) return this.original(mapped.code, `${mapped.enhanced} ${mapped.text}`, false);
+    if (mapped) return this.write(mapped.code, `${mapped.enhanced} ${mapped.text}`, false);
+    this.write(code, data, context);
+  }
+
+  private write(code: number, data?: string | string[], context?: string | false): void {
     this.original(code, data, context);
+    this.observer(code);
   }
 }
 
