@@ -28,7 +28,8 @@ export interface GroupCommitStats {
 export class GroupCommitter {
   private pendingMessages: PendingMessage[] = [];
   private pendingDecisions: DecisionRecord[] = [];
-  private running = false;
+  /** The round being committed, if any. */
+  private inFlight: Promise<void> | null = null;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   readonly stats: GroupCommitStats = { rounds: 0, messages: 0, decisions: 0, fallbacks: 0 };
@@ -64,17 +65,19 @@ export class GroupCommitter {
     this.schedule(false);
   }
 
-  /** Waits until everything handed in so far is committed (or failed). */
+  /**
+   * Resolves once everything handed in so far is committed (or failed): it waits for the round in
+   * flight and runs what is still waiting at once, without the decision delay.
+   */
   async drain(): Promise<void> {
-    for (let i = 0; i < 1000 && (this.running || this.scheduled || this.timer || this.pendingMessages.length || this.pendingDecisions.length); i++) {
-      if (this.timer) this.schedule(true);
-      await new Promise((r) => setTimeout(r, 5));
+    while (this.inFlight || this.pendingMessages.length > 0 || this.pendingDecisions.length > 0) {
+      await (this.inFlight ?? this.round());
     }
   }
 
   /** `urgent`: a session waits for its 250, run the next round at once. */
   private schedule(urgent: boolean): void {
-    if (this.running || this.scheduled) return;
+    if (this.inFlight || this.scheduled) return;
     if (!urgent) {
       this.timer ??= setTimeout(() => {
         this.timer = null;
@@ -93,20 +96,24 @@ export class GroupCommitter {
     });
   }
 
-  private async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  /** Commits everything pending in one round; the round in flight instead, if there is one. */
+  private round(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pendingMessages.length === 0 && this.pendingDecisions.length === 0) return Promise.resolve();
     const messages = this.pendingMessages;
     const decisions = this.pendingDecisions;
     this.pendingMessages = [];
     this.pendingDecisions = [];
-    try {
-      await this.commitRound(messages, decisions);
-    } finally {
-      this.running = false;
+    this.inFlight = this.commitRound(messages, decisions).finally(() => {
+      this.inFlight = null;
       if (this.pendingMessages.length) this.schedule(true);
       else if (this.pendingDecisions.length) this.schedule(false);
-    }
+    });
+    return this.inFlight;
   }
 
   private async commitRound(messages: PendingMessage[], loose: DecisionRecord[]): Promise<void> {
