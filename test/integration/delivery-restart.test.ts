@@ -2,6 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeliveryHarness, T0 } from './delivery-harness.js';
 import { SqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
+import { waitFor } from '../support/wait-for.js';
 
 let h: DeliveryHarness;
 afterEach(async () => {
@@ -101,8 +102,11 @@ test('the service runs its own passes: start() then kick() delivers without runO
   await service.start();
   await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test'] });
   service.kick();
-  for (let i = 0; i < 400 && remote.messages.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  await service.stop();
+  try {
+    await waitFor(() => remote.messages.length > 0, { message: 'the service delivers the message by itself' });
+  } finally {
+    await service.stop();
+  }
   assert.equal(remote.messages.length, 1);
   assert.deepEqual(h.messages(), []);
 });
@@ -125,8 +129,11 @@ test('a backlog drains pass after pass without waiting for the poll interval', a
   const service = h.makeService({ pollIntervalMs: 600_000, batchSize: 2 });
   for (let i = 0; i < 7; i++) await h.enqueue({ from: 'alice@contoso.test', to: [`b${i}@remote.test`] });
   await service.start();
-  for (let i = 0; i < 400 && remote.messages.length < 7; i++) await new Promise((r) => setTimeout(r, 25));
-  await service.stop();
+  try {
+    await waitFor(() => remote.messages.length >= 7, { message: () => `seven messages delivered (${remote.messages.length} so far)` });
+  } finally {
+    await service.stop();
+  }
   assert.equal(remote.messages.length, 7);
   assert.deepEqual(h.messages(), []);
 });
@@ -141,7 +148,7 @@ test('an outcome is on disk right after its transaction, while the rest of the p
   await h.enqueue({ from: 'alice@contoso.test', to: ['second@remote.test'] });
   const pass = service.runOnce();
   const stateOf = (address: string) => h.recipients().find((r) => r.address === address)?.state;
-  for (let i = 0; i < 400 && stateOf('first@remote.test') !== 'delivered'; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => stateOf('first@remote.test') === 'delivered', { message: () => `first@remote.test delivered (it is ${stateOf('first@remote.test')})` });
   // A crash now would not send the first message again: its outcome is already recorded.
   assert.equal(stateOf('first@remote.test'), 'delivered');
   assert.equal(stateOf('second@remote.test'), 'inflight');

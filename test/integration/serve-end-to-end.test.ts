@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { runRelaygate, startServe, type ServeProcess } from '../support/relaygate-process.js';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { SmtpReceiver, type ReceivedMessage } from '../support/smtp-receiver.js';
+import { waitFor } from '../support/wait-for.js';
 
 const MESSAGES = 200;
 const SESSIONS = 5;
@@ -35,12 +36,13 @@ function smtpSource(args: string[]): Promise<{ code: number; stderr: string }> {
 
 /** Waits, bounded, until the receiver holds `count` messages matching `filter`. */
 async function received(filter: (m: ReceivedMessage) => boolean, count: number, waitMs = 60_000): Promise<ReceivedMessage[]> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const got = receiver.messages.filter(filter);
-    if (got.length >= count || Date.now() > deadline) return got;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(
+    () => {
+      const got = receiver.messages.filter(filter);
+      return got.length >= count && got;
+    },
+    { message: () => `${count} message(s) at the receiver (${receiver.messages.filter(filter).length} so far)`, timeoutMs: waitMs, intervalMs: 100 },
+  );
 }
 
 async function session(): Promise<RawSmtpClient> {
@@ -100,15 +102,16 @@ describe('serve: accept and deliver', () => {
       assert.equal(m.from, 'app@load.example', 'an accepted envelope sender is not rewritten');
       assert.match(m.body.toString('latin1'), /\r\nX-Relaygate-Tenant: load\r\n/);
     }
-    const deadline = Date.now() + 20_000;
     let left: unknown[] = [];
-    do {
-      const list = await runRelaygate(['queue', 'list', '--json', '--config', 'relaygate.yaml'], dir);
-      assert.equal(list.code, 0, list.stderr);
-      left = JSON.parse(list.stdout) as unknown[];
-      if (left.length === 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    } while (Date.now() < deadline);
+    await waitFor(
+      async () => {
+        const list = await runRelaygate(['queue', 'list', '--json', '--config', 'relaygate.yaml'], dir);
+        assert.equal(list.code, 0, list.stderr);
+        left = JSON.parse(list.stdout) as unknown[];
+        return left.length === 0;
+      },
+      { message: () => `delivered messages leave the queue (${left.length} left)`, timeoutMs: 20_000, intervalMs: 200 },
+    );
     assert.deepEqual(left, [], 'delivered messages leave the queue');
   });
 });

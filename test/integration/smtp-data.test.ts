@@ -6,6 +6,7 @@ import nodemailer from 'nodemailer';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
+import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
 before(async () => {
@@ -210,9 +211,10 @@ test('a client that disconnects in the middle of DATA leaves no file and no mess
   await c.command('RCPT TO:<a@elsewhere.example>');
   await c.command('DATA');
   c.write('Subject: cut\r\n\r\nhalf a mess');
-  await new Promise((r) => setTimeout(r, 50));
+  // The cut must come while the file exists, or there would be nothing to clean up.
+  await waitFor(() => spoolFiles() === files + 1, { message: () => `the spool file of the message being received (${spoolFiles() - files} new)` });
   c.close();
-  for (let i = 0; i < 200 && spoolFiles() !== files; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => spoolFiles() === files, { message: () => `the spool file removed after the disconnect (${spoolFiles() - files} left)` });
   assert.equal(spoolFiles(), files);
   assert.equal(messagesFrom('127.0.0.1').length, before);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
+import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
 before(async () => {
@@ -20,7 +21,7 @@ async function open(localAddress: string): Promise<RawSmtpClient> {
 }
 
 async function settle(): Promise<void> {
-  for (let i = 0; i < 200 && h.relay.server.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => h.relay.server.openConnections === 0, { message: () => `the previous test's connections closed (${h.relay.server.openConnections} open)` });
 }
 
 test('connections per IP and in total are limited, with 421 replies', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
+import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
 before(async () => {
@@ -81,12 +82,14 @@ test('an unauthorised relay gets 5.7.64 at RCPT and the decision is recorded', a
   assert.equal(await c.command('QUIT'), '221 2.0.0 Bye');
   await c.closed();
   // The accept of the unfinished transaction is written when the session closes.
-  let refused = h.decisions.list({ limit: 50 }).filter((d) => d.clientIp === '127.0.0.4');
-  for (let i = 0; i < 100 && refused.length < 3; i++) {
-    await h.relay.acceptor.drain();
-    await new Promise((r) => setTimeout(r, 10));
-    refused = h.decisions.list({ limit: 50 }).filter((d) => d.clientIp === '127.0.0.4');
-  }
+  const refused = await waitFor(
+    async () => {
+      await h.relay.acceptor.drain();
+      const found = h.decisions.list({ limit: 50 }).filter((d) => d.clientIp === '127.0.0.4');
+      return found.length >= 3 && found;
+    },
+    { message: 'the three decisions of 127.0.0.4' },
+  );
   assert.deepEqual(
     refused.map((d) => [d.recipient, d.verdict, d.reply]).reverse(),
     [

@@ -6,6 +6,7 @@ import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 import { createTestPki, type KeyPair, type TestPki } from '../support/certificates.js';
+import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
 let pki: TestPki;
@@ -77,12 +78,13 @@ for (const mode of ['starttls', 'implicit'] as const) {
 
 test('the trace records why an untrusted certificate gave no names', async () => {
   assert.equal(await bounce(await session('starttls', certs.wrongCa!)), '550 5.7.64 TenantAttribution; Relay Access Denied');
-  let found: string | undefined;
-  for (let i = 0; i < 100 && !found; i++) {
-    await h.relay.acceptor.drain();
-    found = h.decisions.list({ limit: 200 }).find((d) => d.clientIp === '127.0.0.4' && /not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(d.steps))?.steps;
-    if (!found) await new Promise((r) => setTimeout(r, 10));
-  }
+  const found = await waitFor(
+    async () => {
+      await h.relay.acceptor.drain();
+      return h.decisions.list({ limit: 200 }).find((d) => d.clientIp === '127.0.0.4' && /not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(d.steps))?.steps;
+    },
+    { message: 'a decision whose steps name the verification error' },
+  );
   assert.ok(found, 'a decision whose steps name the verification error');
   assert.match(found, /"presented":true/);
 });
@@ -132,6 +134,6 @@ test('a failed STARTTLS handshake frees the connection slot', async () => {
   assert.equal(await c.command('STARTTLS'), '220 2.0.0 Ready to start TLS');
   c.write('this is not a TLS ClientHello\r\n');
   await c.closed();
-  for (let i = 0; i < 200 && h.relay.server.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => h.relay.server.openConnections === 0, { message: () => `no open connection (${h.relay.server.openConnections} open)` });
   assert.equal(h.relay.server.openConnections, 0);
 });
