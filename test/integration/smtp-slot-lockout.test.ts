@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
+import { waitFor } from '../support/wait-for.js';
 
 const GREETING = '220 relay.test ESMTP relaygate';
 const FULL = '421 4.7.0 Too many connections, try again later';
@@ -50,7 +51,7 @@ async function open(localAddress: string): Promise<{ client: RawSmtpClient; firs
 
 /** Waits (bounded) until the server holds nothing for any connection. */
 async function drained(): Promise<void> {
-  for (let i = 0; i < 400 && h.relay.server.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => h.relay.server.openConnections === 0, { message: () => `no open connection (${h.relay.server.openConnections} open)`, timeoutMs: 20_000, intervalMs: 50 });
   assert.deepEqual(h.relay.server.tracked, {
     open: 0,
     unattributed: 0,
