@@ -15,7 +15,7 @@ import { GroupCommitter } from '../queue/accept-group-commit.js';
 import { Spool } from '../queue/accept-spool.js';
 import type { AcceptStore } from '../queue/accept-types.js';
 import { RelayServer, type BoundListener, type RelayServerDeps, type RelayServerSettings } from '../smtp/relay-server.js';
-import { DeliveryService, acceptedDomainCheck } from '../delivery/service.js';
+import { DeliveryService, acceptedDomainCheck } from './delivery.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { SessionPolicy, SnapshotCache, type DirectorySource } from '../smtp/policy-source.js';
 

@@ -3,6 +3,7 @@
  * queue stores and hands out, and delivery sends (the role Postfix gives global/deliver_request.h:
  * it sits below both the queue and the delivery agents). Times are epoch milliseconds.
  */
+import type { SmtpReply } from './reply.js';
 
 /** RFC 3461 RET: return the full message or only its headers in a DSN. */
 export type DsnReturn = 'FULL' | 'HDRS';
@@ -47,6 +48,42 @@ export interface RecipientRef extends EnvelopeRecipient {
   /** The domain the next hop is chosen by. */
   domain: string;
 }
+
+/** One message's recipients for one next hop: what a courier carries in one transaction. */
+export interface Job {
+  /** Shared by all the jobs of one message in a pass (a courier may prepare the message once per object). */
+  message: QueuedEnvelope;
+  recipients: readonly RecipientRef[];
+}
+
+/**
+ * How wide a delivery failure is (Postfix's rule; delivery/outcome.ts classifies):
+ * - connection: we could not talk to the host; host: it talked but takes no mail from us now
+ *   (both: try the next host);
+ * - message: it refused this message (other hosts would say the same); recipient: it refused one recipient.
+ */
+export type FailureScope = 'connection' | 'host' | 'message' | 'recipient';
+
+export interface DeliveryFailure {
+  readonly scope: FailureScope;
+  readonly permanent: boolean;
+  /** The reply to record and to quote in a DSN (the peer's own when it gave one). */
+  readonly reply: SmtpReply;
+  /** True when the reply came from the remote host (Diagnostic-Code: smtp; ...). */
+  readonly remote: boolean;
+}
+
+export function formatFailure(f: DeliveryFailure): string {
+  return `${f.reply.code} ${f.reply.enhanced} ${f.reply.text}`;
+}
+
+/** What became of one recipient of a job (the queue maps it to the recipient's next state). */
+export type RecipientResult =
+  | { kind: 'delivered'; reply: SmtpReply; host: string }
+  /** `host`: the remote host that gave the failure's reply; null for our own verdict. */
+  | { kind: 'failed'; failure: DeliveryFailure; host: string | null }
+  /** Not tried: a throttle said to wait until `retryAt`; no attempt is counted. */
+  | { kind: 'throttled'; retryAt: number; text: string };
 
 /** True when the body was declared 8-bit (BODY=8BITMIME). */
 export function isEightBit(envelope: Pick<Envelope, 'bodyType'>): boolean {

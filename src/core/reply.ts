@@ -23,10 +23,6 @@ export function formatReply(r: SmtpReply): string {
   return `${r.code} ${r.enhanced} ${r.text}`;
 }
 
-export function isPositive(r: SmtpReply): boolean {
-  return r.code >= 200 && r.code < 400;
-}
-
 /**
  * A reply another server sent us ("550 5.1.1 <x@y>: user unknown", multi-line replies joined), or
  * one we recorded in that form, as a value. Without an enhanced code the class's x.0.0 is assumed.

@@ -3,25 +3,18 @@
  * (RFC 5321 §5: other MX hosts before deferring); each open session carries the messages one
  * transaction each; what a host or connection failure leaves undelivered moves on to the next host.
  */
-import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
-import type { SmtpReply } from '../core/reply.js';
-import { DeliveryError, LocalFailures, type DeliveryFailure } from './outcome.js';
+import type { OnTransaction } from '../core/courier.js';
+import type { DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
+import { DeliveryError, LocalFailures } from './outcome.js';
 import type { PreparedMessage } from './prepare.js';
 import type { HopTarget } from './routing.js';
 import { SmtpSession, type ClientSettings, type OutboundMessage } from './smtp-client.js';
 import type { Throttle } from './throttle.js';
 
-/** One message's recipients for one next hop, with the message as it goes on the wire. */
-export interface Job {
-  message: QueuedEnvelope;
-  recipients: RecipientRef[];
+/** A job with its message as it goes on the wire (sender after SRS, content after DKIM). */
+export interface PreparedJob extends Job {
   prepared: PreparedMessage;
 }
-
-export type RecipientAttempt =
-  | { kind: 'delivered'; reply: SmtpReply; host: string }
-  | { kind: 'failed'; failure: DeliveryFailure; host: string | null }
-  | { kind: 'throttled'; retryAt: number; text: string };
 
 export interface AttemptSettings {
   client: ClientSettings;
@@ -30,11 +23,9 @@ export interface AttemptSettings {
   maxHosts?: number;
   /** Most messages sent over one connection before it is closed. */
   maxMessagesPerConnection?: number;
-  /** Told after each SMTP transaction that gave the job's recipients their final results. */
-  onTransaction?: (job: Job, results: ReadonlyMap<number, RecipientAttempt>) => Promise<void>;
 }
 
-function outbound(job: Job): OutboundMessage {
+function outbound(job: PreparedJob): OutboundMessage {
   return {
     mailFrom: job.prepared.from,
     recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
@@ -47,10 +38,17 @@ function outbound(job: Job): OutboundMessage {
   };
 }
 
-export async function attemptDelivery(destination: string, hops: readonly HopTarget[], jobs: readonly Job[], settings: AttemptSettings): Promise<Map<number, RecipientAttempt>> {
-  const results = new Map<number, RecipientAttempt>();
-  const lastFailure = new Map<Job, { failure: DeliveryFailure; host: string | null }>();
-  const setAll = (job: Job, r: RecipientAttempt): void => {
+/** `onTransaction` is told after each SMTP transaction that gave a job's recipients their final results. */
+export async function attemptDelivery(
+  destination: string,
+  hops: readonly HopTarget[],
+  jobs: readonly PreparedJob[],
+  settings: AttemptSettings,
+  onTransaction?: OnTransaction,
+): Promise<Map<number, RecipientResult>> {
+  const results = new Map<number, RecipientResult>();
+  const lastFailure = new Map<PreparedJob, { failure: DeliveryFailure; host: string | null }>();
+  const setAll = (job: PreparedJob, r: RecipientResult): void => {
     for (const rc of job.recipients) results.set(rc.id, r);
   };
   const maxPerConnection = Math.max(1, settings.maxMessagesPerConnection ?? 100);
@@ -60,7 +58,7 @@ export async function attemptDelivery(destination: string, hops: readonly HopTar
     // Jobs not yet tried on this host; a session takes up to maxPerConnection of them, then the
     // host is connected to again for the rest. What fails at host level waits for the next host.
     let untried = pending;
-    const nextHost: Job[] = [];
+    const nextHost: PreparedJob[] = [];
     for (let round = 0; untried.length > 0 && round <= jobs.length; round++) {
       const slot = settings.throttle.acquireConnection(destination);
       if (!slot.ok) {
@@ -104,7 +102,7 @@ export async function attemptDelivery(destination: string, hops: readonly HopTar
               else if (r.ok) results.set(rc.id, { kind: 'delivered', reply: r.reply, host: hop.name });
               else results.set(rc.id, { kind: 'failed', failure: r.failure, host: r.failure.remote ? hop.name : null });
             }
-            await settings.onTransaction?.(job, results);
+            await onTransaction?.(job, results);
           }
         } finally {
           session.close();

@@ -9,18 +9,8 @@
  * - message: the host refused this message (MAIL FROM, DATA, end of data): other hosts would say the same.
  * - recipient: the host refused one recipient (RCPT TO).
  */
+import { formatFailure, type DeliveryFailure, type FailureScope } from '../core/envelope.js';
 import { parseReply, Replies, type SmtpReply } from '../core/reply.js';
-
-export type FailureScope = 'connection' | 'host' | 'message' | 'recipient';
-
-export interface DeliveryFailure {
-  readonly scope: FailureScope;
-  readonly permanent: boolean;
-  /** The reply to record and to quote in a DSN (the peer's own when it gave one). */
-  readonly reply: SmtpReply;
-  /** True when the reply came from the remote host (Diagnostic-Code: smtp; ...). */
-  readonly remote: boolean;
-}
 
 /** Thrown by the parts below the scheduler to carry a classified failure. */
 export class DeliveryError extends Error {
@@ -28,10 +18,6 @@ export class DeliveryError extends Error {
     super(formatFailure(failure));
     this.name = 'DeliveryError';
   }
-}
-
-export function formatFailure(f: DeliveryFailure): string {
-  return `${f.reply.code} ${f.reply.enhanced} ${f.reply.text}`;
 }
 
 /** Failures on other hosts are worth trying for these scopes. */
@@ -102,10 +88,6 @@ export const LocalFailures = {
   spoolUnreadable: (detail: string): DeliveryFailure => ({
     scope: 'message', permanent: false, remote: false,
     reply: Replies.spoolUnreadable(detail),
-  }),
-  expired: (last: string | null, hours: number): DeliveryFailure => ({
-    scope: 'recipient', permanent: true, remote: false,
-    reply: Replies.expired(last, hours),
   }),
 } as const;
 

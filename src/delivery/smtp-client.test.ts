@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { SmtpReceiver, type ReceiverBehaviour } from '../../test/support/smtp-receiver.js';
 import { createTestPki } from '../../test/support/certificates.js';
 import { SmtpSession, encodeXText, type OutboundMessage, type TransactionResult } from './smtp-client.js';
-import { DeliveryError, formatFailure } from './outcome.js';
+import { formatFailure } from '../core/envelope.js';
+import { DeliveryError } from './outcome.js';
 import type { HopTarget, TlsMode } from './routing.js';
 
 const pki = createTestPki();

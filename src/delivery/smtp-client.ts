@@ -10,10 +10,10 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
-import { classifySmtpError, DeliveryError, LocalFailures, recipientRefused, type DeliveryFailure } from './outcome.js';
-import type { HopTarget } from './routing.js';
-import { isEightBit, type Envelope, type EnvelopeRecipient } from '../core/envelope.js';
+import { isEightBit, type DeliveryFailure, type Envelope, type EnvelopeRecipient } from '../core/envelope.js';
 import { parseReply, Replies, type SmtpReply } from '../core/reply.js';
+import { classifySmtpError, DeliveryError, LocalFailures, recipientRefused, triesNextHost } from './outcome.js';
+import type { HopTarget } from './routing.js';
 
 export interface ClientSettings {
   /** Our name in EHLO. */
@@ -37,10 +37,11 @@ export interface OutboundMessage extends Envelope {
   open: () => Readable;
 }
 
-export type RecipientResult = { ok: true; reply: SmtpReply } | { ok: false; failure: DeliveryFailure };
+/** The peer's answer for one recipient of a transaction. */
+export type RecipientAnswer = { ok: true; reply: SmtpReply } | { ok: false; failure: DeliveryFailure };
 
 export interface TransactionResult {
-  recipients: Map<string, RecipientResult>;
+  recipients: Map<string, RecipientAnswer>;
   /** Set when the whole transaction failed at a host or connection level (try the next host). */
   hostFailure: DeliveryFailure | null;
   /** False when the session can take no further transactions. */
@@ -177,11 +178,10 @@ export class SmtpSession {
 
   /** Sends one message to all of its recipients for this host; never throws. */
   async send(message: OutboundMessage): Promise<TransactionResult> {
-    const recipients = new Map<string, RecipientResult>();
+    const recipients = new Map<string, RecipientAnswer>();
     const failAll = (failure: DeliveryFailure, usable: boolean): TransactionResult => {
       for (const r of message.recipients) recipients.set(r.address, { ok: false, failure });
-      const hostLevel = failure.scope === 'connection' || failure.scope === 'host';
-      return { recipients, hostFailure: hostLevel ? failure : null, sessionUsable: usable && this.isUsable };
+      return { recipients, hostFailure: triesNextHost(failure) ? failure : null, sessionUsable: usable && this.isUsable };
     };
     if (!this.isUsable) return failAll(LocalFailures.connection(this.label, 'connection closed'), false);
     const ext = this.extensions();

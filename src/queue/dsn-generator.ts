@@ -1,6 +1,6 @@
 /**
  * Turns owed failure DSNs and due delay notices into queued DSN messages (kind 'dsn', null sender,
- * addressed to the original sender), per RFC 3464 via delivery/dsn.ts. Never for a null sender or
+ * addressed to the original sender), per RFC 3464 via dsn.ts. Never for a null sender or
  * a DSN; NOTIFY decides per recipient (rules: states.ts, rule 5).
  */
 import { readFile } from 'node:fs/promises';
@@ -9,9 +9,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { domainOf, domainPartOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
-import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from '../delivery/dsn.js';
 import { parseReply, Replies } from '../core/reply.js';
 import { fsyncDirectory } from './accept-fsync.js';
+import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from './dsn.js';
 import { Spool } from './accept-spool.js';
 import type { DeliveryQueue, MessageWork, QueuedMessage } from './delivery-queue.js';
 import { newQueueId } from './queue-id.js';

@@ -3,6 +3,9 @@
  * minutes, then every hour; expire after 24 hours (Exchange Online's expiry); a "delayed" DSN after
  * 4 hours. Server-wide from relaygate.yaml `delivery`, overridable per tenant.
  */
+import type { DeliveryFailure } from '../core/envelope.js';
+import { Replies } from '../core/reply.js';
+
 export interface RetryPolicy {
   /** Waits between attempts in ms; the last one repeats. */
   readonly intervalsMs: readonly number[];
@@ -49,6 +52,15 @@ export function isExpired(policy: RetryPolicy, receivedAt: number, now: number):
 export function nextAttempt(policy: RetryPolicy, receivedAt: number, attempts: number, now: number): number | null {
   if (isExpired(policy, receivedAt, now)) return null;
   return Math.min(now + retryInterval(policy, attempts), expiresAt(policy, receivedAt));
+}
+
+/** Our verdict when a recipient's time is up; it quotes the last reply and is bounced like any permanent failure. */
+export function expiryFailure(policy: RetryPolicy, lastReply: string | null): DeliveryFailure {
+  const hours = Math.round(policy.expireAfterMs / HOUR);
+  return {
+    scope: 'recipient', permanent: true, remote: false,
+    reply: Replies.expired(lastReply, hours),
+  };
 }
 
 export function delayNoticeDue(policy: RetryPolicy, receivedAt: number, now: number): boolean {

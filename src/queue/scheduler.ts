@@ -1,30 +1,28 @@
 /**
- * The delivery loop (rules: states.ts). Each pass: queue owed DSNs, lease due recipients, route
- * them (tenant route, static route, MX), group them by next hop, deliver each group with bounded
- * concurrency, record every recipient's outcome (retry schedule, expiry, DSN owed), queue the DSNs
- * those outcomes made owed, and remove finished messages with their spool files.
- * Time comes from the injected Clock; `runOnce()` is one pass (tests drive it with a ManualClock).
+ * The delivery loop (rules: states.ts). Each pass: queue owed DSNs, lease due recipients, ask the
+ * resolver for each recipient's next hop, group them by hop, hand each group to the courier with
+ * bounded concurrency, record every recipient's outcome (retry schedule, expiry, DSN owed), queue
+ * the DSNs those outcomes made owed, and remove finished messages with their spool files.
+ * The resolver and the courier are injected (core/courier.ts): the scheduler knows nothing of DNS
+ * or SMTP. Time comes from the injected Clock; `runOnce()` is one pass (tests drive it with a ManualClock).
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
+import type { Courier, NextHop, NextHopResolver } from '../core/courier.js';
+import { formatFailure, type DeliveryFailure, type Job, type RecipientResult } from '../core/envelope.js';
 import { formatReply } from '../core/reply.js';
-import { attemptDelivery, type AttemptSettings, type Job, type RecipientAttempt } from '../delivery/attempt.js';
-import { DeliveryError, LocalFailures, formatFailure, type DeliveryFailure } from '../delivery/outcome.js';
-import { prepareMessage, type PrepareDeps, type PreparedMessage } from '../delivery/prepare.js';
-import { planNextHop, type NextHopPlan, type RoutingSettings } from '../delivery/routing.js';
 import type { DeliveryQueue, MessageWork, QueuedRecipient, RecipientOutcome } from './delivery-queue.js';
 import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
-import { nextAttempt, type RetryPolicies } from './retry-schedule.js';
+import { expiryFailure, nextAttempt, type RetryPolicies } from './retry-schedule.js';
 
-export interface SchedulerDeps {
+export interface SchedulerDeps<H extends NextHop = NextHop> {
   queue: DeliveryQueue;
   clock: Clock;
   /** This process's lease owner id. */
   owner: string;
-  routing: RoutingSettings;
-  attempt: AttemptSettings;
-  prepare: PrepareDeps;
+  resolver: NextHopResolver<H>;
+  courier: Courier<H>;
   policies: RetryPolicies;
   dsn: DsnGenerator;
   spoolRoot: string;
@@ -50,18 +48,19 @@ export interface PassSummary {
   more: boolean;
 }
 
-interface Group {
-  plan: NextHopPlan;
-  jobs: Map<string, Job>;
+interface Group<H extends NextHop> {
+  hop: H;
+  /** By message id: one job per message and hop. */
+  jobs: Map<string, Job & { recipients: QueuedRecipient[] }>;
 }
 
 /** How many messages a connection to one destination carries before a parallel one is opened. */
 const MESSAGES_PER_CONNECTION = 5;
 
-export class Scheduler {
+export class Scheduler<H extends NextHop = NextHop> {
   private running: Promise<PassSummary> | null = null;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps<H>) {}
 
   /** One pass; concurrent calls share the pass in progress. */
   runOnce(): Promise<PassSummary> {
@@ -96,39 +95,26 @@ export class Scheduler {
     return summary;
   }
 
-  /** Prepares each message once and sorts its recipients into next-hop groups. */
-  private async group(works: MessageWork[], outcomes: RecipientOutcome[]): Promise<Map<string, Group>> {
+  /** Sorts the claimed recipients into next-hop groups; those with nowhere to go fail at once. */
+  private async group(works: MessageWork[], outcomes: RecipientOutcome[]): Promise<Map<string, Group<H>>> {
     const d = this.deps;
-    const groups = new Map<string, Group>();
-    const plans = new Map<string, NextHopPlan | DeliveryFailure>();
+    const groups = new Map<string, Group<H>>();
+    const hops = new Map<string, { hop: H } | { failure: DeliveryFailure }>();
     for (const work of works) {
-      let prepared: PreparedMessage;
-      try {
-        prepared = await prepareMessage(work.message, d.prepare);
-      } catch (err) {
-        const failure = err instanceof DeliveryError ? err.failure : LocalFailures.spoolUnreadable(String(err));
-        for (const r of work.recipients) outcomes.push(this.outcome(work, r, { kind: 'failed', failure, host: null }));
-        continue;
-      }
       for (const r of work.recipients) {
-        const planKey = `${work.message.tenant ?? ''}\u0000${r.domain}`;
-        let plan = plans.get(planKey);
-        if (!plan) {
-          try {
-            plan = await planNextHop(d.routing, work.message.tenant, r.domain);
-          } catch (err) {
-            if (!(err instanceof DeliveryError)) throw err;
-            plan = err.failure;
-          }
-          plans.set(planKey, plan);
+        const hopKey = `${work.message.tenant ?? ''}\u0000${r.domain}`;
+        let resolved = hops.get(hopKey);
+        if (!resolved) {
+          resolved = await d.resolver.resolve(work.message.tenant, r.domain);
+          hops.set(hopKey, resolved);
         }
-        if (!('key' in plan)) {
-          outcomes.push(this.outcome(work, r, { kind: 'failed', failure: plan, host: null }));
+        if ('failure' in resolved) {
+          outcomes.push(this.outcome(work, r, { kind: 'failed', failure: resolved.failure, host: null }));
           continue;
         }
-        const group = groups.get(plan.key) ?? { plan, jobs: new Map<string, Job>() };
-        groups.set(plan.key, group);
-        const job = group.jobs.get(work.message.id) ?? { message: work.message, recipients: [], prepared };
+        const group = groups.get(resolved.hop.key) ?? { hop: resolved.hop, jobs: new Map() };
+        groups.set(resolved.hop.key, group);
+        const job = group.jobs.get(work.message.id) ?? { message: work.message, recipients: [] };
         job.recipients.push(r);
         group.jobs.set(work.message.id, job);
       }
@@ -154,67 +140,73 @@ export class Scheduler {
     }
   }
 
-  private async deliverGroups(groups: Group[], works: MessageWork[], summary: PassSummary): Promise<void> {
+  private async deliverGroups(groups: Group<H>[], works: MessageWork[], summary: PassSummary): Promise<void> {
     const byMessage = new Map(works.map((w) => [w.message.id, w]));
     const claimed = new Map(works.flatMap((w) => w.recipients.map((r) => [r.id, r] as const)));
     const limit = Math.max(1, this.deps.concurrency ?? 20);
     const perDestination = Math.max(1, this.deps.connectionsPerDestination ?? 2);
     // Each task is one connection's share of a group: big groups are split, round robin.
-    const tasks: Array<{ plan: NextHopPlan; jobs: Job[] }> = [];
+    const tasks: Array<{ hop: H; jobs: Job[] }> = [];
     for (const g of groups) {
       const jobs = [...g.jobs.values()];
       // A connection carries several messages before another is opened (reuse saves handshakes).
       const parts = Math.min(perDestination, Math.ceil(jobs.length / MESSAGES_PER_CONNECTION));
-      for (let p = 0; p < parts; p++) tasks.push({ plan: g.plan, jobs: jobs.filter((_, i) => i % parts === p) });
+      for (let p = 0; p < parts; p++) tasks.push({ hop: g.hop, jobs: jobs.filter((_, i) => i % parts === p) });
     }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < tasks.length) {
-        const g = tasks[next++]!;
-        const jobs = g.jobs;
+        const task = tasks[next++]!;
         const recorded = new Set<number>();
-        const outcomesOf = (job: Job, results: ReadonlyMap<number, RecipientAttempt>): RecipientOutcome[] => {
+        const outcomesOf = (job: Job, results: ReadonlyMap<number, RecipientResult>, final: boolean): RecipientOutcome[] => {
           const work = byMessage.get(job.message.id)!;
-          return job.recipients
-            .filter((r) => !recorded.has(r.id))
-            .map((r) => {
-              recorded.add(r.id);
-              const attempt = results.get(r.id) ?? { kind: 'failed', failure: LocalFailures.connection(g.plan.destination, 'not attempted'), host: null };
-              return this.outcome(work, claimed.get(r.id)!, attempt);
-            });
+          const out: RecipientOutcome[] = [];
+          for (const ref of job.recipients) {
+            const result = results.get(ref.id);
+            if (recorded.has(ref.id) || (!result && !final)) continue;
+            recorded.add(ref.id);
+            out.push(result ? this.outcome(work, claimed.get(ref.id)!, result) : this.unanswered(ref.id, task.hop));
+          }
+          return out;
         };
-        const results = await attemptDelivery(g.plan.destination, g.plan.hops, jobs, {
-          ...this.deps.attempt,
-          onTransaction: (job, sofar) => this.record(outcomesOf(job, sofar), summary),
-        });
+        const results = await this.deps.courier.deliver(task.hop, task.jobs, (job, sofar) => this.record(outcomesOf(job, sofar, false), summary));
         // What no transaction settled: throttled, deferred to the next host, or never tried.
-        await this.record(jobs.flatMap((job) => outcomesOf(job, results)), summary);
+        await this.record(task.jobs.flatMap((job) => outcomesOf(job, results, true)), summary);
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   }
 
+  /**
+   * A recipient the courier gave no result for (a courier bug): due again soon without counting
+   * an attempt or inventing a reply, so the mail is neither lost nor bounced.
+   */
+  private unanswered(id: number, hop: H): RecipientOutcome {
+    this.deps.log?.('warn', `delivery to ${hop.destination} gave no result for recipient ${id}; it is due again`);
+    return { id, state: 'queued', reply: null, remoteMta: null, nextAttemptAt: this.deps.clock.now().getTime() + 1_000, attempted: false };
+  }
+
   /** The one mapping from an attempt's result to a recipient's next state. */
-  private outcome(work: MessageWork, r: QueuedRecipient, attempt: RecipientAttempt): RecipientOutcome {
+  private outcome(work: MessageWork, r: QueuedRecipient, result: RecipientResult): RecipientOutcome {
     const now = this.deps.clock.now().getTime();
-    if (attempt.kind === 'delivered') {
-      return { id: r.id, state: 'delivered', reply: `${formatReply(attempt.reply)}`, remoteMta: attempt.host, attempted: true };
+    if (result.kind === 'delivered') {
+      return { id: r.id, state: 'delivered', reply: `${formatReply(result.reply)}`, remoteMta: result.host, attempted: true };
     }
-    if (attempt.kind === 'throttled') {
-      return { id: r.id, state: 'queued', reply: `throttled: ${attempt.text}`, remoteMta: null, nextAttemptAt: Math.max(attempt.retryAt, now + 1_000), attempted: false };
+    if (result.kind === 'throttled') {
+      return { id: r.id, state: 'queued', reply: `throttled: ${result.text}`, remoteMta: null, nextAttemptAt: Math.max(result.retryAt, now + 1_000), attempted: false };
     }
-    const reply = formatFailure(attempt.failure);
-    if (attempt.failure.permanent) {
-      return { id: r.id, state: 'failed', reply, remoteMta: attempt.host, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
+    const reply = formatFailure(result.failure);
+    if (result.failure.permanent) {
+      return { id: r.id, state: 'failed', reply, remoteMta: result.host, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
     }
     const policy = this.deps.policies.for(work.message.tenant);
     const next = nextAttempt(policy, work.message.receivedAt, r.attempts + 1, now);
     if (next === null) {
-      const expired = LocalFailures.expired(reply, Math.round(policy.expireAfterMs / 3_600_000));
+      const expired = expiryFailure(policy, reply);
       // Our own verdict (it quotes the remote's last reply): no Remote-MTA.
       return { id: r.id, state: 'expired', reply: formatFailure(expired), remoteMta: null, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
     }
-    return { id: r.id, state: 'deferred', reply, remoteMta: attempt.host, nextAttemptAt: next, attempted: true };
+    return { id: r.id, state: 'deferred', reply, remoteMta: result.host, nextAttemptAt: next, attempted: true };
   }
 
   private async removeCompleted(): Promise<number> {

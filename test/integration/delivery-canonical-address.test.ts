@@ -10,7 +10,7 @@ import { startHarness, type Harness } from '../support/relay-harness.js';
 import { TestDnsServer } from '../support/dns-server.js';
 import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
-import { DeliveryService } from '../../src/delivery/service.js';
+import { DeliveryService } from '../../src/app/delivery.js';
 
 let relay: Harness;
 let delivery: DeliveryService;

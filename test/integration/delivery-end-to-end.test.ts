@@ -14,7 +14,7 @@ import { TestDnsServer } from '../support/dns-server.js';
 import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { demoDirectory } from '../../src/directory/index.js';
 import { SnapshotCache } from '../../src/smtp/policy-source.js';
-import { DeliveryService, acceptedDomainCheck } from '../../src/delivery/service.js';
+import { DeliveryService, acceptedDomainCheck } from '../../src/app/delivery.js';
 import { dkimRecordName, dkimTxtRecord, generateDkimKey } from '../../src/delivery/dkim.js';
 
 let relay: Harness;

@@ -14,7 +14,7 @@ import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
 import { Spool } from '../../src/queue/accept-spool.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
 import type { AcceptedMessage, AcceptedRecipient } from '../../src/queue/accept-types.js';
-import { DeliveryService, type DeliveryDeps } from '../../src/delivery/service.js';
+import { DeliveryService, type DeliveryDeps } from '../../src/app/delivery.js';
 import { TestDnsServer } from '../support/dns-server.js';
 import { SmtpReceiver, type ReceiverBehaviour } from '../support/smtp-receiver.js';
 

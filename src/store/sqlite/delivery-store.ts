@@ -6,7 +6,7 @@
 import type {
   DeliveryQueue, GeneratedMessage, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
 } from '../../queue/delivery-queue.js';
-import { assertTransition, sourcesOf } from '../../queue/states.js';
+import { assertTransition } from '../../queue/states.js';
 import { statement, type SqliteDatabase } from './database.js';
 import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
@@ -157,9 +157,3 @@ export class SqliteDeliveryStore implements DeliveryQueue {
     return row ? { message: toMessage(row), recipients: rows.map(toRecipient) } : null;
   }
 }
-
-/** States an operator action may start from, for the SQL guards of the queue commands. */
-export const operatorSources = {
-  hold: sourcesOf('held').filter((s) => s !== 'inflight'),
-  bounce: sourcesOf('failed').filter((s) => s !== 'inflight'),
-} as const;

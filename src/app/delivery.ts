@@ -1,19 +1,23 @@
 /**
- * The delivery service `relaygate serve` starts: builds the scheduler from the configuration and
- * the stores, runs a pass every `pollIntervalMs` (and at once when `kick()` is called, e.g. after
- * a message was accepted), and stops cleanly. The composition root (app/server.ts) wires it:
- *
- *   const delivery = startDelivery({ db: stores.db, dataDir, hostname, delivery: config.delivery,
- *     senderDomainAccepted: acceptedDomainCheck(snapshotCache) });
- *   ...
- *   await delivery.stop();
+ * Composition of delivery for `relaygate serve` (app/server.ts builds it): the queue's SQLite
+ * adapters and the per-tenant settings, delivery's resolver and courier injected into the queue's
+ * scheduler, the DSN generator; then a pass every `pollIntervalMs` (and at once when `kick()` is
+ * called, e.g. after a message was accepted) until `stop()`.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { domainOf } from '../core/address.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeDomain } from '../core/domain.js';
+import { SmtpCourier } from '../delivery/courier.js';
+import { CachingDnsResolver } from '../delivery/dns/resolver.js';
+import type { RandomSource } from '../delivery/dns/mx.js';
+import { RoutingResolver } from '../delivery/next-hop-resolver.js';
+import { RecipientQuota } from '../delivery/recipient-quota.js';
+import type { NextHopPlan, Route, TlsMode } from '../delivery/routing.js';
+import { Srs } from '../delivery/srs.js';
+import { reverseSrsAddress } from '../delivery/srs-return.js';
+import { defaultThrottleLimits, Throttle, type ThrottleLimits } from '../delivery/throttle.js';
 import type { DirectorySnapshot } from '../policy/index.js';
 import { DsnGenerator } from '../queue/dsn-generator.js';
 import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
@@ -21,12 +25,6 @@ import { Scheduler, type PassSummary } from '../queue/scheduler.js';
 import type { SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { SqliteDkimKeys, SqliteQuotaStore, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
-import { RecipientQuota } from './recipient-quota.js';
-import { CachingDnsResolver } from './dns/resolver.js';
-import type { RandomSource } from './dns/mx.js';
-import type { Route, TlsMode } from './routing.js';
-import { defaultThrottleLimits, Throttle, type ThrottleLimits } from './throttle.js';
-import { Srs, SrsError } from './srs.js';
 
 /** The `delivery` section of relaygate.yaml, as the config module resolves it (durations in ms). */
 export interface DeliveryConfig {
@@ -83,7 +81,7 @@ export class DeliveryService {
   readonly quotaLimits: SqliteQuotaStore;
   /** Daily recipient quotas: the SMTP session calls `quota.admit(tenant)` at RCPT TO. */
   readonly quota: RecipientQuota;
-  private readonly scheduler: Scheduler;
+  private readonly scheduler: Scheduler<NextHopPlan>;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   /** A pass is running; a kick meanwhile asks for another one right after it. */
@@ -113,14 +111,14 @@ export class DeliveryService {
     this.srs = new Srs({ secrets: [srsSecret], rewriteDomain: deps.srsDomain ?? deps.hostname }, clock);
     const log = deps.log;
     const throttleLimits = { ...defaultThrottleLimits, ...deps.throttle };
-    this.scheduler = new Scheduler({
+    this.scheduler = new Scheduler<NextHopPlan>({
       // A busy destination gets as many parallel connections as its concurrency limit allows.
       connectionsPerDestination: throttleLimits.perDestinationConcurrency,
       ...(deps.batchSize !== undefined ? { batchSize: deps.batchSize } : {}),
       queue: this.store,
       clock,
       owner: `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
-      routing: {
+      resolver: new RoutingResolver({
         serverRoutes,
         tenantRoutes: this.tenantRoutes,
         dns: new CachingDnsResolver({ servers: deps.delivery.dns.servers, timeoutMs: deps.delivery.dns.timeout }, clock),
@@ -128,27 +126,29 @@ export class DeliveryService {
         ownNames: [deps.hostname],
         ...(deps.mxPort !== undefined ? { mxPort: deps.mxPort } : {}),
         ...(deps.mxTls !== undefined ? { mxTls: deps.mxTls } : {}),
-      },
-      attempt: {
-        client: {
-          heloName: deps.hostname,
-          ...(deps.ca !== undefined ? { ca: deps.ca } : {}),
-          ...(deps.socketTimeoutMs !== undefined ? { socketTimeoutMs: deps.socketTimeoutMs } : {}),
+      }),
+      courier: new SmtpCourier(
+        {
+            client: {
+            heloName: deps.hostname,
+            ...(deps.ca !== undefined ? { ca: deps.ca } : {}),
+            ...(deps.socketTimeoutMs !== undefined ? { socketTimeoutMs: deps.socketTimeoutMs } : {}),
+          },
+          throttle: new Throttle(throttleLimits, clock),
         },
-        throttle: new Throttle(throttleLimits, clock),
-      },
-      prepare: {
-        spoolRoot,
-        dkimKeys: this.dkimKeys,
-        clock,
-        srs: {
-          settingFor: (tenant) => this.srsSettings.settingFor(tenant),
-          senderDomainAccepted: deps.senderDomainAccepted,
-          secrets: [srsSecret],
-          defaultRewriteDomain: deps.srsDomain ?? deps.hostname,
+        {
+          spoolRoot,
+          dkimKeys: this.dkimKeys,
+          clock,
+          srs: {
+            settingFor: (tenant) => this.srsSettings.settingFor(tenant),
+            senderDomainAccepted: deps.senderDomainAccepted,
+            secrets: [srsSecret],
+            defaultRewriteDomain: deps.srsDomain ?? deps.hostname,
+          },
+          ...(log ? { log: (m: string) => log('warn', m) } : {}),
         },
-        ...(log ? { log: (m: string) => log('warn', m) } : {}),
-      },
+      ),
       policies,
       dsn: new DsnGenerator({ queue: this.store, spoolRoot, clock, hostname: deps.hostname, policies, ...(log ? { log: (m: string) => log('warn', m) } : {}) }),
       spoolRoot,
@@ -165,22 +165,9 @@ export class DeliveryService {
     this.schedule(0);
   }
 
-  /**
-   * Reverse SRS for a bounce coming back: the original sender for an SRS address we made (for
-   * SRS1, the previous forwarder's SRS0 address), null when it is not one of ours, forged or expired.
-   * The SMTP front end calls it for RCPT TO addresses in an SRS rewrite domain.
-   */
+  /** Reverse SRS for a bounce coming back (the SMTP front end asks at RCPT TO). */
   reverseSrs(address: string): { address: string } | { error: string } | null {
-    if (!this.srs.isSrs(address)) return null;
-    const domain = domainOf(address);
-    const ours = [this.deps.srsDomain ?? this.deps.hostname, ...this.srsSettings.rewriteDomains()].map((d) => normalizeDomain(d));
-    if (!domain || !ours.includes(domain)) return null;
-    try {
-      return { address: this.srs.reverse(address) };
-    } catch (err) {
-      if (err instanceof SrsError) return { error: err.message };
-      throw err;
-    }
+    return reverseSrsAddress(this.srs, [this.deps.srsDomain ?? this.deps.hostname, ...this.srsSettings.rewriteDomains()], address);
   }
 
   /** One pass now (tests call this with an injected clock instead of start()). */
@@ -237,10 +224,4 @@ export class DeliveryService {
       this.deps.log?.('warn', `recipient quota counts not saved: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-}
-
-export function startDelivery(deps: DeliveryDeps): DeliveryService {
-  const service = new DeliveryService(deps);
-  service.start().catch((err: unknown) => deps.log?.('error', `delivery could not start: ${err instanceof Error ? err.message : String(err)}`));
-  return service;
 }
