@@ -1,0 +1,240 @@
+/**
+ * The scheduler through its ports, without sockets: a real Scheduler on a real SQLite queue and
+ * spool, with a resolver and a courier that are test doubles at the port (chasquid's TestCourier):
+ * the courier records every job it is handed and answers with scripted results, so the queue's
+ * rules (grouping by hop, recording after each transaction, retry, expiry, DSNs) are seen alone.
+ */
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ManualClock } from '../core/clock.js';
+import type { Courier, NextHop, NextHopResolver, OnTransaction } from '../core/courier.js';
+import type { DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
+import { parseReply, Replies } from '../core/reply.js';
+import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
+import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
+import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
+import { Spool } from './accept-spool.js';
+import { DsnGenerator } from './dsn-generator.js';
+import { newQueueId } from './queue-id.js';
+import { RetryPolicies, retryPolicy } from './retry-schedule.js';
+import { Scheduler } from './scheduler.js';
+
+const T0 = Date.UTC(2026, 2, 2, 8, 0, 0);
+const MINUTE = 60_000;
+
+/** What the courier was handed in one call: the hop and, per job, the message and its recipients. */
+interface Delivery {
+  hop: string;
+  jobs: Array<{ kind: string; from: string; to: string[] }>;
+}
+
+type Script = (address: string, call: number) => RecipientResult | 'no result' | 'crash';
+
+/** Records every call; answers each recipient with the script, telling the scheduler after each job as SMTP would. */
+class RecordingCourier implements Courier {
+  readonly deliveries: Delivery[] = [];
+  private calls = new Map<string, number>();
+  constructor(public script: Script = () => delivered) {}
+
+  async deliver(hop: NextHop, jobs: readonly Job[], onTransaction?: OnTransaction): Promise<ReadonlyMap<number, RecipientResult>> {
+    this.deliveries.push({ hop: hop.key, jobs: jobs.map((j) => ({ kind: j.message.kind, from: j.message.mailFrom, to: j.recipients.map((r) => r.address) })) });
+    const results = new Map<number, RecipientResult>();
+    for (const job of jobs) {
+      for (const r of job.recipients) {
+        const call = (this.calls.get(r.address) ?? 0) + 1;
+        this.calls.set(r.address, call);
+        const answer = this.script(r.address, call);
+        if (answer === 'crash') throw new Error(`courier crashed on ${r.address}`);
+        if (answer !== 'no result') results.set(r.id, answer);
+      }
+      await onTransaction?.(job, results);
+    }
+    return results;
+  }
+
+  /** Every recipient address handed over so far, in order. */
+  recipients(): string[] {
+    return this.deliveries.flatMap((d) => d.jobs.flatMap((j) => j.to));
+  }
+}
+
+const delivered: RecipientResult = { kind: 'delivered', reply: parseReply('250 2.0.0 queued as 1'), host: 'mx.test' };
+const failure = (response: string): DeliveryFailure => {
+  const reply = parseReply(response);
+  return { scope: 'recipient', permanent: reply.code >= 500, reply, remote: true };
+};
+const failed = (response: string): RecipientResult => ({ kind: 'failed', failure: failure(response), host: 'mx.test' });
+
+/** One hop per domain, except `nowhere.test`, which does not exist. */
+const resolver: NextHopResolver = {
+  async resolve(_tenant, domain) {
+    if (domain === 'nowhere.test') return { failure: { scope: 'message', permanent: true, remote: false, reply: Replies.noSuchDomain(domain) } };
+    return { hop: { key: `mx:${domain}`, destination: domain } };
+  },
+};
+
+let dir = '';
+let db: SqliteDatabase;
+afterEach(() => {
+  db?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(courier: RecordingCourier, log: string[] = []) {
+  dir = mkdtempSync(join(tmpdir(), 'relaygate-scheduler-'));
+  db = openSqlite(join(dir, 'relaygate.db'));
+  const clock = new ManualClock(new Date(T0));
+  const queue = new SqliteDeliveryStore(db);
+  const spoolRoot = join(dir, 'spool');
+  const policies = new RetryPolicies(retryPolicy({ intervalsMs: [10 * MINUTE, 20 * MINUTE], expireAfterMs: 60 * MINUTE, delayNoticeAfterMs: 4 * 60 * MINUTE }));
+  const scheduler = new Scheduler({
+    queue, clock, owner: 'test-node', resolver, courier, policies, spoolRoot,
+    dsn: new DsnGenerator({ queue, spoolRoot, clock, hostname: 'relay.test', policies }),
+    log: (level, message) => log.push(`${level}: ${message}`),
+  });
+
+  /** Queues a message the way acceptance does: spool file, then the rows in one commit. */
+  async function enqueue(from: string, to: string[]): Promise<{ id: string; spoolFile: string }> {
+    const id = newQueueId(new Date(clock.now().getTime()));
+    const spoolPath = Spool.pathOf(id);
+    const body = `From: ${from}\r\nTo: ${to.join(', ')}\r\nSubject: ${id}\r\n\r\nHello.\r\n`;
+    const spoolFile = join(spoolRoot, spoolPath);
+    mkdirSync(dirname(spoolFile), { recursive: true });
+    writeFileSync(spoolFile, body);
+    await new SqliteQueueStore(db).commit({
+      messages: [{
+        id, tenant: 'contoso', connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: from, envId: null, ret: null,
+        bodyType: null, smtputf8: false, size: body.length, spoolPath, clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
+        headerFrom: from, subject: id, messageIdHeader: null, receivedAt: clock.now().getTime(),
+        recipients: to.map((address) => ({ address, domain: address.slice(address.indexOf('@') + 1), notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null })),
+      }],
+      decisions: [],
+    });
+    return { id, spoolFile };
+  }
+
+  function rows(): Array<{ address: string; state: string; attempts: number; next_attempt_at: number; last_reply: string | null; dsn_status: string | null }> {
+    return db.prepare('SELECT address, state, attempts, next_attempt_at, last_reply, dsn_status FROM recipients ORDER BY id').all() as never;
+  }
+  const messages = (): Array<{ kind: string; mail_from: string }> => db.prepare('SELECT kind, mail_from FROM messages ORDER BY id').all() as never;
+  const spoolPaths = (): string[] => db.prepare('SELECT spool_path FROM messages ORDER BY id').pluck().all() as string[];
+  return { clock, scheduler, enqueue, rows, messages, spoolPaths };
+}
+
+test('scheduler: one courier call per next hop, a job per message; delivered messages leave the queue and the spool', async () => {
+  const courier = new RecordingCourier();
+  const s = setup(courier);
+  const first = await s.enqueue('alice@contoso.test', ['a@one.test', 'b@one.test', 'c@two.test']);
+  const second = await s.enqueue('alice@contoso.test', ['d@one.test']);
+
+  const pass = await s.scheduler.runOnce();
+
+  assert.deepEqual(
+    [...courier.deliveries].sort((x, y) => x.hop.localeCompare(y.hop)),
+    [
+      { hop: 'mx:one.test', jobs: [{ kind: 'mail', from: 'alice@contoso.test', to: ['a@one.test', 'b@one.test'] }, { kind: 'mail', from: 'alice@contoso.test', to: ['d@one.test'] }] },
+      { hop: 'mx:two.test', jobs: [{ kind: 'mail', from: 'alice@contoso.test', to: ['c@two.test'] }] },
+    ],
+  );
+  assert.deepEqual({ claimed: pass.claimed, delivered: pass.delivered, removed: pass.removed, dsns: pass.dsns }, { claimed: 4, delivered: 4, removed: 2, dsns: 0 });
+  assert.deepEqual(s.messages(), []);
+  assert.equal(existsSync(first.spoolFile) || existsSync(second.spoolFile), false, 'spool files removed with their messages');
+});
+
+test('scheduler: a temporary failure is retried on the schedule the clock drives, then expires with a DSN that goes out through the courier too', async () => {
+  const courier = new RecordingCourier((address) => (address === 'slow@one.test' ? failed('451 4.2.0 mailbox busy') : delivered));
+  const s = setup(courier);
+  await s.enqueue('alice@contoso.test', ['slow@one.test']);
+
+  assert.equal((await s.scheduler.runOnce()).deferred, 1);
+  assert.deepEqual(s.rows().map((r) => [r.state, r.attempts, r.next_attempt_at - T0, r.last_reply]), [['deferred', 1, 10 * MINUTE, '451 4.2.0 mailbox busy']]);
+  assert.equal((await s.scheduler.runOnce()).claimed, 0, 'not due before its time');
+
+  s.clock.advance(10 * MINUTE);
+  assert.equal((await s.scheduler.runOnce()).deferred, 1);
+  assert.deepEqual(s.rows().map((r) => [r.state, r.attempts, r.next_attempt_at - T0]), [['deferred', 2, 30 * MINUTE]], 'the second wait is the second interval');
+
+  s.clock.advance(20 * MINUTE);
+  await s.scheduler.runOnce();
+  assert.deepEqual(s.rows().map((r) => [r.state, r.attempts, r.next_attempt_at - T0]), [['deferred', 3, 50 * MINUTE]], 'the last interval repeats');
+
+  s.clock.advance(20 * MINUTE);
+  await s.scheduler.runOnce();
+  assert.deepEqual(s.rows().map((r) => [r.state, r.attempts, r.next_attempt_at - T0]), [['deferred', 4, 60 * MINUTE]], 'never later than the expiry');
+
+  s.clock.advance(10 * MINUTE);
+  const last = await s.scheduler.runOnce();
+  assert.deepEqual({ expired: last.expired, dsns: last.dsns }, { expired: 1, dsns: 1 });
+  // The expired original is done (its DSN is queued), so it left the queue in the same pass.
+  assert.deepEqual(s.messages().map((m) => [m.kind, m.mail_from]), [['dsn', '']]);
+  assert.deepEqual(s.rows().map((r) => [r.address, r.state]), [['alice@contoso.test', 'queued']]);
+  const report = readFileSync(join(dir, 'spool', s.spoolPaths()[0]!), 'utf8');
+  assert.match(report, /\r\nAction: failed\r\nStatus: 5\.4\.7\r\n/);
+  assert.match(report, /\r\nDiagnostic-Code: X-Relaygate; 550 5\.4\.7 Delivery time expired after 1 hours; last error: 451 4\.2\.0 mailbox busy\r\n/);
+
+  await s.scheduler.runOnce();
+  assert.deepEqual(courier.deliveries.at(-1), { hop: 'mx:contoso.test', jobs: [{ kind: 'dsn', from: '', to: ['alice@contoso.test'] }] });
+  assert.deepEqual(courier.recipients(), [...Array(5).fill('slow@one.test'), 'alice@contoso.test'], 'five attempts, then the DSN');
+  assert.deepEqual(s.messages(), [], 'the DSN delivered too');
+});
+
+test('scheduler: a permanent failure bounces at once, a throttled recipient waits without using an attempt, an unroutable one never reaches the courier', async () => {
+  const courier = new RecordingCourier((address, call) => {
+    if (address === 'gone@one.test') return failed('550 5.1.1 no such user');
+    if (address === 'later@one.test' && call === 1) return { kind: 'throttled', retryAt: T0 + 5 * MINUTE, text: 'one.test: 10 messages a minute' };
+    return delivered;
+  });
+  const s = setup(courier);
+  await s.enqueue('alice@contoso.test', ['gone@one.test', 'later@one.test', 'x@nowhere.test']);
+
+  const pass = await s.scheduler.runOnce();
+  assert.deepEqual({ failed: pass.failed, throttled: pass.throttled, dsns: pass.dsns }, { failed: 2, throttled: 1, dsns: 1 });
+  assert.deepEqual(courier.recipients(), ['gone@one.test', 'later@one.test']);
+  assert.deepEqual(
+    s.rows().slice(0, 3).map((r) => [r.address, r.state, r.attempts, r.last_reply]),
+    [
+      ['gone@one.test', 'failed', 1, '550 5.1.1 no such user'],
+      ['later@one.test', 'queued', 0, 'throttled: one.test: 10 messages a minute'],
+      ['x@nowhere.test', 'failed', 1, '550 5.1.2 Host or domain name not found: nowhere.test (NXDOMAIN)'],
+    ],
+  );
+  assert.equal(s.rows()[1]!.next_attempt_at, T0 + 5 * MINUTE);
+
+  s.clock.advance(5 * MINUTE);
+  await s.scheduler.runOnce();
+  assert.deepEqual(courier.recipients().slice(2).sort(), ['alice@contoso.test', 'later@one.test'], 'the throttled recipient, and the DSN for the two failures');
+  assert.deepEqual(s.messages(), []);
+});
+
+test('scheduler: what a transaction settled is recorded before the courier goes on, so a crash later in the hop keeps it', async () => {
+  const courier = new RecordingCourier((address) => (address === 'second@one.test' ? 'crash' : delivered));
+  const s = setup(courier);
+  await s.enqueue('alice@contoso.test', ['first@one.test']);
+  await s.enqueue('alice@contoso.test', ['second@one.test']);
+
+  await assert.rejects(s.scheduler.runOnce(), /courier crashed on second@one.test/);
+  assert.deepEqual(s.rows().map((r) => [r.address, r.state]), [['first@one.test', 'delivered'], ['second@one.test', 'inflight']], 'the crash leaves its lease to run out');
+
+  courier.script = () => delivered;
+  s.clock.advance(10 * MINUTE);
+  await s.scheduler.runOnce();
+  assert.deepEqual(courier.recipients(), ['first@one.test', 'second@one.test', 'second@one.test'], 'the delivered one is never handed over again');
+  assert.deepEqual(s.messages(), []);
+});
+
+test('scheduler: a recipient the courier gives no result for is due again, with no attempt counted and no reply made up', async () => {
+  const log: string[] = [];
+  const courier = new RecordingCourier((address) => (address === 'lost@one.test' ? 'no result' : delivered));
+  const s = setup(courier, log);
+  await s.enqueue('alice@contoso.test', ['ok@one.test', 'lost@one.test']);
+
+  await s.scheduler.runOnce();
+  assert.deepEqual(s.rows().map((r) => [r.address, r.state, r.attempts, r.last_reply, r.next_attempt_at - T0]), [
+    ['ok@one.test', 'delivered', 1, '250 2.0.0 queued as 1', 0],
+    ['lost@one.test', 'queued', 0, null, 1_000],
+  ]);
+  assert.equal(log.filter((l) => /^warn: delivery to one\.test gave no result for recipient \d+; it is due again$/.test(l)).length, 1);
+});
