@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { createTestPki, type TestPki } from '../support/certificates.js';
-import { runRelaygate, startServe, type ServeProcess } from '../support/relaygate-process.js';
+import { runRelaygate, spawnRelaygate, startServe, type ServeProcess } from '../support/relaygate-process.js';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 
@@ -165,15 +165,15 @@ test('a message answered 250 survives a kill -9 right after the reply', async ()
 
 test('serve stops at start with the field named when relaygate.yaml is invalid or TLS files are missing', async () => {
   writeFileSync(join(dir, 'bad.yaml'), 'hostname: relay.test\nlisteners:\n  - { name: smtp, address: "nowhere", tls: starttls }\n');
-  const bad = await runRelaygate(['serve', '--config', 'bad.yaml'], dir);
+  const bad = await spawnRelaygate(['serve', '--config', 'bad.yaml'], dir);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /listeners\[0\]\.address: expected "host:port" or "\[ipv6\]:port", got "nowhere"/);
   writeFileSync(join(dir, 'notls.yaml'), 'hostname: relay.test\ndataDir: ./data-notls\nlisteners:\n  - { name: smtp, address: "127.0.0.1:0", tls: starttls }\n');
-  const notls = await runRelaygate(['serve', '--config', 'notls.yaml'], dir);
+  const notls = await spawnRelaygate(['serve', '--config', 'notls.yaml'], dir);
   assert.equal(notls.code, 2);
   assert.equal(notls.stderr, 'relaygate: cannot start: listener smtp: tls: starttls needs tls.cert and tls.key\n');
   writeFileSync(join(dir, 'missing.yaml'), 'hostname: relay.test\ndataDir: ./data-missing\nlisteners:\n  - { name: smtp, address: "127.0.0.1:0", tls: starttls }\ntls: { cert: nope.pem, key: nope.key }\n');
-  const missing = await runRelaygate(['serve', '--config', 'missing.yaml'], dir);
+  const missing = await spawnRelaygate(['serve', '--config', 'missing.yaml'], dir);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^relaygate: cannot start: tls\.cert: cannot read .*nope\.pem: ENOENT/);
 });

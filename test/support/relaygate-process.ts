@@ -1,10 +1,11 @@
 /**
- * Runs the built `relaygate` binary (dist/src/cli/main.js) as a child process: one-shot commands
- * and a `serve` process whose listener ports are read from its output.
+ * Runs `relaygate` for the integration tests: one-shot commands in-process, and the built binary
+ * (dist/src/cli/main.js) as a child process for `serve`, whose listener ports are read from its output.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { runCliCaptured } from '../../src/cli/testing.js';
 
 /** dist/src/cli/main.js, found from this compiled file (dist/test/support/). */
 export const relaygateBin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
@@ -15,7 +16,13 @@ export interface CommandResult {
   stderr: string;
 }
 
+/** A one-shot command, run in-process through runCli (as the CLI tests do) in the folder CWD. */
 export function runRelaygate(args: string[], cwd: string): Promise<CommandResult> {
+  return runCliCaptured(args, { env: process.env, cwd });
+}
+
+/** A one-shot command run as the built binary, for what only the real process shows (serve failing at start). */
+export function spawnRelaygate(args: string[], cwd: string): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [relaygateBin, ...args], { cwd, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
