@@ -189,3 +189,44 @@ test('a drip attack from several networks never locks the tenant out, and every 
   for (const id of queued) assert.ok(ids.has(id), `message ${id} is queued`);
   assert.equal(h.queue.list().filter((m) => m.subject === 'slow').length, 0, 'no drip-fed message was accepted');
 });
+
+test('behind a trusted proxy the client address from the PROXY header decides: the reserve for a tenant, the caps for a stranger', async () => {
+  // No pressure here (threshold 1): the strangers hold their share until the test closes them.
+  const p = await startHarness({
+    directory: testDirectoryYaml,
+    proxyTrusted: ['127.0.0.20/32'],
+    limits: { maxConnections: 10, maxConnectionsPerIp: 10, maxConnectionsPerNetwork: 4, reservedShare: 0.2, pressureThreshold: 1 },
+  });
+  const held: RawSmtpClient[] = [];
+  const via = async (client: string): Promise<string> => {
+    const c = await RawSmtpClient.connect({
+      host: '127.0.0.1',
+      port: p.port('smtp'),
+      localAddress: '127.0.0.20',
+      preamble: Buffer.from(`PROXY TCP4 ${client} 127.0.0.1 40000 25\r\n`),
+    });
+    held.push(c);
+    return c.read();
+  };
+  try {
+    // The proxy's clients from 127.0.40.0/24 meet that network's cap, not the proxy's.
+    for (let i = 2; i < 6; i++) assert.equal(await via(`127.0.40.${i}`), GREETING);
+    assert.equal(await via('127.0.40.9'), FULL_FOR_NETWORK);
+    // Four more strangers fill the strangers' share (8 of 10).
+    for (let i = 2; i < 6; i++) assert.equal(await via(`127.0.${41 + i}.1`), GREETING);
+    assert.equal(await via('127.0.50.1'), FULL);
+    // contoso's application behind the proxy takes a reserved slot, as does oldco's scanner directly.
+    assert.equal(await via('127.0.0.1'), GREETING);
+    const direct = await RawSmtpClient.connect({ host: '127.0.0.1', port: p.port('smtp'), localAddress: '127.0.0.2' });
+    held.push(direct);
+    assert.equal(await direct.read(), GREETING);
+    assert.equal(await via('127.0.0.1'), FULL, 'the server is full');
+    assert.deepEqual({ ...p.relay.server.tracked }, { open: 10, unattributed: 8, addresses: 10, networks: 5, sessions: 10, relaxedDeadlines: 8, smtpConnections: 10 });
+  } finally {
+    for (const c of held) c.close();
+    for (let i = 0; i < 400 && p.relay.server.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const left = p.relay.server.tracked;
+    await p.stop();
+    assert.deepEqual(left, { open: 0, unattributed: 0, addresses: 0, networks: 0, sessions: 0, relaxedDeadlines: 0, smtpConnections: 0 });
+  }
+});
