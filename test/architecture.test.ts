@@ -3,8 +3,13 @@
  * `export … from` and `import('…')` of every src/**\/*.ts, read with the TypeScript parser (already
  * the compiler, no new dependency). Type-only imports count: a type is knowledge of a module too.
  *
- * The rules are about shipped code. Test files (*.test.ts) are parsed, but they wire real adapters
- * and read fixtures the way app/ does, so only "delivery/ never imports queue/" applies to them.
+ * The rules are about shipped code. Test files (*.test.ts, and the port contract suites
+ * store/*-contract.ts, which only tests run) are parsed, but they wire real adapters and read
+ * fixtures the way app/ does, so only "delivery/ never imports queue/" applies to them.
+ *
+ * A store adapter (store/sqlite/, store/filesystem/) counts as a folder of its own: the ports
+ * (store/ports.ts) sit below the domain, which calls them; the adapters sit above it, implementing
+ * the ports with the domain's rules and types.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,11 +72,13 @@ function importGraph(): Edge[] {
   return edges;
 }
 
-const isTest = (file: string): boolean => file.endsWith('.test.ts');
-const topFolder = (file: string): string => file.split('/')[0]!;
+const isTest = (file: string): boolean => file.endsWith('.test.ts') || /^store\/[^/]+-contract\.ts$/.test(file);
+const STORE_ADAPTERS = ['store/sqlite', 'store/filesystem'];
+const adapterOf = (file: string): string | undefined => STORE_ADAPTERS.find((a) => file.startsWith(a + '/'));
+const topFolder = (file: string): string => adapterOf(file) ?? file.split('/')[0]!;
 const isInSrc = (target: string): boolean => !target.startsWith('..') && target.includes('/');
 const under = (target: string, ...folders: string[]): boolean => folders.some((f) => target.startsWith(f + '/'));
-const isStoreAdapter = (target: string): boolean => under(target, 'store/sqlite');
+const isStoreAdapter = (target: string): boolean => adapterOf(target) !== undefined;
 
 interface Rule {
   name: string;
@@ -98,8 +105,8 @@ const RULES: Rule[] = [
   },
   {
     // cli/ has its own rule below, so each of its edges is named once.
-    name: 'store adapters (store/sqlite/) are imported only by app/',
-    forbids: (e) => isStoreAdapter(e.to) && !under(e.from, 'app', 'store/sqlite', 'cli'),
+    name: 'store adapters (store/sqlite/, store/filesystem/) are imported only by app/',
+    forbids: (e) => isStoreAdapter(e.to) && !under(e.from, 'app', 'cli') && adapterOf(e.from) !== adapterOf(e.to),
   },
   {
     name: 'cli/ never imports a store adapter: commands go through app/ and the ports',
@@ -246,6 +253,10 @@ test('architecture: the checks catch what they forbid', () => {
       edge('smtp/session.ts', 'store/sqlite/database.ts'),
       edge('cli/commands/route.ts', 'store/sqlite/database.ts'),
       edge('app/stores.ts', 'store/sqlite/database.ts'),
+      edge('queue/scheduler.ts', 'store/filesystem/body-store.ts'),
+      edge('store/filesystem/body-store.ts', 'store/sqlite/database.ts'),
+      edge('store/sqlite/queue-store.ts', 'store/sqlite/database.ts'),
+      edge('store/bodies-contract.ts', 'store/filesystem/body-store.ts'),
     ]).map((v) => v.message.replace(/: .*/, '')),
     [
       'src/delivery/courier.ts:1 imports queue/scheduler.ts',
@@ -255,8 +266,15 @@ test('architecture: the checks catch what they forbid', () => {
       'src/core/clock.ts:1 imports node:fs',
       'src/smtp/session.ts:1 imports store/sqlite/database.ts',
       'src/cli/commands/route.ts:1 imports store/sqlite/database.ts',
+      'src/queue/scheduler.ts:1 imports store/filesystem/body-store.ts',
+      'src/store/filesystem/body-store.ts:1 imports store/sqlite/database.ts',
     ],
   );
+  // The ports sit below the domain and the adapters above it: no cycle; a port that imported the
+  // domain would be one.
+  const layered = [edge('queue/accept.ts', 'store/ports.ts'), edge('store/sqlite/queue-store.ts', 'queue/states.ts'), edge('store/sqlite/queue-store.ts', 'store/ports.ts')];
+  assert.deepEqual(folderCycles(layered), []);
+  assert.equal(folderCycles([...layered, edge('store/ports.ts', 'queue/states.ts')]).length, 1);
   assert.deepEqual(folderCycles([edge('queue/scheduler.ts', 'delivery/attempt.ts'), edge('delivery/prepare.ts', 'queue/delivery-queue.ts'), edge('queue/x.test.ts', 'smtp/y.ts'), edge('smtp/a.ts', 'queue/b.ts')]), [
     'folders delivery, queue import each other: delivery -> queue (src/delivery/prepare.ts:1 imports queue/delivery-queue.ts); queue -> delivery (src/queue/scheduler.ts:1 imports delivery/attempt.ts)',
   ]);

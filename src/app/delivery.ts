@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeDomain } from '../core/domain.js';
 import { SmtpCourier } from '../delivery/courier.js';
@@ -22,6 +21,7 @@ import type { DirectorySnapshot } from '../policy/index.js';
 import { DsnGenerator } from '../queue/dsn-generator.js';
 import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
+import type { BodyStore } from '../store/ports.js';
 import type { SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { SqliteDkimKeys, SqliteQuotaStore, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
@@ -37,7 +37,8 @@ export interface DeliveryConfig {
 
 export interface DeliveryDeps {
   db: SqliteDatabase;
-  dataDir: string;
+  /** Message bodies (read for delivery and DSNs, written for DSNs, removed with finished messages). */
+  bodies: BodyStore;
   /** Our name: EHLO, Reporting-MTA of DSNs, default SRS rewrite domain. */
   hostname: string;
   delivery: DeliveryConfig;
@@ -100,7 +101,6 @@ export class DeliveryService {
     this.srsSettings = new SqliteSrsSettings(deps.db);
     this.quotaLimits = new SqliteQuotaStore(deps.db);
     this.quota = new RecipientQuota(this.quotaLimits, clock);
-    const spoolRoot = join(deps.dataDir, 'spool');
     const server = retryPolicy({ intervalsMs: deps.delivery.retry, expireAfterMs: deps.delivery.expireAfter, delayNoticeAfterMs: deps.delivery.delayNotifyAfter });
     const perTenant = new Map([...(deps.tenantPolicies ?? new Map<string, Partial<RetryPolicy>>())].map(([t, p]) => [t, retryPolicy({ ...server, ...p })]));
     const policies = new RetryPolicies(server, perTenant);
@@ -137,7 +137,7 @@ export class DeliveryService {
           throttle: new Throttle(throttleLimits, clock),
         },
         {
-          spoolRoot,
+          bodies: deps.bodies,
           dkimKeys: this.dkimKeys,
           clock,
           srs: {
@@ -150,8 +150,8 @@ export class DeliveryService {
         },
       ),
       policies,
-      dsn: new DsnGenerator({ queue: this.store, spoolRoot, clock, hostname: deps.hostname, policies, ...(log ? { log: (m: string) => log('warn', m) } : {}) }),
-      spoolRoot,
+      dsn: new DsnGenerator({ queue: this.store, bodies: deps.bodies, clock, hostname: deps.hostname, policies, ...(log ? { log: (m: string) => log('warn', m) } : {}) }),
+      bodies: deps.bodies,
       ...(log ? { log } : {}),
     });
   }

@@ -12,8 +12,9 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { MessageAcceptor } from '../queue/accept.js';
 import { GroupCommitter } from '../queue/accept-group-commit.js';
-import { Spool } from '../queue/accept-spool.js';
 import type { AcceptStore } from '../queue/accept-types.js';
+import { removeOrphanBodies } from '../queue/orphan-bodies.js';
+import type { BodyStore } from '../store/ports.js';
 import { RelayServer, type BoundListener, type RelayServerDeps, type RelayServerSettings } from '../smtp/relay-server.js';
 import { DeliveryService, acceptedDomainCheck } from './delivery.js';
 import type { RecipientDecision } from '../policy/types.js';
@@ -52,9 +53,9 @@ export function relaySettings(config: RelaygateConfig, tlsOverride?: RelayServer
 
 export interface RelayParts {
   settings: RelayServerSettings;
-  dataDir: string;
   directory: DirectorySource;
   queue: AcceptStore;
+  bodies: BodyStore;
   clock?: Clock;
   log?: LogFn;
   /** How often the directory revision is checked for changes. */
@@ -79,17 +80,17 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
   const committer = new GroupCommitter(parts.queue, (err, lost) =>
     log('error', `could not record ${lost} decisions: ${err instanceof Error ? err.message : String(err)}`),
   );
-  const spool = new Spool(join(parts.dataDir, 'spool'));
-  const orphans = await spool.sweep(await parts.queue.spoolPaths());
+  const clock = parts.clock ?? systemClock;
+  const orphans = await removeOrphanBodies(parts.bodies, parts.queue, clock.now().getTime());
   if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
   const delivery = parts.delivery;
-  const acceptor = new MessageAcceptor(spool, committer, delivery ? () => delivery.onAccepted() : undefined);
+  const acceptor = new MessageAcceptor(parts.bodies, committer, delivery ? () => delivery.onAccepted() : undefined);
   const policy = new SessionPolicy(parts.snapshots ?? new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000));
   const server = new RelayServer({
     settings: parts.settings,
     policy,
     acceptor,
-    clock: parts.clock ?? systemClock,
+    clock,
     log,
     ...(delivery?.reverseSrs ? { reverseSrs: delivery.reverseSrs } : {}),
     ...(delivery?.admitRecipient ? { admitRecipient: delivery.admitRecipient } : {}),
@@ -148,10 +149,10 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
   const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, log) : null;
   const relay = await startRelay({
     settings: relaySettings(config, tls),
-    dataDir: config.dataDir,
     directory: stores.directory,
     snapshots,
     queue: stores.queue,
+    bodies: stores.bodies,
     ...(log ? { log } : {}),
     ...(delivery ? { delivery: frontEndHooks(delivery) } : {}),
   });
@@ -171,7 +172,7 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
 function deliveryService(config: RelaygateConfig, stores: Stores, snapshots: SnapshotCache, log: LogFn | undefined): DeliveryService {
   return new DeliveryService({
     db: stores.db,
-    dataDir: config.dataDir,
+    bodies: stores.bodies,
     hostname: config.hostname,
     delivery: config.delivery,
     throttle: config.delivery.limits,

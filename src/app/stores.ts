@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { DirectoryStore } from '../store/ports.js';
+import type { BodyStore, DirectoryStore } from '../store/ports.js';
+import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
@@ -15,10 +16,13 @@ export interface Stores {
   directory: DirectoryStore;
   /** The queue's accept side and listing (SMTP front end); delivery extends it. */
   queue: SqliteQueueStore;
+  /** Message bodies: files under `<dataDir>/spool`. */
+  bodies: BodyStore;
   close(): void;
 }
 
 export const SQLITE_FILE = 'relaygate.db';
+export const SPOOL_DIR = 'spool';
 
 export class UnsupportedStoreError extends Error {
   constructor(store: string) {
@@ -44,6 +48,7 @@ export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): 
     db,
     directory: new SqliteDirectoryStore(db),
     queue: new SqliteQueueStore(db),
+    bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
     close: () => db.close(),
   };
 }

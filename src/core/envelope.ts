@@ -28,15 +28,13 @@ export interface EnvelopeRecipient {
   orcpt: string | null;
 }
 
-/** A queued message as delivery reads it: the envelope, whose it is and where its body lies. */
+/** A queued message as delivery reads it: the envelope and whose it is (its body is in the body store under `id`). */
 export interface QueuedEnvelope extends Envelope {
   id: string;
   /** `dsn`: a notification the relay generated (never rewritten, never answered with a DSN). */
   kind: 'mail' | 'dsn';
   tenant: string | null;
   size: number;
-  /** Relative to `<dataDir>/spool`. */
-  spoolPath: string;
   /** The header From (P2) address, when the message had one. */
   headerFrom: string | null;
   receivedAt: number;

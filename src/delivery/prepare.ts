@@ -1,15 +1,13 @@
 /**
  * Turns a queued message into what goes on the wire: the envelope sender (SRS-rewritten when the
  * tenant relays for a sender domain that is not its own) and the content (DKIM-signed with the
- * tenant's key for the From domain), streamed from the spool file.
+ * tenant's key for the From domain), streamed from the body store.
  */
-import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { domainOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
 import type { QueuedEnvelope } from '../core/envelope.js';
+import type { BodyStore } from '../store/ports.js';
 import { dkimSignatureFor, findSigningKey, type DkimKeySource } from './dkim.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
 import { Srs } from './srs.js';
@@ -24,7 +22,7 @@ export interface SrsPolicy {
 }
 
 export interface PrepareDeps {
-  spoolRoot: string;
+  bodies: BodyStore;
   dkimKeys: DkimKeySource;
   srs: SrsPolicy | null;
   clock: Clock;
@@ -50,34 +48,47 @@ export async function envelopeSender(message: QueuedEnvelope, srs: SrsPolicy | n
   return rewriter.forward(message.mailFrom);
 }
 
-export async function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps): Promise<PreparedMessage> {
-  const path = join(deps.spoolRoot, message.spoolPath);
+/** The body of a message, or a DeliveryError when it cannot be read (the recipients are deferred). */
+async function openBody(bodies: BodyStore, id: string): Promise<Readable> {
+  let body: Readable | null;
   try {
-    await access(path);
+    body = await bodies.open(id);
   } catch (err) {
     throw new DeliveryError(LocalFailures.spoolUnreadable(err instanceof Error ? err.message : String(err)));
   }
-  const from = await envelopeSender(message, deps.srs, deps.clock);
-  const fromDomain = message.headerFrom ? domainOf(message.headerFrom) : null;
-  const key = message.tenant && fromDomain ? findSigningKey(deps.dkimKeys, message.tenant, fromDomain) : null;
+  if (!body) throw new DeliveryError(LocalFailures.spoolUnreadable(`no body stored for ${id}`));
+  return body;
+}
+
+export async function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps): Promise<PreparedMessage> {
+  const first = await openBody(deps.bodies, message.id);
   let header = '';
-  if (key) {
-    const signed = await dkimSignatureFor(createReadStream(path), key, deps.clock.now());
-    if (signed.errors.length > 0) deps.log?.(`DKIM signing of ${message.id} failed: ${signed.errors.join('; ')}`);
-    header = signed.header;
+  try {
+    const from = await envelopeSender(message, deps.srs, deps.clock);
+    const fromDomain = message.headerFrom ? domainOf(message.headerFrom) : null;
+    const key = message.tenant && fromDomain ? findSigningKey(deps.dkimKeys, message.tenant, fromDomain) : null;
+    if (key) {
+      const signed = await dkimSignatureFor(first, key, deps.clock.now());
+      if (signed.errors.length > 0) deps.log?.(`DKIM signing of ${message.id} failed: ${signed.errors.join('; ')}`);
+      header = signed.header;
+    }
+    const prefix = Buffer.from(header);
+    const bodies = deps.bodies;
+    return {
+      from,
+      signed: header !== '',
+      // Each attempt reads the body afresh (a hop may fail halfway and the next one starts over).
+      open: () =>
+        Readable.from(
+          (async function* () {
+            if (prefix.length > 0) yield prefix;
+            const body = await bodies.open(message.id);
+            if (!body) throw new Error(`no body stored for ${message.id}`);
+            for await (const chunk of body) yield chunk as Buffer;
+          })(),
+        ),
+    };
+  } finally {
+    first.destroy();
   }
-  const prefix = Buffer.from(header);
-  return {
-    from,
-    signed: header !== '',
-    open: () =>
-      prefix.length === 0
-        ? createReadStream(path)
-        : Readable.from(
-            (async function* () {
-              yield prefix;
-              for await (const chunk of createReadStream(path)) yield chunk as Buffer;
-            })(),
-          ),
-  };
 }

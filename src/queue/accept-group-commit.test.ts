@@ -24,8 +24,8 @@ class GatedStore implements AcceptStore {
     await this.gate;
     await this.inner.commit(batch);
   }
-  spoolPaths(): Promise<Set<string>> {
-    return this.inner.spoolPaths();
+  existingMessages(ids: readonly string[]): Promise<Set<string>> {
+    return this.inner.existingMessages(ids);
   }
 }
 

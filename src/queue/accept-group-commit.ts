@@ -1,11 +1,12 @@
+import type { BodyWriter } from '../store/ports.js';
 import type { AcceptStore, AcceptedMessage, DecisionRecord } from './accept-types.js';
-import { fsyncDirectory } from './accept-fsync.js';
 
 interface PendingMessage {
   message: AcceptedMessage;
   /** The decisions that let it in: committed with it, or not at all (the session records them then). */
   decisions: readonly DecisionRecord[];
-  directory: string;
+  /** Synced already; committed (made findable after a crash) in the round, before the rows. */
+  body: BodyWriter;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -20,10 +21,10 @@ export interface GroupCommitStats {
 }
 
 /**
- * Group commit: messages (whose files are already fsynced) wait here until the current round is
- * over; the next round then fsyncs each distinct spool directory once and commits every waiting
- * message and decision in ONE transaction. Concurrent sessions thus share the fsyncs, and none of
- * them gets its 250 before its own row is durable.
+ * Group commit: messages (whose bodies are already synced) wait here until the current round is
+ * over; the next round then commits their bodies together (the body store shares one flush per
+ * directory among them) and every waiting message and decision in ONE transaction. Concurrent
+ * sessions thus share the fsyncs, and none of them gets its 250 before its own row is durable.
  */
 export class GroupCommitter {
   private pendingMessages: PendingMessage[] = [];
@@ -44,12 +45,12 @@ export class GroupCommitter {
   ) {}
 
   /**
-   * Resolves once the message's directory entry and rows are durable. Its decisions are written
-   * in the same transaction.
+   * Resolves once the message's body and rows are durable. Its decisions are written in the same
+   * transaction.
    */
-  commitMessage(message: AcceptedMessage, directory: string, decisions: readonly DecisionRecord[] = []): Promise<void> {
+  commitMessage(message: AcceptedMessage, body: BodyWriter, decisions: readonly DecisionRecord[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pendingMessages.push({ message, decisions, directory, resolve, reject });
+      this.pendingMessages.push({ message, decisions, body, resolve, reject });
       this.schedule(true);
     });
   }
@@ -117,13 +118,7 @@ export class GroupCommitter {
   }
 
   private async commitRound(messages: PendingMessage[], loose: DecisionRecord[]): Promise<void> {
-    let synced: PendingMessage[] = [];
-    try {
-      synced = await this.syncDirectories(messages);
-    } catch (err) {
-      for (const p of messages) p.reject(err);
-      messages = [];
-    }
+    const synced = await this.commitBodies(messages);
     this.stats.rounds++;
     const decisions = [...loose, ...synced.flatMap((p) => p.decisions)];
     try {
@@ -161,22 +156,15 @@ export class GroupCommitter {
     }
   }
 
-  private async syncDirectories(messages: PendingMessage[]): Promise<PendingMessage[]> {
-    const dirs = [...new Set(messages.map((p) => p.directory))];
-    const failed = new Map<string, unknown>();
-    await Promise.all(
-      dirs.map((d) =>
-        fsyncDirectory(d).catch((err: unknown) => {
-          failed.set(d, err);
-        }),
-      ),
-    );
+  /** Commits every body of the round at once (so they share flushes); a failed one fails its message. */
+  private async commitBodies(messages: PendingMessage[]): Promise<PendingMessage[]> {
+    const results = await Promise.allSettled(messages.map((p) => p.body.commit()));
     const ok: PendingMessage[] = [];
-    for (const p of messages) {
-      const err = failed.get(p.directory);
-      if (err === undefined) ok.push(p);
-      else p.reject(err);
-    }
+    results.forEach((r, i) => {
+      const p = messages[i]!;
+      if (r.status === 'fulfilled') ok.push(p);
+      else p.reject(r.reason);
+    });
     return ok;
   }
 }

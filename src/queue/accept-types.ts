@@ -59,8 +59,8 @@ export interface AcceptBatch {
 /** The storage port the acceptor commits through. Async so a PostgreSQL adapter fits too. */
 export interface AcceptStore {
   commit(batch: AcceptBatch): Promise<void>;
-  /** Every spool path a stored message refers to (for the start-up sweep of orphan files). */
-  spoolPaths(): Promise<Set<string>>;
+  /** The ids among these that name a stored message (the orphan-body sweep asks). */
+  existingMessages(ids: readonly string[]): Promise<Set<string>>;
 }
 
 /** The client gets `451 4.3.0` for this; nothing of the message remains. */

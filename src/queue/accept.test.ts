@@ -1,25 +1,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { FileBodyStore } from '../store/filesystem/body-store.js';
+import type { BodyStore } from '../store/ports.js';
 import { openSqlite } from '../store/sqlite/database.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { SqliteDecisionStore } from '../store/sqlite/decision-store.js';
 import { GroupCommitter } from './accept-group-commit.js';
-import { Spool } from './accept-spool.js';
 import { MessageAcceptor, type MessageEnvelope } from './accept.js';
 import { StorageError, type DecisionRecord } from './accept-types.js';
 import { newQueueId } from './queue-id.js';
+import { removeOrphanBodies } from './orphan-bodies.js';
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-accept-'));
   const db = openSqlite(join(dir, 'relaygate.db'));
   const store = new SqliteQueueStore(db);
-  const acceptor = new MessageAcceptor(new Spool(join(dir, 'spool')), new GroupCommitter(store));
-  return { dir, db, store, acceptor, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
+  const bodies = new FileBodyStore(join(dir, 'spool'));
+  const acceptor = new MessageAcceptor(bodies, new GroupCommitter(store));
+  return { dir, db, store, bodies, acceptor, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
 }
 
 function envelope(id: string): MessageEnvelope {
@@ -56,6 +60,17 @@ function envelope(id: string): MessageEnvelope {
   };
 }
 
+async function text(bodies: BodyStore, id: string): Promise<string | null> {
+  const body = await bodies.open(id);
+  return body ? (await buffer(body)).toString('utf8') : null;
+}
+
+async function storedIds(bodies: BodyStore): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const id of bodies.list()) ids.push(id);
+  return ids;
+}
+
 async function write(acceptor: MessageAcceptor, id: string, body: string) {
   const file = await acceptor.open(id);
   await pipeline(Readable.from([Buffer.from(body)]), file.writable());
@@ -69,7 +84,7 @@ test('an accepted message has its file and its rows, and the size is the bytes w
     const file = await write(s.acceptor, id, 'Subject: hello\r\n\r\nbody\r\n');
     const stored = await s.acceptor.accept(file, envelope(id));
     assert.equal(stored.size, 24);
-    assert.equal(readFileSync(join(s.dir, 'spool', stored.spoolPath), 'utf8'), 'Subject: hello\r\n\r\nbody\r\n');
+    assert.equal(await text(s.bodies, id), 'Subject: hello\r\n\r\nbody\r\n');
     const [entry] = s.store.list();
     assert.equal(entry?.id, id);
     assert.deepEqual(
@@ -90,8 +105,9 @@ test('concurrent acceptances share commit rounds (group commit)', async () => {
   const s = setup();
   try {
     const n = 40;
-    const files = await Promise.all(Array.from({ length: n }, (_, i) => write(s.acceptor, newQueueId(new Date()), `m${i}\r\n`)));
-    await Promise.all(files.map((f) => s.acceptor.accept(f, envelope(f.relativePath.slice(6, 26)))));
+    const ids = Array.from({ length: n }, () => newQueueId(new Date()));
+    const files = await Promise.all(ids.map((id, i) => write(s.acceptor, id, `m${i}\r\n`)));
+    await Promise.all(files.map((f, i) => s.acceptor.accept(f, envelope(ids[i]!))));
     assert.equal(s.store.list().length, n);
     assert.equal(s.acceptor.stats.messages, n);
     assert.ok(s.store.transactions < n / 2, `expected batched commits, got ${s.store.transactions} transactions for ${n} messages`);
@@ -111,7 +127,8 @@ test('a failing commit gives a StorageError and leaves neither file nor rows', a
       assert.match(err.message, /simulated disk failure/);
       return true;
     });
-    assert.equal(existsSync(file.path), false);
+    assert.equal(await s.bodies.open(id), null);
+    assert.deepEqual(await storedIds(s.bodies), []);
     assert.equal((s.db.prepare('SELECT count(*) AS n FROM recipients').get() as { n: number }).n, 0);
   } finally {
     s.cleanup();
@@ -139,7 +156,7 @@ test('a spool that cannot be written gives a StorageError', async () => {
   const db = openSqlite(join(dir, 'relaygate.db'));
   try {
     writeFileSync(join(dir, 'spool'), 'not a directory');
-    const acceptor = new MessageAcceptor(new Spool(join(dir, 'spool')), new GroupCommitter(new SqliteQueueStore(db)));
+    const acceptor = new MessageAcceptor(new FileBodyStore(join(dir, 'spool')), new GroupCommitter(new SqliteQueueStore(db)));
     await assert.rejects(acceptor.open(newQueueId(new Date())), (err: unknown) => {
       assert.ok(err instanceof StorageError);
       assert.match(err.message, /cannot create the spool file/);
@@ -178,7 +195,7 @@ test('decisions ride along with the next round and abandoned files are removed',
     assert.equal(stored?.recipient, 'y@elsewhere.example');
     const file = await write(s.acceptor, newQueueId(new Date()), 'x');
     await s.acceptor.abandon(file);
-    assert.deepEqual(readdirSync(join(s.dir, 'spool', file.relativePath.slice(0, 5))), []);
+    assert.deepEqual(await storedIds(s.bodies), []);
   } finally {
     s.cleanup();
   }
@@ -189,12 +206,29 @@ test('the start-up sweep removes spool files no message refers to and keeps the 
   try {
     const keptId = newQueueId(new Date());
     const kept = await s.acceptor.accept(await write(s.acceptor, keptId, 'k'), envelope(keptId));
-    const orphan = await write(s.acceptor, newQueueId(new Date(Date.now() - 86_400_000)), 'o');
-    await orphan.finish();
-    const removed = await s.acceptor.spool.sweep(await s.store.spoolPaths());
-    assert.deepEqual(removed, [orphan.relativePath]);
-    assert.equal(existsSync(orphan.path), false);
-    assert.equal(readFileSync(join(s.dir, 'spool', kept.spoolPath), 'utf8'), 'k');
+    const orphanId = newQueueId(new Date(Date.now() - 86_400_000));
+    const orphan = await write(s.acceptor, orphanId, 'o');
+    await orphan.sync();
+    await orphan.commit();
+    const removed = await removeOrphanBodies(s.bodies, s.store, Date.now());
+    assert.deepEqual(removed, [orphanId]);
+    assert.equal(await s.bodies.open(orphanId), null);
+    assert.equal(await text(s.bodies, kept.id), 'k');
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('the sweep keeps a young body no message refers to yet: another process may be receiving it', async () => {
+  const s = setup();
+  try {
+    const receivingId = newQueueId(new Date(Date.now() - 60_000));
+    const receiving = await write(s.acceptor, receivingId, 'still arriving');
+    assert.deepEqual(await removeOrphanBodies(s.bodies, s.store, Date.now()), []);
+    await s.acceptor.accept(receiving, envelope(receivingId));
+    assert.equal(await text(s.bodies, receivingId), 'still arriving');
+    // Hours later it is committed, so it stays; had it never been, it would go now.
+    assert.deepEqual(await removeOrphanBodies(s.bodies, s.store, Date.now() + 2 * 3_600_000), []);
   } finally {
     s.cleanup();
   }

@@ -1,27 +1,27 @@
 /**
- * Durable acceptance (architecture.md, Storage): the stamped message is streamed into a spool
- * file, the file is fsynced, its directory entry fsynced and the rows committed in a group-commit
- * round; only then may the session answer `250 2.0.0 OK <id>`. Any failure on the way removes the
- * file and surfaces as a StorageError (the session answers `451 4.3.0`).
+ * Durable acceptance (architecture.md, Storage): the stamped message is streamed into a new body,
+ * the body is synced, then committed (findable after a crash) together with its rows in a
+ * group-commit round; only then may the session answer `250 2.0.0 OK <id>`. Any failure on the way
+ * removes the body and surfaces as a StorageError (the session answers `451 4.3.0`).
  */
+import type { BodyStore, BodyWriter } from '../store/ports.js';
 import type { GroupCommitter } from './accept-group-commit.js';
-import type { Spool, SpoolFile } from './accept-spool.js';
 import { StorageError, type AcceptedMessage, type DecisionRecord } from './accept-types.js';
 
-export type MessageEnvelope = Omit<AcceptedMessage, 'spoolPath' | 'size'>;
+export type MessageEnvelope = Omit<AcceptedMessage, 'size'>;
 
 export class MessageAcceptor {
   constructor(
-    readonly spool: Spool,
+    private readonly bodies: BodyStore,
     private readonly committer: GroupCommitter,
     /** Told after each message became durable (delivery starts a pass instead of waiting to poll). */
     private readonly onAccepted: (message: AcceptedMessage) => void = () => undefined,
   ) {}
 
-  /** A fresh spool file for the message with this queue id. */
-  async open(queueId: string): Promise<SpoolFile> {
+  /** A fresh body for the message with this queue id. */
+  async open(queueId: string): Promise<BodyWriter> {
     try {
-      return await this.spool.create(queueId);
+      return await this.bodies.create(queueId);
     } catch (err) {
       throw new StorageError(`cannot create the spool file of ${queueId}: ${describe(err)}`, { cause: err });
     }
@@ -31,13 +31,13 @@ export class MessageAcceptor {
    * Makes the written message durable with its envelope (and the decisions that let it in, in
    * the same transaction); resolves only once it is. On failure nothing of it remains.
    */
-  async accept(file: SpoolFile, envelope: MessageEnvelope, decisions: readonly DecisionRecord[] = []): Promise<AcceptedMessage> {
-    const message: AcceptedMessage = { ...envelope, spoolPath: file.relativePath, size: file.bytes };
+  async accept(body: BodyWriter, envelope: MessageEnvelope, decisions: readonly DecisionRecord[] = []): Promise<AcceptedMessage> {
+    const message: AcceptedMessage = { ...envelope, size: body.bytes };
     try {
-      await file.finish();
-      await this.committer.commitMessage(message, file.directory, decisions);
+      await body.sync();
+      await this.committer.commitMessage(message, body, decisions);
     } catch (err) {
-      await file.discard();
+      await body.discard();
       throw new StorageError(`cannot store message ${envelope.id}: ${describe(err)}`, { cause: err });
     }
     this.onAccepted(message);
@@ -45,8 +45,8 @@ export class MessageAcceptor {
   }
 
   /** The message will not be accepted (refused, client gone): remove what was written. */
-  async abandon(file: SpoolFile): Promise<void> {
-    await file.discard();
+  async abandon(body: BodyWriter): Promise<void> {
+    await body.discard();
   }
 
   recordDecisions(decisions: readonly DecisionRecord[]): void {

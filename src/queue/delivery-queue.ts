@@ -59,8 +59,8 @@ export interface DeliveryQueue {
   delayNoticesDue(receivedBefore: number, limit: number): Promise<MessageWork[]>;
   /** Queues a generated DSN and marks the recipients it reports on, in one transaction. */
   enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void>;
-  /** Messages whose recipients are all final with no DSN owed: removed with their spool file by the caller. */
-  completedMessages(limit: number): Promise<Array<{ id: string; spoolPath: string }>>;
+  /** Ids of messages whose recipients are all final with no DSN owed: removed with their bodies by the caller. */
+  completedMessages(limit: number): Promise<string[]>;
   /** Removes finished messages (and their recipients) in one transaction. */
   deleteMessages(ids: readonly string[]): Promise<void>;
 }

@@ -3,23 +3,21 @@
  * addressed to the original sender), per RFC 3464 via dsn.ts. Never for a null sender or
  * a DSN; NOTIFY decides per recipient (rules: states.ts, rule 5).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { domainOf, domainPartOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
 import { parseReply, Replies } from '../core/reply.js';
-import { fsyncDirectory } from './accept-fsync.js';
 import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from './dsn.js';
-import { Spool } from './accept-spool.js';
+import type { BodyStore } from '../store/ports.js';
 import type { DeliveryQueue, MessageWork, QueuedMessage } from './delivery-queue.js';
 import { newQueueId } from './queue-id.js';
 import { expiresAt, type RetryPolicies } from './retry-schedule.js';
 
 export interface DsnGeneratorDeps {
   queue: DeliveryQueue;
-  spoolRoot: string;
+  bodies: BodyStore;
   clock: Clock;
   hostname: string;
   policies: RetryPolicies;
@@ -36,10 +34,7 @@ const BATCH = 200;
 const MAX_ROUNDS = 50;
 
 export class DsnGenerator {
-  private readonly spool: Spool;
-  constructor(private readonly deps: DsnGeneratorDeps) {
-    this.spool = new Spool(join(deps.spoolRoot));
-  }
+  constructor(private readonly deps: DsnGeneratorDeps) {}
 
   /** Queues every owed failure DSN and due delay notice; returns how many DSNs were queued. */
   async run(): Promise<number> {
@@ -70,7 +65,9 @@ export class DsnGenerator {
     const now = this.deps.clock.now().getTime();
     let original: Buffer;
     try {
-      original = await readFile(join(this.deps.spoolRoot, message.spoolPath));
+      const body = await this.deps.bodies.open(message.id);
+      if (!body) throw new Error('no body');
+      original = await buffer(body);
     } catch (err) {
       // The body is gone (deleted by hand): the DSN still tells the sender, without the content.
       this.deps.log?.(`DSN for ${message.id}: original unreadable: ${err instanceof Error ? err.message : String(err)}`);
@@ -98,24 +95,24 @@ export class DsnGenerator {
       now,
     });
     const id = newQueueId(new Date(now));
-    const file = await this.spool.create(id);
+    const body = await this.deps.bodies.create(id);
     try {
-      await pipeline(Readable.from([content]), file.writable());
-      await file.finish();
-      await fsyncDirectory(file.directory);
+      await pipeline(Readable.from([content]), body.writable());
+      await body.sync();
+      await body.commit();
     } catch (err) {
-      await file.discard();
+      await body.discard();
       throw err;
     }
     const senderDomain = domainOf(message.mailFrom) ?? domainPartOf(message.mailFrom).toLowerCase();
-    await this.deps.queue.enqueueDsn(
+    const queued = this.deps.queue.enqueueDsn(
       {
         message: {
           id, kind: 'dsn', tenant: message.tenant, attribution: message.attribution, directionality: 'Originating',
           mailFrom: '', envId: null, ret: null,
           bodyType: content.some((b) => b > 127) ? '8BITMIME' : null,
           smtputf8: /[^\x00-\x7f]/.test(message.mailFrom),
-          size: content.length, spoolPath: file.relativePath, headerFrom: `MAILER-DAEMON@${this.deps.hostname}`, receivedAt: now,
+          size: content.length, headerFrom: `MAILER-DAEMON@${this.deps.hostname}`, receivedAt: now,
         },
         recipients: [{ address: message.mailFrom, domain: senderDomain }],
       },
@@ -123,6 +120,11 @@ export class DsnGenerator {
       kind,
       suppressed,
     );
+    // Not queued: the body would be an orphan.
+    await queued.catch(async (err: unknown) => {
+      await this.deps.bodies.delete([id]).catch(() => undefined);
+      throw err;
+    });
     return 1;
   }
 }

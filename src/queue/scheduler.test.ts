@@ -6,9 +6,12 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
 import { ManualClock } from '../core/clock.js';
 import type { Courier, NextHop, NextHopResolver, OnTransaction } from '../core/courier.js';
 import type { DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
@@ -16,7 +19,7 @@ import { parseReply, Replies } from '../core/reply.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
-import { Spool } from './accept-spool.js';
+import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { DsnGenerator } from './dsn-generator.js';
 import { newQueueId } from './queue-id.js';
 import { RetryPolicies, retryPolicy } from './retry-schedule.js';
@@ -88,40 +91,44 @@ function setup(courier: RecordingCourier, log: string[] = []) {
   db = openSqlite(join(dir, 'relaygate.db'));
   const clock = new ManualClock(new Date(T0));
   const queue = new SqliteDeliveryStore(db);
-  const spoolRoot = join(dir, 'spool');
+  const bodies = new FileBodyStore(join(dir, 'spool'));
   const policies = new RetryPolicies(retryPolicy({ intervalsMs: [10 * MINUTE, 20 * MINUTE], expireAfterMs: 60 * MINUTE, delayNoticeAfterMs: 4 * 60 * MINUTE }));
   const scheduler = new Scheduler({
-    queue, clock, owner: 'test-node', resolver, courier, policies, spoolRoot,
-    dsn: new DsnGenerator({ queue, spoolRoot, clock, hostname: 'relay.test', policies }),
+    queue, clock, owner: 'test-node', resolver, courier, policies, bodies,
+    dsn: new DsnGenerator({ queue, bodies, clock, hostname: 'relay.test', policies }),
     log: (level, message) => log.push(`${level}: ${message}`),
   });
 
-  /** Queues a message the way acceptance does: spool file, then the rows in one commit. */
-  async function enqueue(from: string, to: string[]): Promise<{ id: string; spoolFile: string }> {
+  /** Queues a message the way acceptance does: body, then the rows in one commit. */
+  async function enqueue(from: string, to: string[]): Promise<{ id: string }> {
     const id = newQueueId(new Date(clock.now().getTime()));
-    const spoolPath = Spool.pathOf(id);
     const body = `From: ${from}\r\nTo: ${to.join(', ')}\r\nSubject: ${id}\r\n\r\nHello.\r\n`;
-    const spoolFile = join(spoolRoot, spoolPath);
-    mkdirSync(dirname(spoolFile), { recursive: true });
-    writeFileSync(spoolFile, body);
+    const writer = await bodies.create(id);
+    await pipeline(Readable.from([Buffer.from(body)]), writer.writable());
+    await writer.commit();
     await new SqliteQueueStore(db).commit({
       messages: [{
         id, tenant: 'contoso', connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: from, envId: null, ret: null,
-        bodyType: null, smtputf8: false, size: body.length, spoolPath, clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
+        bodyType: null, smtputf8: false, size: body.length, clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
         headerFrom: from, subject: id, messageIdHeader: null, receivedAt: clock.now().getTime(),
         recipients: to.map((address) => ({ address, domain: address.slice(address.indexOf('@') + 1), notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null })),
       }],
       decisions: [],
     });
-    return { id, spoolFile };
+    return { id };
   }
 
   function rows(): Array<{ address: string; state: string; attempts: number; next_attempt_at: number; last_reply: string | null; dsn_status: string | null }> {
     return db.prepare('SELECT address, state, attempts, next_attempt_at, last_reply, dsn_status FROM recipients ORDER BY id').all() as never;
   }
   const messages = (): Array<{ kind: string; mail_from: string }> => db.prepare('SELECT kind, mail_from FROM messages ORDER BY id').all() as never;
-  const spoolPaths = (): string[] => db.prepare('SELECT spool_path FROM messages ORDER BY id').pluck().all() as string[];
-  return { clock, scheduler, enqueue, rows, messages, spoolPaths };
+  const messageIds = (): string[] => db.prepare('SELECT id FROM messages ORDER BY id').pluck().all() as string[];
+  /** A stored body as text, or null when there is none. */
+  const body = async (id: string): Promise<string | null> => {
+    const stream = await bodies.open(id);
+    return stream ? (await buffer(stream)).toString('utf8') : null;
+  };
+  return { clock, scheduler, enqueue, rows, messages, messageIds, body };
 }
 
 test('scheduler: one courier call per next hop, a job per message; delivered messages leave the queue and the spool', async () => {
@@ -141,7 +148,7 @@ test('scheduler: one courier call per next hop, a job per message; delivered mes
   );
   assert.deepEqual({ claimed: pass.claimed, delivered: pass.delivered, removed: pass.removed, dsns: pass.dsns }, { claimed: 4, delivered: 4, removed: 2, dsns: 0 });
   assert.deepEqual(s.messages(), []);
-  assert.equal(existsSync(first.spoolFile) || existsSync(second.spoolFile), false, 'spool files removed with their messages');
+  assert.deepEqual([await s.body(first.id), await s.body(second.id)], [null, null], 'bodies removed with their messages');
 });
 
 test('scheduler: a temporary failure is retried on the schedule the clock drives, then expires with a DSN that goes out through the courier too', async () => {
@@ -171,7 +178,8 @@ test('scheduler: a temporary failure is retried on the schedule the clock drives
   // The expired original is done (its DSN is queued), so it left the queue in the same pass.
   assert.deepEqual(s.messages().map((m) => [m.kind, m.mail_from]), [['dsn', '']]);
   assert.deepEqual(s.rows().map((r) => [r.address, r.state]), [['alice@contoso.test', 'queued']]);
-  const report = readFileSync(join(dir, 'spool', s.spoolPaths()[0]!), 'utf8');
+  const report = await s.body(s.messageIds()[0]!);
+  assert.ok(report !== null, 'the DSN has its body');
   assert.match(report, /\r\nAction: failed\r\nStatus: 5\.4\.7\r\n/);
   assert.match(report, /\r\nDiagnostic-Code: X-Relaygate; 550 5\.4\.7 Delivery time expired after 1 hours; last error: 451 4\.2\.0 mailbox busy\r\n/);
 

@@ -2,12 +2,10 @@
  * The delivery loop (rules: states.ts). Each pass: queue owed DSNs, lease due recipients, ask the
  * resolver for each recipient's next hop, group them by hop, hand each group to the courier with
  * bounded concurrency, record every recipient's outcome (retry schedule, expiry, DSN owed), queue
- * the DSNs those outcomes made owed, and remove finished messages with their spool files.
+ * the DSNs those outcomes made owed, and remove finished messages with their bodies.
  * The resolver and the courier are injected (core/courier.ts): the scheduler knows nothing of DNS
  * or SMTP. Time comes from the injected Clock; `runOnce()` is one pass (tests drive it with a ManualClock).
  */
-import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Courier, NextHop, NextHopResolver } from '../core/courier.js';
 import { formatFailure, type DeliveryFailure, type Job, type RecipientResult } from '../core/envelope.js';
@@ -15,6 +13,7 @@ import { formatReply } from '../core/reply.js';
 import type { DeliveryQueue, MessageWork, QueuedRecipient, RecipientOutcome } from './delivery-queue.js';
 import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
 import { expiryFailure, nextAttempt, type RetryPolicies } from './retry-schedule.js';
+import type { BodyStore } from '../store/ports.js';
 
 export interface SchedulerDeps<H extends NextHop = NextHop> {
   queue: DeliveryQueue;
@@ -25,7 +24,8 @@ export interface SchedulerDeps<H extends NextHop = NextHop> {
   courier: Courier<H>;
   policies: RetryPolicies;
   dsn: DsnGenerator;
-  spoolRoot: string;
+  /** Where message bodies are; a finished message's body is removed after its rows. */
+  bodies: BodyStore;
   leaseMs?: number;
   batchSize?: number;
   /** Groups (next hops) delivered at the same time. */
@@ -214,10 +214,10 @@ export class Scheduler<H extends NextHop = NextHop> {
     for (let round = 0; round < 20; round++) {
       const done = await this.deps.queue.completedMessages(500);
       if (done.length === 0) break;
-      // Rows first, in one commit: a crash between the two leaves only orphan files, which the
+      // Rows first, in one commit: a crash between the two leaves only orphan bodies, which the
       // start-up sweep removes; never a row whose body is gone.
-      await this.deps.queue.deleteMessages(done.map((m) => m.id));
-      await Promise.all(done.map((m) => unlink(join(this.deps.spoolRoot, m.spoolPath)).catch(() => undefined)));
+      await this.deps.queue.deleteMessages(done);
+      await this.deps.bodies.delete(done).catch((err: unknown) => this.deps.log?.('warn', `bodies of finished messages not removed: ${err instanceof Error ? err.message : String(err)}`));
       removed += done.length;
     }
     return removed;

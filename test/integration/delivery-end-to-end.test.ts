@@ -36,7 +36,7 @@ before(async () => {
     .set('mx.demo.example', { A: ['127.0.0.2'] });
   delivery = new DeliveryService({
     db: relay.db,
-    dataDir: relay.dataDir,
+    bodies: relay.bodies,
     hostname: 'relay.test',
     delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [] },
     senderDomainAccepted: acceptedDomainCheck(new SnapshotCache({ load: async () => demoDirectory, revision: async () => 1 })),

@@ -7,11 +7,13 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { domainPartOf } from '../../src/core/address.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
-import { Spool } from '../../src/queue/accept-spool.js';
+import { FileBodyStore } from '../../src/store/filesystem/body-store.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
 import type { AcceptedMessage, AcceptedRecipient } from '../../src/queue/accept-types.js';
 import { DeliveryService, type DeliveryDeps } from '../../src/app/delivery.js';
@@ -37,6 +39,8 @@ export class DeliveryHarness {
   readonly dns = new TestDnsServer();
   readonly receivers: SmtpReceiver[] = [];
   db!: SqliteDatabase;
+  /** The spool, as serve keeps it: files under <dir>/spool. */
+  readonly bodies = new FileBodyStore(join(this.dir, 'spool'));
   service!: DeliveryService;
   dnsAddress = '';
   port = 0;
@@ -71,7 +75,7 @@ export class DeliveryHarness {
   makeService(over: Partial<DeliveryDeps> = {}): DeliveryService {
     this.service = new DeliveryService({
       db: this.db,
-      dataDir: this.dir,
+      bodies: this.bodies,
       hostname: 'relay.test',
       delivery: {
         retry: [60_000, 300_000, 900_000, 1_800_000, 3_600_000],
@@ -90,19 +94,18 @@ export class DeliveryHarness {
     return this.service;
   }
 
-  /** Queues a message the way the SMTP front end does: spool file, then rows in one commit. */
+  /** Queues a message the way the SMTP front end does: body, then rows in one commit. */
   async enqueue(input: QueueInput): Promise<string> {
     const receivedAt = input.receivedAt ?? this.clock.now().getTime();
     const id = newQueueId(new Date(receivedAt));
-    const spoolPath = Spool.pathOf(id);
     const body = input.body ?? `From: ${input.headerFrom ?? input.from}\r\nTo: ${input.to.map((t) => (typeof t === 'string' ? t : t.address)).join(', ')}\r\nSubject: test ${id}\r\nDate: Mon, 02 Mar 2026 08:00:00 +0000\r\nMessage-ID: <${id}@contoso.test>\r\n\r\nHello from the test.\r\n`;
-    const path = join(this.dir, 'spool', spoolPath);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, body);
+    const writer = await this.bodies.create(id);
+    await pipeline(Readable.from([Buffer.from(body)]), writer.writable());
+    await writer.commit();
     const message: AcceptedMessage = {
       id, tenant: input.tenant === undefined ? 'contoso' : input.tenant, connector: null, attribution: 'ip', directionality: 'Originating',
       mailFrom: input.from, envId: input.envId ?? null, ret: input.ret ?? null, bodyType: null, smtputf8: false,
-      size: Buffer.byteLength(body), spoolPath, clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
+      size: Buffer.byteLength(body), clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
       headerFrom: input.headerFrom === undefined ? input.from : input.headerFrom, subject: `test ${id}`, messageIdHeader: null, receivedAt,
       recipients: input.to.map((t) => {
         const r = typeof t === 'string' ? { address: t } : t;

@@ -1,9 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RawSmtpClient } from '../support/smtp-client.js';
-import { startHarness, type Harness } from '../support/relay-harness.js';
+import { bodyText, startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -63,7 +61,8 @@ test('an application on 127.0.0.1 relays with an accepted P1 and gets its queue 
   const rcpt = h.db.prepare('SELECT notify, orcpt FROM recipients WHERE message_id = ?').get(id);
   assert.deepEqual(rcpt, { notify: 'SUCCESS,FAILURE', orcpt: 'rfc822;someone@elsewhere.example' });
 
-  const stored = readFileSync(join(h.dataDir, 'spool', String(row.spool_path)), 'latin1');
+  const stored = await bodyText(h.bodies, id);
+  assert.ok(stored !== null, 'the body is stored');
   const [head, body] = stored.split('\r\n\r\n');
   assert.match(head!, new RegExp(`^Received: from app\\.contoso\\.example \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby relay\\.test \\(relaygate\\) with ESMTP\\r\\n\\tid ${id} for <someone@elsewhere\\.example>;\\r\\n\\t\\w{3}, `));
   assert.match(head!, /\r\nX-Relaygate-Tenant: contoso\r\nX-Relaygate-Connector: apps\r\nX-Relaygate-Attribution: ip\r\nX-Relaygate-Directionality: Originating\r\nFrom: App <app@contoso.example>\r\nSubject: hello/);

@@ -1,9 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RawSmtpClient } from '../support/smtp-client.js';
-import { startHarness, type Harness } from '../support/relay-harness.js';
+import { bodyText, startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 import { createTestPki, type KeyPair, type TestPki } from '../support/certificates.js';
 import { waitFor } from '../support/wait-for.js';
@@ -100,12 +98,13 @@ test('the Received header names the TLS version and cipher and the queue id', as
   assert.ok(id);
   const protocol = c.tlsSocket?.getProtocol();
   c.close();
-  const row = h.db.prepare('SELECT spool_path, tls, attribution, connector FROM messages WHERE id = ?').get(id) as Record<string, string>;
+  const row = h.db.prepare('SELECT tls, attribution, connector FROM messages WHERE id = ?').get(id) as Record<string, string>;
   assert.ok(protocol);
   assert.match(row.tls!, new RegExp(`^${protocol} TLS_`));
   assert.equal(row.attribution, 'cert');
   assert.equal(row.connector, 'mailserver');
-  const text = readFileSync(join(h.dataDir, 'spool', row.spool_path!), 'latin1');
+  const text = await bodyText(h.bodies, id);
+  assert.ok(text !== null, 'the body is stored');
   assert.match(text, new RegExp(`^Received: from relay\\.contoso\\.example \\(\\[127\\.0\\.0\\.4\\]\\)\\r\\n\\tby relay\\.test \\(relaygate\\) with ESMTPS \\(using ${protocol} with cipher TLS_\\w+\\)\\r\\n\\tid ${id} for <user@elsewhere\\.example>;`));
 });
 

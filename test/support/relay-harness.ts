@@ -10,6 +10,8 @@ import type { Directory } from '../../src/directory/model.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
 import { SqliteDecisionStore } from '../../src/store/sqlite/decision-store.js';
+import { FileBodyStore } from '../../src/store/filesystem/body-store.js';
+import type { BodyStore } from '../../src/store/ports.js';
 import { startRelay, type RunningRelay } from '../../src/app/server.js';
 import type { ListenerSettings, RelayServerSettings } from '../../src/smtp/relay-server.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -33,6 +35,7 @@ export interface Harness {
   db: SqliteDatabase;
   queue: SqliteQueueStore;
   decisions: SqliteDecisionStore;
+  bodies: BodyStore;
   /** Port of the listener with this name. */
   port(name: string): number;
   /** Swaps the directory the relay sees (a new revision). */
@@ -65,6 +68,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'relaygate-smtp-'));
   const db = openSqlite(join(dataDir, 'relaygate.db'));
   const queue = new SqliteQueueStore(db);
+  const bodies = new FileBodyStore(join(dataDir, 'spool'));
   let directory = typeof opts.directory === 'string' ? parseDirectoryYaml(opts.directory) : opts.directory;
   let revision = 1;
   const errors: string[] = [];
@@ -82,7 +86,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       proxyTrusted: opts.proxyTrusted ?? [],
       limits: { ...defaultLimits, ...opts.limits },
     },
-    dataDir,
+    bodies,
     directory: { load: async () => directory, revision: async () => revision },
     queue,
     ...(opts.clock ? { clock: opts.clock } : {}),
@@ -97,6 +101,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     db,
     queue,
     decisions: new SqliteDecisionStore(db),
+    bodies,
     errors,
     port(name) {
       const l = relay.listeners.find((x) => x.name === name);
@@ -113,4 +118,13 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A stored body as text (latin1, byte for byte), or null when there is none. */
+export async function bodyText(bodies: BodyStore, id: string): Promise<string | null> {
+  const stream = await bodies.open(id);
+  if (!stream) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('latin1');
 }

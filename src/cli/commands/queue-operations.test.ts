@@ -1,36 +1,42 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { cliSandbox, type CliSandbox } from '../testing.js';
 import { openSqlite, type SqliteDatabase } from '../../store/sqlite/database.js';
 import { SqliteQueueStore } from '../../store/sqlite/queue-store.js';
-import { Spool } from '../../queue/accept-spool.js';
+import { FileBodyStore } from '../../store/filesystem/body-store.js';
 import { newQueueId } from '../../queue/queue-id.js';
 import type { AcceptedMessage } from '../../queue/accept-types.js';
 
 const HOUR = 3_600_000;
 
-function seed(s: CliSandbox, count: number, make: (i: number) => { tenant: string; from: string; to: string[]; ageMs: number }): { db: SqliteDatabase; ids: string[] } {
+/** The sandbox's spool, as serve keeps it. */
+function bodiesOf(s: CliSandbox): FileBodyStore {
+  return new FileBodyStore(join(s.dir, 'data', 'spool'));
+}
+
+async function seed(s: CliSandbox, count: number, make: (i: number) => { tenant: string; from: string; to: string[]; ageMs: number }): Promise<{ db: SqliteDatabase; ids: string[] }> {
   const db = openSqlite(join(s.dir, 'data', 'relaygate.db'));
+  const bodies = bodiesOf(s);
   const now = Date.now();
   const messages: AcceptedMessage[] = [];
   for (let i = 0; i < count; i++) {
     const m = make(i);
     const receivedAt = now - m.ageMs;
     const id = newQueueId(new Date(receivedAt));
-    const spoolPath = Spool.pathOf(id);
-    const path = join(s.dir, 'data', 'spool', spoolPath);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `From: ${m.from}\r\nSubject: message ${i}\r\n\r\nbody\r\n`);
+    const body = await bodies.create(id);
+    await pipeline(Readable.from([Buffer.from(`From: ${m.from}\r\nSubject: message ${i}\r\n\r\nbody\r\n`)]), body.writable());
+    await body.commit();
     messages.push({
       id, tenant: m.tenant, connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: m.from, envId: null, ret: null,
-      bodyType: null, smtputf8: false, size: 40, spoolPath, clientIp: '127.0.0.1', clientHelo: null, tls: null, headerFrom: m.from,
+      bodyType: null, smtputf8: false, size: 40, clientIp: '127.0.0.1', clientHelo: null, tls: null, headerFrom: m.from,
       subject: `message ${i}`, messageIdHeader: null, receivedAt,
       recipients: m.to.map((a) => ({ address: a, domain: a.split('@')[1]!, notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null })),
     });
   }
-  void new SqliteQueueStore(db).commit({ messages, decisions: [] });
+  await new SqliteQueueStore(db).commit({ messages, decisions: [] });
   return { db, ids: messages.map((m) => m.id) };
 }
 
@@ -42,7 +48,7 @@ function states(db: SqliteDatabase): Record<string, number> {
 test('hold, release, retry, bounce and delete with filters', async () => {
   const s = cliSandbox();
   try {
-    const { db, ids } = seed(s, 4, (i) => ({
+    const { db, ids } = await seed(s, 4, (i) => ({
       tenant: i < 3 ? 'contoso' : 'fabrikam',
       from: i === 2 ? '' : 'alice@contoso.test',
       to: i === 0 ? ['a@remote.test', 'b@other.test'] : ['c@remote.test'],
@@ -67,10 +73,12 @@ test('hold, release, retry, bounce and delete with filters', async () => {
     assert.deepEqual(json.recipients.map((r) => r.address), ['a@remote.test', 'b@other.test']);
     assert.deepEqual(await s.run('queue', 'show', 'nope'), { code: 1, stdout: '', stderr: 'relaygate: message nope is not in the queue\n' });
 
-    const spoolFile = join(s.dir, 'data', 'spool', Spool.pathOf(ids[3]!));
-    assert.equal(existsSync(spoolFile), true);
+    const bodies = bodiesOf(s);
+    const before = await bodies.open(ids[3]!);
+    assert.ok(before, 'the body is there before');
+    before.destroy();
     assert.equal((await s.run('queue', 'delete', '--tenant', 'fabrikam')).stdout, '1 message deleted\n');
-    assert.equal(existsSync(spoolFile), false, 'the spool file goes with the rows');
+    assert.equal(await bodies.open(ids[3]!), null, 'the body goes with the rows');
     db.close();
   } finally {
     s.cleanup();
@@ -96,7 +104,7 @@ test('actions refuse to run on the whole queue without --all; bad filters are us
 test('thousands of messages: one command holds and releases them all', async () => {
   const s = cliSandbox();
   try {
-    const { db } = seed(s, 3000, (i) => ({ tenant: 'contoso', from: 'alice@contoso.test', to: [`u${i}@remote.test`], ageMs: 0 }));
+    const { db } = await seed(s, 3000, (i) => ({ tenant: 'contoso', from: 'alice@contoso.test', to: [`u${i}@remote.test`], ageMs: 0 }));
     assert.equal((await s.run('queue', 'hold', '--tenant', 'contoso')).stdout, '3000 recipients held\n');
     assert.deepEqual(states(db), { held: 3000 });
     assert.equal((await s.run('queue', 'release', '--all')).stdout, '3000 recipients released\n');

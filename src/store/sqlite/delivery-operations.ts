@@ -3,8 +3,6 @@
  * Recipients are selected by filters and changed in pages of PAGE ids, each page one transaction,
  * so thousands of messages never sit in memory at once. Transitions follow src/queue/states.ts.
  */
-import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { formatReply, Replies } from '../../core/reply.js';
 import { failureDsnStatus } from '../../queue/dsn-generator.js';
 import { sourcesOf, type RecipientState } from '../../queue/states.js';
@@ -61,10 +59,7 @@ function where(filter: QueueFilter, now: number, args: Record<string, unknown>):
 }
 
 export class SqliteQueueOperations {
-  constructor(
-    private readonly db: SqliteDatabase,
-    private readonly spoolRoot: string,
-  ) {}
+  constructor(private readonly db: SqliteDatabase) {}
 
   /** Applies `action` to every matching recipient; returns how many changed. */
   apply(action: QueueAction, filter: QueueFilter, now: number): number {
@@ -102,24 +97,23 @@ export class SqliteQueueOperations {
     return changed;
   }
 
-  /** Deletes every message with a matching recipient, rows and spool file; returns how many. */
-  async delete(filter: QueueFilter, now: number): Promise<number> {
+  /** Deletes every message with a matching recipient (their rows); returns the ids deleted, whose bodies go next. */
+  delete(filter: QueueFilter, now: number): string[] {
     const args: Record<string, unknown> = {};
     const select = this.db.prepare(
-      `SELECT DISTINCT m.id, m.spool_path AS spoolPath FROM messages m JOIN recipients r ON r.message_id = m.id
+      `SELECT DISTINCT m.id FROM messages m JOIN recipients r ON r.message_id = m.id
        WHERE m.id > @after AND ${where(filter, now, args)} ORDER BY m.id LIMIT ${PAGE}`,
-    );
+    ).pluck();
     const remove = this.db.prepare('DELETE FROM messages WHERE id = ?');
-    let deleted = 0;
+    const deleted: string[] = [];
     let after = '';
     for (let page = 0; page < 1_000_000; page++) {
-      const rows = select.all({ ...args, after }) as Array<{ id: string; spoolPath: string }>;
-      if (rows.length === 0) break;
+      const ids = select.all({ ...args, after }) as string[];
+      if (ids.length === 0) break;
       this.db.transaction(() => {
-        for (const r of rows) deleted += remove.run(r.id).changes;
+        for (const id of ids) if (remove.run(id).changes > 0) deleted.push(id);
       }).immediate();
-      for (const r of rows) await unlink(join(this.spoolRoot, r.spoolPath)).catch(() => undefined);
-      after = rows[rows.length - 1]!.id;
+      after = ids[ids.length - 1]!;
     }
     return deleted;
   }

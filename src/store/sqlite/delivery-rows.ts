@@ -7,7 +7,7 @@ export interface MessageRow {
   /** attribution and directionality hold only what acceptance wrote (AcceptedMessage's types). */
   id: string; kind: string; tenant: string | null; attribution: AttributionKind; directionality: Directionality;
   mail_from: string; env_id: string | null; ret: string | null; body_type: string | null; smtputf8: number;
-  size: number; spool_path: string; header_from: string | null; received_at: number;
+  size: number; header_from: string | null; received_at: number;
 }
 
 export interface RecipientRow {
@@ -17,7 +17,7 @@ export interface RecipientRow {
 }
 
 export const MESSAGE_COLUMNS =
-  'm.id, m.kind, m.tenant, m.attribution, m.directionality, m.mail_from, m.env_id, m.ret, m.body_type, m.smtputf8, m.size, m.spool_path, m.header_from, m.received_at';
+  'm.id, m.kind, m.tenant, m.attribution, m.directionality, m.mail_from, m.env_id, m.ret, m.body_type, m.smtputf8, m.size, m.header_from, m.received_at';
 export const RECIPIENT_COLUMNS =
   'r.id, r.message_id, r.address, r.domain, r.notify, r.orcpt, r.state, r.attempts, r.last_reply, r.last_attempt_at, r.last_remote_mta';
 
@@ -34,7 +34,6 @@ export function toMessage(row: MessageRow): QueuedMessage {
     bodyType: row.body_type,
     smtputf8: row.smtputf8 === 1,
     size: row.size,
-    spoolPath: row.spool_path,
     headerFrom: row.header_from,
     receivedAt: row.received_at,
   };

@@ -104,9 +104,9 @@ export class SqliteDeliveryStore implements DeliveryQueue {
   async enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void> {
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
-         smtputf8, size, spool_path, header_from, subject, received_at)
+         smtputf8, size, header_from, subject, received_at)
        VALUES (@id, 'dsn', @tenant, NULL, @attribution, @directionality, '', NULL, NULL, @bodyType, @smtputf8, @size,
-         @spoolPath, @headerFrom, @subject, @receivedAt)`,
+         @headerFrom, @subject, @receivedAt)`,
     );
     const insertRecipient = this.db.prepare(
       `INSERT INTO recipients (message_id, address, domain, state, next_attempt_at, dsn_status, updated_at)
@@ -121,7 +121,7 @@ export class SqliteDeliveryStore implements DeliveryQueue {
         const m: QueuedMessage = dsn.message;
         insertMessage.run({
           id: m.id, tenant: m.tenant, attribution: m.attribution, directionality: m.directionality, bodyType: m.bodyType,
-          smtputf8: m.smtputf8 ? 1 : 0, size: m.size, spoolPath: m.spoolPath, headerFrom: m.headerFrom,
+          smtputf8: m.smtputf8 ? 1 : 0, size: m.size, headerFrom: m.headerFrom,
           subject: kind === 'failure' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)',
           receivedAt: m.receivedAt,
         });
@@ -132,15 +132,16 @@ export class SqliteDeliveryStore implements DeliveryQueue {
     }).immediate();
   }
 
-  async completedMessages(limit: number): Promise<Array<{ id: string; spoolPath: string }>> {
+  async completedMessages(limit: number): Promise<string[]> {
     return this.db
       .prepare(
-        `SELECT m.id, m.spool_path AS spoolPath FROM messages m
+        `SELECT m.id FROM messages m
          WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id
            AND (r.state NOT IN (${inList(['delivered', 'failed', 'expired'])}) OR r.dsn_status = 'owed'))
          ORDER BY m.id LIMIT ?`,
       )
-      .all(limit) as Array<{ id: string; spoolPath: string }>;
+      .pluck()
+      .all(limit) as string[];
   }
 
   async deleteMessages(ids: readonly string[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { AcceptBatch, AcceptStore, AcceptedMessage } from '../../queue/accept-types.js';
-import type { SqliteDatabase } from './database.js';
+import { statement, type SqliteDatabase } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
 import { listQueue, type QueueListEntry, type QueueListFilter } from './queue-list.js';
 
@@ -20,10 +20,10 @@ export class SqliteQueueStore implements AcceptStore {
     this.decisions = new SqliteDecisionStore(db);
     this.insertMessage = db.prepare(
       `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret,
-        body_type, smtputf8, size, spool_path, client_ip, client_helo, tls, header_from, subject,
+        body_type, smtputf8, size, client_ip, client_helo, tls, header_from, subject,
         message_id_header, received_at)
        VALUES (@id, 'mail', @tenant, @connector, @attribution, @directionality, @mailFrom, @envId, @ret,
-        @bodyType, @smtputf8, @size, @spoolPath, @clientIp, @clientHelo, @tls, @headerFrom, @subject,
+        @bodyType, @smtputf8, @size, @clientIp, @clientHelo, @tls, @headerFrom, @subject,
         @messageIdHeader, @receivedAt)`,
     );
     this.insertRecipient = db.prepare(
@@ -42,9 +42,9 @@ export class SqliteQueueStore implements AcceptStore {
     this.transactions++;
   }
 
-  async spoolPaths(): Promise<Set<string>> {
-    const rows = this.db.prepare('SELECT spool_path FROM messages').pluck().all() as string[];
-    return new Set(rows);
+  async existingMessages(ids: readonly string[]): Promise<Set<string>> {
+    const exists = statement(this.db, 'SELECT 1 FROM messages WHERE id = ?').pluck();
+    return new Set(ids.filter((id) => exists.get(id) !== undefined));
   }
 
   list(filter: QueueListFilter = {}): QueueListEntry[] {
