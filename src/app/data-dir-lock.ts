@@ -1,5 +1,6 @@
 import { openSync, closeSync, writeSync, readFileSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { messageOf, RelaygateError } from '../core/errors.js';
 
 /**
  * One `relaygate serve` per data directory. At start, serve makes every in-flight recipient of the
@@ -7,14 +8,23 @@ import { join } from 'node:path';
  * would take over live leases and deliver the same recipients twice. The lock is a file holding the
  * owner's pid, created exclusively; a lock whose process no longer exists is taken over.
  */
-export class DataDirLockedError extends Error {}
+export class DataDirLockedError extends RelaygateError {
+  constructor(message: string, details: { dataDir: string; pid?: number }) {
+    super('conflict', message, { details });
+    this.name = 'DataDirLockedError';
+  }
+}
 
 export interface DataDirLock {
   release(): void;
 }
 
 export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new RelaygateError('store-unavailable', `cannot create ${dataDir}: ${messageOf(err)}`, { details: { dataDir }, cause: err });
+  }
   const path = join(dataDir, 'serve.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -27,15 +37,17 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
         },
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new RelaygateError('store-unavailable', `cannot lock ${dataDir}: ${messageOf(err)}`, { details: { dataDir }, cause: err });
+      }
       const owner = ownerOf(path);
       if (owner !== null && owner !== pid && isAlive(owner)) {
-        throw new DataDirLockedError(`another relaygate serve (pid ${owner}) is using ${dataDir}; one serve per data directory`);
+        throw new DataDirLockedError(`another relaygate serve (pid ${owner}) is using ${dataDir}; one serve per data directory`, { dataDir, pid: owner });
       }
       unlinkSync(path); // stale: its process is gone
     }
   }
-  throw new DataDirLockedError(`could not lock ${dataDir}`);
+  throw new DataDirLockedError(`could not lock ${dataDir}`, { dataDir });
 }
 
 function ownerOf(path: string): number | null {

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { messageOf, RelaygateError } from '../core/errors.js';
 import { demoDirectory } from '../directory/index.js';
 import type { Stores } from './stores.js';
 import type { RelaygateConfig } from '../config/index.js';
@@ -124,7 +125,7 @@ export function demoTlsFiles(dataDir: string, hostname: string): { cert: string;
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
   } catch (err) {
-    throw new Error(`the demo needs openssl to make its TLS certificate (or set tls.cert and tls.key): ${err instanceof Error ? err.message : String(err)}`);
+    throw new RelaygateError('unavailable', `the demo needs openssl to make its TLS certificate (or set tls.cert and tls.key): ${messageOf(err)}`, { cause: err });
   }
   return { cert, key };
 }

@@ -9,6 +9,7 @@ import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
+import { messageOf, RelaygateError } from '../core/errors.js';
 
 export interface Stores {
   /** The SQLite database, for adapters that share it. */
@@ -24,9 +25,9 @@ export interface Stores {
 export const SQLITE_FILE = 'relaygate.db';
 export const SPOOL_DIR = 'spool';
 
-export class UnsupportedStoreError extends Error {
+export class UnsupportedStoreError extends RelaygateError {
   constructor(store: string) {
-    super(`store ${redact(store)} is not supported yet: use "sqlite"`);
+    super('unsupported', `store ${redact(store)} is not supported yet: use "sqlite"`, { details: { store: redact(store) } });
     this.name = 'UnsupportedStoreError';
   }
 }
@@ -40,15 +41,39 @@ export function sqlitePath(config: Pick<RelaygateConfig, 'dataDir'>): string {
   return join(config.dataDir, SQLITE_FILE);
 }
 
-/** Opens (creating and migrating) the database under config.dataDir and builds every store on it. */
+/**
+ * Opens (creating and migrating) the database under config.dataDir and builds every store on it.
+ * Whatever stops the opening is `store-unavailable` (or `unsupported`), never a bug of the caller's.
+ */
 export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): Stores {
   if (config.store !== 'sqlite') throw new UnsupportedStoreError(config.store);
-  const db = openSqlite(sqlitePath(config));
-  return {
-    db,
-    directory: new SqliteDirectoryStore(db),
-    queue: new SqliteQueueStore(db),
-    bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
-    close: () => db.close(),
-  };
+  let db: SqliteDatabase | undefined;
+  try {
+    db = openSqlite(sqlitePath(config));
+    const opened = db;
+    return {
+      db: opened,
+      directory: new SqliteDirectoryStore(opened),
+      queue: new SqliteQueueStore(opened),
+      bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
+      close: () => opened.close(),
+    };
+  } catch (err) {
+    db?.close();
+    throw new RelaygateError('store-unavailable', messageOf(err), { details: { database: sqlitePath(config) }, cause: err });
+  }
+}
+
+/** SQLite's result codes for a database that cannot be used now; SQLITE_ERROR, _CONSTRAINT, _MISUSE are bugs. */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB|PERM|PROTOCOL|NOMEM)/;
+
+/**
+ * A failure of the adapter itself (SQLite: busy, locked, full, read-only, I/O, corrupt) as
+ * `store-unavailable`; any other error is returned as it is. Only app/ knows the adapter's errors.
+ */
+export function asStoreFailure(err: unknown): unknown {
+  if (err instanceof RelaygateError || !(err instanceof Error)) return err;
+  const driverCode = (err as Error & { code?: unknown }).code;
+  if (err.name !== 'SqliteError' || typeof driverCode !== 'string' || !UNAVAILABLE.test(driverCode)) return err;
+  return new RelaygateError('store-unavailable', err.message, { details: { driverCode }, cause: err });
 }

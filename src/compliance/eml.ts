@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { simpleParser, type AddressObject } from 'mailparser';
+import { messageOf, RelaygateError } from '../core/errors.js';
 
 /** What `check --eml` reads from a message: P2, the Return-Path (default P1) and the To/Cc recipients. */
 export interface EmlFacts {
@@ -9,7 +10,13 @@ export interface EmlFacts {
 }
 
 export async function readEmlFacts(path: string): Promise<EmlFacts> {
-  const parsed = await simpleParser(await readFile(path));
+  let text: Buffer;
+  try {
+    text = await readFile(path);
+  } catch (err) {
+    throw new RelaygateError('invalid', messageOf(err), { details: { path }, cause: err });
+  }
+  const parsed = await simpleParser(text);
   const returnPathHeader = parsed.headers.get('return-path');
   const returnPath = returnPathHeader === undefined ? null : addressText(returnPathHeader);
   return {

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { RelaygateError } from '../core/errors.js';
 
 /**
  * A streaming CSV reader (RFC 4180 as PowerShell's Export-Csv writes it): fields separated by commas,
@@ -6,10 +7,9 @@ import { StringDecoder } from 'node:string_decoder';
  * records end with CRLF, LF or CR. Input arrives in chunks of any size; memory holds one record.
  * A UTF-8 or UTF-16 byte-order mark is honoured.
  */
-export class CsvError extends Error {
-  readonly exitCode = 2;
+export class CsvError extends RelaygateError {
   constructor(message: string) {
-    super(message);
+    super('invalid', message);
     this.name = 'CsvError';
   }
 }

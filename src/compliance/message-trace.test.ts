@@ -90,7 +90,7 @@ describe('message trace check', () => {
   it('missing required columns: exit 2 naming them', async () => {
     await assert.rejects(check('Received,SenderAddress,Subject\r\n'), (err: unknown) => {
       assert.ok(err instanceof MessageTraceError);
-      assert.equal(err.exitCode, 2);
+      assert.equal(err.code, 'invalid');
       assert.equal(
         err.message,
         'trace.csv: missing columns RecipientAddress, FromIP (the header has: Received, SenderAddress, Subject); export with Get-MessageTraceV2 ... | Export-Csv -NoTypeInformation',

@@ -9,6 +9,7 @@ import { ImpactGrouping, isRefused, type ImpactGroup } from './impact-grouping.j
 import { CsvError, readCsvRecords } from './message-trace-csv.js';
 import { parseReceived } from './message-trace-date.js';
 import { DecisionMemo, slim, type TraceDecision } from './message-trace-memo.js';
+import { RelaygateError } from '../core/errors.js';
 
 /**
  * `relaygate check --message-trace`: every row of a Get-MessageTrace / Get-MessageTraceV2 CSV export
@@ -50,10 +51,9 @@ export interface MessageTraceReport {
   groups: ImpactGroup[];
 }
 
-export class MessageTraceError extends Error {
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
+export class MessageTraceError extends RelaygateError {
+  constructor(message: string, code: 'invalid' | 'not-found' = 'invalid') {
+    super(code, message);
     this.name = 'MessageTraceError';
   }
 }
@@ -100,7 +100,7 @@ export async function checkMessageTrace(
   const tenant = options.directory.tenants.find((t) => t.name.toLowerCase() === options.tenant.toLowerCase());
   if (!tenant) {
     const known = options.directory.tenants.map((t) => t.name).join(', ') || 'none';
-    throw new MessageTraceError(`no tenant named ${options.tenant} in the directory (tenants: ${known})`);
+    throw new MessageTraceError(`no tenant named ${options.tenant} in the directory (tenants: ${known})`, 'not-found');
   }
   const snapshot = buildSnapshot({ tenants: [tenant] });
   const certificates = new Map<string, CertificateFacts>();

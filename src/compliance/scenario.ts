@@ -6,6 +6,7 @@ import type { Directory } from '../directory/model.js';
 import { parseDirectoryYaml } from '../directory/yaml.js';
 import type { CertificateFacts, EvaluationInput } from '../policy/types.js';
 import { certificateFactsFromChain, loadTrustAnchors, readPemBundle } from '../tls/pem-chain.js';
+import { RelaygateError } from '../core/errors.js';
 
 /** The scenario file of `relaygate check` (issue 2, item 5). Other tools read this format: keep it. */
 const scenarioSchema = z.strictObject({
@@ -30,7 +31,12 @@ const scenarioSchema = z.strictObject({
   recipients: z.array(z.string()).min(1),
 });
 
-export class ScenarioError extends Error {}
+export class ScenarioError extends RelaygateError {
+  constructor(message: string) {
+    super('invalid', message);
+    this.name = 'ScenarioError';
+  }
+}
 
 export interface LoadedScenario {
   input: EvaluationInput;

@@ -8,15 +8,16 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { RelaygateError } from '../core/errors.js';
 import { configSchema, type RelaygateConfig } from './schema.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends RelaygateError {
   constructor(
     message: string,
     /** One line per problem, each starting with the field path. */
     readonly problems: readonly string[] = [message],
   ) {
-    super(message);
+    super('invalid', message, { details: { problems } });
     this.name = 'ConfigError';
   }
 }

@@ -10,12 +10,15 @@
  * - recipient: the host refused one recipient (RCPT TO).
  */
 import { formatFailure, type DeliveryFailure, type FailureScope } from '../core/envelope.js';
-import { parseReply, Replies, type SmtpReply } from '../core/reply.js';
+import { RelaygateError } from '../core/errors.js';
+import { formatReply, parseReply, Replies, type SmtpReply } from '../core/reply.js';
 
 /** Thrown by the parts below the scheduler to carry a classified failure. */
-export class DeliveryError extends Error {
+export class DeliveryError extends RelaygateError {
   constructor(readonly failure: DeliveryFailure) {
-    super(formatFailure(failure));
+    super('delivery-failed', formatFailure(failure), {
+      details: { scope: failure.scope, permanent: failure.permanent, remote: failure.remote, reply: formatReply(failure.reply) },
+    });
     this.name = 'DeliveryError';
   }
 }

@@ -10,6 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { splitAddress, type AddressParts } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
+import { RelaygateError } from '../core/errors.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const DAY = 86_400_000;
@@ -40,9 +41,10 @@ function base32(bytes: Buffer): string {
   return out;
 }
 
-export class SrsError extends Error {
+/** An address that is not an SRS address of ours, or not one any more. */
+export class SrsError extends RelaygateError {
   constructor(message: string) {
-    super(message);
+    super('invalid', message);
     this.name = 'SrsError';
   }
 }

@@ -7,6 +7,7 @@ import { normalizeDomain } from '../core/domain.js';
 import type { Directory } from './model.js';
 import type { AcceptedDomainInput, ConnectorInput, TenantInput } from './schema.js';
 import { validateDirectory } from './validate.js';
+import { RelaygateError } from '../core/errors.js';
 
 export type DirectoryEdit =
   | { op: 'addTenant'; tenant: TenantInput }
@@ -18,13 +19,13 @@ export type DirectoryEdit =
   | { op: 'updateConnector'; tenant: string; connector: string; patch: Partial<ConnectorInput> }
   | { op: 'removeConnector'; tenant: string; connector: string };
 
-/** The edit names something that does not exist (`not-found`) or that already does (`exists`). */
-export class DirectoryEditError extends Error {
+/** The edit names something that does not exist (`not-found`) or that already does (`exists`: code `conflict`). */
+export class DirectoryEditError extends RelaygateError {
   constructor(
     message: string,
     readonly kind: 'not-found' | 'exists',
   ) {
-    super(message);
+    super(kind === 'not-found' ? 'not-found' : 'conflict', message);
     this.name = 'DirectoryEditError';
   }
 }

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { normalizeDomain } from '../core/domain.js';
 import type { Directory } from './model.js';
 import { directorySchema } from './schema.js';
+import { RelaygateError } from '../core/errors.js';
 
 type Path = readonly (string | number)[];
 
@@ -24,9 +25,11 @@ export function formatIssue(i: DirectoryIssue): string {
   return [i.location, i.field, i.reason].filter((s) => s !== '').join(': ');
 }
 
-export class DirectoryValidationError extends Error {
+export class DirectoryValidationError extends RelaygateError {
   constructor(readonly issues: readonly DirectoryIssue[]) {
-    super(`invalid directory (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}):\n  ${issues.map(formatIssue).join('\n  ')}`);
+    super('invalid', `invalid directory (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}):\n  ${issues.map(formatIssue).join('\n  ')}`, {
+      details: { issues },
+    });
     this.name = 'DirectoryValidationError';
   }
 

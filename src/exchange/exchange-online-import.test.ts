@@ -42,7 +42,7 @@ function build(domains: JsonObject[], connectors: JsonObject[], tenant?: string)
 function rejects(fn: () => unknown, message: string | RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof ExchangeImportError, `expected ExchangeImportError, got ${String(err)}`);
-    assert.equal(err.exitCode, 2);
+    assert.equal(err.code, 'invalid');
     if (typeof message === 'string') assert.equal(err.message, message);
     else assert.match(err.message, message);
     return true;

@@ -1,12 +1,12 @@
+import { RelaygateError } from '../core/errors.js';
+
 /**
  * A problem with an Exchange Online export that stops the import: the file, the object (by its
  * Name/Identity when it has one), the property and the value are named so the admin can find it.
- * The CLI turns it into exit code 2.
  */
-export class ExchangeImportError extends Error {
-  readonly exitCode = 2;
+export class ExchangeImportError extends RelaygateError {
   constructor(message: string) {
-    super(message);
+    super('invalid', message);
     this.name = 'ExchangeImportError';
   }
 }

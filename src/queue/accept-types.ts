@@ -4,6 +4,7 @@
  */
 import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
 import type { AttributionKind, Directionality } from '../policy/types.js';
+import { RelaygateError } from '../core/errors.js';
 
 /** `queued` for a recipient to deliver; `failed` for one refused at end of DATA (legacy rule set). */
 export type AcceptedRecipientState = 'queued' | 'failed';
@@ -64,9 +65,9 @@ export interface AcceptStore {
 }
 
 /** The client gets `451 4.3.0` for this; nothing of the message remains. */
-export class StorageError extends Error {
+export class StorageError extends RelaygateError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('store-unavailable', message, options);
     this.name = 'StorageError';
   }
 }

@@ -23,6 +23,8 @@
  *    kind 'dsn' with the null sender; once queued the recipient's dsn_status becomes 'sent'.
  * 6. Attempts count SMTP attempts only: throttling and operator actions do not use up retries.
  */
+import { RelaygateError } from '../core/errors.js';
+
 export const recipientStates = ['queued', 'inflight', 'deferred', 'delivered', 'failed', 'held', 'expired'] as const;
 export type RecipientState = (typeof recipientStates)[number];
 
@@ -51,12 +53,12 @@ export function sourcesOf(to: RecipientState): RecipientState[] {
   return recipientStates.filter((s) => transitions[s].includes(to));
 }
 
-export class TransitionError extends Error {
+export class TransitionError extends RelaygateError {
   constructor(
     readonly from: string,
     readonly to: RecipientState,
   ) {
-    super(`a recipient cannot go from ${from} to ${to}`);
+    super('conflict', `a recipient cannot go from ${from} to ${to}`, { details: { from, to } });
     this.name = 'TransitionError';
   }
 }

@@ -14,6 +14,7 @@ import { domainOf } from '../core/address.js';
 import type { MessageAcceptor } from '../queue/accept.js';
 import type { AcceptedRecipient } from '../queue/accept-types.js';
 import { StorageError } from '../queue/accept-types.js';
+import { sessionFailure } from './error-reply.js';
 import { newQueueId } from '../queue/queue-id.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { connectionFacts, heloOf, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
@@ -22,6 +23,7 @@ import { HeaderStamper, type HeaderFacts } from './header-stamper.js';
 import { BareLineEndingError, LineEndingGuard, NulCharacterError } from './line-ending-guard.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receivedHeader } from './received-header.js';
+import { RelaygateError } from '../core/errors.js';
 
 export interface DataDeps {
   acceptor: MessageAcceptor;
@@ -34,8 +36,16 @@ export interface DataDeps {
 
 export type DataOutcome = { kind: 'reply'; reply: SmtpReply } | { kind: 'closed' };
 
-class MessageTooBigError extends Error {}
-class ClientGoneError extends Error {}
+class MessageTooBigError extends RelaygateError {
+  constructor(message: string) {
+    super('invalid', message);
+  }
+}
+class ClientGoneError extends RelaygateError {
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
 
 /** A header block (of any MIME part) larger than this is refused: headers are held in memory. */
 const MAX_HEADER_BYTES = 1024 * 1024;
@@ -61,10 +71,10 @@ export async function receiveData(
   try {
     file = await deps.acceptor.open(queueId);
   } catch (err) {
-    deps.onError(err, ctx);
+    const reply = sessionFailure(deps, err, ctx);
     recordAccepts(deps, ctx, tx, null);
     await drain(stream);
-    return { kind: 'reply', reply: Replies.temporaryFailure };
+    return { kind: 'reply', reply };
   }
 
   let outcome: Outcome | null = null;
@@ -119,8 +129,7 @@ export async function receiveData(
     if (err instanceof MessageTooBigError) return { kind: 'reply', reply: Replies.messageTooBig };
     if ((err as { code?: unknown }).code === 'EMAXLEN') return { kind: 'reply', reply: Replies.headerTooLarge };
     if (stream.destroyed && !stream.readableEnded) return { kind: 'closed' };
-    deps.onError(err, ctx);
-    return { kind: 'reply', reply: Replies.temporaryFailure };
+    return { kind: 'reply', reply: sessionFailure(deps, err, ctx) };
   }
 
   const decided = outcome as Outcome | null;
@@ -156,9 +165,9 @@ export async function receiveData(
     }, tx.unrecordedAccepts.map((r) => recipientRecord(logBase(ctx, tx), r.transaction, r.decision, queueId)));
   } catch (err) {
     if (!(err instanceof StorageError)) throw err;
-    deps.onError(err, ctx);
+    const reply = sessionFailure(deps, err, ctx);
     recordAccepts(deps, ctx, tx, null);
-    return { kind: 'reply', reply: Replies.temporaryFailure };
+    return { kind: 'reply', reply };
   }
   tx.unrecordedAccepts = [];
   return { kind: 'reply', reply: Replies.accepted(queueId) };

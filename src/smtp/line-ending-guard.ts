@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { BareLineEndingPolicy } from '../directory/model.js';
+import { RelaygateError } from '../core/errors.js';
 
 const NUL = 0x00;
 const LF = 0x0a;
@@ -8,17 +9,17 @@ const CR_ONLY = Buffer.from('\r');
 const CRLF = Buffer.from('\r\n');
 
 /** A bare CR or LF reached the message: the session answers `550 5.6.11` and closes. */
-export class BareLineEndingError extends Error {
+export class BareLineEndingError extends RelaygateError {
   constructor(readonly offset: number) {
-    super(`bare CR or LF at byte ${offset} of the message`);
+    super('invalid', `bare CR or LF at byte ${offset} of the message`, { details: { offset } });
     this.name = 'BareLineEndingError';
   }
 }
 
 /** A NUL reached the message: the session refuses it and closes, as for a bare line ending. */
-export class NulCharacterError extends Error {
+export class NulCharacterError extends RelaygateError {
   constructor(readonly offset: number) {
-    super(`NUL at byte ${offset} of the message`);
+    super('invalid', `NUL at byte ${offset} of the message`, { details: { offset } });
     this.name = 'NulCharacterError';
   }
 }

@@ -14,6 +14,7 @@ import { looksLikeProxyHeader, readProxyHeader } from './proxy-protocol.js';
 import { ReplyControl, type SmtpConnectionHandle } from './reply-control.js';
 import { formatReply, Replies, type SmtpReply } from '../core/reply.js';
 import { tapCommandLines } from './address-bytes.js';
+import { messageOf, RelaygateError } from '../core/errors.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface ListenerDeps {
@@ -52,7 +53,7 @@ export class Listener {
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => deps.onError(err));
     if (deps.info.tls === 'implicit') {
-      if (!tlsMaterial) throw new Error(`listener ${deps.info.name}: tls: implicit needs tls.cert and tls.key`);
+      if (!tlsMaterial) throw new RelaygateError('invalid', `listener ${deps.info.name}: tls: implicit needs tls.cert and tls.key`);
       // A tls.Server judges client certificates itself (socket.authorized); sockets reach it
       // through 'connection' once the PROXY header, if any, has been read.
       this.tlsServer = tls.createServer({ ...tlsOptions(tlsMaterial), handshakeTimeout: deps.handshakeTimeoutMs });
@@ -63,9 +64,11 @@ export class Listener {
 
   listen(): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      const failed = (err: Error) =>
+        reject(new RelaygateError('unavailable', messageOf(err), { details: { listener: this.deps.info.name, host: this.deps.host, port: this.deps.port }, cause: err }));
+      this.server.once('error', failed);
       this.server.listen(this.deps.port, this.deps.host, () => {
-        this.server.off('error', reject);
+        this.server.off('error', failed);
         const a = this.server.address() as net.AddressInfo;
         resolve({ host: a.address, port: a.port });
       });

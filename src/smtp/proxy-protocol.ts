@@ -8,14 +8,15 @@
  */
 import { isIP, type Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { RelaygateError } from '../core/errors.js';
 
 export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 const V1_MAX = 107;
 const V2_MAX_BODY = 2048;
 
-export class ProxyHeaderError extends Error {
+export class ProxyHeaderError extends RelaygateError {
   constructor(message: string) {
-    super(message);
+    super('invalid', message);
     this.name = 'ProxyHeaderError';
   }
 }

@@ -5,6 +5,7 @@
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import ipaddr from 'ipaddr.js';
 import type { Clock } from '../core/clock.js';
+import { errorLogFields, messageOf, RelaygateError } from '../core/errors.js';
 import type { MessageAcceptor } from '../queue/accept.js';
 import type { ConnectionContext, ListenerInfo } from './connection-context.js';
 import { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';
@@ -73,7 +74,7 @@ export class RelayServer {
     this.limits.onPressure(() => this.deadlines.tighten());
     this.trusted = s.proxyTrusted.map((c) => ipaddr.parseCIDR(c));
     const onError = (err: unknown, ctx?: ConnectionContext) =>
-      deps.log('error', err instanceof Error ? err.message : String(err), { session: ctx?.id, client: ctx?.ip });
+      deps.log('error', messageOf(err), { session: ctx?.id, client: ctx?.ip, ...errorLogFields(err) });
     this.hooks = new SessionHooks({
       policy: deps.policy,
       acceptor: deps.acceptor,
@@ -166,7 +167,7 @@ export class RelayServer {
   }
 
   private smtpOptions(info: ListenerInfo, material: TlsMaterial | null): SMTPServerOptions {
-    if (info.tls !== 'none' && !material) throw new Error(`listener ${info.name}: tls: ${info.tls} needs tls.cert and tls.key`);
+    if (info.tls !== 'none' && !material) throw new RelaygateError('invalid', `listener ${info.name}: tls: ${info.tls} needs tls.cert and tls.key`);
     const s = this.deps.settings;
     const hooks = this.hooks;
     return {

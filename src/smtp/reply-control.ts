@@ -1,5 +1,14 @@
 import { Replies, type SmtpReply } from '../core/reply.js';
 
+/**
+ * A refusal for a session ReplyControl does not drive. smtp-server writes the basic code, then the
+ * enhanced code it derives from it, then the text: right for the replies whose enhanced code is the
+ * library's own for their basic code (451 → 4.3.0, checked by reply-control.test.ts), and only for those.
+ */
+export function libraryRefusal(reply: SmtpReply): Error & { responseCode: number } {
+  return Object.assign(new Error(reply.text), { responseCode: reply.code });
+}
+
 type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
 
 /** The part of smtp-server's (internal) SMTPConnection the relay drives. */

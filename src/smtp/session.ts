@@ -15,6 +15,9 @@ import type { DecisionLog } from './decision-log.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receiveData, type DataDeps } from './data-handler.js';
 import { addressBytesReply } from './address-bytes.js';
+import { sessionFailure } from './error-reply.js';
+import { libraryRefusal } from './reply-control.js';
+import { RelaygateError } from '../core/errors.js';
 
 export interface SessionLimits {
   maxRecipients: number;
@@ -59,7 +62,7 @@ export class SessionHooks {
 
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
     const ctx = this.deps.context(session.id);
-    if (!ctx?.replies) return done(new Error('no session context'));
+    if (!ctx?.replies) return done(this.withoutContext());
     this.mailFrom(ctx, address, session).then(
       (reply) => (reply ? done(ctx.replies!.refuse(reply, reply.code === 421)) : done()),
       (err: unknown) => this.failed(ctx, err, done),
@@ -68,7 +71,7 @@ export class SessionHooks {
 
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
     const ctx = this.deps.context(session.id);
-    if (!ctx?.replies) return done(new Error('no session context'));
+    if (!ctx?.replies) return done(this.withoutContext());
     this.rcptTo(ctx, address).then(
       (reply) => (reply ? done(ctx.replies!.refuse(reply, reply.code === 421)) : done()),
       (err: unknown) => this.failed(ctx, err, done),
@@ -80,7 +83,7 @@ export class SessionHooks {
     const tx = ctx?.transaction;
     if (!ctx?.replies) {
       stream.resume();
-      return done(new Error('no session context'));
+      return done(this.withoutContext());
     }
     if (!tx) {
       stream.resume();
@@ -94,10 +97,7 @@ export class SessionHooks {
         ctx.replies!.expect(outcome.reply);
         done(null, `${outcome.reply.enhanced} ${outcome.reply.text}`);
       },
-      (err: unknown) => {
-        this.deps.onError(err, ctx);
-        done(ctx.replies!.refuse(Replies.temporaryFailure));
-      },
+      (err: unknown) => done(ctx.replies!.refuse(sessionFailure(this.deps, err, ctx))),
     );
   }
 
@@ -207,8 +207,12 @@ export class SessionHooks {
   }
 
   private failed(ctx: ConnectionContext, err: unknown, done: Done): void {
-    this.deps.onError(err, ctx);
-    done(ctx.replies!.refuse(Replies.temporaryFailure));
+    done(ctx.replies!.refuse(sessionFailure(this.deps, err, ctx)));
+  }
+
+  /** The listener registered no context for this session: a bug of ours, answered like any other. */
+  private withoutContext(): Error {
+    return libraryRefusal(sessionFailure(this.deps, new RelaygateError('internal', 'no session context'), undefined));
   }
 }
 

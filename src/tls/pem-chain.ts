@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { CertificateFacts } from '../policy/types.js';
+import { messageOf, RelaygateError } from '../core/errors.js';
 import { certificateFacts } from './certificate-facts.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -10,9 +11,15 @@ export function parsePemBundle(text: string): X509Certificate[] {
   return (text.match(PEM_BLOCK) ?? []).map((pem) => new X509Certificate(pem));
 }
 
+/** The certificates of a PEM file the person named; a file that cannot be read or holds none is invalid input. */
 export function readPemBundle(path: string): X509Certificate[] {
-  const certs = parsePemBundle(readFileSync(path, 'utf8'));
-  if (certs.length === 0) throw new Error(`${path}: no PEM certificate found`);
+  let certs: X509Certificate[];
+  try {
+    certs = parsePemBundle(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new RelaygateError('invalid', messageOf(err), { details: { path }, cause: err });
+  }
+  if (certs.length === 0) throw new RelaygateError('invalid', `${path}: no PEM certificate found`, { details: { path } });
   return certs;
 }
 

@@ -178,6 +178,9 @@ test('a storage failure answers 451 4.3.0 and leaves nothing behind', async () =
     assert.equal(await c.command('MAIL FROM:<app@contoso.example>'), '250 2.1.0 Sender OK', 'the session goes on');
     c.close();
     assert.ok(h.errors.some((e) => /disk I\/O error \(simulated\)/.test(e)), h.errors.join('\n'));
+    const logged = h.errorFields[h.errors.findIndex((e) => /disk I\/O error \(simulated\)/.test(e))];
+    assert.equal(logged?.code, 'store-unavailable', 'the detail goes to the log with its code; the client saw only the generic reply');
+    assert.match(String((logged?.causes as string[] | undefined)?.[0]), /disk I\/O error \(simulated\)/);
   } finally {
     h.db.exec('DROP TRIGGER fail_messages');
   }

@@ -41,6 +41,8 @@ export interface Harness {
   /** Swaps the directory the relay sees (a new revision). */
   setDirectory(yaml: string): void;
   errors: string[];
+  /** The structured fields logged with each error (code, details, causes), in the order of `errors`. */
+  errorFields: Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   let directory = typeof opts.directory === 'string' ? parseDirectoryYaml(opts.directory) : opts.directory;
   let revision = 1;
   const errors: string[] = [];
+  const errorFields: Array<Record<string, unknown>> = [];
   const listeners = opts.listeners ?? [
     { name: 'smtp', host: '127.0.0.1', port: 0, tls: opts.pki ? 'starttls' : 'none' },
   ];
@@ -90,8 +93,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     directory: { load: async () => directory, revision: async () => revision },
     queue,
     ...(opts.clock ? { clock: opts.clock } : {}),
-    log: (level, message) => {
-      if (level === 'error') errors.push(message);
+    log: (level, message, fields) => {
+      if (level !== 'error') return;
+      errors.push(message);
+      errorFields.push(fields ?? {});
     },
     directoryCheckMs: 0,
   });
@@ -103,6 +108,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     decisions: new SqliteDecisionStore(db),
     bodies,
     errors,
+    errorFields,
     port(name) {
       const l = relay.listeners.find((x) => x.name === name);
       if (!l) throw new Error(`no listener ${name}`);

@@ -1,5 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import type { Clock } from '../../core/clock.js';
+import { RelaygateError } from '../../core/errors.js';
 
 /** DNS settings of the delivery side (relaygate.yaml `delivery.dns`). */
 export interface DnsSettings {
@@ -26,12 +27,13 @@ export interface AddressRecord {
 /** A definite answer; anything else (timeout, SERVFAIL, refused) is thrown as DnsTemporaryError. */
 export type Answer<T> = { kind: 'records'; records: T[] } | { kind: 'nodata' } | { kind: 'nxdomain' };
 
-export class DnsTemporaryError extends Error {
+export class DnsTemporaryError extends RelaygateError {
   constructor(
     readonly query: string,
-    readonly code: string,
+    /** The resolver's code: ETIMEOUT, ESERVFAIL, ECONNREFUSED, ... */
+    readonly dnsCode: string,
   ) {
-    super(`DNS lookup of ${query} failed: ${code}`);
+    super('unavailable', `DNS lookup of ${query} failed: ${dnsCode}`, { details: { query, dnsCode } });
     this.name = 'DnsTemporaryError';
   }
 }

@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { errorCodes, RelaygateError } from '../core/errors.js';
+import { formatReply } from '../core/reply.js';
+import { sessionFailure, sessionFailureReplies } from './error-reply.js';
+
+test('every error code in a session answers 451 4.3.0 with the generic text; the detail only reaches the log', () => {
+  assert.deepEqual(Object.keys(sessionFailureReplies).sort(), [...errorCodes].sort(), 'the table covers every code');
+  const errors = [
+    ...errorCodes.map((code) => new RelaygateError(code, `tenant contoso: limit 3 (${code})`, { details: { tenant: 'contoso' } })),
+    new TypeError('x is undefined'),
+  ];
+  for (const err of errors) {
+    const logged: unknown[] = [];
+    const reply = sessionFailure({ onError: (e) => logged.push(e) }, err, undefined);
+    assert.equal(formatReply(reply), '451 4.3.0 Temporary server error, please try again later', err.message);
+    assert.deepEqual(logged, [err], 'the error itself, with its details, goes to the log');
+  }
+});
