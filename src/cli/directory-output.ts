@@ -30,6 +30,6 @@ export function table(header: string[], rows: string[][]): string {
 export function selectTenants(tenants: readonly Tenant[], name: string | undefined): readonly Tenant[] {
   if (name === undefined) return tenants;
   const found = tenants.filter((t) => t.name.toLowerCase() === name.toLowerCase());
-  if (found.length === 0) throw new CliError(`tenant ${name} does not exist`, 1);
+  if (found.length === 0) throw new CliError(`tenant ${name} does not exist`, 'not-found');
   return found;
 }

@@ -1,13 +1,12 @@
 /**
- * What every store-touching command shares: the `--config FILE` option, loading the configuration,
- * opening the stores for the length of one command, and turning directory errors into CliErrors
- * with the exit codes scripts rely on (2 invalid input, 1 not found).
+ * What every store-touching command shares: the `--config FILE` option, loading the configuration
+ * and opening the stores for the length of one command. Errors keep their codes; runCli turns them
+ * into exit codes (cli/errors.ts).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { openStores, type Stores } from '../app/stores.js';
-import { ConfigError, loadConfig, type RelaygateConfig } from '../config/index.js';
-import { DirectoryEditError, DirectoryValidationError } from '../directory/index.js';
-import { CliError } from './errors.js';
+import { asStoreFailure, openStores, type Stores } from '../app/stores.js';
+import { loadConfig, type RelaygateConfig } from '../config/index.js';
+import { failedTo } from './errors.js';
 import type { CliContext } from './io.js';
 
 export interface ConfigOption {
@@ -19,12 +18,7 @@ export function addConfigOption(cmd: Command): Command {
 }
 
 export function loadCliConfig(cli: CliContext, opts: ConfigOption): RelaygateConfig {
-  try {
-    return loadConfig(opts.config, cli.env, { cwd: cli.cwd });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message, 2);
-    throw err;
-  }
+  return loadConfig(opts.config, cli.env, { cwd: cli.cwd });
 }
 
 /** Runs `fn` with the stores open and closes them afterwards, whatever happens. */
@@ -38,22 +32,15 @@ export async function withStores<T>(
   try {
     stores = openStores(config);
   } catch (err) {
-    throw new CliError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`, 2);
+    throw failedTo('cannot open the store', err);
   }
   try {
     return await fn(stores, config);
   } catch (err) {
-    throw toCliError(err);
+    throw asStoreFailure(err);
   } finally {
     stores.close();
   }
-}
-
-/** Directory validation → exit 2 with every problem; a missing item → exit 1; the rest unchanged. */
-export function toCliError(err: unknown): unknown {
-  if (err instanceof DirectoryValidationError) return new CliError(err.message, 2);
-  if (err instanceof DirectoryEditError) return new CliError(err.message, err.kind === 'not-found' ? 1 : 2);
-  return err;
 }
 
 export function printJson(cli: CliContext, value: unknown): void {

@@ -1,12 +1,13 @@
 /**
  * The CLI as a function: `runCli(argv, io)` parses ARGV (the words after `relaygate`) with a fresh
  * commander program writing to IO, and resolves to the exit code: 0 success, 1 a negative answer
- * (refusals, findings, not found), 2 invalid input or usage. It never exits the process, so tests
+ * (refusals, findings, not found), 2 invalid input or usage, 70 a bug (cli/errors.ts maps error
+ * codes to these, as docs/errors.md tabulates). It never exits the process, so tests
  * run commands in-process, like fastify's `inject`.
  */
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
-import { CliError } from './errors.js';
+import { ExitCode, reportCliError } from './errors.js';
 import { cliContext, type CliIo } from './io.js';
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -30,12 +31,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync([...argv], { from: 'user' });
     return cli.exitCode;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof CliError) {
-      io.stderr.write(`relaygate: ${err.message}\n`);
-      return err.exitCode;
-    }
-    io.stderr.write(`relaygate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 2;
+    // commander has printed its own message (usage, unknown option, --help, --version).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
+    return reportCliError(err, io.stderr, io.env);
   }
 }

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { errorCodeOf, errorCodes, errorLogFields, RelaygateError, type ErrorCode } from './errors.js';
 import { Replies } from './reply.js';
 import { ConfigError } from '../config/load.js';
@@ -18,6 +21,7 @@ import { TransitionError } from '../queue/states.js';
 import { ExchangeImportError } from '../exchange/import-error.js';
 import { DirectoryValidationError } from '../directory/validate.js';
 import { DirectoryEditError } from '../directory/edits.js';
+import { CliError } from '../cli/errors.js';
 
 test('every error class is a RelaygateError with its code and structured details', () => {
   const cases: Array<[RelaygateError, ErrorCode, Record<string, unknown>]> = [
@@ -44,6 +48,7 @@ test('every error class is a RelaygateError with its code and structured details
     }],
     [new DirectoryEditError('tenant x does not exist', 'not-found'), 'not-found', {}],
     [new DirectoryEditError('tenant x already exists', 'exists'), 'conflict', {}],
+    [new CliError('give either --json or --csv'), 'invalid', {}],
   ];
   for (const [err, code, details] of cases) {
     assert.ok(err instanceof RelaygateError, err.name);
@@ -70,4 +75,23 @@ test('anything that is not a RelaygateError is internal; log fields carry code, 
   assert.equal(bug.code, 'internal');
   assert.match(String(bug.stack), /^TypeError: x is undefined\n {4}at /);
   assert.equal(Replies.temporaryFailure.code, 451);
+});
+
+test('no error class outside core/errors.ts extends Error directly', () => {
+  const src = fileURLToPath(new URL('../../../src/', import.meta.url));
+  const offences: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
+        const name = relative(src, path).split('\\').join('/');
+        readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
+          if (/\bextends\s+(Error|TypeError|RangeError)\b/.test(line) && name !== 'core/errors.ts') offences.push(`src/${name}:${i + 1}`);
+        });
+      }
+    }
+  };
+  walk(src);
+  assert.deepEqual(offences, [], 'extend RelaygateError with a code from core/errors.ts');
 });

@@ -140,10 +140,13 @@ describe('check --tenant (audit)', () => {
     assert.equal(audit.connectors[0]!.nullSender.current, 'relay');
   });
 
-  test('an unknown tenant is invalid input (exit 2)', async () => {
+  test('an unknown tenant is not found (exit 1), as in every other command', async () => {
     const r = await relaygate('check', '--tenant', 'nobody', '--directory', directory);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 1);
     assert.equal(r.err, 'relaygate: no tenant named nobody\n');
+    const trace = await relaygate('check', '--message-trace', join(root, 'examples/exchange-online/message-trace.csv'), '--tenant', 'nobody', '--directory', directory);
+    assert.deepEqual([trace.code, trace.out], [1, '']);
+    assert.match(trace.err, /^relaygate: no tenant named nobody in the directory \(tenants: [^)]+\)\n$/);
   });
 });
 
@@ -160,6 +163,14 @@ describe('check: invalid input exits 2 with a message', () => {
     const r = await relaygate('check', file);
     assert.equal(r.code, 2);
     assert.match(r.err, /connection: Unrecognized key: "tsl"/);
+  });
+  test('files that cannot be read are invalid input, not a crash', async () => {
+    const eml = await relaygate('check', '--eml', '/nonexistent/message.eml', '--ip', '203.0.113.1', '--directory', directory);
+    assert.deepEqual([eml.code, eml.err], [2, "relaygate: ENOENT: no such file or directory, open '/nonexistent/message.eml'\n"]);
+    const file = join(mkdtempSync(join(tmpdir(), 'rg-eml-')), 'm.eml');
+    writeFileSync(file, 'From: app@contoso.example\r\nTo: someone@elsewhere.example\r\nSubject: x\r\n\r\nbody\r\n');
+    const cert = await relaygate('check', '--eml', file, '--ip', '203.0.113.1', '--cert', '/nonexistent/chain.pem', '--directory', directory);
+    assert.deepEqual([cert.code, cert.err], [2, "relaygate: ENOENT: no such file or directory, open '/nonexistent/chain.pem'\n"]);
   });
   test('--eml without --ip', async () => {
     const r = await relaygate('check', '--eml', 'x.eml', '--directory', directory);

@@ -25,13 +25,13 @@ export function register(program: Command, cli: CliContext): void {
     try {
       text = readFileSync(cliPath(cli, opts.file), 'utf8');
     } catch (err) {
-      throw new CliError(`${opts.file}: ${err instanceof Error ? err.message : String(err)}`, 2);
+      throw new CliError(`${opts.file}: ${err instanceof Error ? err.message : String(err)}`);
     }
     let dir;
     try {
       dir = parseDirectoryYaml(text);
     } catch (err) {
-      if (err instanceof DirectoryValidationError) throw new CliError(`${opts.file}: ${err.message}`, 2);
+      if (err instanceof DirectoryValidationError) throw new CliError(`${opts.file}: ${err.message}`);
       throw err;
     }
     await withStores(cli, opts, async ({ directory }) => {

@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
 import { auditHasFindings, auditTenant, renderAudit } from '../../compliance/audit.js';
 import { allAccepted, renderCheck, toCheckJson } from '../../compliance/check-report.js';
-import { loadScenarioFile, parseInstant, readDirectoryFile, ScenarioError } from '../../compliance/scenario.js';
+import { loadScenarioFile, parseInstant, readDirectoryFile } from '../../compliance/scenario.js';
 import { loadConfig } from '../../config/index.js';
 import type { Directory } from '../../directory/model.js';
 import { buildSnapshot, evaluate } from '../../policy/index.js';
 import type { CertificateFacts, EvaluationInput } from '../../policy/types.js';
-import { openStores } from '../../app/stores.js';
+import { asStoreFailure, openStores } from '../../app/stores.js';
 import { certificateFactsFromChain, loadTrustAnchors, readPemBundle } from '../../tls/pem-chain.js';
 import { CliError } from '../errors.js';
 import { runMessageTraceCheck } from './check-message-trace.js';
@@ -54,26 +54,20 @@ export function register(program: Command, cli: CliContext): void {
       const now = new Date();
       const scenario = scenarioArg === undefined ? undefined : cliPath(cli, scenarioArg);
       const opts = withFilesResolved(cli, given);
-      try {
-        if (opts.messageTrace) {
-          cli.exitCode = await runMessageTraceCheck(cli, { ...opts, messageTrace: opts.messageTrace }, await loadDirectory(cli, opts));
-          return;
-        }
-        if (opts.tenant && !opts.eml && !scenario) return await runAudit(cli, opts, now);
-        const { input, directory } = scenario ? loadScenarioFile(scenario, { ca: opts.ca, now }) : { ...(await emlInput(opts, now)), directory: null };
-        const snapshot = buildSnapshot(directory ?? (await loadDirectory(cli, opts)));
-        const decision = evaluate(snapshot, input);
-        cli.stdout.write(
-          opts.json
-            ? JSON.stringify(toCheckJson(decision), null, 2) + '\n'
-            : renderCheck(decision, { ip: input.connection.ip, tls: input.connection.tls, at: input.at, mailFrom: input.message.mailFrom }),
-        );
-        cli.exitCode = allAccepted(decision) ? 0 : 1;
-      } catch (err) {
-        if (err instanceof CliError) throw err;
-        if (err instanceof ScenarioError || err instanceof Error) throw new CliError(err.message, 2);
-        throw err;
+      if (opts.messageTrace) {
+        cli.exitCode = await runMessageTraceCheck(cli, { ...opts, messageTrace: opts.messageTrace }, await loadDirectory(cli, opts));
+        return;
       }
+      if (opts.tenant && !opts.eml && !scenario) return await runAudit(cli, opts, now);
+      const { input, directory } = scenario ? loadScenarioFile(scenario, { ca: opts.ca, now }) : { ...(await emlInput(opts, now)), directory: null };
+      const snapshot = buildSnapshot(directory ?? (await loadDirectory(cli, opts)));
+      const decision = evaluate(snapshot, input);
+      cli.stdout.write(
+        opts.json
+          ? JSON.stringify(toCheckJson(decision), null, 2) + '\n'
+          : renderCheck(decision, { ip: input.connection.ip, tls: input.connection.tls, at: input.at, mailFrom: input.message.mailFrom }),
+      );
+      cli.exitCode = allAccepted(decision) ? 0 : 1;
     });
 }
 
@@ -87,15 +81,15 @@ async function runAudit(cli: CliContext, opts: CheckOptions, now: Date): Promise
   const directory = await loadDirectory(cli, opts);
   const snapshot = buildSnapshot(directory);
   const tenant = snapshot.tenant(opts.tenant!);
-  if (!tenant) throw new CliError(`no tenant named ${opts.tenant}`, 2);
+  if (!tenant) throw new CliError(`no tenant named ${opts.tenant}`, 'not-found');
   const audit = auditTenant(snapshot, tenant, opts.at ? parseInstant(opts.at, now, '--at') : now);
   cli.stdout.write(opts.json ? JSON.stringify(audit, null, 2) + '\n' : renderAudit(audit));
   cli.exitCode = auditHasFindings(audit) ? 1 : 0;
 }
 
 async function emlInput(opts: CheckOptions, now: Date): Promise<{ input: EvaluationInput }> {
-  if (!opts.eml) throw new CliError('give a scenario file, --eml FILE with --ip, or --tenant NAME', 2);
-  if (!opts.ip) throw new CliError('--eml needs --ip (the source IP of the connection)', 2);
+  if (!opts.eml) throw new CliError('give a scenario file, --eml FILE with --ip, or --tenant NAME');
+  if (!opts.ip) throw new CliError('--eml needs --ip (the source IP of the connection)');
   // mailparser is loaded only for --eml.
   const { readEmlFacts } = await import('../../compliance/eml.js');
   const facts = await readEmlFacts(opts.eml);
@@ -103,7 +97,7 @@ async function emlInput(opts: CheckOptions, now: Date): Promise<{ input: Evaluat
   let certificate: CertificateFacts | null = null;
   if (opts.cert) certificate = certificateFactsFromChain(readPemBundle(opts.cert), loadTrustAnchors(opts.ca), at);
   const recipients = opts.rcpt?.length ? opts.rcpt : facts.recipients;
-  if (recipients.length === 0) throw new CliError(`${opts.eml}: no recipients (no To or Cc): give --rcpt`, 2);
+  if (recipients.length === 0) throw new CliError(`${opts.eml}: no recipients (no To or Cc): give --rcpt`);
   return {
     input: {
       at,
@@ -118,6 +112,8 @@ async function loadDirectory(cli: CliContext, opts: CheckOptions): Promise<Direc
   const stores = openStores(loadConfig(opts.config, cli.env, { cwd: cli.cwd }));
   try {
     return await stores.directory.load();
+  } catch (err) {
+    throw asStoreFailure(err);
   } finally {
     await stores.close();
   }

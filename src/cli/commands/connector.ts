@@ -75,9 +75,9 @@ export function register(program: Command, cli: CliContext): void {
   ).action(async (tenantName: string, name: string, opts: JsonOption) => {
     await withStores(cli, opts, async ({ directory }) => {
       const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === tenantName.toLowerCase());
-      if (!t) throw new CliError(`tenant ${tenantName} does not exist`, 1);
+      if (!t) throw new CliError(`tenant ${tenantName} does not exist`, 'not-found');
       const c = t.inboundConnectors.find((x) => x.name.toLowerCase() === name.toLowerCase());
-      if (!c) throw new CliError(`tenant ${t.name} has no connector ${name}`, 1);
+      if (!c) throw new CliError(`tenant ${t.name} has no connector ${name}`, 'not-found');
       if (opts.json) return printJson(cli, { tenant: t.name, ...c });
       cli.stdout.write(stringifyYaml({ tenant: t.name, ...c }, { lineWidth: 0 }));
     });
@@ -154,7 +154,7 @@ export function register(program: Command, cli: CliContext): void {
     if (opts.cloudServicesMail !== undefined) patch.cloudServicesMailEnabled = opts.cloudServicesMail;
     if (opts.bareLineEndings !== undefined) patch.allowBareLineEndings = opts.bareLineEndings;
     if (opts.comment !== undefined) patch.comment = opts.comment;
-    if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give at least one setting (see --help)', 2);
+    if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give at least one setting (see --help)');
     await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.updateConnector(tenant, name, patch), { json: opts.json }));
   });
 

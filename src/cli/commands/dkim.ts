@@ -40,18 +40,18 @@ export function register(program: Command, cli: CliContext): void {
       .option('--json', 'machine-readable output'),
   ).action(async (opts: GenerateOptions) => {
     const domain = normalizeDomain(opts.domain);
-    if (domain === null) throw new CliError(`not a domain name: ${opts.domain}`, 2);
+    if (domain === null) throw new CliError(`not a domain name: ${opts.domain}`);
     if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(opts.selector)) {
-      throw new CliError(`not a valid selector: ${opts.selector}`, 2);
+      throw new CliError(`not a valid selector: ${opts.selector}`);
     }
     const bits = Number(opts.bits);
     if (opts.algorithm === 'rsa' && (!Number.isInteger(bits) || bits < 1024 || bits > 8192)) {
-      throw new CliError(`--bits must be between 1024 and 8192, got ${opts.bits}`, 2);
+      throw new CliError(`--bits must be between 1024 and 8192, got ${opts.bits}`);
     }
     const { dkimRecordName, dkimTxtRecord, generateDkimKey } = await loadDkim();
     await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = (await directory.load()).tenants.find((t) => t.name.toLowerCase() === opts.tenant.toLowerCase());
-      if (!tenant) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
+      if (!tenant) throw new CliError(`tenant ${opts.tenant} does not exist`, 'not-found');
       const pair = generateDkimKey(opts.algorithm, bits);
       const key = { tenant: tenant.name, domain, selector: opts.selector.toLowerCase(), algorithm: opts.algorithm, ...pair };
       new SqliteDkimKeys(db).put(key, Date.now());

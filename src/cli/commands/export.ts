@@ -20,7 +20,7 @@ export function register(program: Command, cli: CliContext): void {
     try {
       writeFileSync(cliPath(cli, opts.output), text);
     } catch (err) {
-      throw new CliError(`${opts.output}: ${err instanceof Error ? err.message : String(err)}`, 2);
+      throw new CliError(`${opts.output}: ${err instanceof Error ? err.message : String(err)}`);
     }
   });
 }

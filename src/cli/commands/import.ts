@@ -10,10 +10,10 @@ import {
   type Directory,
 } from '../../directory/index.js';
 import { importExchangeOnline, type ExchangeOnlineImport } from '../../exchange/exchange-online-import.js';
-import { ExchangeImportError } from '../../exchange/import-error.js';
+import { messageOf } from '../../core/errors.js';
 import { CliError } from '../errors.js';
-import { ConfigError, loadConfig } from '../../config/index.js';
-import { openStores, UnsupportedStoreError, type Stores } from '../../app/stores.js';
+import { loadConfig } from '../../config/index.js';
+import { asStoreFailure, openStores } from '../../app/stores.js';
 import type { Tenant } from '../../directory/model.js';
 import { cliPath, type CliContext } from '../io.js';
 
@@ -35,17 +35,11 @@ export function register(program: Command, cli: CliContext): void {
     .option('--config <file>', 'relaygate.yaml (with --apply)')
     .action(async (opts: { acceptedDomains: string; inboundConnectors: string; tenant?: string; output?: string; apply?: boolean; config?: string }) => {
       if (opts.apply && opts.output) throw new CliError('give either --apply or -o FILE, not both');
-      let result: ExchangeOnlineImport;
-      try {
-        result = await importExchangeOnline({
-          acceptedDomains: cliPath(cli, opts.acceptedDomains),
-          inboundConnectors: cliPath(cli, opts.inboundConnectors),
-          tenant: opts.tenant,
-        });
-      } catch (err) {
-        if (err instanceof ExchangeImportError) throw new CliError(err.message, 2);
-        throw err;
-      }
+      const result = await importExchangeOnline({
+        acceptedDomains: cliPath(cli, opts.acceptedDomains),
+        inboundConnectors: cliPath(cli, opts.inboundConnectors),
+        tenant: opts.tenant,
+      });
       cli.stderr.write(importSummary(result));
       if (opts.apply) {
         const changes = await applyImportedTenant(cli, result.tenant, opts.config);
@@ -55,7 +49,11 @@ export function register(program: Command, cli: CliContext): void {
       }
       if (opts.output) {
         const merged = await mergeIntoFile(cliPath(cli, opts.output), result.directory);
-        await writeFile(cliPath(cli, opts.output), serializeDirectoryYaml(merged.directory));
+        try {
+          await writeFile(cliPath(cli, opts.output), serializeDirectoryYaml(merged.directory));
+        } catch (err) {
+          throw new CliError(`${opts.output}: ${messageOf(err)}`, 'invalid', { cause: err });
+        }
         cli.stderr.write(`${merged.replaced ? 'Replaced' : 'Added'} tenant ${result.tenant.name} in ${opts.output}.\n`);
         cli.stderr.write(nextSteps(result.tenant.name, opts.output));
         return;
@@ -94,10 +92,16 @@ function nextSteps(tenant: string, file: string | null): string {
 async function mergeIntoFile(file: string, imported: Directory): Promise<{ directory: Directory; replaced: boolean }> {
   if (!existsSync(file)) return { directory: imported, replaced: false };
   let existing: Directory;
+  let text: string;
   try {
-    existing = parseDirectoryYaml(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (err) {
-    if (err instanceof DirectoryValidationError) throw new CliError(`${file}: ${err.message}`, 2);
+    throw new CliError(`${file}: ${messageOf(err)}`, 'invalid', { cause: err });
+  }
+  try {
+    existing = parseDirectoryYaml(text);
+  } catch (err) {
+    if (err instanceof DirectoryValidationError) throw new CliError(`${file}: ${err.message}`);
     throw err;
   }
   const tenant = imported.tenants[0]!;
@@ -105,29 +109,25 @@ async function mergeIntoFile(file: string, imported: Directory): Promise<{ direc
   try {
     return { directory: validateDirectory(merged.directory), replaced: merged.replaced };
   } catch (err) {
-    if (err instanceof DirectoryValidationError) throw new CliError(`${file} with tenant ${tenant.name} imported: ${err.message}`, 2);
+    if (err instanceof DirectoryValidationError) throw new CliError(`${file} with tenant ${tenant.name} imported: ${err.message}`);
     throw err;
   }
 }
 
 /** Replaces (or adds) the tenant in the store's directory, in one transaction; returns the changes. */
 async function applyImportedTenant(cli: CliContext, tenant: Tenant, config: string | undefined): Promise<string[]> {
-  let stores: Stores;
-  try {
-    stores = openStores(loadConfig(config, cli.env, { cwd: cli.cwd }));
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof UnsupportedStoreError) throw new CliError(err.message, 2);
-    throw err;
-  }
+  const stores = openStores(loadConfig(config, cli.env, { cwd: cli.cwd }));
   try {
     const current = await stores.directory.load();
     const merged = replaceTenant(current, tenant);
     try {
       return (await stores.directory.replace(merged.directory)).map(formatChange);
     } catch (err) {
-      if (err instanceof DirectoryValidationError) throw new CliError(`the store with tenant ${tenant.name} imported: ${err.message}`, 2);
+      if (err instanceof DirectoryValidationError) throw new CliError(`the store with tenant ${tenant.name} imported: ${err.message}`);
       throw err;
     }
+  } catch (err) {
+    throw asStoreFailure(err);
   } finally {
     stores.close();
   }

@@ -41,7 +41,7 @@ function filterOf(ids: string[], opts: FilterOptions): QueueFilter {
     ...(opts.olderThan !== undefined ? { olderThanMs: opts.olderThan } : {}),
   };
   if (Object.keys(filter).length === 0 && !opts.all) {
-    throw new CliError('name message ids or a filter (--tenant, --domain, --state, --older-than), or pass --all', 2);
+    throw new CliError('name message ids or a filter (--tenant, --domain, --state, --older-than), or pass --all');
   }
   return filter;
 }
@@ -93,7 +93,7 @@ export function registerOperations(queue: Command, cli: CliContext): void {
     await withStores(cli, opts, async ({ db, bodies }) => {
       const ops = new SqliteQueueOperations(db);
       const found = ops.messages({ ids: [id] }, Date.now()).next();
-      if (found.done) throw new CliError(`message ${id} is not in the queue`, 1);
+      if (found.done) throw new CliError(`message ${id} is not in the queue`, 'not-found');
       const { message, recipients } = found.value;
       const headers = await headersOf(await bodies.open(message.id)).catch((err: unknown) => `(spool file unreadable: ${err instanceof Error ? err.message : String(err)})`);
       if (opts.json) return printJson(cli, { ...message, receivedAt: new Date(message.receivedAt).toISOString(), recipients, headers });

@@ -22,7 +22,7 @@ interface QuotaView {
 export function parseDailyLimit(value: string): number | null {
   if (value.toLowerCase() === 'unlimited') return null;
   const n = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw new CliError(`LIMIT: expected a whole number of recipients per day (0 or more) or "unlimited", got ${JSON.stringify(value)}`, 2);
+  if (!Number.isSafeInteger(n)) throw new CliError(`LIMIT: expected a whole number of recipients per day (0 or more) or "unlimited", got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -40,7 +40,7 @@ export function register(program: Command, cli: CliContext): void {
       let tenants = (await directory.load()).tenants.map((t) => t.name);
       if (name !== undefined) {
         tenants = tenants.filter((t) => t.toLowerCase() === name.toLowerCase());
-        if (tenants.length === 0) throw new CliError(`tenant ${name} does not exist`, 1);
+        if (tenants.length === 0) throw new CliError(`tenant ${name} does not exist`, 'not-found');
       }
       const store = new SqliteQuotaStore(db);
       const day = new Date().toISOString().slice(0, 10);
@@ -57,7 +57,7 @@ export function register(program: Command, cli: CliContext): void {
     const limit = parseDailyLimit(limitValue);
     await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = (await directory.load()).tenants.find((t) => t.name.toLowerCase() === name.toLowerCase());
-      if (!tenant) throw new CliError(`tenant ${name} does not exist`, 1);
+      if (!tenant) throw new CliError(`tenant ${name} does not exist`, 'not-found');
       const store = new SqliteQuotaStore(db);
       const before = store.dailyLimit(tenant.name);
       if (before === limit) return void cli.stdout.write('no changes\n');

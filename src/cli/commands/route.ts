@@ -51,7 +51,7 @@ function readPem(option: string, file: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const reason = err instanceof Error && 'code' in err ? String(err.code) : String(err);
-    throw new CliError(`${option}: cannot read ${file} (${reason})`, 2);
+    throw new CliError(`${option}: cannot read ${file} (${reason})`);
   }
 }
 
@@ -63,15 +63,15 @@ function readClientCertificate(certFile: string, keyFile: string): { cert: strin
   try {
     x509 = new X509Certificate(cert);
   } catch {
-    throw new CliError(`--client-cert: ${certFile} holds no PEM certificate`, 2);
+    throw new CliError(`--client-cert: ${certFile} holds no PEM certificate`);
   }
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key);
   } catch {
-    throw new CliError(`--client-key: ${keyFile} holds no unencrypted PEM private key`, 2);
+    throw new CliError(`--client-key: ${keyFile} holds no unencrypted PEM private key`);
   }
-  if (!x509.checkPrivateKey(privateKey)) throw new CliError(`--client-key: ${keyFile} is not the key of the certificate in ${certFile}`, 2);
+  if (!x509.checkPrivateKey(privateKey)) throw new CliError(`--client-key: ${keyFile} is not the key of the certificate in ${certFile}`);
   return { cert, key };
 }
 
@@ -80,14 +80,14 @@ function routeFromOptions(opts: AddOptions): Route {
   const domains: string[] = [];
   for (const value of opts.domain) {
     const d = parseRouteDomain(value);
-    if (d === null) throw new CliError(`--domain: ${JSON.stringify(value)} is not a domain, "*.domain" or "*"`, 2);
+    if (d === null) throw new CliError(`--domain: ${JSON.stringify(value)} is not a domain, "*.domain" or "*"`);
     if (!domains.includes(d)) domains.push(d);
   }
   const host = parseRouteHost(opts.host);
-  if (host === null) throw new CliError(`--host: expected "host", "host:port" or "[ipv6]:port" with a port from 1 to 65535, got ${JSON.stringify(opts.host)}`, 2);
-  if ((opts.authUser === undefined) !== (opts.authPass === undefined)) throw new CliError('--auth-user and --auth-pass go together: give both or neither', 2);
-  if ((opts.clientCert === undefined) !== (opts.clientKey === undefined)) throw new CliError('--client-cert and --client-key go together: give both or neither', 2);
-  if (opts.authUser === '') throw new CliError('--auth-user: the user name is empty', 2);
+  if (host === null) throw new CliError(`--host: expected "host", "host:port" or "[ipv6]:port" with a port from 1 to 65535, got ${JSON.stringify(opts.host)}`);
+  if ((opts.authUser === undefined) !== (opts.authPass === undefined)) throw new CliError('--auth-user and --auth-pass go together: give both or neither');
+  if ((opts.clientCert === undefined) !== (opts.clientKey === undefined)) throw new CliError('--client-cert and --client-key go together: give both or neither');
+  if (opts.authUser === '') throw new CliError('--auth-user: the user name is empty');
   return {
     domains,
     host: host.host,
@@ -150,7 +150,7 @@ export function register(program: Command, cli: CliContext): void {
         const name = await directoryTenant(directory, opts.tenant);
         routes = new SqliteTenantRoutes(db).list(name ?? opts.tenant);
         // Routes of a tenant since removed from the directory are still listed, so they can be removed.
-        if (name === null && routes.length === 0) throw new CliError(`tenant ${opts.tenant} does not exist`, 1);
+        if (name === null && routes.length === 0) throw new CliError(`tenant ${opts.tenant} does not exist`, 'not-found');
       }
       if (opts.json) return printJson(cli, routes.map(publicRoute));
       if (routes.length === 0) return void cli.stdout.write('no outbound routes\n');
@@ -181,12 +181,12 @@ export function register(program: Command, cli: CliContext): void {
     const candidate = routeFromOptions({ ...opts, clientCert: file(opts.clientCert), clientKey: file(opts.clientKey) });
     await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = await directoryTenant(directory, tenantName);
-      if (tenant === null) throw new CliError(`tenant ${tenantName} does not exist`, 1);
+      if (tenant === null) throw new CliError(`tenant ${tenantName} does not exist`, 'not-found');
       const routes = new SqliteTenantRoutes(db);
       // Of two routes naming the same domain routing uses the older one: the new one would never be used.
       for (const existing of routes.list(tenant)) {
         const taken = candidate.domains.find((d) => existing.route.domains.includes(d));
-        if (taken !== undefined) throw new CliError(`--domain: ${taken} already has route ${existing.id} of tenant ${tenant}; remove that route first`, 2);
+        if (taken !== undefined) throw new CliError(`--domain: ${taken} already has route ${existing.id} of tenant ${tenant}; remove that route first`);
       }
       const stored: StoredRoute = { id: routes.add(tenant, candidate), tenant, route: candidate };
       if (opts.json) printJson(cli, publicRoute(stored));
@@ -200,13 +200,13 @@ export function register(program: Command, cli: CliContext): void {
   addConfigOption(
     route.command('remove').description('Remove an outbound route (ids from route list)').argument('<tenant>').argument('<route-id>').option('--json', 'machine-readable output'),
   ).action(async (tenantName: string, idText: string, opts: ConfigOption & { json?: boolean }) => {
-    if (!/^[1-9]\d{0,15}$/.test(idText)) throw new CliError(`ROUTE-ID: expected a route id from "relaygate route list", got ${JSON.stringify(idText)}`, 2);
+    if (!/^[1-9]\d{0,15}$/.test(idText)) throw new CliError(`ROUTE-ID: expected a route id from "relaygate route list", got ${JSON.stringify(idText)}`);
     const id = Number(idText);
     await withStores(cli, opts, async ({ db, directory }) => {
       const tenant = (await directoryTenant(directory, tenantName)) ?? tenantName;
       const routes = new SqliteTenantRoutes(db);
       const existing = routes.list(tenant).find((r) => r.id === id);
-      if (existing === undefined || !routes.remove(tenant, id)) throw new CliError(`route ${id} of tenant ${tenantName} does not exist`, 1);
+      if (existing === undefined || !routes.remove(tenant, id)) throw new CliError(`route ${id} of tenant ${tenantName} does not exist`, 'not-found');
       if (opts.json) printJson(cli, publicRoute(existing));
       else cli.stdout.write(`- ${describe(existing)}\n`);
     });

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { openStores } from '../../app/stores.js';
+import { asStoreFailure, openStores } from '../../app/stores.js';
 import { lockDataDir, type DataDirLock } from '../../app/data-dir-lock.js';
 import type { BoundListener } from '../../smtp/relay-server.js';
-import { CliError } from '../errors.js';
+import { failedTo } from '../errors.js';
 import { addConfigOption, loadCliConfig, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
 
@@ -17,14 +17,14 @@ export function register(program: Command, cli: CliContext): void {
     try {
       lock = lockDataDir(config.dataDir);
     } catch (err) {
-      throw new CliError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 2);
+      throw failedTo('cannot start', err);
     }
     let stores;
     try {
       stores = openStores(config);
     } catch (err) {
       lock.release();
-      throw new CliError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`, 2);
+      throw failedTo('cannot open the store', err);
     }
     // The SMTP and mail libraries are loaded only by the command that needs them.
     const [{ serve }, { createLogger }] = await Promise.all([import('../../app/server.js'), import('../../observability/logger.js')]);
@@ -35,7 +35,7 @@ export function register(program: Command, cli: CliContext): void {
     } catch (err) {
       stores.close();
       lock.release();
-      throw new CliError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 2);
+      throw failedTo('cannot start', asStoreFailure(err));
     }
     for (const l of relay.listeners) cli.stdout.write(`relaygate: listening on ${hostPort(l)} (${l.name}, tls: ${l.tls})\n`);
     const plain = relay.listeners.find((l) => l.tls !== 'implicit');

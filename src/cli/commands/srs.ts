@@ -37,7 +37,7 @@ export function register(program: Command, cli: CliContext): void {
       let tenants = (await directory.load()).tenants.map((t) => t.name);
       if (name !== undefined) {
         tenants = tenants.filter((t) => t.toLowerCase() === name.toLowerCase());
-        if (tenants.length === 0) throw new CliError(`tenant ${name} does not exist`, 1);
+        if (tenants.length === 0) throw new CliError(`tenant ${name} does not exist`, 'not-found');
       }
       const settings = new SqliteSrsSettings(db);
       const views = tenants.map((tenant) => {
@@ -65,15 +65,15 @@ export function register(program: Command, cli: CliContext): void {
     let rewriteDomain: string | null | undefined;
     if (opts.rewriteDomain !== undefined) {
       rewriteDomain = normalizeDomain(opts.rewriteDomain);
-      if (rewriteDomain === null) throw new CliError(`--rewrite-domain: not a domain name: ${JSON.stringify(opts.rewriteDomain)}`, 2);
+      if (rewriteDomain === null) throw new CliError(`--rewrite-domain: not a domain name: ${JSON.stringify(opts.rewriteDomain)}`);
     } else if (opts.defaultDomain) rewriteDomain = null;
     const enabled = opts.enabled ? true : opts.disabled ? false : undefined;
     if (enabled === undefined && rewriteDomain === undefined) {
-      throw new CliError('nothing to change: give --enabled, --disabled, --rewrite-domain or --default-domain', 2);
+      throw new CliError('nothing to change: give --enabled, --disabled, --rewrite-domain or --default-domain');
     }
     await withStores(cli, opts, async ({ db, directory }, config) => {
       const tenant = (await directory.load()).tenants.find((t) => t.name.toLowerCase() === name.toLowerCase());
-      if (!tenant) throw new CliError(`tenant ${name} does not exist`, 1);
+      if (!tenant) throw new CliError(`tenant ${name} does not exist`, 'not-found');
       const settings = new SqliteSrsSettings(db);
       const before = settings.settingFor(tenant.name);
       const after: TenantSrsSetting = { enabled: enabled ?? before.enabled, rewriteDomain: rewriteDomain === undefined ? before.rewriteDomain : rewriteDomain };

@@ -34,7 +34,7 @@ export function register(program: Command, cli: CliContext): void {
   ).action(async (name: string, opts: JsonOption) => {
     await withStores(cli, opts, async ({ directory }) => {
       const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === name.toLowerCase());
-      if (!t) throw new CliError(`tenant ${name} does not exist`, 1);
+      if (!t) throw new CliError(`tenant ${name} does not exist`, 'not-found');
       if (opts.json) printJson(cli, t);
       else cli.stdout.write(serializeDirectoryYaml({ tenants: [t] }));
     });
@@ -67,7 +67,7 @@ export function register(program: Command, cli: CliContext): void {
     const patch: TenantPatch = {};
     if (opts.ruleSet !== undefined) patch.relayRuleSet = opts.ruleSet;
     if (opts.rejectDirectSend !== undefined) patch.rejectDirectSend = opts.rejectDirectSend;
-    if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give --rule-set or --reject-direct-send', 2);
+    if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give --rule-set or --reject-direct-send');
     await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.updateTenant(name, patch), { json: opts.json }));
   });
 
