@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import type { BodyStore, BodyWriter } from '../ports.js';
 import { DirectoryFlusher, fsyncDirectory } from './directory-flush.js';
+import { RelaygateError } from '../../core/errors.js';
 
 const ID = /^[0-9a-z]{6,64}$/;
 const BUCKET_CHARS = 5;
 const SUFFIX = '.eml';
 
-export class InvalidBodyIdError extends Error {
+export class InvalidBodyIdError extends RelaygateError {
   constructor(id: string) {
-    super(`not a body id: ${JSON.stringify(id)}`);
+    super('invalid', `not a body id: ${JSON.stringify(id)}`, { details: { id } });
     this.name = 'InvalidBodyIdError';
   }
 }
