@@ -48,6 +48,7 @@ export function relaySettings(config: RelaygateConfig, tlsOverride?: RelayServer
       maxUnknownCommands: config.limits.maxUnknownCommands,
       maxErrors: config.limits.maxErrors,
       maxLineLength: config.limits.maxLineLength,
+      maxHops: config.limits.maxHops,
     },
   };
 }

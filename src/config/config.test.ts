@@ -282,3 +282,16 @@ test('the connection-protection limits have defaults and refuse values out of ra
     'limits.pressureCommandTimeout: expected a duration such as 30s, 1m, 24h or a number of milliseconds, got "soon"',
   ]);
 });
+
+test('loop and address hygiene limits: defaults, and a file that sets them', () => {
+  const dir = tempDir();
+  try {
+    const defaults = loadConfig(writeConfig(dir, 'hostname: relay.example.net\n'), {});
+    assert.equal(defaults.limits.maxHops, 50);
+    const set = loadConfig(writeConfig(dir, 'hostname: relay.example.net\nlimits: { maxHops: 20 }\n', 'set.yaml'), {});
+    assert.equal(set.limits.maxHops, 20);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expectProblems('hostname: relay.example.net\nlimits: { maxHops: 0 }\n', ['limits.maxHops: expected a positive integer']);
+});

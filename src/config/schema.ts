@@ -159,6 +159,8 @@ export const configSchema = z
         maxUnknownCommands: positiveInt.default(10),
         maxErrors: positiveInt.default(10),
         maxLineLength: positiveInt.default(4096),
+        /** A message with more Received: fields is refused at end of DATA (554 5.4.6): it loops. Postfix's hopcount_limit. */
+        maxHops: positiveInt.default(50),
       })
       .prefault({}),
     delivery: z

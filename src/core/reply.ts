@@ -90,6 +90,8 @@ export const Replies = Object.freeze({
   proxyRefused: reply(421, '4.7.0', 'PROXY protocol not accepted from this address'),
   badProxyHeader: reply(421, '4.7.0', 'Invalid PROXY protocol header'),
   headerTooLarge: reply(552, '5.3.4', 'Message header size exceeds limit'),
+  /** More Received: fields than limits.maxHops (Postfix's hopcount_limit and its reply): a mail loop. */
+  tooManyHops: reply(554, '5.4.6', 'Too many hops'),
   /** DATA with no transaction of ours open (smtp-server itself refuses DATA before MAIL or RCPT). */
   noTransaction: reply(503, '5.5.1', 'no transaction'),
 

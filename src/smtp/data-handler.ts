@@ -31,12 +31,19 @@ export interface DataDeps {
   decisions: DecisionLog;
   clock: Clock;
   hostname: string;
+  /** More `Received:` fields than this and the message is refused as looping (limits.maxHops). */
+  maxHops: number;
   onError(err: unknown, ctx: ConnectionContext | undefined): void;
 }
 
 export type DataOutcome = { kind: 'reply'; reply: SmtpReply } | { kind: 'closed' };
 
 class MessageTooBigError extends RelaygateError {
+  constructor(message: string) {
+    super('invalid', message);
+  }
+}
+class TooManyHopsError extends RelaygateError {
   constructor(message: string) {
     super('invalid', message);
   }
@@ -79,6 +86,9 @@ export async function receiveData(
 
   let outcome: Outcome | null = null;
   const stamp = async (facts: HeaderFacts): Promise<string[]> => {
+    // Postfix's hopcount_limit: a message that has passed this many relays is in a loop. Refused as
+    // soon as its header block is read; the reply waits for the end of DATA.
+    if (facts.received > deps.maxHops) throw new TooManyHopsError(`${facts.received} Received: fields (limit ${deps.maxHops})`);
     outcome = await decideAtHeaders(deps, ctx, tx, facts);
     const first = outcome.accepted[0]?.decision;
     return [
@@ -127,6 +137,7 @@ export async function receiveData(
     if (err instanceof ClientGoneError) return { kind: 'closed' };
     await drain(stream);
     if (err instanceof MessageTooBigError) return { kind: 'reply', reply: Replies.messageTooBig };
+    if (err instanceof TooManyHopsError) return { kind: 'reply', reply: Replies.tooManyHops };
     if ((err as { code?: unknown }).code === 'EMAXLEN') return { kind: 'reply', reply: Replies.headerTooLarge };
     if (stream.destroyed && !stream.readableEnded) return { kind: 'closed' };
     return { kind: 'reply', reply: sessionFailure(deps, err, ctx) };

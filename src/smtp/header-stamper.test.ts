@@ -33,7 +33,7 @@ async function stamp(message: string, chunkSize = 7): Promise<{ out: string; fac
 test('our headers go on top, inbound X-Relaygate-* copies go, the body is untouched', async () => {
   const msg = 'From: "A, B" <a@contoso.example>, c@x.example\r\nX-Relaygate-Tenant: forged\r\nx-relaygate-attribution: cert\r\nSubject: multi\r\n line\r\nMessage-ID: <1@x>\r\n\r\nbody\r\nX-Relaygate-Tenant: in body stays\r\n';
   const { out, facts } = await stamp(msg);
-  assert.deepEqual(facts, { headerFrom: 'a@contoso.example', subject: 'multi line', messageId: '<1@x>' });
+  assert.deepEqual(facts, { headerFrom: 'a@contoso.example', subject: 'multi line', messageId: '<1@x>', received: 0 });
   assert.equal(
     out,
     'Received: from a\r\n\tby b\r\nX-Relaygate-Tenant: t\r\nFrom: "A, B" <a@contoso.example>, c@x.example\r\nSubject: multi\r\n line\r\nMessage-ID: <1@x>\r\n\r\nbody\r\nX-Relaygate-Tenant: in body stays\r\n',

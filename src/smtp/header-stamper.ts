@@ -8,6 +8,8 @@ export interface HeaderFacts {
   headerFrom: string | null;
   subject: string | null;
   messageId: string | null;
+  /** How many `Received:` fields the message arrived with: the hops it has made so far. */
+  received: number;
 }
 
 /** Given the header facts, the header fields to put on top (each a full, folded `Name: value`). */
@@ -48,7 +50,7 @@ export class HeaderStamper extends Transform {
   override _flush(done: TransformCallback): void {
     if (this.stamped) return done();
     this.stamped = true;
-    this.stamp({ headerFrom: null, subject: null, messageId: null }).then(
+    this.stamp({ headerFrom: null, subject: null, messageId: null, received: 0 }).then(
       (lines) => {
         this.push(Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'binary'));
         done();
@@ -65,5 +67,10 @@ function readFacts(node: MimeNode): HeaderFacts {
     return line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
   };
   const from = value('from');
-  return { headerFrom: from === null ? null : firstHeaderAddress(from), subject: value('subject'), messageId: value('message-id') };
+  return {
+    headerFrom: from === null ? null : firstHeaderAddress(from),
+    subject: value('subject'),
+    messageId: value('message-id'),
+    received: node.headers.get('received').length,
+  };
 }

@@ -39,6 +39,8 @@ export interface RelayServerSettings {
       maxUnknownCommands: number;
       maxErrors: number;
       maxLineLength: number;
+      /** More Received: fields than this: a loop, refused at end of DATA. */
+      maxHops: number;
     };
 }
 
@@ -81,6 +83,7 @@ export class RelayServer {
       decisions: new DecisionLog(deps.acceptor),
       clock: deps.clock,
       hostname: s.hostname,
+      maxHops: s.limits.maxHops,
       limits: { maxRecipients: s.limits.maxRecipients, maxErrors: s.limits.maxErrors },
       context: (id) => this.contexts.get(id),
       onError,

@@ -64,6 +64,7 @@ export const defaultLimits: RelayServerSettings['limits'] = {
   maxUnknownCommands: 10,
   maxErrors: 10,
   maxLineLength: 4096,
+  maxHops: 50,
 };
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
