@@ -2,6 +2,7 @@ import { directoryMigration } from './001_directory.js';
 import { queueMigration } from './002_queue.js';
 import { deliveryMigration } from './003_delivery.js';
 import { deliveryQuotasMigration } from './004_delivery_quotas.js';
+import { srsMintedMigration } from './005_srs_minted.js';
 import { queueLeasesAndIndexesMigration } from './007_queue_leases_and_indexes.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -17,5 +18,6 @@ export const migrations: Migration[] = [
   queueMigration,
   deliveryMigration,
   deliveryQuotasMigration,
+  srsMintedMigration,
   queueLeasesAndIndexesMigration,
 ];
