@@ -49,6 +49,7 @@ export function relaySettings(config: RelaygateConfig, tlsOverride?: RelayServer
       maxErrors: config.limits.maxErrors,
       maxLineLength: config.limits.maxLineLength,
       maxHops: config.limits.maxHops,
+      allowAddressLiterals: config.limits.allowAddressLiterals,
     },
   };
 }
@@ -87,7 +88,9 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
   if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
   const delivery = parts.delivery;
   const acceptor = new MessageAcceptor(parts.bodies, committer, delivery ? () => delivery.onAccepted() : undefined);
-  const policy = new SessionPolicy(parts.snapshots ?? new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000));
+  const policy = new SessionPolicy(parts.snapshots ?? new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000), {
+    allowAddressLiterals: parts.settings.limits.allowAddressLiterals,
+  });
   const server = new RelayServer({
     settings: parts.settings,
     policy,

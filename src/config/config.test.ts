@@ -288,8 +288,10 @@ test('loop and address hygiene limits: defaults, and a file that sets them', () 
   try {
     const defaults = loadConfig(writeConfig(dir, 'hostname: relay.example.net\n'), {});
     assert.equal(defaults.limits.maxHops, 50);
-    const set = loadConfig(writeConfig(dir, 'hostname: relay.example.net\nlimits: { maxHops: 20 }\n', 'set.yaml'), {});
+    assert.equal(defaults.limits.allowAddressLiterals, false);
+    const set = loadConfig(writeConfig(dir, 'hostname: relay.example.net\nlimits: { maxHops: 20, allowAddressLiterals: true }\n', 'set.yaml'), {});
     assert.equal(set.limits.maxHops, 20);
+    assert.equal(set.limits.allowAddressLiterals, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -161,6 +161,8 @@ export const configSchema = z
         maxLineLength: positiveInt.default(4096),
         /** A message with more Received: fields is refused at end of DATA (554 5.4.6): it loops. Postfix's hopcount_limit. */
         maxHops: positiveInt.default(50),
+        /** true: recipients like user@[192.0.2.1] are judged by the relay rules; false: 550 5.1.2 at RCPT. */
+        allowAddressLiterals: z.boolean().default(false),
       })
       .prefault({}),
     delivery: z

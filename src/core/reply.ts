@@ -68,6 +68,11 @@ export const Replies = Object.freeze({
 
   // The session's replies that the contract leaves to us.
   invalidSender: reply(501, '5.1.7', 'Invalid sender address'),
+  /**
+   * Address hygiene: a recipient `user@[192.0.2.1]` while limits.allowAddressLiterals is off. 5.1.2
+   * (bad destination system), not 5.1.3: the syntax is valid RFC 5321, the destination is refused.
+   */
+  addressLiteralRefused: reply(550, '5.1.2', 'Address literal recipients not accepted'),
   /** RFC 6531 (X.6.7 "Non-ASCII addresses not permitted for that sender/recipient"): MAIL FROM lacked SMTPUTF8. */
   smtputf8Required: reply(553, '5.6.7', 'Non-ASCII address not permitted without SMTPUTF8'),
   /** A bounce to an SRS address this relay did not make, or made too long ago. */

@@ -32,6 +32,8 @@ export interface TransactionContext {
   /** The rule set in force for the connection's tenant: what a recipient refused before any rule records. */
   ruleSet: RuleSet;
   srsReturns: Readonly<Record<string, string | null>>;
+  /** limits.allowAddressLiterals: IP-literal recipients go to the relay rules instead of being refused. */
+  allowAddressLiterals: boolean;
 }
 
 interface Outcome {
@@ -48,6 +50,12 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
   if (parsed.kind === 'invalid' || parsed.kind === 'null') {
     const reason = parsed.kind === 'invalid' ? parsed.reason : 'null recipient';
     return hygieneRefusal(ctx, rawRecipient, reason);
+  }
+  // Our rule (address hygiene): mail for `user@[192.0.2.1]` names a host, not a domain anyone owns,
+  // and delivery would connect wherever the sender says (loopback, the internal network). Refused
+  // unless the operator allows literals; then the relay rules judge it like any foreign domain.
+  if (parsed.kind === 'literal' && !ctx.allowAddressLiterals) {
+    return { ...hygieneRefusal(ctx, parsed.address, 'an address-literal recipient, and limits.allowAddressLiterals is off'), reply: Replies.addressLiteralRefused };
   }
   if (ctx.p1.kind === 'null' && Object.hasOwn(ctx.srsReturns, rawRecipient)) return srsReturn(ctx, parsed.address, ctx.srsReturns[rawRecipient] ?? null);
   const domain = parsed.kind === 'mailbox' ? parsed.domain : null;

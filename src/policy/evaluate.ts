@@ -31,7 +31,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
   if (p1.kind === 'invalid') mailFromReply = Replies.invalidSender;
   else if (attribution.connector?.requireTls && !connection.tls) mailFromReply = Replies.tlsRequired;
 
-  const ctx: TransactionContext = { snapshot, ip: connection.ip, tls: connection.tls, source, p1, p1Domain, p2Domain, at, ruleSet: ruleSetInForce(attribution.tenant, at), srsReturns: message.srsReturns ?? {} };
+  const ctx: TransactionContext = { snapshot, ip: connection.ip, tls: connection.tls, source, p1, p1Domain, p2Domain, at, ruleSet: ruleSetInForce(attribution.tenant, at), srsReturns: message.srsReturns ?? {}, allowAddressLiterals: input.settings?.allowAddressLiterals === true };
   const recipients: RecipientDecision[] = message.recipients.map((r) => {
     const decision = decideRecipient(ctx, r);
     if (!mailFromReply) return decision;

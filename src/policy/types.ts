@@ -43,11 +43,22 @@ export interface MessageFacts {
   srsReturns?: Readonly<Record<string, string | null>>;
 }
 
+/** Server settings some rules read (relaygate.yaml), passed in like any other fact. */
+export interface PolicySettings {
+  /**
+   * `limits.allowAddressLiterals`: a recipient like `user@[192.0.2.1]` is judged by the relay rules.
+   * Off (the default), it is refused by address hygiene.
+   */
+  allowAddressLiterals: boolean;
+}
+
 export interface EvaluationInput {
   connection: ConnectionFacts;
   message: MessageFacts;
   /** The instant the mail arrives: picks the rule set under `auto` and checks certificate validity. */
   at: Date;
+  /** Omitted settings take their defaults (every one off). */
+  settings?: Partial<PolicySettings>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { BareLineEndingPolicy, Directory } from '../directory/model.js';
-import { buildSnapshot, evaluate, type DirectorySnapshot, type EvaluationInput, type TransactionDecision } from '../policy/index.js';
+import { buildSnapshot, evaluate, type DirectorySnapshot, type EvaluationInput, type PolicySettings, type TransactionDecision } from '../policy/index.js';
 
 /** What the session needs of the directory store (structurally the store's DirectoryStore port). */
 export interface DirectorySource {
@@ -43,10 +43,14 @@ export class SnapshotCache {
 
 /** The policy as the SMTP session calls it: the engine on the current snapshot. */
 export class SessionPolicy {
-  constructor(private readonly cache: SnapshotCache) {}
+  constructor(
+    private readonly cache: SnapshotCache,
+    /** The server's settings the engine reads (relaygate.yaml), given with every evaluation. */
+    private readonly settings: PolicySettings = { allowAddressLiterals: false },
+  ) {}
 
   async evaluate(input: EvaluationInput): Promise<TransactionDecision> {
-    return evaluate(await this.cache.snapshot(), input);
+    return evaluate(await this.cache.snapshot(), { ...input, settings: this.settings });
   }
 
   /** Is the source in an enabled connector's IP range, in the current snapshot? */

@@ -41,6 +41,8 @@ export interface RelayServerSettings {
       maxLineLength: number;
       /** More Received: fields than this: a loop, refused at end of DATA. */
       maxHops: number;
+      /** Recipients like user@[192.0.2.1] are judged by the relay rules instead of refused. */
+      allowAddressLiterals: boolean;
     };
 }
 

@@ -54,3 +54,33 @@ test('a malformed MAIL FROM gets the engine\'s reply, whichever parser saw it fi
   assert.equal(await c.command('MAIL FROM:<a b>'), '501 5.1.7 Invalid sender address');
   c.close();
 });
+
+test('address literals: check and the live server agree, with limits.allowAddressLiterals off (default) and on', async () => {
+  const allowing = await startHarness({ directory: testDirectoryYaml, limits: { allowAddressLiterals: true } });
+  try {
+    writeFileSync(join(dir, 'allow-literals.yaml'), 'hostname: parity.example\nlimits: { allowAddressLiterals: true }\n');
+    const recipients = ['user@[127.0.0.1]', 'user@[IPv6:::1]', 'a@elsewhere.example'];
+    const file = join(dir, 'literals.yaml');
+    writeFileSync(file, `directory: tenants.yaml\nconnection: { ip: 127.0.0.1 }\nmailFrom: "app@contoso.example"\nrecipients: ${JSON.stringify(recipients)}\n`);
+    const replies = async (args: string[]): Promise<string[]> =>
+      (JSON.parse((await runRelaygate(['check', '--json', ...args, file], dir)).stdout) as { recipients: Array<{ reply: string }> }).recipients.map((r) => r.reply);
+    const live = async (harness: Harness): Promise<string[]> => {
+      const c = await RawSmtpClient.connect({ host: '127.0.0.1', port: harness.port('smtp') });
+      await c.read();
+      await c.command('EHLO parity.example');
+      assert.equal(await c.command('MAIL FROM:<app@contoso.example>'), '250 2.1.0 Sender OK');
+      const out: string[] = [];
+      for (const r of recipients) out.push(await c.command(`RCPT TO:<${r}>`));
+      c.close();
+      return out;
+    };
+    const refused = '550 5.1.2 Address literal recipients not accepted';
+    assert.deepEqual(await live(h), [refused, refused, '250 2.1.5 Recipient OK']);
+    assert.deepEqual(await replies([]), [refused, refused, '250 2.1.5 Recipient OK']);
+    const ok = ['250 2.1.5 Recipient OK', '250 2.1.5 Recipient OK', '250 2.1.5 Recipient OK'];
+    assert.deepEqual(await live(allowing), ok);
+    assert.deepEqual(await replies(['--config', join(dir, 'allow-literals.yaml')]), ok);
+  } finally {
+    await allowing.stop();
+  }
+});

@@ -121,6 +121,11 @@ function loadScenario(file: string, v: unknown, index: number): Scenario {
       recipients: strings(raw['recipients'], `${where}.recipients`),
     },
   };
+  if (raw['settings'] !== undefined) {
+    const settings = record(raw['settings'], `${where}.settings`);
+    for (const key of Object.keys(settings)) if (key !== 'allowAddressLiterals') throw new Error(`${where}.settings.${key}: unknown setting`);
+    if (settings['allowAddressLiterals'] !== undefined) input.settings = { allowAddressLiterals: settings['allowAddressLiterals'] === true };
+  }
   // Omitted = not known yet (before DATA); null = the message has no usable From.
   if ('headerFrom' in raw) input.message.headerFrom = strOrNull(raw['headerFrom'], `${where}.headerFrom`);
 

@@ -65,6 +65,7 @@ export const defaultLimits: RelayServerSettings['limits'] = {
   maxErrors: 10,
   maxLineLength: 4096,
   maxHops: 50,
+  allowAddressLiterals: false,
 };
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {

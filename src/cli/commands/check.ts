@@ -5,7 +5,7 @@ import { loadScenarioFile, parseInstant, readDirectoryFile } from '../../complia
 import { loadConfig } from '../../config/index.js';
 import type { Directory } from '../../directory/model.js';
 import { buildSnapshot, evaluate } from '../../policy/index.js';
-import type { CertificateFacts, EvaluationInput } from '../../policy/types.js';
+import type { CertificateFacts, EvaluationInput, PolicySettings } from '../../policy/types.js';
 import { asStoreFailure, openStores } from '../../app/stores.js';
 import { certificateFactsFromChain, loadTrustAnchors, readPemBundle } from '../../tls/pem-chain.js';
 import { CliError } from '../errors.js';
@@ -36,7 +36,7 @@ export function register(program: Command, cli: CliContext): void {
     .description('Evaluate a scenario file, a message (--eml) or a whole tenant (--tenant) against the relay policy')
     .argument('[scenario]', 'scenario YAML file')
     .option('--json', 'machine-readable output')
-    .option('--config <file>', 'relaygate.yaml (for the directory in the store)')
+    .option('--config <file>', 'relaygate.yaml: the directory in the store, and the settings the rules read (limits.allowAddressLiterals)')
     .option('--directory <file>', 'use this tenants.yaml instead of the store')
     .option('--ca <file>', 'CA bundle trusted for client certificates (default: Node\'s roots)')
     .option('--eml <file>', 'evaluate this message: P2 and recipients come from it')
@@ -61,7 +61,7 @@ export function register(program: Command, cli: CliContext): void {
       if (opts.tenant && !opts.eml && !scenario) return await runAudit(cli, opts, now);
       const { input, directory } = scenario ? loadScenarioFile(scenario, { ca: opts.ca, now }) : { ...(await emlInput(opts, now)), directory: null };
       const snapshot = buildSnapshot(directory ?? (await loadDirectory(cli, opts)));
-      const decision = evaluate(snapshot, input);
+      const decision = evaluate(snapshot, { ...input, settings: policySettings(cli, opts) });
       cli.stdout.write(
         opts.json
           ? JSON.stringify(toCheckJson(decision), null, 2) + '\n'
@@ -105,6 +105,12 @@ async function emlInput(opts: CheckOptions, now: Date): Promise<{ input: Evaluat
       message: { mailFrom: opts.mailFrom ?? facts.returnPath ?? '', recipients, headerFrom: facts.headerFrom },
     },
   };
+}
+
+/** The settings of relaygate.yaml the engine reads, as `serve` with the same file would give them. */
+function policySettings(cli: CliContext, opts: CheckOptions): PolicySettings {
+  const config = loadConfig(opts.config, cli.env, { cwd: cli.cwd });
+  return { allowAddressLiterals: config.limits.allowAddressLiterals };
 }
 
 async function loadDirectory(cli: CliContext, opts: CheckOptions): Promise<Directory> {
