@@ -14,14 +14,14 @@ import type { RandomSource } from '../delivery/dns/mx.js';
 import { RoutingResolver } from '../delivery/next-hop-resolver.js';
 import { RecipientQuota } from '../delivery/recipient-quota.js';
 import type { NextHopPlan, Route, TlsMode } from '../delivery/routing.js';
-import { Srs } from '../delivery/srs.js';
+import { Srs, srsValidityMs } from '../delivery/srs.js';
 import { reverseSrsAddress } from '../delivery/srs-return.js';
 import { defaultThrottleLimits, Throttle, type ThrottleLimits } from '../delivery/throttle.js';
 import type { DirectorySnapshot } from '../policy/index.js';
 import { DsnGenerator } from '../queue/dsn-generator.js';
 import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
-import type { BodyStore } from '../store/ports.js';
+import type { BodyStore, SrsMintedStore } from '../store/ports.js';
 import type { SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { SqliteDkimKeys, SqliteQuotaStore, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
@@ -44,6 +44,8 @@ export interface DeliveryDeps {
   delivery: DeliveryConfig;
   /** Whether a sender domain is an accepted domain of the tenant (the policy engine answers). */
   senderDomainAccepted: (tenant: string, domain: string) => Promise<boolean>;
+  /** Where every SRS address delivery mints is recorded with its message (bounces are checked against it). */
+  srsMinted: SrsMintedStore;
   clock?: Clock;
   random?: RandomSource;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -89,6 +91,9 @@ export class DeliveryService {
   private passing = false;
   private kickedDuringPass = false;
   private lastQuotaFlush = 0;
+  private lastSrsPrune = 0;
+  /** How long a minted SRS address stays recorded: as long as its HMAC timestamp can still verify. */
+  readonly srsRecordAgeMs = srsValidityMs();
   private readonly clock: Clock;
   private readonly srs: Srs;
 
@@ -145,6 +150,7 @@ export class DeliveryService {
             senderDomainAccepted: deps.senderDomainAccepted,
             secrets: [srsSecret],
             defaultRewriteDomain: deps.srsDomain ?? deps.hostname,
+            minted: deps.srsMinted,
           },
           ...(log ? { log: (m: string) => log('warn', m) } : {}),
         },
@@ -162,6 +168,7 @@ export class DeliveryService {
     this.stopped = false;
     const recovered = await this.store.recoverLeases(this.clock.now().getTime());
     if (recovered > 0) this.deps.log?.('info', `delivery: ${recovered} recipients left in flight by the previous run are due again`);
+    await this.pruneSrsRecords();
     this.schedule(0);
   }
 
@@ -190,6 +197,7 @@ export class DeliveryService {
       this.passing = true;
       this.kickedDuringPass = false;
       if (this.clock.now().getTime() - this.lastQuotaFlush >= 1_000) this.flushQuota();
+      if (this.clock.now().getTime() - this.lastSrsPrune >= 3_600_000) void this.pruneSrsRecords();
       const poll = this.deps.pollIntervalMs ?? 5_000;
       // Straight on while work is waiting (a full batch, or mail accepted during the pass);
       // otherwise poll for retries coming due.
@@ -214,6 +222,18 @@ export class DeliveryService {
     this.timer = null;
     await this.scheduler.idle();
     this.flushQuota();
+  }
+
+  /** Forgets SRS addresses too old to verify any more (at start, then hourly). */
+  async pruneSrsRecords(): Promise<number> {
+    const now = this.clock.now().getTime();
+    this.lastSrsPrune = now;
+    try {
+      return await this.deps.srsMinted.prune(now - this.srsRecordAgeMs);
+    } catch (err) {
+      this.deps.log?.('warn', `old SRS records not pruned: ${err instanceof Error ? err.message : String(err)}`);
+      return 0;
+    }
   }
 
   private flushQuota(): void {

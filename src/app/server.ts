@@ -20,6 +20,7 @@ import { RelayServer, type BoundListener, type RelayServerDeps, type RelayServer
 import { DeliveryService, acceptedDomainCheck } from './delivery.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { SessionPolicy, SnapshotCache, type DirectorySource } from '../smtp/policy-source.js';
+import { SrsReturnFacts } from '../smtp/srs-return-facts.js';
 
 import type { LogFn } from '../observability/logger.js';
 export type { LogFn };
@@ -65,8 +66,8 @@ export interface RelayParts {
   directoryCheckMs?: number;
   /** A snapshot cache shared with other services of the process (one snapshot per revision). */
   snapshots?: SnapshotCache;
-  /** Where the front end meets delivery: reverse SRS, per-tenant recipient limits, a nudge per accepted message. */
-  delivery?: Pick<RelayServerDeps, 'reverseSrs' | 'admitRecipient'> & { onAccepted(): void };
+  /** Where the front end meets delivery: bounces to SRS addresses, per-tenant recipient limits, a nudge per accepted message. */
+  delivery?: Pick<RelayServerDeps, 'srsReturns' | 'admitRecipient'> & { onAccepted(): void };
 }
 
 export interface RunningRelay {
@@ -97,7 +98,7 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
     acceptor,
     clock,
     log,
-    ...(delivery?.reverseSrs ? { reverseSrs: delivery.reverseSrs } : {}),
+    ...(delivery?.srsReturns ? { srsReturns: delivery.srsReturns } : {}),
     ...(delivery?.admitRecipient ? { admitRecipient: delivery.admitRecipient } : {}),
   });
   const listeners = await server.start();
@@ -159,7 +160,7 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
     queue: stores.queue,
     bodies: stores.bodies,
     ...(log ? { log } : {}),
-    ...(delivery ? { delivery: frontEndHooks(delivery) } : {}),
+    ...(delivery ? { delivery: frontEndHooks(delivery, stores, log) } : {}),
   });
   // Delivery starts after the relay: startRelay sweeps orphaned spool files first.
   await delivery?.start();
@@ -182,15 +183,25 @@ function deliveryService(config: RelaygateConfig, stores: Stores, snapshots: Sna
     delivery: config.delivery,
     throttle: config.delivery.limits,
     senderDomainAccepted: acceptedDomainCheck(snapshots),
+    srsMinted: stores.srsMinted,
     ...(config.delivery.srsDomain ? { srsDomain: config.delivery.srsDomain } : {}),
     ...(log ? { log: (level, message) => log(level, message) } : {}),
   });
 }
 
-/** The daily quota counts the recipients a tenant sends (relay and internal), not mail it receives. */
-function frontEndHooks(delivery: DeliveryService): NonNullable<RelayParts['delivery']> {
+/**
+ * Bounces to SRS addresses: delivery verifies the HMAC and age, the minted-address store says
+ * whether (and how often more) it may return. The daily quota counts the recipients a tenant sends
+ * (relay and internal), not mail it receives.
+ */
+function frontEndHooks(delivery: DeliveryService, stores: Stores, log: LogFn | undefined): NonNullable<RelayParts['delivery']> {
   return {
-    reverseSrs: (address) => delivery.reverseSrs(address),
+    srsReturns: new SrsReturnFacts({
+      reverse: (address) => delivery.reverseSrs(address),
+      minted: stores.srsMinted,
+      recordAgeMs: delivery.srsRecordAgeMs,
+      ...(log ? { log: (message: string) => log('warn', message) } : {}),
+    }),
     admitRecipient: (r: RecipientDecision) => {
       if (r.directionality !== 'Originating' || !r.tenant) return null;
       const admitted = delivery.quota.admit(r.tenant);

@@ -4,11 +4,12 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { BodyStore, DirectoryStore } from '../store/ports.js';
+import type { BodyStore, DirectoryStore, SrsMintedStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
+import { SqliteSrsMintedStore } from '../store/sqlite/srs-minted-store.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 
 export interface Stores {
@@ -19,6 +20,8 @@ export interface Stores {
   queue: SqliteQueueStore;
   /** Message bodies: files under `<dataDir>/spool`. */
   bodies: BodyStore;
+  /** SRS addresses delivery minted; the SMTP front end checks bounces against them. */
+  srsMinted: SrsMintedStore;
   close(): void;
 }
 
@@ -56,6 +59,7 @@ export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): 
       directory: new SqliteDirectoryStore(opened),
       queue: new SqliteQueueStore(opened),
       bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
+      srsMinted: new SqliteSrsMintedStore(opened),
       close: () => opened.close(),
     };
   } catch (err) {

@@ -38,6 +38,8 @@ export interface QueuedEnvelope extends Envelope {
   /** The header From (P2) address, when the message had one. */
   headerFrom: string | null;
   receivedAt: number;
+  /** How many of its recipients were relayed to outside domains: what bounds the returns to its SRS sender. */
+  outsideRecipients: number;
 }
 
 /** A queued recipient: `id` is how a delivery result finds its way back to the queue. */
@@ -45,9 +47,17 @@ export interface RecipientRef extends EnvelopeRecipient {
   id: number;
   /** The domain the next hop is chosen by. */
   domain: string;
+  /**
+   * The tenant relayed it to an outside domain (the policy's `relay` verdict at acceptance): only
+   * a transaction to such recipients carries an SRS-rewritten sender.
+   */
+  relayed: boolean;
 }
 
-/** One message's recipients for one next hop: what a courier carries in one transaction. */
+/**
+ * One message's recipients for one next hop: what a courier carries in one transaction. They are
+ * all relayed or none is (the two kinds may need different envelope senders).
+ */
 export interface Job {
   /** Shared by all the jobs of one message in a pass (a courier may prepare the message once per object). */
   message: QueuedEnvelope;

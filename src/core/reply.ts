@@ -77,6 +77,8 @@ export const Replies = Object.freeze({
   smtputf8Required: reply(553, '5.6.7', 'Non-ASCII address not permitted without SMTPUTF8'),
   /** A bounce to an SRS address this relay did not make, or made too long ago. */
   invalidSrsAddress: reply(550, '5.1.1', 'Unknown or expired SRS address'),
+  /** Our rule: too many bounces to SRS addresses from one source address in a short time (try later). */
+  srsReturnsRateLimited: reply(450, '4.7.1', 'Too many bounces from this address, try again later'),
   recipientOk: reply(250, '2.1.5', 'Recipient OK'),
   senderOk: reply(250, '2.1.0', 'Sender OK'),
   /** A tenant's daily recipient quota is used up. Which tenant and which limit go to the log only. */

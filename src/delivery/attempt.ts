@@ -14,6 +14,8 @@ import type { Throttle } from './throttle.js';
 /** A job with its message as it goes on the wire (sender after SRS, content after DKIM). */
 export interface PreparedJob extends Job {
   prepared: PreparedMessage;
+  /** This transaction's envelope sender (PreparedMessage.senderFor its recipients). */
+  from: string;
 }
 
 export interface AttemptSettings {
@@ -27,7 +29,7 @@ export interface AttemptSettings {
 
 function outbound(job: PreparedJob): OutboundMessage {
   return {
-    mailFrom: job.prepared.from,
+    mailFrom: job.from,
     recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
     envId: job.message.envId,
     ret: job.message.ret,

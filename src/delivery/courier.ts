@@ -26,11 +26,20 @@ export class SmtpCourier implements Courier<NextHopPlan> {
     const results = new Map<number, RecipientResult>();
     const ready: PreparedJob[] = [];
     for (const job of jobs) {
+      let prepared: PreparedMessage;
       try {
-        ready.push({ ...job, prepared: await this.prepareOnce(job.message) });
+        prepared = await this.prepareOnce(job.message);
       } catch (err) {
         const failure = err instanceof DeliveryError ? err.failure : LocalFailures.spoolUnreadable(String(err));
         for (const r of job.recipients) results.set(r.id, { kind: 'failed', failure, host: null });
+        continue;
+      }
+      try {
+        ready.push({ ...job, prepared, from: await prepared.senderFor(job.recipients) });
+      } catch (err) {
+        // An SRS sender that could not be recorded is never used: the recipients wait for a retry.
+        this.prepare.log?.(`envelope sender of ${job.message.id} not made: ${err instanceof Error ? err.message : String(err)}`);
+        for (const r of job.recipients) results.set(r.id, { kind: 'failed', failure: LocalFailures.storeUnavailable(), host: null });
       }
     }
     if (ready.length > 0) {

@@ -92,6 +92,8 @@ export const LocalFailures = {
     scope: 'message', permanent: false, remote: false,
     reply: Replies.spoolUnreadable(detail),
   }),
+  /** A store delivery needs before sending (the SRS record) failed: try again later. */
+  storeUnavailable: (): DeliveryFailure => ({ scope: 'message', permanent: false, remote: false, reply: Replies.temporaryFailure }),
 } as const;
 
 interface SmtpErrorShape {

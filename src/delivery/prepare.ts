@@ -1,13 +1,14 @@
 /**
- * Turns a queued message into what goes on the wire: the envelope sender (SRS-rewritten when the
- * tenant relays for a sender domain that is not its own) and the content (DKIM-signed with the
- * tenant's key for the From domain), streamed from the body store.
+ * Turns a queued message into what goes on the wire: the envelope sender of each transaction
+ * (SRS-rewritten only for recipients the tenant relayed to outside domains, with a sender domain
+ * that is not its own) and the content (DKIM-signed with the tenant's key for the From domain),
+ * streamed from the body store.
  */
 import { Readable } from 'node:stream';
 import { domainOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
-import type { QueuedEnvelope } from '../core/envelope.js';
-import type { BodyStore } from '../store/ports.js';
+import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
+import type { BodyStore, SrsMintedStore } from '../store/ports.js';
 import { dkimSignatureFor, findSigningKey, type DkimKeySource } from './dkim.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
 import { Srs } from './srs.js';
@@ -19,6 +20,8 @@ export interface SrsPolicy {
   senderDomainAccepted(tenant: string, domain: string): Promise<boolean>;
   secrets: readonly string[];
   defaultRewriteDomain: string;
+  /** Every rewritten sender is recorded with its message before it is used: bounces to it are checked against it. */
+  minted: SrsMintedStore;
 }
 
 export interface PrepareDeps {
@@ -30,22 +33,34 @@ export interface PrepareDeps {
 }
 
 export interface PreparedMessage {
-  from: string;
+  /** The envelope sender of a transaction to these recipients (all relayed, or none: see Job). */
+  senderFor(recipients: readonly RecipientRef[]): Promise<string>;
   /** True when the content carries our DKIM signature. */
   signed: boolean;
   open(): Readable;
 }
 
-/** The envelope sender after SRS (the null sender and DSNs are never rewritten). */
-export async function envelopeSender(message: QueuedEnvelope, srs: SrsPolicy | null, clock: Clock): Promise<string> {
+/**
+ * The envelope sender of a transaction after SRS: rewritten only for recipients the attributed
+ * tenant relayed to outside domains (the policy's `relay` verdict at acceptance), with a P1 domain
+ * the tenant does not accept. Inbound mail to an accepted domain and a tenant's internal mail keep
+ * their P1, and so do the null sender and DSNs. A rewritten sender is recorded with the message
+ * before it is returned.
+ */
+export async function envelopeSender(message: QueuedEnvelope, recipients: readonly RecipientRef[], srs: SrsPolicy | null, clock: Clock): Promise<string> {
   if (!srs || message.mailFrom === '' || message.kind === 'dsn' || message.tenant === null) return message.mailFrom;
+  if (!recipients.some((r) => r.relayed)) return message.mailFrom;
   const domain = domainOf(message.mailFrom);
   if (domain === null) return message.mailFrom;
   const setting = srs.settingFor(message.tenant);
   if (!setting.enabled) return message.mailFrom;
   if (await srs.senderDomainAccepted(message.tenant, domain)) return message.mailFrom;
   const rewriter = new Srs({ secrets: srs.secrets, rewriteDomain: setting.rewriteDomain ?? srs.defaultRewriteDomain }, clock);
-  return rewriter.forward(message.mailFrom);
+  const rewritten = rewriter.forward(message.mailFrom);
+  if (rewritten !== message.mailFrom) {
+    await srs.minted.record({ address: rewritten, messageId: message.id, outsideRecipients: message.outsideRecipients, at: clock.now().getTime() });
+  }
+  return rewritten;
 }
 
 /** The body of a message, or a DeliveryError when it cannot be read (the recipients are deferred). */
@@ -64,7 +79,6 @@ export async function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps)
   const first = await openBody(deps.bodies, message.id);
   let header = '';
   try {
-    const from = await envelopeSender(message, deps.srs, deps.clock);
     const fromDomain = message.headerFrom ? domainOf(message.headerFrom) : null;
     const key = message.tenant && fromDomain ? findSigningKey(deps.dkimKeys, message.tenant, fromDomain) : null;
     if (key) {
@@ -75,7 +89,7 @@ export async function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps)
     const prefix = Buffer.from(header);
     const bodies = deps.bodies;
     return {
-      from,
+      senderFor: (recipients) => envelopeSender(message, recipients, deps.srs, deps.clock),
       signed: header !== '',
       // Each attempt reads the body afresh (a hop may fail halfway and the next one starts over).
       open: () =>

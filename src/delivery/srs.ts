@@ -15,6 +15,15 @@ import { RelaygateError } from '../core/errors.js';
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const DAY = 86_400_000;
 const TIME_SLOTS = 1024;
+const DEFAULT_MAX_AGE_DAYS = 21;
+
+/**
+ * How long after minting an address can still pass `reverse`'s age check (the timestamp counts
+ * whole days, so up to one day more than `maxAgeDays`): how long its record must be kept.
+ */
+export function srsValidityMs(maxAgeDays = DEFAULT_MAX_AGE_DAYS): number {
+  return (maxAgeDays + 1) * DAY;
+}
 
 export interface SrsSettings {
   /** The first secret signs; all of them verify (so secrets can be rotated). */
@@ -66,7 +75,7 @@ export class Srs {
     if (settings.secrets.length === 0 || settings.secrets.some((s) => s.length < 16)) {
       throw new SrsError('SRS needs at least one secret of 16 or more characters');
     }
-    this.maxAgeDays = settings.maxAgeDays ?? 21;
+    this.maxAgeDays = settings.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS;
     this.hashLength = settings.hashLength ?? 8;
   }
 

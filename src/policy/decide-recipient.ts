@@ -1,4 +1,3 @@
-import { domainPartOf } from '../core/address.js';
 import type { Domain } from '../core/domain.js';
 import { Replies, type SmtpReply } from '../core/reply.js';
 import type { RuleSet, Tenant } from '../directory/model.js';
@@ -16,7 +15,8 @@ import {
 } from './partner-connectors.js';
 import { ruleSetInForce } from './rule-set.js';
 import type { DirectorySnapshot } from './snapshot.js';
-import type { DecisionRule, RecipientDecision, RecipientVerdict, RelayConditions } from './types.js';
+import { decideSrsReturn } from './srs-return.js';
+import type { DecisionRule, RecipientDecision, RecipientVerdict, RelayConditions, SrsReturnFact } from './types.js';
 
 /** What every recipient of a transaction shares. */
 export interface TransactionContext {
@@ -31,7 +31,7 @@ export interface TransactionContext {
   at: Date;
   /** The rule set in force for the connection's tenant: what a recipient refused before any rule records. */
   ruleSet: RuleSet;
-  srsReturns: Readonly<Record<string, string | null>>;
+  srsReturns: Readonly<Record<string, SrsReturnFact>>;
   /** limits.allowAddressLiterals: IP-literal recipients go to the relay rules instead of being refused. */
   allowAddressLiterals: boolean;
 }
@@ -57,7 +57,8 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
   if (parsed.kind === 'literal' && !ctx.allowAddressLiterals) {
     return { ...hygieneRefusal(ctx, parsed.address, 'an address-literal recipient, and limits.allowAddressLiterals is off'), reply: Replies.addressLiteralRefused };
   }
-  if (ctx.p1.kind === 'null' && Object.hasOwn(ctx.srsReturns, rawRecipient)) return srsReturn(ctx, parsed.address, ctx.srsReturns[rawRecipient] ?? null);
+  const srs = ctx.p1.kind === 'null' && Object.hasOwn(ctx.srsReturns, rawRecipient) ? ctx.srsReturns[rawRecipient] : undefined;
+  if (srs) return decideSrsReturn(parsed.address, srs, ctx.ip, hygieneRefusal(ctx, parsed.address, ''));
   const domain = parsed.kind === 'mailbox' ? parsed.domain : null;
   const attribution = attribute(ctx.snapshot, {
     ip: ctx.ip,
@@ -88,29 +89,6 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
     directionality: chosen.rule === 'internal' || chosen.rule === 'relay' || chosen.verdict === 'pending' ? 'Originating' : 'Incoming',
     conditions,
     explanation: chosen.explanation,
-  };
-}
-
-/**
- * Our rule: a bounce (null sender, RFC 5321 §4.5.5) coming back to an SRS address this relay made
- * goes to the original sender it stands for, whoever connects (the HMAC proves we sent the mail it
- * answers); a forged or expired one is refused. Mail with a sender is judged by the ordinary rules,
- * so an SRS address cannot be used to relay ordinary mail. No tenant relays here: the original sender is the only possible destination.
- */
-function srsReturn(ctx: TransactionContext, address: string, original: string | null): RecipientDecision {
-  const base = hygieneRefusal(ctx, address, '');
-  if (original === null) {
-    return { ...base, domain: null, reply: Replies.invalidSrsAddress, rule: 'srs-return', explanation: `${address} looks like an SRS address of this relay, but its signature or age does not verify.` };
-  }
-  return {
-    ...base,
-    domain: domainPartOf(original).toLowerCase(),
-    verdict: 'inbound',
-    reply: Replies.recipientOk,
-    rule: 'srs-return',
-    currentVerdict: 'inbound',
-    legacyVerdict: 'inbound',
-    explanation: `Bounce to an SRS address this relay made: returned to the original sender ${original}.`,
   };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validateDirectory } from '../directory/index.js';
-import { buildSnapshot, evaluate } from './index.js';
+import { buildSnapshot, evaluate, SRS_RETURN_RATE, type SrsReturnFact } from './index.js';
 
 const snapshot = buildSnapshot(
   validateDirectory({
@@ -49,12 +49,16 @@ describe('evaluate: per-recipient records', () => {
 describe('evaluate: bounces returning to SRS addresses (our rule)', () => {
   const srs = 'SRS0=HHH=TT=saas.example=news@relay.example.net';
   const at = new Date('2024-03-01T10:00:00Z');
+  const relayed: SrsReturnFact = { original: 'news@saas.example', recorded: true, returnsLeft: 2, recentFromSource: 0 };
+  const line = (r: { reply: { code: number; enhanced: string; text: string } }): string => `${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`;
+  const bounce = (fact: SrsReturnFact, ip = '192.0.2.200') =>
+    evaluate(snapshot, { at, connection: { ip, tls: false }, message: { mailFrom: '', recipients: [srs], srsReturns: { [srs]: fact } } }).recipients[0]!;
 
-  test('a verified SRS address from an unknown host is returned to its original sender', () => {
+  test('a verified SRS address this relay recorded relaying, with returns left, is returned to its original sender from any host', () => {
     const d = evaluate(snapshot, {
       at,
       connection: { ip: '192.0.2.200', tls: false },
-      message: { mailFrom: '', recipients: [srs, 'x@external.example'], srsReturns: { [srs]: 'news@saas.example' } },
+      message: { mailFrom: '', recipients: [srs, 'x@external.example'], srsReturns: { [srs]: relayed } },
     });
     assert.deepEqual(
       d.recipients.map((r) => [r.verdict, `${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`, r.rule, r.domain]),
@@ -69,7 +73,7 @@ describe('evaluate: bounces returning to SRS addresses (our rule)', () => {
     const forged = evaluate(snapshot, {
       at,
       connection: { ip: '192.0.2.200', tls: false },
-      message: { mailFrom: '', recipients: [srs], srsReturns: { [srs]: null } },
+      message: { mailFrom: '', recipients: [srs], srsReturns: { [srs]: { ...relayed, original: null } } },
     });
     const r = forged.recipients[0]!;
     assert.equal(`${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`, '550 5.1.1 Unknown or expired SRS address');
@@ -82,10 +86,37 @@ describe('evaluate: bounces returning to SRS addresses (our rule)', () => {
     const d = evaluate(snapshot, {
       at,
       connection: { ip: '192.0.2.200', tls: false },
-      message: { mailFrom: 'spam@spammer.example', recipients: [srs], srsReturns: { [srs]: 'news@saas.example' } },
+      message: { mailFrom: 'spam@spammer.example', recipients: [srs], srsReturns: { [srs]: relayed } },
     });
     const r = d.recipients[0]!;
     assert.equal(`${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`, '550 5.7.64 TenantAttribution; Relay Access Denied');
     assert.equal(r.rule, 'nobody');
+  });
+
+  test('a verified SRS address this relay never recorded relaying is refused: the HMAC alone proves nothing was relayed', () => {
+    const r = bounce({ ...relayed, recorded: false, returnsLeft: 0 });
+    assert.deepEqual([r.verdict, line(r), r.rule, r.tenant], ['rejected', '550 5.1.1 Unknown or expired SRS address', 'srs-return', null]);
+    assert.match(r.explanation, /no record of relaying a message with that sender/);
+  });
+
+  test('a recorded SRS address whose returns are used up is refused', () => {
+    const r = bounce({ ...relayed, returnsLeft: 0 });
+    assert.deepEqual([r.verdict, line(r)], ['rejected', '550 5.1.1 Unknown or expired SRS address']);
+    assert.match(r.explanation, /returns are used up \(2 per outside recipient\)/);
+    assert.equal(bounce({ ...relayed, returnsLeft: 1 }).verdict, 'inbound', 'the last return is still accepted');
+  });
+
+  test('bounces are rate-limited per source address: the limit defers, below it they pass, and the record says so', () => {
+    const limited = bounce({ ...relayed, recentFromSource: SRS_RETURN_RATE.perSource }, '198.51.100.7');
+    assert.deepEqual([limited.verdict, line(limited)], ['rejected', '450 4.7.1 Too many bounces from this address, try again later']);
+    assert.equal(limited.explanation, `Bounce to ${srs} deferred: 30 bounce(s) to SRS addresses from 198.51.100.7 in the last 60 s, limit 30.`);
+    const passed = bounce({ ...relayed, recentFromSource: SRS_RETURN_RATE.perSource - 1 });
+    assert.equal(passed.verdict, 'inbound');
+    assert.match(passed.explanation, /2 return\(s\) left before this one; 29 bounce\(s\) to SRS addresses from 192\.0\.2\.200 in the last 60 s, limit 30/);
+  });
+
+  test('a forged address is refused before the record or the rate is looked at', () => {
+    const r = bounce({ original: null, recorded: false, returnsLeft: 0, recentFromSource: 1000 });
+    assert.equal(line(r), '550 5.1.1 Unknown or expired SRS address');
   });
 });

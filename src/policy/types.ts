@@ -35,12 +35,24 @@ export interface MessageFacts {
    */
   headerFrom?: string | null;
   /**
-   * Recipients that are SRS addresses this relay made (delivery rewrote a foreign envelope sender),
-   * as the caller verified them (HMAC and age need a secret and the clock, so they come in as facts):
-   * recipient as given → the original sender it returns to, or null when forged or expired.
-   * Only a null-sender transaction (a bounce) returns through them.
+   * Recipients that are SRS addresses of this relay's rewrite domains, as the caller established
+   * them (the HMAC and age need a secret and the clock, the record and the counts need the store):
+   * recipient as given → what is known of it. Only a null-sender transaction (a bounce) returns
+   * through them.
    */
-  srsReturns?: Readonly<Record<string, string | null>>;
+  srsReturns?: Readonly<Record<string, SrsReturnFact>>;
+}
+
+/** What the caller knows of an SRS address a bounce is sent to (relay-policy.md §4, bounces to SRS addresses). */
+export interface SrsReturnFact {
+  /** The sender the address stands for when its HMAC and age verify; null when forged or expired. */
+  original: string | null;
+  /** This relay recorded relaying a message with exactly this rewritten sender, within the SRS age. */
+  recorded: boolean;
+  /** Returns still allowed for it, this one included, before this bounce (0: the allowance is used up). */
+  returnsLeft: number;
+  /** Bounces to SRS addresses accepted from this source address within the rate window, before this one. */
+  recentFromSource: number;
 }
 
 /** Server settings some rules read (relaygate.yaml), passed in like any other fact. */

@@ -3,7 +3,7 @@
  * per-recipient outcome and the decision log. Times are epoch milliseconds (the queue schema's).
  */
 import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
-import type { AttributionKind, Directionality } from '../policy/types.js';
+import type { AttributionKind, Directionality, Verdict } from '../policy/types.js';
 import { RelaygateError } from '../core/errors.js';
 
 /** `queued` for a recipient to deliver; `failed` for one refused at end of DATA (legacy rule set). */
@@ -11,14 +11,16 @@ export type AcceptedRecipientState = 'queued' | 'failed';
 /** `owed`: a failure DSN must be sent; `suppressed`: null sender or NOTIFY without FAILURE. */
 export type AcceptedDsnStatus = 'owed' | 'suppressed' | null;
 
-export interface AcceptedRecipient extends Omit<RecipientRef, 'id'> {
+export interface AcceptedRecipient extends Omit<RecipientRef, 'id' | 'relayed'> {
   state: AcceptedRecipientState;
   lastReply: string | null;
   dsnStatus: AcceptedDsnStatus;
+  /** The policy's final verdict for this recipient: delivery rewrites P1 with SRS only for `relay`. */
+  verdict: Verdict;
 }
 
 /** The queued envelope of a message the front end accepted (kind `mail`), with what the trace keeps. */
-export interface AcceptedMessage extends Omit<QueuedEnvelope, 'kind'> {
+export interface AcceptedMessage extends Omit<QueuedEnvelope, 'kind' | 'outsideRecipients'> {
   connector: string | null;
   attribution: AttributionKind;
   directionality: Directionality;

@@ -46,7 +46,7 @@ function envelope(id: string): MessageEnvelope {
     messageIdHeader: '<1@demo.example>',
     receivedAt: Date.now(),
     recipients: [
-      { address: 'a@example.com', domain: 'example.com', notify: null, orcpt: null, state: 'queued', lastReply: null, dsnStatus: null },
+      { address: 'a@example.com', domain: 'example.com', notify: null, orcpt: null, state: 'queued', lastReply: null, dsnStatus: null, verdict: 'relay' },
       {
         address: 'b@example.org',
         domain: 'example.org',
@@ -55,6 +55,7 @@ function envelope(id: string): MessageEnvelope {
         state: 'failed',
         lastReply: '550 5.7.64 TenantAttribution; Relay Access Denied',
         dsnStatus: 'owed',
+        verdict: 'rejected',
       },
     ],
   };

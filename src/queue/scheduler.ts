@@ -114,9 +114,12 @@ export class Scheduler<H extends NextHop = NextHop> {
         }
         const group = groups.get(resolved.hop.key) ?? { hop: resolved.hop, jobs: new Map() };
         groups.set(resolved.hop.key, group);
-        const job = group.jobs.get(work.message.id) ?? { message: work.message, recipients: [] };
+        // Relayed and other recipients of one message go in separate transactions: only the
+        // relayed ones may carry an SRS-rewritten sender.
+        const jobKey = `${work.message.id}\u0000${r.relayed ? 'relayed' : 'other'}`;
+        const job = group.jobs.get(jobKey) ?? { message: work.message, recipients: [] };
         job.recipients.push(r);
-        group.jobs.set(work.message.id, job);
+        group.jobs.set(jobKey, job);
       }
     }
     return groups;

@@ -3,6 +3,7 @@ import type { Envelope, EnvelopeRecipient } from '../core/envelope.js';
 import type { BareLineEndingPolicy } from '../directory/model.js';
 import type { CertificateFacts, ConnectionFacts, RecipientDecision, TransactionDecision } from '../policy/types.js';
 import type { ReplyControl } from './reply-control.js';
+import type { EstablishedSrsReturn } from './srs-return-facts.js';
 
 /** The listener a connection arrived on, as the session needs it. */
 export interface ListenerInfo {
@@ -22,6 +23,8 @@ export interface TransactionRecipient extends EnvelopeRecipient {
   decision: RecipientDecision;
   /** The whole decision the recipient's came from (steps, certificate judgement) for the log. */
   transaction: TransactionDecision;
+  /** For a bounce accepted to an SRS address: its facts and the return it counted. */
+  srsReturn: EstablishedSrsReturn | null;
 }
 
 /** One mail transaction (MAIL FROM up to the end of DATA or RSET). */

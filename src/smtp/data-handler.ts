@@ -22,11 +22,14 @@ import { recipientRecord, type DecisionBase, type DecisionLog } from './decision
 import { HeaderStamper, type HeaderFacts } from './header-stamper.js';
 import { BareLineEndingError, LineEndingGuard, NulCharacterError } from './line-ending-guard.js';
 import type { SessionPolicy } from './policy-source.js';
+import type { SrsReturnFacts } from './srs-return-facts.js';
 import { receivedHeader } from './received-header.js';
 import { RelaygateError } from '../core/errors.js';
 
 export interface DataDeps {
   acceptor: MessageAcceptor;
+  /** Facts (and counted returns) of bounces to SRS addresses of ours; absent: no SRS front end. */
+  srsReturns?: SrsReturnFacts;
   policy: SessionPolicy;
   decisions: DecisionLog;
   clock: Clock;
@@ -210,7 +213,9 @@ async function decideAtHeaders(deps: DataDeps, ctx: ConnectionContext, tx: Trans
   return { accepted, refused, facts };
 }
 
+/** Logs the accepts; with no message id the transaction queued nothing, so its counted returns are given back. */
 function recordAccepts(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, messageId: string | null): void {
+  if (messageId === null) deps.srsReturns?.release(tx.recipients.map((r) => r.srsReturn?.reservation ?? null));
   for (const r of tx.unrecordedAccepts) deps.decisions.recipient(logBase(ctx, tx), r.transaction, r.decision, messageId);
   tx.unrecordedAccepts = [];
 }
@@ -220,7 +225,8 @@ function logBase(ctx: ConnectionContext, tx: Transaction): DecisionBase {
 }
 
 function queued(r: TransactionRecipient): AcceptedRecipient {
-  return { address: r.address, domain: routingDomain(r), notify: r.notify, orcpt: r.orcpt, state: 'queued', lastReply: null, dsnStatus: null };
+  const verdict = r.decision.verdict === 'pending' ? 'rejected' : r.decision.verdict;
+  return { address: r.address, domain: routingDomain(r), notify: r.notify, orcpt: r.orcpt, state: 'queued', lastReply: null, dsnStatus: null, verdict };
 }
 
 /** A recipient refused at end of DATA: stored failed, with a DSN owed unless the sender cannot get one. */
@@ -235,6 +241,7 @@ function refusedAtData(r: TransactionRecipient, tx: Transaction): AcceptedRecipi
     state: 'failed',
     lastReply: formatReply(r.decision.reply.code >= 400 ? r.decision.reply : Replies.relayDenied),
     dsnStatus: suppressed ? 'suppressed' : 'owed',
+    verdict: 'rejected',
   };
 }
 

@@ -51,7 +51,7 @@ export interface RelayServerDeps {
   policy: SessionPolicy;
   acceptor: MessageAcceptor;
   clock: Clock;
-  reverseSrs?: SessionDeps['reverseSrs'];
+  srsReturns?: SessionDeps['srsReturns'];
   admitRecipient?: SessionDeps['admitRecipient'];
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
 }
@@ -89,7 +89,7 @@ export class RelayServer {
       limits: { maxRecipients: s.limits.maxRecipients, maxErrors: s.limits.maxErrors },
       context: (id) => this.contexts.get(id),
       onError,
-      ...(deps.reverseSrs ? { reverseSrs: deps.reverseSrs } : {}),
+      ...(deps.srsReturns ? { srsReturns: deps.srsReturns } : {}),
       ...(deps.admitRecipient ? { admitRecipient: deps.admitRecipient } : {}),
     });
     const material = loadTlsMaterial(s.tls);

@@ -29,8 +29,6 @@ export interface SessionDeps extends DataDeps {
   decisions: DecisionLog;
   clock: Clock;
   limits: SessionLimits;
-  /** Delivery's reverse SRS: the original sender of an SRS address of ours, an error, or null (not ours). */
-  reverseSrs?: (address: string) => { address: string } | { error: string } | null;
   /**
    * Per-tenant limits on accepted recipients (the daily quota): null to accept, or a refusal whose
    * reply the client gets and whose reason only the decision record keeps.
@@ -153,24 +151,29 @@ export class SessionHooks {
       ctx.errors++;
       return malformed;
     }
-    const known = tx.recipients.findIndex((r) => r.address.toLowerCase() === address.address.toLowerCase());
+    const given = address.address.toLowerCase();
+    const known = tx.recipients.findIndex((r) => r.address.toLowerCase() === given);
     if (known < 0 && tx.recipients.length >= this.deps.limits.maxRecipients) {
       ctx.errors++;
       return Replies.tooManyRecipients;
     }
-    const srs = this.deps.reverseSrs?.(address.address) ?? null;
+    // A repeated RCPT to an SRS address accepted in this transaction keeps the return it counted.
+    const repeated = tx.recipients.find((t) => t.srsReturn !== null && t.decision.address.toLowerCase() === given)?.srsReturn ?? null;
+    const srs = repeated ?? (await this.deps.srsReturns?.establish(address.address, ctx.ip, tx.at.getTime())) ?? null;
     const decision = await this.deps.policy.evaluate({
       connection: connectionFacts(ctx),
       message: {
         mailFrom: tx.mailFrom,
         recipients: [address.address],
-        ...(srs ? { srsReturns: { [address.address]: 'address' in srs ? srs.address : null } } : {}),
+        ...(srs ? { srsReturns: { [address.address]: srs.fact } } : {}),
       },
       at: tx.at,
     });
     const r = decision.recipients[0];
+    const limited = !r || r.verdict === 'rejected' ? null : (this.deps.admitRecipient?.(r) ?? null);
+    const returned = r !== undefined && r.verdict !== 'rejected' && limited === null && r.rule === 'srs-return';
+    if (srs && !repeated) await this.deps.srsReturns?.settle(srs, returned, ctx.ip, tx.at.getTime());
     if (!r) return Replies.temporaryFailure;
-    const limited = r.verdict === 'rejected' ? null : (this.deps.admitRecipient?.(r) ?? null);
     if (r.verdict === 'rejected' || limited) {
       const recorded: RecipientDecision = limited
         ? { ...r, verdict: 'rejected', reply: limited.reply, explanation: `Accepted by the policy, refused by a tenant limit: ${limited.reason}` }
@@ -179,18 +182,22 @@ export class SessionHooks {
       ctx.errors++;
       return recorded.reply;
     }
-    const entry = {
+    const entry: TransactionRecipient = {
       // A returning bounce is queued for the original sender the SRS address stands for; any other
       // recipient as the engine judged it (its domain in canonical A-label form).
-      address: srs && 'address' in srs ? srs.address : r.address,
+      address: returned && srs?.fact.original ? srs.fact.original : r.address,
       notify: address.dsn?.notify?.length ? address.dsn.notify.join(',') : null,
       orcpt: address.dsn?.orcpt ?? null,
       decision: r,
       transaction: decision,
+      srsReturn: returned ? srs : null,
     };
     // Two spellings of one mailbox (`a@ＣＯＮＴＯＳＯ.example`, `a@contoso.example`) are one recipient.
     const same = (t: TransactionRecipient): boolean => t.address.toLowerCase() === entry.address.toLowerCase();
     const existing = tx.recipients.findIndex(same);
+    // A replaced bounce entry that counted a return of its own gives it back.
+    const replaced = existing >= 0 ? tx.recipients[existing]!.srsReturn : null;
+    if (replaced && replaced !== entry.srsReturn) this.deps.srsReturns?.release([replaced.reservation]);
     if (existing >= 0) tx.recipients[existing] = entry;
     else tx.recipients.push(entry);
     tx.unrecordedAccepts = tx.unrecordedAccepts.filter((u) => !same(u));
@@ -199,7 +206,9 @@ export class SessionHooks {
     return null;
   }
 
+  /** A transaction that ends without a queued message: its accepts are logged, its counted returns given back. */
   private recordUnfinished(ctx: ConnectionContext, tx: Transaction): void {
+    this.deps.srsReturns?.release(tx.recipients.map((r) => r.srsReturn?.reservation ?? null));
     for (const r of tx.unrecordedAccepts) {
       this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, r.transaction, r.decision, null);
     }

@@ -11,6 +11,7 @@ import { TestDnsServer } from '../support/dns-server.js';
 import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 import { DeliveryService } from '../../src/app/delivery.js';
+import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
 
 let relay: Harness;
 let delivery: DeliveryService;
@@ -38,6 +39,7 @@ before(async () => {
     hostname: 'relay.test',
     delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [] },
     senderDomainAccepted: async (tenant, domain) => tenant === 'contoso' && domain === 'contoso.example',
+    srsMinted: new SqliteSrsMintedStore(relay.db),
     mxPort: port,
   });
 });

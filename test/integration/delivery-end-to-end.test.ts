@@ -15,6 +15,7 @@ import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { demoDirectory } from '../../src/directory/index.js';
 import { SnapshotCache } from '../../src/smtp/policy-source.js';
 import { DeliveryService, acceptedDomainCheck } from '../../src/app/delivery.js';
+import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
 import { dkimRecordName, dkimTxtRecord, generateDkimKey } from '../../src/delivery/dkim.js';
 
 let relay: Harness;
@@ -40,6 +41,7 @@ before(async () => {
     hostname: 'relay.test',
     delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [] },
     senderDomainAccepted: acceptedDomainCheck(new SnapshotCache({ load: async () => demoDirectory, revision: async () => 1 })),
+    srsMinted: new SqliteSrsMintedStore(relay.db),
     mxPort: port,
   });
   const key = { tenant: 'demo', domain: 'demo.example', selector: 'e2e', algorithm: 'rsa' as const, ...generateDkimKey('rsa') };

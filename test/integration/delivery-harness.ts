@@ -13,6 +13,7 @@ import { domainPartOf } from '../../src/core/address.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
+import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
 import { FileBodyStore } from '../../src/store/filesystem/body-store.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
 import type { AcceptedMessage, AcceptedRecipient } from '../../src/queue/accept-types.js';
@@ -85,6 +86,7 @@ export class DeliveryHarness {
         routes: [],
       },
       senderDomainAccepted: async (tenant, domain) => this.accepted.has(`${tenant}/${domain}`),
+      srsMinted: new SqliteSrsMintedStore(this.db),
       clock: this.clock,
       random: () => 0.99,
       mxPort: this.port,
@@ -112,6 +114,8 @@ export class DeliveryHarness {
         return {
           address: r.address, domain: domainPartOf(r.address), notify: r.notify ?? null, orcpt: r.orcpt ?? null,
           state: r.state ?? 'queued', lastReply: r.lastReply ?? null, dsnStatus: r.dsnStatus ?? null,
+          // The harness queues as a tenant's relayed mail unless a test says otherwise.
+          verdict: r.verdict ?? 'relay',
         };
       }),
     };

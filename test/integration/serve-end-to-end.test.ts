@@ -2,7 +2,8 @@
  * `relaygate serve` as one process, front end and delivery together: Postfix's smtp-source sends a
  * bounded burst through it to a receiving server on loopback (every message arrives exactly once and
  * the queue empties), the daily recipient quota refuses at RCPT with its own reply, and a bounce to
- * an SRS address the relay made travels back to the original sender while a forged one is refused.
+ * an SRS address the relay made for relayed mail travels back to the original sender while a forged
+ * one is refused.
  * Every address is routed to the loopback receiver; DNS points at a closed loopback port.
  */
 import { after, before, describe, test } from 'node:test';
@@ -45,8 +46,8 @@ async function received(filter: (m: ReceivedMessage) => boolean, count: number, 
   );
 }
 
-async function session(): Promise<RawSmtpClient> {
-  const c = await RawSmtpClient.connect({ host: '127.0.0.1', port });
+async function session(localAddress = '127.0.0.1'): Promise<RawSmtpClient> {
+  const c = await RawSmtpClient.connect({ host: '127.0.0.1', port, localAddress });
   assert.match(await c.read(), /^220 /);
   assert.match(await c.command('EHLO client.test'), /^250/);
   return c;
@@ -65,7 +66,7 @@ listeners:
 delivery:
   dns: { servers: ["127.0.0.1:9"], timeout: 1s }
   routes:
-    - { domains: [external.example, load.example, foreign.example], host: "127.0.0.1:${sink}", tls: none }
+    - { domains: [external.example, load.example, foreign.example, legacy.example], host: "127.0.0.1:${sink}", tls: none }
 `,
   );
   writeFileSync(
@@ -76,6 +77,12 @@ delivery:
       - { domain: load.example }
     inboundConnectors:
       - { name: loopback, type: OnPremises, senderIPAddresses: [127.0.0.1] }
+  - name: legacyapp
+    relayRuleSet: legacy
+    acceptedDomains:
+      - { domain: legacy.example }
+    inboundConnectors:
+      - { name: app, type: OnPremises, senderIPAddresses: [127.0.0.2] }
 `,
   );
   const applied = await runRelaygate(['apply', '-f', 'tenants.yaml', '--config', 'relaygate.yaml'], dir);
@@ -154,17 +161,30 @@ describe('serve: daily recipient quota at RCPT', () => {
 describe('serve: bounces to SRS addresses', () => {
   let srsAddress = '';
 
-  test('a foreign envelope sender is rewritten with SRS on the way out', async () => {
+  test('a foreign envelope sender relayed to an outside domain is rewritten with SRS on the way out', async () => {
+    // legacyapp relays under the legacy rule set: its header From domain is accepted (condition 1c).
+    const c = await session('127.0.0.2');
+    assert.equal(await c.command('MAIL FROM:<news@foreign.example>'), '250 2.1.0 Sender OK');
+    assert.equal(await c.command('RCPT TO:<reader@external.example>'), '250 2.1.5 Recipient OK');
+    assert.match(await c.command('DATA'), /^354 /);
+    assert.match(await c.command('From: app@legacy.example\r\nSubject: srs\r\n\r\nbody\r\n.'), /^250 2\.0\.0 OK /);
+    await c.command('QUIT');
+    const [m] = await received((x) => x.recipients.some((r) => r.address === 'reader@external.example'), 1);
+    assert.ok(m, 'delivered');
+    assert.match(m.from, /^SRS0=[^=]+=[^=]+=foreign\.example=news@relay\.test$/);
+    srsAddress = m.from;
+  });
+
+  test('internal mail with a foreign envelope sender keeps it', async () => {
     const c = await session();
     assert.equal(await c.command('MAIL FROM:<news@foreign.example>'), '250 2.1.0 Sender OK');
     assert.equal(await c.command('RCPT TO:<staff@load.example>'), '250 2.1.5 Recipient OK');
     assert.match(await c.command('DATA'), /^354 /);
-    assert.match(await c.command('Subject: srs\r\n\r\nbody\r\n.'), /^250 2\.0\.0 OK /);
+    assert.match(await c.command('Subject: internal\r\n\r\nbody\r\n.'), /^250 2\.0\.0 OK /);
     await c.command('QUIT');
     const [m] = await received((x) => x.recipients.some((r) => r.address === 'staff@load.example'), 1);
     assert.ok(m, 'delivered');
-    assert.match(m.from, /^SRS0=[^=]+=[^=]+=foreign\.example=news@relay\.test$/);
-    srsAddress = m.from;
+    assert.equal(m.from, 'news@foreign.example');
   });
 
   test('a bounce to that SRS address reaches the original sender, from any host', async () => {

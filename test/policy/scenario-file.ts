@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { DirectoryValidationError, validateDirectory, type Directory } from '../../src/directory/index.js';
-import type { CertificateFacts, EvaluationInput } from '../../src/policy/index.js';
+import type { CertificateFacts, EvaluationInput, SrsReturnFact } from '../../src/policy/index.js';
 
 export interface ExpectedRecipient {
   verdict: string;
@@ -102,6 +102,26 @@ function loadCertificate(v: unknown, where: string): CertificateFacts | null {
   return facts;
 }
 
+/** Facts the SMTP layer would establish for recipients that are SRS addresses of the relay. */
+function loadSrsReturns(v: unknown, where: string): Record<string, SrsReturnFact> {
+  const out: Record<string, SrsReturnFact> = {};
+  for (const [address, f] of Object.entries(record(v, where))) {
+    const fact = record(f, `${where}[${address}]`);
+    const count = (key: string): number => {
+      const n = fact[key];
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new Error(`${where}[${address}].${key}: expected a count`);
+      return n;
+    };
+    out[address] = {
+      original: strOrNull(fact['original'], `${where}[${address}].original`),
+      recorded: fact['recorded'] === true,
+      returnsLeft: count('returnsLeft'),
+      recentFromSource: count('recentFromSource'),
+    };
+  }
+  return out;
+}
+
 function loadScenario(file: string, v: unknown, index: number): Scenario {
   const raw = record(v, `${file} scenario ${index}`);
   const name = str(raw['name'], `${file} scenario ${index}.name`);
@@ -128,6 +148,7 @@ function loadScenario(file: string, v: unknown, index: number): Scenario {
   }
   // Omitted = not known yet (before DATA); null = the message has no usable From.
   if ('headerFrom' in raw) input.message.headerFrom = strOrNull(raw['headerFrom'], `${where}.headerFrom`);
+  if (raw['srsReturns'] !== undefined) input.message.srsReturns = loadSrsReturns(raw['srsReturns'], `${where}.srsReturns`);
 
   const exp = record(raw['expected'], `${where}.expected`);
   const expected: ExpectedTransaction = {

@@ -33,7 +33,7 @@ async function seed(s: CliSandbox, count: number, make: (i: number) => { tenant:
       id, tenant: m.tenant, connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: m.from, envId: null, ret: null,
       bodyType: null, smtputf8: false, size: 40, clientIp: '127.0.0.1', clientHelo: null, tls: null, headerFrom: m.from,
       subject: `message ${i}`, messageIdHeader: null, receivedAt,
-      recipients: m.to.map((a) => ({ address: a, domain: a.split('@')[1]!, notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null })),
+      recipients: m.to.map((a) => ({ address: a, domain: a.split('@')[1]!, notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null, verdict: 'relay' as const })),
     });
   }
   await new SqliteQueueStore(db).commit({ messages, decisions: [] });

@@ -7,19 +7,20 @@ export interface MessageRow {
   /** attribution and directionality hold only what acceptance wrote (AcceptedMessage's types). */
   id: string; kind: string; tenant: string | null; attribution: AttributionKind; directionality: Directionality;
   mail_from: string; env_id: string | null; ret: string | null; body_type: string | null; smtputf8: number;
-  size: number; header_from: string | null; received_at: number;
+  size: number; header_from: string | null; received_at: number; outside_recipients: number;
 }
 
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; notify: string | null; orcpt: string | null;
   state: string; attempts: number; last_reply: string | null; last_attempt_at: number | null;
-  last_remote_mta: string | null;
+  last_remote_mta: string | null; verdict: string | null;
 }
 
 export const MESSAGE_COLUMNS =
-  'm.id, m.kind, m.tenant, m.attribution, m.directionality, m.mail_from, m.env_id, m.ret, m.body_type, m.smtputf8, m.size, m.header_from, m.received_at';
+  'm.id, m.kind, m.tenant, m.attribution, m.directionality, m.mail_from, m.env_id, m.ret, m.body_type, m.smtputf8, m.size, m.header_from, m.received_at, ' +
+  "(SELECT COUNT(*) FROM recipients o WHERE o.message_id = m.id AND o.verdict = 'relay') AS outside_recipients";
 export const RECIPIENT_COLUMNS =
-  'r.id, r.message_id, r.address, r.domain, r.notify, r.orcpt, r.state, r.attempts, r.last_reply, r.last_attempt_at, r.last_remote_mta';
+  'r.id, r.message_id, r.address, r.domain, r.notify, r.orcpt, r.state, r.attempts, r.last_reply, r.last_attempt_at, r.last_remote_mta, r.verdict';
 
 export function toMessage(row: MessageRow): QueuedMessage {
   return {
@@ -36,6 +37,7 @@ export function toMessage(row: MessageRow): QueuedMessage {
     size: row.size,
     headerFrom: row.header_from,
     receivedAt: row.received_at,
+    outsideRecipients: row.outside_recipients,
   };
 }
 
@@ -53,5 +55,7 @@ export function toRecipient(row: RecipientRow): QueuedRecipient {
     lastReply: row.last_reply,
     lastAttemptAt: row.last_attempt_at,
     lastRemoteMta: row.last_remote_mta,
+    // NULL: a DSN, or queued before verdicts were kept (migration 005): not relayed, never rewritten.
+    relayed: row.verdict === 'relay',
   };
 }

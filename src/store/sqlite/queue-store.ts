@@ -28,8 +28,8 @@ export class SqliteQueueStore implements AcceptStore {
     );
     this.insertRecipient = db.prepare(
       `INSERT INTO recipients (message_id, address, domain, notify, orcpt, state, next_attempt_at, last_reply,
-        dsn_status, updated_at)
-       VALUES (@messageId, @address, @domain, @notify, @orcpt, @state, @nextAttemptAt, @lastReply, @dsnStatus, @updatedAt)`,
+        dsn_status, updated_at, verdict)
+       VALUES (@messageId, @address, @domain, @notify, @orcpt, @state, @nextAttemptAt, @lastReply, @dsnStatus, @updatedAt, @verdict)`,
     );
     this.commitTx = db.transaction((batch: AcceptBatch) => {
       for (const m of batch.messages) this.insertOne(m);
@@ -66,6 +66,7 @@ export class SqliteQueueStore implements AcceptStore {
         lastReply: r.lastReply,
         dsnStatus: r.dsnStatus,
         updatedAt: m.receivedAt,
+        verdict: r.verdict,
       });
     }
   }
