@@ -33,6 +33,8 @@ export interface DeliveryConfig {
   delayNotifyAfter: number;
   dns: { servers: readonly string[]; timeout: number };
   routes: ReadonlyArray<{ domains: readonly string[]; host: string; port: number; tls: string }>;
+  /** Connect to loopback/unspecified/link-local addresses that MX/A/AAAA (or a literal) gave (default false). */
+  allowLocalAddresses?: boolean;
 }
 
 export interface DeliveryDeps {
@@ -129,6 +131,7 @@ export class DeliveryService {
         dns: new CachingDnsResolver({ servers: deps.delivery.dns.servers, timeoutMs: deps.delivery.dns.timeout }, clock),
         random: deps.random ?? Math.random,
         ownNames: [deps.hostname],
+        allowLocalAddresses: deps.delivery.allowLocalAddresses === true,
         ...(deps.mxPort !== undefined ? { mxPort: deps.mxPort } : {}),
         ...(deps.mxTls !== undefined ? { mxTls: deps.mxTls } : {}),
       }),

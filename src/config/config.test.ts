@@ -283,15 +283,20 @@ test('the connection-protection limits have defaults and refuse values out of ra
   ]);
 });
 
-test('loop and address hygiene limits: defaults, and a file that sets them', () => {
+test('loop and address hygiene settings: defaults, and a file that sets them', () => {
   const dir = tempDir();
   try {
     const defaults = loadConfig(writeConfig(dir, 'hostname: relay.example.net\n'), {});
     assert.equal(defaults.limits.maxHops, 50);
     assert.equal(defaults.limits.allowAddressLiterals, false);
-    const set = loadConfig(writeConfig(dir, 'hostname: relay.example.net\nlimits: { maxHops: 20, allowAddressLiterals: true }\n', 'set.yaml'), {});
+    assert.equal(defaults.delivery.allowLocalAddresses, false);
+    const set = loadConfig(
+      writeConfig(dir, 'hostname: relay.example.net\nlimits: { maxHops: 20, allowAddressLiterals: true }\ndelivery: { allowLocalAddresses: true }\n', 'set.yaml'),
+      {},
+    );
     assert.equal(set.limits.maxHops, 20);
     assert.equal(set.limits.allowAddressLiterals, true);
+    assert.equal(set.delivery.allowLocalAddresses, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

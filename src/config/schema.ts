@@ -181,6 +181,12 @@ export const configSchema = z
           })
           .prefault({}),
         routes: z.array(route).default([]),
+        /**
+         * true: MX/A/AAAA answers (and address-literal recipients) that point at loopback, unspecified
+         * or link-local addresses are connected to, for lab setups whose DNS says 127.0.0.1. false:
+         * such mail is a loop, failed 554 5.4.6 with a DSN. Routes above are never affected.
+         */
+        allowLocalAddresses: z.boolean().default(false),
         /** Outbound throttles; a rate of 0 is unlimited. */
         limits: z
           .strictObject({

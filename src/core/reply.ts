@@ -107,6 +107,8 @@ export const Replies = Object.freeze({
   nullMx: (domain: string): SmtpReply => reply(556, '5.1.10', `Recipient address has null MX: ${domain} does not accept mail (RFC 7505)`),
   noSuchDomain: (domain: string): SmtpReply => reply(550, '5.1.2', `Host or domain name not found: ${domain} (NXDOMAIN)`),
   routingLoop: (domain: string): SmtpReply => reply(554, '5.4.6', `Mail for ${domain} loops back to myself (this relay is its best MX)`),
+  localAddressLoop: (domain: string, addresses: readonly string[]): SmtpReply =>
+    reply(554, '5.4.6', `Mail for ${domain} loops back to myself: its mail servers resolve only to local addresses (${addresses.join(', ')})`),
   noAddress: (what: string): SmtpReply => reply(451, '4.4.4', `No address found for ${what}`),
   dnsTemporary: (detail: string): SmtpReply => reply(451, '4.4.3', detail),
   connectionFailed: (host: string, detail: string): SmtpReply => reply(451, '4.4.1', `Connection to ${host} failed: ${detail}`),

@@ -52,6 +52,11 @@ export const LocalFailures = {
     scope: 'message', permanent: true, remote: false,
     reply: Replies.routingLoop(domain),
   }),
+  /** Every address of the domain's MX hosts (or its literal) is loopback, unspecified or link-local. */
+  localAddressLoop: (domain: string, addresses: readonly string[]): DeliveryFailure => ({
+    scope: 'message', permanent: true, remote: false,
+    reply: Replies.localAddressLoop(domain, addresses),
+  }),
   noAddress: (what: string): DeliveryFailure => ({
     scope: 'host', permanent: false, remote: false,
     reply: Replies.noAddress(what),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { matchRoute, planNextHop, selectRoute, type Route, type RoutingSettings } from './routing.js';
 import type { Answer, AddressRecord, DnsLookup, MxRecord } from './dns/resolver.js';
 import { DeliveryError } from './outcome.js';
+import { isLocalAddress } from './dns/local-address.js';
 
 const route = (host: string, domains: string[]): Route => ({ domains, host, port: 25, tls: 'none' });
 
@@ -67,4 +68,30 @@ test('when this relay is an MX of the domain, it and every less preferred host a
   const s = settings(dns, { ownNames: ['Relay.Test.'] });
   assert.deepEqual((await planNextHop(s, null, 'backup.test')).hops.map((h) => h.name), ['primary.mx']);
   await assert.rejects(planNextHop(s, null, 'loop.test'), (e: unknown) => e instanceof DeliveryError && e.message === '554 5.4.6 Mail for loop.test loops back to myself (this relay is its best MX)' && e.failure.permanent);
+});
+
+test('local addresses from DNS are dropped; the other hosts and addresses stay; none left is a 554 5.4.6 loop', async () => {
+  const dns = table(
+    { 'mixed.test': [{ exchange: 'lo.mx', priority: 10 }, { exchange: 'dual.mx', priority: 20 }], 'local.test': [{ exchange: 'lo.mx', priority: 10 }] },
+    {
+      'lo.mx': [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }],
+      'dual.mx': [{ address: '169.254.0.9', family: 4 }, { address: '192.0.2.8', family: 4 }, { address: 'fe80::8', family: 6 }, { address: '2001:db8::8', family: 6 }],
+    },
+  );
+  const plan = await planNextHop(settings(dns), null, 'mixed.test');
+  assert.deepEqual(plan.hops.map((h) => [h.name, h.address]), [['dual.mx', '2001:db8::8'], ['dual.mx', '192.0.2.8']]);
+  await assert.rejects(planNextHop(settings(dns), null, 'local.test'), (e: unknown) =>
+    e instanceof DeliveryError && e.failure.permanent && e.failure.scope === 'message' &&
+    e.message === '554 5.4.6 Mail for local.test loops back to myself: its mail servers resolve only to local addresses (127.0.0.1, ::1)');
+  assert.deepEqual((await planNextHop(settings(dns, { allowLocalAddresses: true }), null, 'local.test')).hops.map((h) => h.address), ['::1', '127.0.0.1']);
+  // A route naming a local host is the operator's choice.
+  const routed = settings(dns, { serverRoutes: [route('127.0.0.1', ['local.test'])] });
+  assert.deepEqual((await planNextHop(routed, null, 'local.test')).hops.map((h) => h.address), ['127.0.0.1']);
+});
+
+test('which addresses are local: loopback, unspecified, link-local, also IPv4-mapped', () => {
+  const local = ['127.0.0.1', '127.255.0.1', '0.0.0.0', '0.1.2.3', '169.254.169.254', '::1', '::', 'fe80::1', '::ffff:127.0.0.1', '::ffff:169.254.1.1'];
+  const remote = ['10.0.0.1', '192.168.1.1', '172.16.0.1', '192.0.2.1', '2001:db8::1', 'fd00::1', '::ffff:192.0.2.1', 'not an ip'];
+  assert.deepEqual(local.filter((a) => !isLocalAddress(a)), []);
+  assert.deepEqual(remote.filter((a) => isLocalAddress(a)), []);
 });

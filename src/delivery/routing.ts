@@ -6,6 +6,7 @@
  */
 import { DeliveryError, LocalFailures } from './outcome.js';
 import { hostAddresses, resolveMxHosts, type RandomSource } from './dns/mx.js';
+import { isLocalAddress } from './dns/local-address.js';
 import type { AddressRecord, DnsLookup } from './dns/resolver.js';
 
 export type TlsMode = 'none' | 'opportunistic' | 'required' | 'verify';
@@ -65,6 +66,11 @@ export interface RoutingSettings {
   ownNames?: readonly string[];
   /** Order of address families when a host has both (default IPv6 then IPv4, as RFC 6724 prefers). */
   preferIPv4?: boolean;
+  /**
+   * delivery.allowLocalAddresses: use MX/A/AAAA answers (and address literals) that point at
+   * loopback, unspecified or link-local addresses. Off (the default) they are never connected to.
+   */
+  allowLocalAddresses?: boolean;
 }
 
 function matchScore(pattern: string, domain: string): number {
@@ -124,6 +130,14 @@ export async function planNextHop(settings: RoutingSettings, tenant: string | nu
   if (self) {
     hosts = hosts.filter((h) => h.preference < self.preference);
     if (hosts.length === 0) throw new DeliveryError(LocalFailures.routingLoop(d));
+  }
+  // Whoever controls a domain's DNS (or writes a literal) could otherwise make this relay deliver to
+  // itself or to services on its own host: such addresses are dropped, and when none is left the
+  // mail would only loop back here. Configured routes above are the operator's own and exempt.
+  if (!settings.allowLocalAddresses) {
+    const local = hosts.flatMap((h) => h.addresses.filter((a) => isLocalAddress(a.address)).map((a) => a.address));
+    hosts = hosts.map((h) => ({ ...h, addresses: h.addresses.filter((a) => !isLocalAddress(a.address)) })).filter((h) => h.addresses.length > 0);
+    if (hosts.length === 0) throw new DeliveryError(LocalFailures.localAddressLoop(d, [...new Set(local)]));
   }
   return {
     key: `mx:${d}`,

@@ -39,7 +39,7 @@ before(async () => {
     db: relay.db,
     bodies: relay.bodies,
     hostname: 'relay.test',
-    delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [] },
+    delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [], allowLocalAddresses: true },
     senderDomainAccepted: acceptedDomainCheck(new SnapshotCache({ load: async () => demoDirectory, revision: async () => 1 })),
     srsMinted: new SqliteSrsMintedStore(relay.db),
     mxPort: port,

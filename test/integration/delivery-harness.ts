@@ -84,6 +84,8 @@ export class DeliveryHarness {
         delayNotifyAfter: 4 * 3_600_000,
         dns: { servers: [this.dnsAddress], timeout: 1_000 },
         routes: [],
+        // The test zone's MX hosts are the receivers on 127.0.0.x: the lab switch, not the default.
+        allowLocalAddresses: true,
       },
       senderDomainAccepted: async (tenant, domain) => this.accepted.has(`${tenant}/${domain}`),
       srsMinted: new SqliteSrsMintedStore(this.db),
