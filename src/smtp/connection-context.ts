@@ -2,6 +2,7 @@ import type { SMTPServerSession } from 'smtp-server';
 import type { Envelope, EnvelopeRecipient } from '../core/envelope.js';
 import type { BareLineEndingPolicy } from '../directory/model.js';
 import type { CertificateFacts, ConnectionFacts, RecipientDecision, TransactionDecision } from '../policy/types.js';
+import type { PresentedCertificate } from '../tls/certificate-facts.js';
 import type { ReplyControl } from './reply-control.js';
 import type { EstablishedSrsReturn } from './srs-return-facts.js';
 
@@ -16,6 +17,8 @@ export interface ListenerInfo {
 export interface TlsInfo {
   protocol: string;
   cipher: string;
+  /** The client certificate presented in the handshake, as the Received header names it. */
+  clientCertificate?: PresentedCertificate | null;
 }
 
 /** A recipient accepted at RCPT (possibly provisionally: verdict `pending`). */

@@ -66,3 +66,36 @@ test('the Received header has the TLS details, the queue id, and no client-contr
     'Received: from evil??X-Injected: 1 ([192.0.2.1] via proxy [10.0.0.1])\r\n\tby relay.test (relaygate) with ESMTPS (using TLSv1.3 with cipher TLS_AES_128_GCM_SHA256)\r\n\tid 01abcdefghjkmnpqrstv;\r\n\tSun, 22 Nov 2026 08:05:09 +0000',
   );
 });
+
+test('the Received header names a presented client certificate, its issuer and whether it verified, on a line of its own', () => {
+  const base = {
+    helo: 'mail.contoso.example',
+    clientIp: '192.0.2.1',
+    proxyIp: null,
+    hostname: 'relay.test',
+    protocol: 'ESMTPS',
+    queueId: '01abcdefghjkmnpqrstv',
+    recipients: ['a@b.example'],
+    at: new Date('2026-11-22T08:05:09Z'),
+  };
+  assert.equal(
+    receivedHeader({ ...base, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', clientCertificate: { name: 'mail.contoso.example', issuer: 'Contoso CA', verified: true } } }),
+    'Received: from mail.contoso.example ([192.0.2.1])\r\n\tby relay.test (relaygate) with ESMTPS (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n' +
+      '\t(Client CN "mail.contoso.example", Issuer "Contoso CA" (verified OK))\r\n\tid 01abcdefghjkmnpqrstv for <a@b.example>;\r\n\tSun, 22 Nov 2026 08:05:09 +0000',
+  );
+  const hostile = receivedHeader({
+    ...base,
+    tls: { protocol: 'TLSv1.2', cipher: 'ECDHE-ECDSA-AES128-GCM-SHA256', clientCertificate: { name: 'x") (verified OK))\r\nX-Injected: 1', issuer: 'Bé\\CA', verified: false } },
+  });
+  assert.equal(
+    hostile.split('\r\n')[2],
+    '\t(Client CN "x\\"\\) \\(verified OK\\)\\)??X-Injected: 1", Issuer "B?\\\\CA" (not verified))',
+    'the client cannot end the comment, add a line or put non-ASCII in the header',
+  );
+  assert.equal(hostile.split('\r\n').length, 5);
+  assert.equal(
+    receivedHeader({ ...base, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', clientCertificate: null } }).split('\r\n')[2],
+    '\tid 01abcdefghjkmnpqrstv for <a@b.example>;',
+    'no certificate, no comment: the header keeps its form',
+  );
+});

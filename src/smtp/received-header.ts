@@ -15,13 +15,32 @@ export interface ReceivedFacts {
   at: Date;
 }
 
-/** The Received header (RFC 5321 §4.4) with the TLS version and cipher and the queue id, folded. */
+/**
+ * The Received header (RFC 5321 §4.4) with the TLS version and cipher and the queue id, folded. A
+ * client certificate presented in the handshake is named in a comment of its own line, in Postfix's
+ * form: `(Client CN "mail.contoso.com", Issuer "Contoso CA" (verified OK))`, or `(not verified)`.
+ */
 export function receivedHeader(f: ReceivedFacts): string {
   const from = `from ${sanitize(f.helo ?? 'unknown')} ([${f.clientIp}]${f.proxyIp ? ` via proxy [${f.proxyIp}]` : ''})`;
   const tls = f.tls ? ` (using ${sanitize(f.tls.protocol)} with cipher ${sanitize(f.tls.cipher)})` : '';
   const by = `by ${f.hostname} (relaygate) with ${f.protocol}${tls}`;
+  const cert = f.tls?.clientCertificate;
+  const certLine = cert
+    ? `\r\n\t(Client CN "${commentText(cert.name ?? '')}", Issuer "${commentText(cert.issuer)}" (${cert.verified ? 'verified OK' : 'not verified'}))`
+    : '';
   const forClause = f.recipients.length === 1 ? ` for <${sanitize(f.recipients[0]!)}>` : '';
-  return `Received: ${from}\r\n\t${by}\r\n\tid ${f.queueId}${forClause};\r\n\t${rfc5322Date(f.at)}`;
+  return `Received: ${from}\r\n\t${by}${certLine}\r\n\tid ${f.queueId}${forClause};\r\n\t${rfc5322Date(f.at)}`;
+}
+
+/**
+ * Certificate text (the client chooses it) inside a comment: printable ASCII only, and the
+ * characters that would end or nest the comment, or a quoted name in it, escaped (RFC 5322 quoted-pair).
+ */
+function commentText(text: string): string {
+  return text
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 255)
+    .replace(/[\\()"]/g, (c) => `\\${c}`);
 }
 
 /** `Sun, 22 Nov 2026 12:41:18 +0000`. */

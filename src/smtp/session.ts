@@ -9,7 +9,7 @@ import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 
 import { Replies, type SmtpReply } from '../core/reply.js';
 import type { Clock } from '../core/clock.js';
 import type { RecipientDecision } from '../policy/types.js';
-import { certificateFacts } from '../tls/certificate-facts.js';
+import { certificateFacts, presentedCertificate } from '../tls/certificate-facts.js';
 import { connectionFacts, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
 import type { DecisionLog } from './decision-log.js';
 import type { SessionPolicy } from './policy-source.js';
@@ -50,8 +50,12 @@ export class SessionHooks {
     // After STARTTLS smtp-server strips the raw socket's listeners: watch the TLS socket instead.
     socket.once('close', ctx.release);
     const cipher = socket.getCipher();
-    ctx.tls = { protocol: socket.getProtocol() ?? 'TLS', cipher: cipher.standardName ?? cipher.name };
     const cert = socket.getPeerX509Certificate();
+    ctx.tls = {
+      protocol: socket.getProtocol() ?? 'TLS',
+      cipher: cipher.standardName ?? cipher.name,
+      clientCertificate: cert ? presentedCertificate(cert, socket.authorized) : null,
+    };
     ctx.certificate = cert ? certificateFacts(cert, socket.authorized, reasonOf(socket.authorizationError)) : null;
     // RFC 3207 §4.2 resets the session; smtp-server dropped the plaintext bytes, we also refuse the client.
     if (ctx.startTlsInjection && ctx.replies) return done(ctx.replies.refuse(Replies.pipelinedAfterStartTls, true));

@@ -8,12 +8,37 @@ import type { CertificateFacts } from '../policy/types.js';
  */
 export function certificateNames(cert: X509Certificate): string[] {
   const names: string[] = [];
-  const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
-  if (cn) names.push(cn.trim().toLowerCase());
+  const cn = commonName(cert.subject);
+  if (cn) names.push(cn.toLowerCase());
   for (const entry of splitAltNames(cert.subjectAltName ?? '')) {
     if (entry.startsWith('DNS:')) names.push(entry.slice(4).trim().toLowerCase());
   }
   return [...new Set(names)];
+}
+
+/** The CN of a distinguished name as Node renders it (`CN=mail.contoso.com\nO=Contoso`); null when there is none. */
+export function commonName(distinguishedName: string): string | null {
+  return /(?:^|\n)CN=([^\n]+)/.exec(distinguishedName)?.[1]?.trim() || null;
+}
+
+/** A client certificate as presented: its name, its issuer's, and whether the chain verified. */
+export interface PresentedCertificate {
+  /** The subject CN, or the first DNS subjectAltName when there is no CN (as presented); null when neither. */
+  name: string | null;
+  /** The issuer's CN (or its whole distinguished name when it has none). */
+  issuer: string;
+  /** The chain verified against the server's trusted CAs (which also checks the dates). */
+  verified: boolean;
+}
+
+/** What the Received header says about a presented client certificate. */
+export function presentedCertificate(cert: X509Certificate, verified: boolean): PresentedCertificate {
+  const firstDns = splitAltNames(cert.subjectAltName ?? '').find((e) => e.startsWith('DNS:'));
+  return {
+    name: commonName(cert.subject) ?? (firstDns ? firstDns.slice(4).trim() : null),
+    issuer: commonName(cert.issuer) ?? cert.issuer.replace(/\n/g, ', '),
+    verified,
+  };
 }
 
 /** Node renders SANs as `DNS:a, DNS:"b, c", IP Address:1.2.3.4`; quoted values may hold commas. */

@@ -87,7 +87,7 @@ test('the trace records why an untrusted certificate gave no names', async () =>
   assert.match(found, /"presented":true/);
 });
 
-test('the Received header names the TLS version and cipher and the queue id', async () => {
+test('the Received header names the TLS version and cipher, the client certificate and the queue id', async () => {
   const c = await session('implicit', certs.valid!);
   await c.command('EHLO relay.contoso.example');
   await c.command('MAIL FROM:<>');
@@ -105,7 +105,22 @@ test('the Received header names the TLS version and cipher and the queue id', as
   assert.equal(row.connector, 'mailserver');
   const text = await bodyText(h.bodies, id);
   assert.ok(text !== null, 'the body is stored');
-  assert.match(text, new RegExp(`^Received: from relay\\.contoso\\.example \\(\\[127\\.0\\.0\\.4\\]\\)\\r\\n\\tby relay\\.test \\(relaygate\\) with ESMTPS \\(using ${protocol} with cipher TLS_\\w+\\)\\r\\n\\tid ${id} for <user@elsewhere\\.example>;`));
+  assert.match(text, new RegExp(`^Received: from relay\\.contoso\\.example \\(\\[127\\.0\\.0\\.4\\]\\)\\r\\n\\tby relay\\.test \\(relaygate\\) with ESMTPS \\(using ${protocol} with cipher TLS_\\w+\\)\\r\\n\\t\\(Client CN "relay\\.contoso\\.example", Issuer "Relaygate Test CA" \\(verified OK\\)\\)\\r\\n\\tid ${id} for <user@elsewhere\\.example>;`));
+});
+
+test('a certificate that did not verify is named too, as not verified (inbound mail is still accepted)', async () => {
+  const c = await session('starttls', certs.wrongCa!);
+  await c.command('EHLO relay.contoso.example');
+  assert.equal(await c.command('MAIL FROM:<someone@elsewhere.example>'), '250 2.1.0 Sender OK');
+  assert.equal(await c.command('RCPT TO:<user@contoso.example>'), '250 2.1.5 Recipient OK');
+  await c.command('DATA');
+  c.write('Subject: inbound\r\n\r\nhello\r\n.\r\n');
+  const id = /^250 2\.0\.0 OK <(\w+)>$/.exec(await c.read())?.[1];
+  assert.ok(id);
+  c.close();
+  const text = await bodyText(h.bodies, id);
+  assert.ok(text !== null, 'the body is stored');
+  assert.equal(text.split('\r\n')[2], '\t(Client CN "relay.contoso.example", Issuer "Some Other CA" (not verified))');
 });
 
 test('commands pipelined after STARTTLS are discarded and the session is refused with 421', async () => {
