@@ -218,13 +218,15 @@ export class DeliveryService {
     }, delay);
   }
 
-  /** Stops scheduling and waits for the pass in progress. */
-  async stop(): Promise<void> {
+  /** Stops scheduling and waits for the pass in progress; true when there was one. */
+  async stop(): Promise<boolean> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    const wasPassing = this.passing;
     await this.scheduler.idle();
     this.flushQuota();
+    return wasPassing;
   }
 
   /** Forgets SRS addresses too old to verify any more (at start, then hourly). */

@@ -2,11 +2,8 @@
  * Composition root of `relaygate serve`: the stores, the policy snapshot, the acceptor with its
  * group commit, and the SMTP listeners, started and stopped together.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { messageOf, RelaygateError } from '../core/errors.js';
 import { demoDirectory } from '../directory/index.js';
+import { demoTlsFiles, type DemoTlsFiles } from './demo-tls.js';
 import type { Stores } from './stores.js';
 import type { RelaygateConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
@@ -74,8 +71,19 @@ export interface RunningRelay {
   server: RelayServer;
   acceptor: MessageAcceptor;
   listeners: BoundListener[];
-  /** Stops accepting, closes sessions and waits for pending commits. */
-  stop(): Promise<void>;
+  /** Stops accepting, closes sessions and waits for pending commits; says what it closed and committed. */
+  stop(): Promise<StopSummary>;
+}
+
+/** What a stop found in progress and finished or closed. */
+export interface StopSummary {
+  /** SMTP sessions that were open (closed without a reply to a command in progress). */
+  sessionsClosed: number;
+  /** Messages and decision records committed while stopping (they were waiting for a commit round). */
+  messagesCommitted: number;
+  decisionsCommitted: number;
+  /** A delivery pass was running and was waited for (serve only). */
+  deliveryPassAwaited: boolean;
 }
 
 /** Builds and starts the SMTP front end on the given stores. */
@@ -107,32 +115,23 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
     acceptor,
     listeners,
     async stop() {
-      await server.stop();
+      const before = { ...acceptor.stats };
+      const sessionsClosed = await server.stop();
       await acceptor.drain();
+      return {
+        sessionsClosed,
+        messagesCommitted: acceptor.stats.messages - before.messages,
+        decisionsCommitted: acceptor.stats.decisions - before.decisions,
+        deliveryPassAwaited: false,
+      };
     },
   };
 }
 
-/**
- * With the built-in demo settings there are no TLS files: a self-signed certificate for the demo
- * is made once under `<dataDir>/tls` with `openssl`, so STARTTLS and implicit TLS work at once.
- */
-export function demoTlsFiles(dataDir: string, hostname: string): { cert: string; key: string } {
-  const dir = join(dataDir, 'tls');
-  const cert = join(dir, 'demo-server.pem');
-  const key = join(dir, 'demo-server.key');
-  if (existsSync(cert) && existsSync(key)) return { cert, key };
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '825', '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=DNS:${hostname},DNS:localhost,IP:127.0.0.1,IP:::1`],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-  } catch (err) {
-    throw new RelaygateError('unavailable', `the demo needs openssl to make its TLS certificate (or set tls.cert and tls.key): ${messageOf(err)}`, { cause: err });
-  }
-  return { cert, key };
+/** What `serve` made for the built-in demo settings. */
+export interface DemoRun {
+  /** The demo's TLS files (null when no listener uses TLS). */
+  tls: DemoTlsFiles | null;
 }
 
 export interface ServeOptions {
@@ -145,11 +144,12 @@ export interface ServeOptions {
  * `relaygate serve`: on the configured stores. With the built-in demo settings (no relaygate.yaml)
  * an empty directory is seeded with the demo tenants and a demo certificate is made.
  */
-export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: boolean; delivery: DeliveryService | null }> {
+export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: DemoRun | null; delivery: DeliveryService | null }> {
   const demo = config.configFile === null;
   if (demo && (await stores.directory.revision()) === 0) await stores.directory.replace(demoDirectory);
   const needsTls = config.listeners.some((l) => l.tls !== 'none');
-  const tls = demo && needsTls && !config.tls.cert ? demoTlsFiles(config.dataDir, config.hostname) : undefined;
+  const demoTls = demo && needsTls && !config.tls.cert ? demoTlsFiles(config.dataDir, config.hostname) : null;
+  const tls = demoTls ? { cert: demoTls.cert, key: demoTls.key, clientCa: config.tls.clientCa ?? demoTls.clientCa } : undefined;
   // One directory snapshot per revision for the whole process: the sessions and SRS share it.
   const snapshots = new SnapshotCache(stores.directory);
   const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, log) : null;
@@ -166,11 +166,12 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
   await delivery?.start();
   return {
     ...relay,
-    demo,
+    demo: demo ? { tls: demoTls } : null,
     delivery,
     async stop() {
-      await relay.stop();
-      await delivery?.stop();
+      const summary = await relay.stop();
+      const deliveryPassAwaited = (await delivery?.stop()) ?? false;
+      return { ...summary, deliveryPassAwaited };
     },
   };
 }

@@ -13,6 +13,8 @@ export const demoDirectory: Directory = deepFreeze({
       acceptedDomains: [
         { domain: 'demo.example', type: 'Authoritative', matchSubDomains: false },
         { domain: 'apps.demo.example', type: 'InternalRelay', matchSubDomains: true },
+        // The certificate connector's name is accepted too, so bounces and foreign senders relay through it.
+        { domain: 'mail.demo.example', type: 'Authoritative', matchSubDomains: false },
       ],
       inboundConnectors: [
         {

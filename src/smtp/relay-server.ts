@@ -134,14 +134,20 @@ export class RelayServer {
     return bound;
   }
 
-  async stop(): Promise<void> {
+  /** Stops listening and closes the open sessions; returns how many were open. */
+  async stop(): Promise<number> {
+    let open = 0;
     await Promise.all(
       this.listeners.map(async ({ listener, smtp }) => {
         const closing = listener.close();
-        for (const c of smtp.connections) c.close();
+        for (const c of smtp.connections) {
+          open++;
+          c.close();
+        }
         await closing;
       }),
     );
+    return open;
   }
 
   /** Re-reads the TLS files (SIGHUP); new handshakes use them, open sessions keep theirs. */

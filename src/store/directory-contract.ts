@@ -45,6 +45,7 @@ export function directoryStoreContract(adapter: string, open: () => Promise<Open
       '+ tenant demo',
       '+ accepted domain demo/demo.example',
       '+ accepted domain demo/apps.demo.example',
+      '+ accepted domain demo/mail.demo.example',
       '+ connector demo/loopback',
       '+ connector demo/certificate',
       '+ tenant fabrikam',

@@ -12,6 +12,7 @@ const DEMO_ADDED = [
   '+ tenant demo',
   '+ accepted domain demo/demo.example',
   '+ accepted domain demo/apps.demo.example',
+  '+ accepted domain demo/mail.demo.example',
   '+ connector demo/loopback',
   '+ connector demo/certificate',
   '+ tenant fabrikam',
@@ -24,11 +25,11 @@ test('apply --dry-run prints the changes and writes nothing; apply writes; a sec
   try {
     const dry = await s.run('apply', '-f', DEMO, '--dry-run');
     assert.deepEqual([dry.code, dry.stderr], [0, '']);
-    assert.equal(dry.stdout, [...DEMO_ADDED, 'dry run: 8 changes, nothing written', ''].join('\n'));
+    assert.equal(dry.stdout, [...DEMO_ADDED, 'dry run: 9 changes, nothing written', ''].join('\n'));
     assert.equal((await s.run('export')).stdout, 'tenants: []\n');
 
     const first = await s.run('apply', '-f', DEMO);
-    assert.deepEqual([first.code, first.stdout], [0, [...DEMO_ADDED, '8 changes applied', ''].join('\n')]);
+    assert.deepEqual([first.code, first.stdout], [0, [...DEMO_ADDED, '9 changes applied', ''].join('\n')]);
     const second = await s.run('apply', '-f', DEMO);
     assert.deepEqual([second.code, second.stdout], [0, 'no changes\n']);
     assert.ok(existsSync(join(s.dir, 'data', 'relaygate.db')));

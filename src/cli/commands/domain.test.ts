@@ -14,6 +14,7 @@ test('domain list, add and remove', async () => {
       'DOMAIN             TYPE           MATCH SUBDOMAINS  TENANT\n' +
         'demo.example       Authoritative  false             demo\n' +
         'apps.demo.example  InternalRelay  true              demo\n' +
+        'mail.demo.example  Authoritative  false             demo\n' +
         'fabrikam.example   Authoritative  false             fabrikam\n',
     );
     const added = await s.run('domain', 'add', 'fabrikam', 'Fabrikam.NET.', '--type', 'InternalRelay', '--match-subdomains');

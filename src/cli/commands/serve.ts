@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { asStoreFailure, openStores } from '../../app/stores.js';
 import { lockDataDir, type DataDirLock } from '../../app/data-dir-lock.js';
-import type { BoundListener } from '../../smtp/relay-server.js';
 import { failedTo } from '../errors.js';
 import { addConfigOption, loadCliConfig, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
+import { serveBanner, stopSummaryText } from '../serve-banner.js';
 
 export function register(program: Command, cli: CliContext): void {
   addConfigOption(
@@ -37,15 +37,8 @@ export function register(program: Command, cli: CliContext): void {
       lock.release();
       throw failedTo('cannot start', asStoreFailure(err));
     }
-    for (const l of relay.listeners) cli.stdout.write(`relaygate: listening on ${hostPort(l)} (${l.name}, tls: ${l.tls})\n`);
-    const plain = relay.listeners.find((l) => l.tls !== 'implicit');
-    if (relay.demo && plain) {
-      cli.stdout.write(
-        `relaygate: demo directory loaded (tenant "demo"). Relay a test message with:\n` +
-          `  swaks --server ${hostPort(plain)} --from app@demo.example --to someone@example.com\n` +
-          `then see it queued with:  relaygate queue list\n`,
-      );
-    }
+    const tenants = (await stores.directory.load()).tenants.map((t) => t.name);
+    cli.stdout.write(serveBanner({ configFile: config.configFile, dataDir: config.dataDir, tenants, listeners: relay.listeners, demo: relay.demo }));
     process.on('SIGHUP', () => {
       try {
         relay.server.reloadTls();
@@ -54,17 +47,14 @@ export function register(program: Command, cli: CliContext): void {
         log('error', `TLS reload failed, keeping the previous files: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
     });
-    await relay.stop();
+    log('info', `${signal} received: stopping (no new connections; open sessions are closed; pending commits and the delivery pass in progress finish)`);
+    const summary = await relay.stop();
+    log('info', stopSummaryText(summary), { ...summary });
     stores.close();
     lock.release();
   });
-}
-
-function hostPort(l: BoundListener): string {
-  return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
 }

@@ -13,7 +13,7 @@ test('tenant list, show, add and remove', async () => {
     assert.equal(
       (await s.run('tenant', 'list')).stdout,
       'NAME      RULE SET  REJECT DIRECT SEND  DOMAINS  CONNECTORS\n' +
-        'demo      auto      false               2        2\n' +
+        'demo      auto      false               3        2\n' +
         'fabrikam  auto      true                1        1\n',
     );
     const added = await s.run('tenant', 'add', 'contoso', '--rule-set', 'legacy', '--reject-direct-send');
