@@ -21,9 +21,8 @@ import type { DirectorySnapshot } from '../policy/index.js';
 import { DsnGenerator } from '../queue/dsn-generator.js';
 import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
-import type { BodyStore, SrsMintedStore } from '../store/ports.js';
+import type { BodyStore, DeliveryQueue, SrsMintedStore } from '../store/ports.js';
 import type { SqliteDatabase } from '../store/sqlite/database.js';
-import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { SqliteDkimKeys, SqliteQuotaStore, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
 
 /** The `delivery` section of relaygate.yaml, as the config module resolves it (durations in ms). */
@@ -38,7 +37,10 @@ export interface DeliveryConfig {
 }
 
 export interface DeliveryDeps {
+  /** For the per-tenant settings' adapters (DKIM keys, routes, SRS, quotas). */
   db: SqliteDatabase;
+  /** The queue's delivery side. */
+  queue: DeliveryQueue;
   /** Message bodies (read for delivery and DSNs, written for DSNs, removed with finished messages). */
   bodies: BodyStore;
   /** Our name: EHLO, Reporting-MTA of DSNs, default SRS rewrite domain. */
@@ -79,7 +81,7 @@ export function acceptedDomainCheck(source: { snapshot(): Promise<DirectorySnaps
 }
 
 export class DeliveryService {
-  readonly store: SqliteDeliveryStore;
+  private readonly store: DeliveryQueue;
   readonly dkimKeys: SqliteDkimKeys;
   readonly tenantRoutes: SqliteTenantRoutes;
   readonly srsSettings: SqliteSrsSettings;
@@ -102,7 +104,7 @@ export class DeliveryService {
   constructor(private readonly deps: DeliveryDeps) {
     const clock = deps.clock ?? systemClock;
     this.clock = clock;
-    this.store = new SqliteDeliveryStore(deps.db);
+    this.store = deps.queue;
     this.dkimKeys = new SqliteDkimKeys(deps.db);
     this.tenantRoutes = new SqliteTenantRoutes(deps.db);
     this.srsSettings = new SqliteSrsSettings(deps.db);

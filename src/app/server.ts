@@ -10,9 +10,8 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { MessageAcceptor } from '../queue/accept.js';
 import { GroupCommitter } from '../queue/accept-group-commit.js';
-import type { AcceptStore } from '../queue/accept-types.js';
 import { removeOrphanBodies } from '../queue/orphan-bodies.js';
-import type { BodyStore } from '../store/ports.js';
+import type { AcceptStore, BodyStore } from '../store/ports.js';
 import { RelayServer, type BoundListener, type RelayServerDeps, type RelayServerSettings } from '../smtp/relay-server.js';
 import { DeliveryService, acceptedDomainCheck } from './delivery.js';
 import type { RecipientDecision } from '../policy/types.js';
@@ -179,6 +178,7 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
 function deliveryService(config: RelaygateConfig, stores: Stores, snapshots: SnapshotCache, log: LogFn | undefined): DeliveryService {
   return new DeliveryService({
     db: stores.db,
+    queue: stores.queue,
     bodies: stores.bodies,
     hostname: config.hostname,
     delivery: config.delivery,

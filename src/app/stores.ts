@@ -4,10 +4,12 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { BodyStore, DirectoryStore, SrsMintedStore } from '../store/ports.js';
+import type { BodyStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueStore, SrsMintedStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
+import { SqliteDecisionStore } from '../store/sqlite/decision-store.js';
+import { SqliteQueueAdminStore } from '../store/sqlite/queue-admin-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { SqliteSrsMintedStore } from '../store/sqlite/srs-minted-store.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
@@ -16,8 +18,12 @@ export interface Stores {
   /** The SQLite database, for adapters that share it. */
   db: SqliteDatabase;
   directory: DirectoryStore;
-  /** The queue's accept side and listing (SMTP front end); delivery extends it. */
-  queue: SqliteQueueStore;
+  /** The queue: acceptance (SMTP front end) and delivery. */
+  queue: QueueStore;
+  /** The operator's side of the queue (queue/admin.ts). */
+  queueAdmin: QueueAdminStore;
+  /** The decision log (trace, impact report). */
+  decisions: DecisionStore;
   /** Message bodies: files under `<dataDir>/spool`. */
   bodies: BodyStore;
   /** SRS addresses delivery minted; the SMTP front end checks bounces against them. */
@@ -58,6 +64,8 @@ export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): 
       db: opened,
       directory: new SqliteDirectoryStore(opened),
       queue: new SqliteQueueStore(opened),
+      queueAdmin: new SqliteQueueAdminStore(opened),
+      decisions: new SqliteDecisionStore(opened),
       bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
       srsMinted: new SqliteSrsMintedStore(opened),
       close: () => opened.close(),

@@ -16,7 +16,7 @@ import { DataDirLockedError } from '../app/data-dir-lock.js';
 import { UnsupportedStoreError } from '../app/stores.js';
 import { BareLineEndingError, NulCharacterError } from '../smtp/line-ending-guard.js';
 import { ProxyHeaderError } from '../smtp/proxy-protocol.js';
-import { StorageError } from '../queue/accept-types.js';
+import { StorageError } from '../queue/accept.js';
 import { TransitionError } from '../queue/states.js';
 import { ExchangeImportError } from '../exchange/import-error.js';
 import { DirectoryValidationError } from '../directory/validate.js';

@@ -8,7 +8,7 @@ import { SqliteDecisionStore } from '../store/sqlite/decision-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { waitFor } from '../../test/support/wait-for.js';
 import { GroupCommitter } from './accept-group-commit.js';
-import type { AcceptBatch, AcceptStore, DecisionRecord } from './accept-types.js';
+import type { AcceptBatch, AcceptStore, DecisionRecord } from '../store/ports.js';
 
 /** The SQLite store, with each commit held until the test opens the gate. */
 class GatedStore implements AcceptStore {
@@ -62,7 +62,7 @@ test('drain runs waiting decisions at once and resolves only when their round is
     assert.equal(drained, false, 'drain waits for the commit in flight');
     store.release();
     await draining;
-    assert.deepEqual(new SqliteDecisionStore(db).list().map((d) => d.recipient), ['y@elsewhere.example']);
+    assert.deepEqual((await new SqliteDecisionStore(db).list()).map((d) => d.recipient), ['y@elsewhere.example']);
     assert.equal(committer.stats.rounds, 1, 'no empty round after the one drain ran');
     await committer.drain();
   } finally {

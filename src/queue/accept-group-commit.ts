@@ -1,5 +1,4 @@
-import type { BodyWriter } from '../store/ports.js';
-import type { AcceptStore, AcceptedMessage, DecisionRecord } from './accept-types.js';
+import type { AcceptStore, AcceptedMessage, BodyWriter, DecisionRecord } from '../store/ports.js';
 
 interface PendingMessage {
   message: AcceptedMessage;

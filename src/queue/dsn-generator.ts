@@ -10,8 +10,7 @@ import { domainOf, domainPartOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
 import { parseReply, Replies } from '../core/reply.js';
 import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from './dsn.js';
-import type { BodyStore } from '../store/ports.js';
-import type { DeliveryQueue, MessageWork, QueuedMessage } from './delivery-queue.js';
+import type { BodyStore, DeliveryQueue, MessageWork, QueuedMessage } from '../store/ports.js';
 import { newQueueId } from './queue-id.js';
 import { expiresAt, type RetryPolicies } from './retry-schedule.js';
 

@@ -4,8 +4,7 @@
  * and another one may be receiving a message right now whose rows are not committed yet, so only
  * bodies whose queue id (made when DATA began) is older than `graceMs` are taken for orphans.
  */
-import type { BodyStore } from '../store/ports.js';
-import type { AcceptStore } from './accept-types.js';
+import type { AcceptStore, BodyStore } from '../store/ports.js';
 import { isQueueId, queueIdTime } from './queue-id.js';
 
 /** Longer than any message transfer may take (the DATA phase has a deadline well below it). */

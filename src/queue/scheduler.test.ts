@@ -17,7 +17,6 @@ import type { Courier, NextHop, NextHopResolver, OnTransaction } from '../core/c
 import type { DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
 import { parseReply, Replies } from '../core/reply.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
-import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { DsnGenerator } from './dsn-generator.js';
@@ -90,7 +89,7 @@ function setup(courier: RecordingCourier, log: string[] = []) {
   dir = mkdtempSync(join(tmpdir(), 'relaygate-scheduler-'));
   db = openSqlite(join(dir, 'relaygate.db'));
   const clock = new ManualClock(new Date(T0));
-  const queue = new SqliteDeliveryStore(db);
+  const queue = new SqliteQueueStore(db);
   const bodies = new FileBodyStore(join(dir, 'spool'));
   const policies = new RetryPolicies(retryPolicy({ intervalsMs: [10 * MINUTE, 20 * MINUTE], expireAfterMs: 60 * MINUTE, delayNoticeAfterMs: 4 * 60 * MINUTE }));
   const scheduler = new Scheduler({
@@ -106,7 +105,7 @@ function setup(courier: RecordingCourier, log: string[] = []) {
     const writer = await bodies.create(id);
     await pipeline(Readable.from([Buffer.from(body)]), writer.writable());
     await writer.commit();
-    await new SqliteQueueStore(db).commit({
+    await queue.commit({
       messages: [{
         id, tenant: 'contoso', connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: from, envId: null, ret: null,
         bodyType: null, smtputf8: false, size: body.length, clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,

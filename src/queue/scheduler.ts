@@ -10,10 +10,9 @@ import type { Clock } from '../core/clock.js';
 import type { Courier, NextHop, NextHopResolver } from '../core/courier.js';
 import { formatFailure, type DeliveryFailure, type Job, type RecipientResult } from '../core/envelope.js';
 import { formatReply } from '../core/reply.js';
-import type { DeliveryQueue, MessageWork, QueuedRecipient, RecipientOutcome } from './delivery-queue.js';
 import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
 import { expiryFailure, nextAttempt, type RetryPolicies } from './retry-schedule.js';
-import type { BodyStore } from '../store/ports.js';
+import type { BodyStore, DeliveryQueue, MessageWork, QueuedRecipient, RecipientOutcome } from '../store/ports.js';
 
 export interface SchedulerDeps<H extends NextHop = NextHop> {
   queue: DeliveryQueue;

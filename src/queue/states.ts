@@ -24,9 +24,7 @@
  * 6. Attempts count SMTP attempts only: throttling and operator actions do not use up retries.
  */
 import { RelaygateError } from '../core/errors.js';
-
-export const recipientStates = ['queued', 'inflight', 'deferred', 'delivered', 'failed', 'held', 'expired'] as const;
-export type RecipientState = (typeof recipientStates)[number];
+import { recipientStates, type RecipientState } from '../store/ports.js';
 
 export const finalStates: ReadonlySet<RecipientState> = new Set(['delivered', 'failed', 'expired']);
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Replies } from '../core/reply.js';
-import type { DecisionRecord } from '../queue/accept-types.js';
+import type { DecisionRecord } from '../store/ports.js';
 import type { RecipientDecision, TransactionDecision } from '../policy/types.js';
 import { DecisionLog } from './decision-log.js';
 

@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../queue/accept-types.js';
+import type { DecisionRecord } from '../store/ports.js';
 import type { RecipientDecision, TransactionDecision } from '../policy/types.js';
 import { formatReply, type SmtpReply } from '../core/reply.js';
 

@@ -35,6 +35,7 @@ before(async () => {
     .set('mx.xn--mller-kva.test', { A: ['127.0.0.2'] });
   delivery = new DeliveryService({
     db: relay.db,
+    queue: relay.queue,
     bodies: relay.bodies,
     hostname: 'relay.test',
     delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [], allowLocalAddresses: true },
@@ -78,7 +79,8 @@ test('a fullwidth domain is judged as contoso.example and forwarded as contoso.e
   assert.deepEqual(replies.slice(0, 4), ['250 2.1.0 Sender OK', '250 2.1.5 Recipient OK', '250 2.1.5 Recipient OK', '354 End data with <CR><LF>.<CR><LF>']);
   assert.match(replies.at(-1)!, /^250 2\.0\.0 OK </);
   const id = /<([0-9a-z]+)>$/.exec(replies.at(-1)!)?.[1];
-  const queued = relay.queue.list().find((m) => m.id === id);
+  assert.ok(id);
+  const queued = await relay.entry(id);
   assert.deepEqual(queued?.recipients.map((r) => r.address), ['user@remote.test'], 'two spellings of one mailbox are one recipient');
 
   const before = utf8Hop.messages.length;

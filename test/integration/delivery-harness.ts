@@ -14,9 +14,11 @@ import { ManualClock } from '../../src/core/clock.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
 import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
+import { SqliteQueueAdminStore } from '../../src/store/sqlite/queue-admin-store.js';
+import type { QueueAdminStore, QueueEntry, QueueStore } from '../../src/store/ports.js';
 import { FileBodyStore } from '../../src/store/filesystem/body-store.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
-import type { AcceptedMessage, AcceptedRecipient } from '../../src/queue/accept-types.js';
+import type { AcceptedMessage, AcceptedRecipient } from '../../src/store/ports.js';
 import { DeliveryService, type DeliveryDeps } from '../../src/app/delivery.js';
 import { TestDnsServer } from '../support/dns-server.js';
 import { SmtpReceiver, type ReceiverBehaviour } from '../support/smtp-receiver.js';
@@ -40,6 +42,9 @@ export class DeliveryHarness {
   readonly dns = new TestDnsServer();
   readonly receivers: SmtpReceiver[] = [];
   db!: SqliteDatabase;
+  /** The queue as serve has it (app/stores.ts builds the same adapters). */
+  queue!: QueueStore;
+  queueAdmin!: QueueAdminStore;
   /** The spool, as serve keeps it: files under <dir>/spool. */
   readonly bodies = new FileBodyStore(join(this.dir, 'spool'));
   service!: DeliveryService;
@@ -63,6 +68,8 @@ export class DeliveryHarness {
 
   openDb(): void {
     this.db = openSqlite(join(this.dir, 'relaygate.db'));
+    this.queue = new SqliteQueueStore(this.db);
+    this.queueAdmin = new SqliteQueueAdminStore(this.db);
   }
 
   /** A receiver on 127.0.0.`n`, all on the same port (the first one picks it). */
@@ -76,6 +83,7 @@ export class DeliveryHarness {
   makeService(over: Partial<DeliveryDeps> = {}): DeliveryService {
     this.service = new DeliveryService({
       db: this.db,
+      queue: this.queue,
       bodies: this.bodies,
       hostname: 'relay.test',
       delivery: {
@@ -121,17 +129,28 @@ export class DeliveryHarness {
         };
       }),
     };
-    await new SqliteQueueStore(this.db).commit({ messages: [message], decisions: [] });
+    await this.queue.commit({ messages: [message], decisions: [] });
     return id;
   }
 
-  /** Recipient rows, for assertions. */
-  recipients(): Array<{ message_id: string; address: string; state: string; attempts: number; next_attempt_at: number; last_reply: string | null; dsn_status: string | null; delayed_dsn_sent: number }> {
-    return this.db.prepare('SELECT message_id, address, state, attempts, next_attempt_at, last_reply, dsn_status, delayed_dsn_sent FROM recipients ORDER BY id').all() as never;
+  /** Every queued message, as the operator sees it. */
+  queued(): Promise<QueueEntry[]> {
+    return this.queueAdmin.select({}, { limit: 100_000 });
   }
 
-  messages(): Array<{ id: string; kind: string; mail_from: string }> {
-    return this.db.prepare('SELECT id, kind, mail_from FROM messages ORDER BY id').all() as never;
+  /** Every recipient in the order they were queued, for assertions. */
+  async recipients(): Promise<Array<{ message_id: string; address: string; state: string; attempts: number; next_attempt_at: number; last_reply: string | null; dsn_status: string | null; delayed_dsn_sent: number }>> {
+    return (await this.queued())
+      .flatMap((e) => e.recipients)
+      .sort((a, b) => a.id - b.id)
+      .map((r) => ({
+        message_id: r.messageId, address: r.address, state: r.state, attempts: r.attempts, next_attempt_at: r.nextAttemptAt,
+        last_reply: r.lastReply, dsn_status: r.dsnStatus, delayed_dsn_sent: r.delayNoticeSent ? 1 : 0,
+      }));
+  }
+
+  async messages(): Promise<Array<{ id: string; kind: string; mail_from: string }>> {
+    return (await this.queued()).map((e) => ({ id: e.message.id, kind: e.message.kind, mail_from: e.message.mailFrom }));
   }
 
   /** A resolver on the test DNS server, in the shape mailauth's `resolver` option wants. */

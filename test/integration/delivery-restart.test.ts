@@ -1,7 +1,6 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeliveryHarness, T0 } from './delivery-harness.js';
-import { SqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
 import { waitFor } from '../support/wait-for.js';
 
 let h: DeliveryHarness;
@@ -24,26 +23,26 @@ test('restart mid-queue: leased recipients of a crashed run are delivered once, 
   await h.enqueue({ from: 'alice@contoso.test', to: ['b@remote.test', 'c@remote.test'] });
   await h.enqueue({ from: 'alice@contoso.test', to: ['d@remote.test'] });
   // The process "crashes" right after leasing: nothing is recorded, the file is closed.
-  const claimed = await new SqliteDeliveryStore(h.db).claimDue('crashed-node', T0, 10 * 60_000, 100);
+  const claimed = await h.queue.claimDue('crashed-node', T0, 10 * 60_000, 100);
   assert.equal(claimed.flatMap((w) => w.recipients).length, 3);
   h.db.close();
 
   h.openDb();
-  assert.deepEqual(h.recipients().map((r) => r.state), ['inflight', 'inflight', 'inflight']);
+  assert.deepEqual((await h.recipients()).map((r) => r.state), ['inflight', 'inflight', 'inflight']);
   const second = h.makeService();
   await second.start();
-  assert.deepEqual(h.recipients().map((r) => r.state), ['queued', 'queued', 'queued'], 'start() makes them due again');
+  assert.deepEqual((await h.recipients()).map((r) => r.state), ['queued', 'queued', 'queued'], 'start() makes them due again');
   await second.stop();
   await second.runOnce();
   const delivered = remote.messages.flatMap((m) => m.recipients.map((r) => r.address)).sort();
   assert.deepEqual(delivered, ['a@remote.test', 'b@remote.test', 'c@remote.test', 'd@remote.test'], 'each exactly once');
-  assert.deepEqual(h.messages(), []);
+  assert.deepEqual((await h.messages()), []);
 });
 
 test('leases: another scheduler claims only after the lease ran out, and the old holder can no longer record', async () => {
   await setup();
   await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test'] });
-  const store = new SqliteDeliveryStore(h.db);
+  const store = h.queue;
   const [work] = await store.claimDue('node-x', T0, 60_000, 10);
   assert.ok(work);
   assert.deepEqual(await store.claimDue('node-y', T0 + 59_999, 60_000, 10), [], 'the lease holds');
@@ -52,7 +51,7 @@ test('leases: another scheduler claims only after the lease ran out, and the old
   const id = work.recipients[0]!.id;
   assert.equal(await store.record('node-x', [{ id, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 0);
   assert.equal(await store.record('node-y', [{ id, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 1);
-  assert.equal(h.recipients()[0]!.state, 'delivered');
+  assert.equal((await h.recipients())[0]!.state, 'delivered');
   await assert.rejects(store.record('node-y', [{ id, state: 'held' as never, reply: null, attempted: false }], T0), /a recipient cannot go from inflight to held/);
 });
 
@@ -64,7 +63,7 @@ test('throttled messages wait without using up an attempt', async () => {
   await h.enqueue({ from: 'alice@contoso.test', to: ['b@remote.test'] });
   const pass = await service.runOnce();
   assert.deepEqual({ delivered: pass.delivered, throttled: pass.throttled }, { delivered: 1, throttled: 1 });
-  const waiting = h.recipients()[0]!;
+  const waiting = (await h.recipients())[0]!;
   assert.deepEqual(
     { state: waiting.state, attempts: waiting.attempts, next: waiting.next_attempt_at - T0, reply: waiting.last_reply },
     { state: 'queued', attempts: 0, next: 60_000, reply: 'throttled: rate limit of 1 messages per minute to remote.test reached' },
@@ -108,7 +107,7 @@ test('the service runs its own passes: start() then kick() delivers without runO
     await service.stop();
   }
   assert.equal(remote.messages.length, 1);
-  assert.deepEqual(h.messages(), []);
+  assert.deepEqual((await h.messages()), []);
 });
 
 test('many messages to one destination share connections: one more per five messages, each carrying several', async () => {
@@ -135,7 +134,7 @@ test('a backlog drains pass after pass without waiting for the poll interval', a
     await service.stop();
   }
   assert.equal(remote.messages.length, 7);
-  assert.deepEqual(h.messages(), []);
+  assert.deepEqual((await h.messages()), []);
 });
 
 test('an outcome is on disk right after its transaction, while the rest of the pass is still running', async () => {
@@ -147,12 +146,13 @@ test('an outcome is on disk right after its transaction, while the rest of the p
   await h.enqueue({ from: 'alice@contoso.test', to: ['first@remote.test'] });
   await h.enqueue({ from: 'alice@contoso.test', to: ['second@remote.test'] });
   const pass = service.runOnce();
-  const stateOf = (address: string) => h.recipients().find((r) => r.address === address)?.state;
-  await waitFor(() => stateOf('first@remote.test') === 'delivered', { message: () => `first@remote.test delivered (it is ${stateOf('first@remote.test')})` });
+  const stateOf = async (address: string) => (await h.recipients()).find((r) => r.address === address)?.state;
+  let first: string | undefined;
+  await waitFor(async () => (first = await stateOf('first@remote.test')) === 'delivered', { message: () => `first@remote.test delivered (it is ${first})` });
   // A crash now would not send the first message again: its outcome is already recorded.
-  assert.equal(stateOf('first@remote.test'), 'delivered');
-  assert.equal(stateOf('second@remote.test'), 'inflight');
+  assert.equal(await stateOf('first@remote.test'), 'delivered');
+  assert.equal(await stateOf('second@remote.test'), 'inflight');
   await pass;
-  assert.equal(stateOf('second@remote.test'), 'deferred');
+  assert.equal(await stateOf('second@remote.test'), 'deferred');
   assert.equal(remote.messages.length, 1);
 });

@@ -50,7 +50,7 @@ test('a relayed message reaches the MX host, DKIM-signed with the tenant key, an
   const verified = await dkimVerify(got.body, { resolver: h.mailauthResolver() });
   assert.deepEqual(verified.results.map((r) => [r.status.result, r.signingDomain]), [['pass', 'contoso.test']]);
   assert.match(got.body.toString(), new RegExp(`Subject: test ${id}`));
-  assert.deepEqual(h.messages(), [], 'delivered messages leave the queue');
+  assert.deepEqual((await h.messages()), [], 'delivered messages leave the queue');
 });
 
 test('a sender domain the tenant does not own is SRS-rewritten, and reverses with the stored secret', async () => {
@@ -82,8 +82,8 @@ test('a 5xx destination yields a failure DSN at once, delivered to the sender wi
   const first = await service.runOnce();
   assert.deepEqual({ failed: first.failed, dsns: first.dsns }, { failed: 1, dsns: 1 });
   assert.equal(remote.messages.length, 0);
-  assert.deepEqual(h.messages().map((m) => [m.kind, m.mail_from]), [['dsn', '']], 'the failed message is done once its DSN is queued');
-  assert.equal(h.recipients().some((r) => r.message_id === id), false);
+  assert.deepEqual((await h.messages()).map((m) => [m.kind, m.mail_from]), [['dsn', '']], 'the failed message is done once its DSN is queued');
+  assert.equal((await h.recipients()).some((r) => r.message_id === id), false);
   await service.runOnce();
   assert.equal(sender.messages.length, 1);
   const dsn = sender.messages[0]!;
@@ -105,7 +105,7 @@ test('a 5xx destination yields a failure DSN at once, delivered to the sender wi
     'Last-Attempt-Date': 'Mon, 02 Mar 2026 08:00:00 +0000',
   });
   assert.ok(mail.attachments.some((a) => a.contentType === 'message/rfc822'), 'the original comes back');
-  assert.deepEqual(h.messages(), [], 'the failed message and the delivered DSN are gone');
+  assert.deepEqual((await h.messages()), [], 'the failed message and the delivered DSN are gone');
 });
 
 test('a 4xx destination is retried on schedule, gets a delayed DSN after 4 h and expires into a DSN after 24 h', async () => {
@@ -120,7 +120,7 @@ test('a 4xx destination is retried on schedule, gets a delayed DSN after 4 h and
     const before = remote.attempts.length;
     await service.runOnce();
     if (remote.attempts.length > before) attemptsAt.push(h.clock.now().getTime() - T0);
-    const row = h.recipients().find((r) => r.message_id === id);
+    const row = (await h.recipients()).find((r) => r.message_id === id);
     if (!row || row.state !== 'deferred') break;
     if (row.delayed_dsn_sent === 1 && dsnsAfterDelay === 0) dsnsAfterDelay = h.clock.now().getTime() - T0;
     h.clock.set(new Date(row.next_attempt_at));
@@ -130,8 +130,8 @@ test('a 4xx destination is retried on schedule, gets a delayed DSN after 4 h and
   assert.equal(attemptsAt[attemptsAt.length - 1], 24 * 60 * min, 'a last attempt at the deadline');
   assert.equal(attemptsAt.length, 29);
   assert.equal(dsnsAfterDelay, 291 * min, 'the delayed DSN goes with the first pass after 4 hours (the test only runs passes at attempt times)');
-  assert.equal(h.recipients().some((r) => r.message_id === id), false, 'the expired message is done once its DSN is queued');
-  assert.deepEqual(h.messages().map((m) => m.kind), ['dsn']);
+  assert.equal((await h.recipients()).some((r) => r.message_id === id), false, 'the expired message is done once its DSN is queued');
+  assert.deepEqual((await h.messages()).map((m) => m.kind), ['dsn']);
   await service.runOnce();
   assert.equal(sender.messages.length, 2, 'one delayed DSN, one failure DSN');
   const [delayed, failed] = await Promise.all(sender.messages.map(parse));
@@ -156,7 +156,7 @@ test('never a DSN for a null sender; NOTIFY=NEVER suppresses it too', async () =
   await h.enqueue({ from: 'alice@contoso.test', to: [{ address: 'carol@remote.test', notify: 'NEVER' }] });
   const pass = await service.runOnce();
   assert.deepEqual({ failed: pass.failed, dsns: pass.dsns }, { failed: 2, dsns: 0 });
-  assert.deepEqual(h.recipients().map((r) => r.dsn_status), [], 'both messages are finished and removed');
+  assert.deepEqual((await h.recipients()).map((r) => r.dsn_status), [], 'both messages are finished and removed');
   await service.runOnce();
   assert.equal(sender.messages.length, 0);
 });
@@ -187,7 +187,7 @@ test('null MX and NXDOMAIN fail at once; a silent DNS server defers', async () =
   const service = h.makeService();
   await h.enqueue({ from: 'alice@contoso.test', to: ['a@nullmx.test', 'b@nowhere.test', 'c@slow.test'] });
   await service.runOnce();
-  assert.deepEqual(h.recipients().filter((r) => r.address !== 'alice@contoso.test').map((r) => [r.address, r.state, r.last_reply]), [
+  assert.deepEqual((await h.recipients()).filter((r) => r.address !== 'alice@contoso.test').map((r) => [r.address, r.state, r.last_reply]), [
     ['a@nullmx.test', 'failed', '556 5.1.10 Recipient address has null MX: nullmx.test does not accept mail (RFC 7505)'],
     ['b@nowhere.test', 'failed', '550 5.1.2 Host or domain name not found: nowhere.test (NXDOMAIN)'],
     ['c@slow.test', 'deferred', '451 4.4.3 DNS lookup of MX slow.test failed: ETIMEOUT'],

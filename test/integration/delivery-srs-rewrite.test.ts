@@ -74,6 +74,6 @@ test('when the minted address cannot be recorded, nothing is sent and the recipi
   const pass = await service.runOnce();
   assert.equal(pass.deferred, 1);
   assert.equal(remote.messages.length, 0, 'an unrecorded SRS sender is never used');
-  const [r] = h.recipients();
+  const [r] = await h.recipients();
   assert.deepEqual([r?.state, r?.last_reply], ['deferred', '451 4.3.0 Temporary server error, please try again later']);
 });

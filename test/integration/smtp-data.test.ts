@@ -30,8 +30,8 @@ async function client(localAddress = '127.0.0.1', listener = 'smtp'): Promise<Ra
   return c;
 }
 
-function messagesFrom(ip: string): string[] {
-  return (h.db.prepare('SELECT id FROM messages WHERE client_ip = ? ORDER BY id').all(ip) as Array<{ id: string }>).map((r) => r.id);
+async function messagesFrom(ip: string): Promise<string[]> {
+  return (await h.queued()).filter((e) => e.message.clientIp === ip).map((e) => e.message.id);
 }
 
 function spoolFiles(): number {
@@ -45,7 +45,7 @@ const queued = /^250 2\.0\.0 OK <([0-9a-z]{20})>$/;
 const smuggling = ['\n.\n', '\n.\r\n', '\r\n.\n', '\r.\r', '\r.\r\n'];
 for (const variant of smuggling) {
   test(`smuggling ${JSON.stringify(variant)} never splits a message: 550 5.6.11 and the connection closes`, async () => {
-    const before = messagesFrom('127.0.0.1').length;
+    const before = (await messagesFrom('127.0.0.1')).length;
     const c = await client();
     assert.equal(await c.command('MAIL FROM:<app@contoso.example>'), '250 2.1.0 Sender OK');
     assert.equal(await c.command('RCPT TO:<a@elsewhere.example>'), '250 2.1.5 Recipient OK');
@@ -55,7 +55,7 @@ for (const variant of smuggling) {
     );
     assert.equal(await c.read(), '550 5.6.11 Bare CR or LF not allowed');
     assert.equal(await c.closed(), '');
-    assert.equal(messagesFrom('127.0.0.1').length, before);
+    assert.equal((await messagesFrom('127.0.0.1')).length, before);
   });
 }
 
@@ -68,8 +68,7 @@ test('a connector with allowBareLineEndings: normalize gets CRLF line endings an
   const id = queued.exec(await c.read())?.[1];
   assert.ok(id);
   assert.equal(await c.command('QUIT'), '221 2.0.0 Bye');
-  const row = h.db.prepare('SELECT header_from FROM messages WHERE id = ?').get(id) as Record<string, string>;
-  assert.equal(row.header_from, 'printer@devices.example');
+  assert.equal((await h.entry(id))?.message.headerFrom, 'printer@devices.example');
   const text = await bodyText(h.bodies, id);
   assert.ok(text !== null, 'the body is stored');
   assert.ok(text.endsWith('\r\n\r\npage 1\r\n.\r\nMAIL FROM:<evil@devices.example>\r\nline\r\n'), JSON.stringify(text));
@@ -104,13 +103,13 @@ test('1000 recipients are accepted, the 1001st gets 452 4.5.3, and the message k
   const id = queued.exec(await c.read())?.[1];
   assert.ok(id);
   c.close();
-  assert.equal((h.db.prepare('SELECT count(*) AS n FROM recipients WHERE message_id = ?').get(id) as { n: number }).n, 1000);
+  assert.equal((await h.entry(id))?.recipients.length, 1000);
 });
 
 test('legacy rule set: when the header From fails and nothing remains, DATA gets 5.7.64 even if the recipient\'s tenant would refuse otherwise', async () => {
   // oldco (legacy) from 127.0.0.2 to fabrikam: pending at RCPT; at end of DATA 1c fails and the
   // recipient falls to fabrikam's partner restriction (5.7.51), but §4's timing rule answers 5.7.64.
-  const before = messagesFrom('127.0.0.2').length;
+  const before = (await messagesFrom('127.0.0.2')).length;
   const c = await client('127.0.0.2');
   assert.equal(await c.command('MAIL FROM:<scanner@partner.example>'), '250 2.1.0 Sender OK');
   assert.equal(await c.command('RCPT TO:<someone@fabrikam.example>'), '250 2.1.5 Recipient OK');
@@ -118,7 +117,7 @@ test('legacy rule set: when the header From fails and nothing remains, DATA gets
   c.write('From: Scanner <scanner@foreign.example>\r\nSubject: scan\r\n\r\npage\r\n.\r\n');
   assert.equal(await c.read(), '550 5.7.64 TenantAttribution; Relay Access Denied');
   c.close();
-  assert.equal(messagesFrom('127.0.0.2').length, before);
+  assert.equal((await messagesFrom('127.0.0.2')).length, before);
 });
 
 test('legacy rule set: a relay recipient pending at RCPT is decided by the header From at end of DATA', async () => {
@@ -135,17 +134,19 @@ test('legacy rule set: a relay recipient pending at RCPT is decided by the heade
   // P2 accepted: relayed.
   const ok = queued.exec(await send('scanner@foreign.example', ['<x@elsewhere.example>'], 'scanner@oldco.example'))?.[1];
   assert.ok(ok);
-  assert.deepEqual(h.queue.list().find((m) => m.id === ok)?.recipients.map((r) => r.state), ['queued']);
+  assert.deepEqual((await h.entry(ok))?.recipients.map((r) => r.state), ['queued']);
   // P2 foreign and no other recipient: the DATA is refused and nothing is queued.
-  const before = messagesFrom('127.0.0.2').length;
+  const before = (await messagesFrom('127.0.0.2')).length;
   assert.equal(await send('scanner@foreign.example', ['<x@elsewhere.example>'], 'scanner@foreign.example'), '550 5.7.64 TenantAttribution; Relay Access Denied');
-  assert.equal(messagesFrom('127.0.0.2').length, before);
+  assert.equal((await messagesFrom('127.0.0.2')).length, before);
   // Mixed: the internal recipient is kept, the relay one fails with a DSN owed.
   const mixed = queued.exec(
     await send('scanner@foreign.example', ['<info@oldco.example>', '<y@elsewhere.example> NOTIFY=FAILURE'], 'scanner@foreign.example'),
   )?.[1];
   assert.ok(mixed);
-  const rows = h.db.prepare('SELECT address, state, last_reply, dsn_status FROM recipients WHERE message_id = ? ORDER BY address').all(mixed);
+  const rows = (await h.entry(mixed))?.recipients
+    .map((r) => ({ address: r.address, state: r.state, last_reply: r.lastReply, dsn_status: r.dsnStatus }))
+    .sort((a, b) => a.address.localeCompare(b.address));
   assert.deepEqual(rows, [
     { address: 'info@oldco.example', state: 'queued', last_reply: null, dsn_status: null },
     { address: 'y@elsewhere.example', state: 'failed', last_reply: '550 5.7.64 TenantAttribution; Relay Access Denied', dsn_status: 'owed' },
@@ -154,10 +155,11 @@ test('legacy rule set: a relay recipient pending at RCPT is decided by the heade
   const nullSender = queued.exec(await send('', ['<info@oldco.example>', '<z@elsewhere.example>'], 'scanner@foreign.example'))?.[1];
   const never = queued.exec(await send('scanner@foreign.example', ['<info@oldco.example>', '<w@elsewhere.example> NOTIFY=NEVER'], 'x@foreign.example'))?.[1];
   for (const id of [nullSender, never]) {
-    assert.deepEqual(h.db.prepare("SELECT dsn_status FROM recipients WHERE message_id = ? AND state = 'failed'").get(id), { dsn_status: 'suppressed' });
+    assert.ok(id);
+    assert.deepEqual((await h.entry(id))?.recipients.filter((r) => r.state === 'failed').map((r) => r.dsnStatus), ['suppressed']);
   }
   await h.relay.acceptor.drain();
-  const endOfData = h.decisions.list({ messageId: mixed! });
+  const endOfData = await h.decisions.list({ messageId: mixed! });
   assert.deepEqual(endOfData.map((d) => [d.recipient, d.verdict, d.ruleSet]).sort(), [
     ['info@oldco.example', 'internal', 'legacy'],
     ['y@elsewhere.example', 'rejected', 'legacy'],
@@ -209,7 +211,7 @@ test('nodemailer over IPv4 and ::1; concurrent sessions share commit rounds (gro
 
 test('a client that disconnects in the middle of DATA leaves no file and no message', async () => {
   const files = spoolFiles();
-  const before = messagesFrom('127.0.0.1').length;
+  const before = (await messagesFrom('127.0.0.1')).length;
   const c = await client();
   await c.command('MAIL FROM:<app@contoso.example>');
   await c.command('RCPT TO:<a@elsewhere.example>');
@@ -220,7 +222,7 @@ test('a client that disconnects in the middle of DATA leaves no file and no mess
   c.close();
   await waitFor(() => spoolFiles() === files, { message: () => `the spool file removed after the disconnect (${spoolFiles() - files} left)` });
   assert.equal(spoolFiles(), files);
-  assert.equal(messagesFrom('127.0.0.1').length, before);
+  assert.equal((await messagesFrom('127.0.0.1')).length, before);
 });
 
 test('a header block over 1 MB is refused permanently after the DATA', async () => {

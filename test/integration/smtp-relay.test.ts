@@ -45,21 +45,20 @@ test('an application on 127.0.0.1 relays with an accepted P1 and gets its queue 
   assert.ok(id, reply);
   assert.equal(await c.command('QUIT'), '221 2.0.0 Bye');
 
-  const [entry] = h.queue.list().filter((m) => m.id === id);
+  const entry = await h.entry(id);
   assert.ok(entry);
-  assert.equal(entry.tenant, 'contoso');
-  assert.equal(entry.subject, 'hello');
+  const row = entry.message;
+  assert.equal(row.tenant, 'contoso');
+  assert.equal(row.subject, 'hello');
   assert.deepEqual(entry.recipients.map((r) => [r.address, r.state]), [['someone@elsewhere.example', 'queued']]);
-  const row = h.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as Record<string, unknown>;
   assert.equal(row.attribution, 'ip');
   assert.equal(row.connector, 'apps');
   assert.equal(row.directionality, 'Originating');
-  assert.equal(row.header_from, 'app@contoso.example');
-  assert.equal(row.message_id_header, '<m1@contoso.example>');
-  assert.equal(row.client_ip, '127.0.0.1');
-  assert.equal(row.client_helo, 'app.contoso.example');
-  const rcpt = h.db.prepare('SELECT notify, orcpt FROM recipients WHERE message_id = ?').get(id);
-  assert.deepEqual(rcpt, { notify: 'SUCCESS,FAILURE', orcpt: 'rfc822;someone@elsewhere.example' });
+  assert.equal(row.headerFrom, 'app@contoso.example');
+  assert.equal(row.messageIdHeader, '<m1@contoso.example>');
+  assert.equal(row.clientIp, '127.0.0.1');
+  assert.equal(row.clientHelo, 'app.contoso.example');
+  assert.deepEqual(entry.recipients.map((r) => ({ notify: r.notify, orcpt: r.orcpt })), [{ notify: 'SUCCESS,FAILURE', orcpt: 'rfc822;someone@elsewhere.example' }]);
 
   const stored = await bodyText(h.bodies, id);
   assert.ok(stored !== null, 'the body is stored');
@@ -84,7 +83,7 @@ test('an unauthorised relay gets 5.7.64 at RCPT and the decision is recorded', a
   const refused = await waitFor(
     async () => {
       await h.relay.acceptor.drain();
-      const found = h.decisions.list({ limit: 50 }).filter((d) => d.clientIp === '127.0.0.4');
+      const found = (await h.decisions.list({ limit: 50 })).filter((d) => d.clientIp === '127.0.0.4');
       return found.length >= 3 && found;
     },
     { message: 'the three decisions of 127.0.0.4' },
@@ -126,9 +125,11 @@ test('DSN, BODY and SMTPUTF8 parameters are stored with the message', async () =
   c.write('Subject: params\r\n\r\nx\r\n.\r\n');
   const id = queueIdReply.exec(await c.read())?.[1];
   c.close();
-  const row = h.db.prepare('SELECT env_id, ret, body_type, smtputf8 FROM messages WHERE id = ?').get(id);
-  assert.deepEqual(row, { env_id: 'QQ314159', ret: 'HDRS', body_type: '8bitmime', smtputf8: 1 });
-  assert.deepEqual(h.db.prepare('SELECT notify FROM recipients WHERE message_id = ?').get(id), { notify: 'NEVER' });
+  assert.ok(id);
+  const entry = await h.entry(id);
+  const m = entry?.message;
+  assert.deepEqual(m && { envId: m.envId, ret: m.ret, bodyType: m.bodyType, smtputf8: m.smtputf8 }, { envId: 'QQ314159', ret: 'HDRS', bodyType: '8bitmime', smtputf8: true });
+  assert.deepEqual(entry?.recipients.map((r) => r.notify), ['NEVER']);
 });
 
 test('inbound mail for a tenant: Partner restrictions, TLS required by a Partner connector, Direct Send', async () => {

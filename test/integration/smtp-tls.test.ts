@@ -79,7 +79,7 @@ test('the trace records why an untrusted certificate gave no names', async () =>
   const found = await waitFor(
     async () => {
       await h.relay.acceptor.drain();
-      return h.decisions.list({ limit: 200 }).find((d) => d.clientIp === '127.0.0.4' && /not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(d.steps))?.steps;
+      return (await h.decisions.list({ limit: 200 })).find((d) => d.clientIp === '127.0.0.4' && /not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(d.steps))?.steps;
     },
     { message: 'a decision whose steps name the verification error' },
   );
@@ -98,7 +98,8 @@ test('the Received header names the TLS version and cipher, the client certifica
   assert.ok(id);
   const protocol = c.tlsSocket?.getProtocol();
   c.close();
-  const row = h.db.prepare('SELECT tls, attribution, connector FROM messages WHERE id = ?').get(id) as Record<string, string>;
+  const row = (await h.entry(id))?.message;
+  assert.ok(row);
   assert.ok(protocol);
   assert.match(row.tls!, new RegExp(`^${protocol} TLS_`));
   assert.equal(row.attribution, 'cert');

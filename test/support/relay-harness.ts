@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDirectoryYaml } from '../../src/directory/index.js';
 import type { Directory } from '../../src/directory/model.js';
-import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
-import { SqliteDecisionStore } from '../../src/store/sqlite/decision-store.js';
-import { FileBodyStore } from '../../src/store/filesystem/body-store.js';
-import type { BodyStore } from '../../src/store/ports.js';
+import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
+import type { BodyStore, DecisionStore, QueueAdminStore, QueueEntry, QueueStore } from '../../src/store/ports.js';
+import { openStores } from '../../src/app/stores.js';
 import { startRelay, type RunningRelay } from '../../src/app/server.js';
 import type { ListenerSettings, RelayServerSettings } from '../../src/smtp/relay-server.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -32,10 +30,16 @@ export interface HarnessOptions {
 export interface Harness {
   relay: RunningRelay;
   dataDir: string;
+  /** The SQLite file itself, for what no port shows (a trigger that makes the disk fail). */
   db: SqliteDatabase;
-  queue: SqliteQueueStore;
-  decisions: SqliteDecisionStore;
+  queue: QueueStore;
+  queueAdmin: QueueAdminStore;
+  decisions: DecisionStore;
   bodies: BodyStore;
+  /** Every message in the queue, oldest first, as the operator sees it. */
+  queued(): Promise<QueueEntry[]>;
+  /** One message, or undefined when it is not in the queue. */
+  entry(id: string): Promise<QueueEntry | undefined>;
   /** Port of the listener with this name. */
   port(name: string): number;
   /** Swaps the directory the relay sees (a new revision). */
@@ -70,9 +74,9 @@ export const defaultLimits: RelayServerSettings['limits'] = {
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'relaygate-smtp-'));
-  const db = openSqlite(join(dataDir, 'relaygate.db'));
-  const queue = new SqliteQueueStore(db);
-  const bodies = new FileBodyStore(join(dataDir, 'spool'));
+  const stores = openStores({ dataDir, store: 'sqlite' });
+  const { db, queue, queueAdmin, decisions, bodies } = stores;
+  const queued = (): Promise<QueueEntry[]> => queueAdmin.select({}, { limit: 100_000 });
   let directory = typeof opts.directory === 'string' ? parseDirectoryYaml(opts.directory) : opts.directory;
   let revision = 1;
   const errors: string[] = [];
@@ -107,8 +111,11 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     dataDir,
     db,
     queue,
-    decisions: new SqliteDecisionStore(db),
+    queueAdmin,
+    decisions,
     bodies,
+    queued,
+    entry: async (id) => (await queueAdmin.select({ ids: [id] }, { limit: 1 }))[0],
     errors,
     errorFields,
     port(name) {
@@ -122,7 +129,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     },
     async stop() {
       await relay.stop();
-      db.close();
+      stores.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -8,7 +8,7 @@ import { openSqlite, type SqliteDatabase } from '../../store/sqlite/database.js'
 import { SqliteQueueStore } from '../../store/sqlite/queue-store.js';
 import { FileBodyStore } from '../../store/filesystem/body-store.js';
 import { newQueueId } from '../../queue/queue-id.js';
-import type { AcceptedMessage } from '../../queue/accept-types.js';
+import type { AcceptedMessage } from '../../store/ports.js';
 
 const HOUR = 3_600_000;
 

@@ -3,11 +3,14 @@
  * (delivery's part of the `queue` command; `queue list` lives in queue.ts). Actions select
  * recipients by message ids and/or filters and work in pages, so they scale to thousands of messages.
  */
-import type { Readable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
+import { systemClock } from '../../core/clock.js';
+import { messageOf } from '../../core/errors.js';
 import { parseDuration } from '../../config/index.js';
-import { isRecipientState, type RecipientState } from '../../queue/states.js';
-import { SqliteQueueOperations, type QueueAction, type QueueFilter } from '../../store/sqlite/delivery-operations.js';
+import { EmptySelectionError, QueueAdmin, type QueueAction, type QueueSelection } from '../../queue/admin.js';
+import { isRecipientState } from '../../queue/states.js';
+import type { RecipientState } from '../../store/ports.js';
+import type { Stores } from '../../app/stores.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
@@ -21,6 +24,10 @@ interface FilterOptions extends ConfigOption {
   json?: boolean;
 }
 
+export function queueAdmin(stores: Stores): QueueAdmin {
+  return new QueueAdmin({ store: stores.queueAdmin, bodies: stores.bodies, clock: systemClock });
+}
+
 function stateOption(value: string): RecipientState {
   if (!isRecipientState(value)) throw new InvalidArgumentError('expected queued, inflight, deferred, delivered, failed, held or expired');
   return value;
@@ -32,18 +39,25 @@ function durationOption(value: string): number {
   return ms;
 }
 
-function filterOf(ids: string[], opts: FilterOptions): QueueFilter {
-  const filter: QueueFilter = {
+function selectionOf(ids: string[], opts: FilterOptions): QueueSelection {
+  return {
     ...(ids.length > 0 ? { ids } : {}),
     ...(opts.tenant ? { tenant: opts.tenant } : {}),
     ...(opts.domain ? { domain: opts.domain } : {}),
     ...(opts.state ? { state: opts.state } : {}),
     ...(opts.olderThan !== undefined ? { olderThanMs: opts.olderThan } : {}),
+    ...(opts.all ? { all: true } : {}),
   };
-  if (Object.keys(filter).length === 0 && !opts.all) {
-    throw new CliError('name message ids or a filter (--tenant, --domain, --state, --older-than), or pass --all');
+}
+
+/** The service's refusal of an empty selection, in the words of this command line. */
+async function selecting<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof EmptySelectionError) throw new CliError('name message ids or a filter (--tenant, --domain, --state, --older-than), or pass --all');
+    throw err;
   }
-  return filter;
 }
 
 function withFilters(cmd: Command): Command {
@@ -66,36 +80,14 @@ const actions: Array<{ name: QueueAction; description: string; done: string }> =
   { name: 'bounce', description: 'Give up on recipients now; their senders get a failure DSN', done: 'bounced' },
 ];
 
-/** The first header block of the body (at most 64 KiB are read). */
-async function headersOf(body: Readable | null): Promise<string> {
-  if (!body) throw new Error('no body stored');
-  const limit = 64 * 1024;
-  const chunks: Buffer[] = [];
-  let length = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk as Buffer);
-      length += (chunk as Buffer).length;
-      if (length >= limit) break;
-    }
-  } finally {
-    body.destroy();
-  }
-  const text = Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-  const end = text.search(/\r?\n\r?\n/);
-  return end >= 0 ? text.slice(0, end) : text;
-}
-
 export function registerOperations(queue: Command, cli: CliContext): void {
   addConfigOption(
     queue.command('show').description('One message: envelope, recipients with their states, and its headers').argument('<id>').option('--json', 'machine-readable output'),
   ).action(async (id: string, opts: ConfigOption & { json?: boolean }) => {
-    await withStores(cli, opts, async ({ db, bodies }) => {
-      const ops = new SqliteQueueOperations(db);
-      const found = ops.messages({ ids: [id] }, Date.now()).next();
-      if (found.done) throw new CliError(`message ${id} is not in the queue`, 'not-found');
-      const { message, recipients } = found.value;
-      const headers = await headersOf(await bodies.open(message.id)).catch((err: unknown) => `(spool file unreadable: ${err instanceof Error ? err.message : String(err)})`);
+    await withStores(cli, opts, async (stores) => {
+      const admin = queueAdmin(stores);
+      const { message, recipients } = await admin.show(id);
+      const headers = await admin.headers(message.id).catch((err: unknown) => `(spool file unreadable: ${messageOf(err)})`);
       if (opts.json) return printJson(cli, { ...message, receivedAt: new Date(message.receivedAt).toISOString(), recipients, headers });
       const lines = [
         `id:          ${message.id}${message.kind === 'dsn' ? '  (a DSN generated by the relay)' : ''}`,
@@ -118,9 +110,9 @@ export function registerOperations(queue: Command, cli: CliContext): void {
 
   for (const action of actions) {
     withFilters(queue.command(action.name).description(action.description)).action(async (ids: string[], opts: FilterOptions) => {
-      const filter = filterOf(ids, opts);
-      await withStores(cli, opts, async ({ db }) => {
-        const changed = new SqliteQueueOperations(db).apply(action.name, filter, Date.now());
+      const selection = selectionOf(ids, opts);
+      await withStores(cli, opts, async (stores) => {
+        const changed = await selecting(() => queueAdmin(stores).apply(action.name, selection));
         if (opts.json) return printJson(cli, { action: action.name, recipients: changed });
         cli.stdout.write(`${changed} recipient${changed === 1 ? '' : 's'} ${action.done}\n`);
       });
@@ -129,12 +121,11 @@ export function registerOperations(queue: Command, cli: CliContext): void {
 
   withFilters(queue.command('delete').description('Remove messages from the queue without any notice to their senders')).action(
     async (ids: string[], opts: FilterOptions) => {
-      const filter = filterOf(ids, opts);
-      await withStores(cli, opts, async ({ db, bodies }) => {
-        const deleted = new SqliteQueueOperations(db).delete(filter, Date.now());
-        await bodies.delete(deleted);
-        if (opts.json) return printJson(cli, { action: 'delete', messages: deleted.length });
-        cli.stdout.write(`${deleted.length} message${deleted.length === 1 ? '' : 's'} deleted\n`);
+      const selection = selectionOf(ids, opts);
+      await withStores(cli, opts, async (stores) => {
+        const deleted = await selecting(() => queueAdmin(stores).delete(selection));
+        if (opts.json) return printJson(cli, { action: 'delete', messages: deleted });
+        cli.stdout.write(`${deleted} message${deleted === 1 ? '' : 's'} deleted\n`);
       });
     },
   );

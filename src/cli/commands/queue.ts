@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
-import { registerOperations } from './queue-operations.js';
+import { queueAdmin, registerOperations } from './queue-operations.js';
 import type { CliContext } from '../io.js';
 
 interface ListOptions extends ConfigOption {
@@ -21,12 +21,15 @@ export function register(program: Command, cli: CliContext): void {
       .option('--limit <n>', 'at most this many messages', '1000')
       .option('--json', 'machine-readable output'),
   ).action(async (opts: ListOptions) => {
-    await withStores(cli, opts, async ({ queue: store }) => {
-      const entries = store.list({
-        ...(opts.tenant ? { tenant: opts.tenant } : {}),
-        ...(opts.state ? { state: opts.state } : {}),
-        limit: Number(opts.limit) > 0 ? Number(opts.limit) : 1000,
-      });
+    await withStores(cli, opts, async (stores) => {
+      const found = await queueAdmin(stores).list(
+        { ...(opts.tenant ? { tenant: opts.tenant } : {}), ...(opts.state ? { state: opts.state } : {}) },
+        Number(opts.limit) > 0 ? Number(opts.limit) : 1000,
+      );
+      const entries = found.map(({ message: m, recipients }) => ({
+        id: m.id, kind: m.kind, tenant: m.tenant, mailFrom: m.mailFrom, size: m.size, receivedAt: m.receivedAt, clientIp: m.clientIp, subject: m.subject,
+        recipients: recipients.map((r) => ({ address: r.address, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastReply: r.lastReply })),
+      }));
       if (opts.json) {
         printJson(cli, entries.map((e) => ({ ...e, receivedAt: new Date(e.receivedAt).toISOString() })));
         return;

@@ -1,10 +1,5 @@
-import type { DecisionRecord } from '../../queue/accept-types.js';
+import type { DecisionFilter, DecisionRecord, DecisionStore, StoredDecision } from '../ports.js';
 import type { SqliteDatabase } from './database.js';
-
-/** A stored decision with its row id, as the trace and the impact report read it. */
-export interface StoredDecision extends DecisionRecord {
-  id: number;
-}
 
 interface DecisionRow {
   id: number;
@@ -26,7 +21,7 @@ interface DecisionRow {
 }
 
 /** The `decisions` table: written in the acceptor's group commit, read by trace and reports. */
-export class SqliteDecisionStore {
+export class SqliteDecisionStore implements DecisionStore {
   private readonly insertStmt;
   constructor(private readonly db: SqliteDatabase) {
     this.insertStmt = db.prepare(
@@ -37,29 +32,30 @@ export class SqliteDecisionStore {
     );
   }
 
-  /** Inserts inside the caller's transaction (or its own statement-level one). */
+  /** Inserts inside the caller's transaction (the queue's commit of an AcceptBatch). */
   insertMany(decisions: readonly DecisionRecord[]): void {
     for (const d of decisions) this.insertStmt.run({ ...d });
   }
 
-  /** Newest first; `sessionId` or `messageId` narrow it down. */
-  list(filter: { sessionId?: string; messageId?: string; limit?: number } = {}): StoredDecision[] {
+  async append(decisions: readonly DecisionRecord[]): Promise<void> {
+    this.db.transaction(() => this.insertMany(decisions)).immediate();
+  }
+
+  async list(filter: DecisionFilter = {}): Promise<StoredDecision[]> {
     const where: string[] = [];
     const args: Record<string, unknown> = { limit: filter.limit ?? 100 };
-    if (filter.sessionId) {
-      where.push('session_id = @sessionId');
-      args.sessionId = filter.sessionId;
+    for (const [key, column] of [['sessionId', 'session_id'], ['messageId', 'message_id'], ['tenant', 'tenant']] as const) {
+      const value = filter[key];
+      if (value === undefined) continue;
+      where.push(`${column} = @${key}`);
+      args[key] = value;
     }
-    if (filter.messageId) {
-      where.push('message_id = @messageId');
-      args.messageId = filter.messageId;
+    if (filter.before !== undefined) {
+      where.push('id < @before');
+      args.before = filter.before;
     }
     const sql = `SELECT * FROM decisions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(args) as DecisionRow[]).map(toDecision);
-  }
-
-  count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n;
   }
 }
 

@@ -1,5 +1,5 @@
 /** Row mapping shared by the delivery store and the queue operations on SQLite. */
-import type { QueuedMessage, QueuedRecipient } from '../../queue/delivery-queue.js';
+import type { QueuedMessage, QueuedRecipient } from '../ports.js';
 import { isRecipientState } from '../../queue/states.js';
 import type { AttributionKind, Directionality } from '../../policy/types.js';
 

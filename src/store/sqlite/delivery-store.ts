@@ -5,15 +5,15 @@
  */
 import type {
   DeliveryQueue, GeneratedMessage, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
-} from '../../queue/delivery-queue.js';
+} from '../ports.js';
 import { assertTransition } from '../../queue/states.js';
 import { statement, type SqliteDatabase } from './database.js';
 import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
 
-export class SqliteDeliveryStore implements DeliveryQueue {
-  constructor(private readonly db: SqliteDatabase) {}
+export class SqliteDeliveryQueue implements DeliveryQueue {
+  constructor(protected readonly db: SqliteDatabase) {}
 
   /** Groups recipient rows by message, loading each message once. */
   private withMessages(rows: RecipientRow[]): MessageWork[] {
@@ -149,12 +149,5 @@ export class SqliteDeliveryStore implements DeliveryQueue {
     this.db.transaction(() => {
       for (const id of ids) del.run(id);
     })();
-  }
-
-  /** For tests and `queue show`: one message with all its recipients. */
-  message(id: string): MessageWork | null {
-    const rows = this.db.prepare(`SELECT ${RECIPIENT_COLUMNS} FROM recipients r WHERE r.message_id = ? ORDER BY r.id`).all(id) as RecipientRow[];
-    const row = this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`).get(id) as MessageRow | undefined;
-    return row ? { message: toMessage(row), recipients: rows.map(toRecipient) } : null;
   }
 }

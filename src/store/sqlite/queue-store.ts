@@ -1,14 +1,14 @@
-import type { AcceptBatch, AcceptStore, AcceptedMessage } from '../../queue/accept-types.js';
+import type { AcceptBatch, AcceptedMessage, QueueStore } from '../ports.js';
 import { statement, type SqliteDatabase } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
-import { listQueue, type QueueListEntry, type QueueListFilter } from './queue-list.js';
+import { SqliteDeliveryQueue } from './delivery-store.js';
 
 /**
- * The accept side of the queue on SQLite: one transaction per group-commit round, so many
- * sessions' messages share the WAL fsync (`synchronous = FULL` makes the commit durable before
- * `commit()` returns).
+ * The queue on SQLite: the accept side here (one transaction per group-commit round, so many
+ * sessions' messages share the WAL fsync; `synchronous = FULL` makes the commit durable before
+ * `commit()` returns), the delivery side in delivery-store.ts.
  */
-export class SqliteQueueStore implements AcceptStore {
+export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore {
   private readonly insertMessage;
   private readonly insertRecipient;
   private readonly decisions: SqliteDecisionStore;
@@ -16,7 +16,8 @@ export class SqliteQueueStore implements AcceptStore {
   /** Transactions run so far: the group-commit measurement reads it. */
   transactions = 0;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
+    super(db);
     this.decisions = new SqliteDecisionStore(db);
     this.insertMessage = db.prepare(
       `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret,
@@ -45,10 +46,6 @@ export class SqliteQueueStore implements AcceptStore {
   async existingMessages(ids: readonly string[]): Promise<Set<string>> {
     const exists = statement(this.db, 'SELECT 1 FROM messages WHERE id = ?').pluck();
     return new Set(ids.filter((id) => exists.get(id) !== undefined));
-  }
-
-  list(filter: QueueListFilter = {}): QueueListEntry[] {
-    return listQueue(this.db, filter);
   }
 
   private insertOne(m: AcceptedMessage): void {

@@ -1,0 +1,182 @@
+/**
+ * The operator's actions on the queue (`relaygate queue list|show|retry|hold|release|bounce|delete`,
+ * later the admin API): which messages a selection means, which recipients an action may move and
+ * to what (states.ts), the DSN a bounce owes, and the body's headers for `show`. The store only runs
+ * the guarded updates. Work goes in pages of PAGE messages, so thousands never sit in memory at once.
+ */
+import type { Readable } from 'node:stream';
+import type { Clock } from '../core/clock.js';
+import { normalizeDomain } from '../core/domain.js';
+import { RelaygateError } from '../core/errors.js';
+import { formatReply, Replies } from '../core/reply.js';
+import type { BodyStore, QueueAdminStore, QueueEntry, QueueFilter, QueuedRecipient, RecipientState, RecipientTransition } from '../store/ports.js';
+import { failureDsnStatus } from './dsn-generator.js';
+import { canTransition, isRecipientState, sourcesOf } from './states.js';
+
+export type QueueAction = 'retry' | 'hold' | 'release' | 'bounce';
+
+/** The messages an operator names: ids and filters narrow; `all` says "every message" on purpose. */
+export interface QueueSelection {
+  ids?: readonly string[];
+  tenant?: string;
+  /** Recipients in this domain (any form: it is made canonical). */
+  domain?: string;
+  /** Recipients in this state. */
+  state?: string;
+  /** Messages received at least this long ago. */
+  olderThanMs?: number;
+  all?: boolean;
+}
+
+/** The states each action starts from (inflight recipients are never touched: a delivery holds them). */
+export const actionSources: Readonly<Record<QueueAction, readonly RecipientState[]>> = {
+  retry: ['queued', 'deferred'],
+  hold: sourcesOf('held').filter((s) => s !== 'inflight'),
+  release: ['held'],
+  bounce: sourcesOf('failed').filter((s) => s !== 'inflight'),
+};
+
+const actionTargets: Readonly<Record<QueueAction, RecipientState>> = { retry: 'queued', hold: 'held', release: 'queued', bounce: 'failed' };
+
+const PAGE = 500;
+const MAX_PAGES = 1_000_000;
+/** `show` reads at most this much of a body for its header block. */
+const HEADER_BYTES = 64 * 1024;
+
+/** An action or a deletion named neither ids nor a filter, and did not say `all`. */
+export class EmptySelectionError extends RelaygateError {
+  constructor() {
+    super('invalid', 'name message ids or a filter, or select every message explicitly');
+    this.name = 'EmptySelectionError';
+  }
+}
+
+export interface QueueAdminDeps {
+  store: QueueAdminStore;
+  bodies: BodyStore;
+  clock: Clock;
+}
+
+export class QueueAdmin {
+  constructor(private readonly deps: QueueAdminDeps) {}
+
+  /** Messages oldest first (queue ids sort by arrival) with all their recipients. */
+  async list(selection: Omit<QueueSelection, 'all'> = {}, limit = 1000): Promise<QueueEntry[]> {
+    if (!Number.isSafeInteger(limit) || limit <= 0) throw new RelaygateError('invalid', `the limit must be a positive whole number, not ${limit}`);
+    return this.deps.store.select(this.filterOf(selection), { limit });
+  }
+
+  /** One message with its recipients. */
+  async show(id: string): Promise<QueueEntry> {
+    const [entry] = await this.deps.store.select({ ids: [id] }, { limit: 1 });
+    if (!entry) throw new RelaygateError('not-found', `message ${id} is not in the queue`, { details: { id } });
+    return entry;
+  }
+
+  /** The first header block of a message's body (at most 64 KiB are read). */
+  async headers(id: string): Promise<string> {
+    const body = await this.deps.bodies.open(id);
+    if (!body) throw new RelaygateError('not-found', `no body is stored for ${id}`, { details: { id } });
+    return headerBlock(body);
+  }
+
+  /** Applies `action` to every recipient the selection matches that may take it; returns how many moved. */
+  async apply(action: QueueAction, selection: QueueSelection): Promise<number> {
+    const filter = this.filterOf(selection, true);
+    const from = actionSources[action];
+    const to = actionTargets[action];
+    // Retrying a queued recipient only makes it due now: a move in place, not a transition.
+    for (const s of from) if (s !== to && !canTransition(s, to)) throw new RelaygateError('internal', `${action} would move a recipient from ${s} to ${to}`);
+    let moved = 0;
+    await this.eachPage(filter, async (entries) => {
+      const now = this.deps.clock.now().getTime();
+      const targets = entries.flatMap((e) => e.recipients.filter((r) => from.includes(r.state) && recipientMatches(filter, r)).map((r) => ({ entry: e, r })));
+      for (const change of this.transitions(action, targets)) moved += await this.deps.store.transition(change, now);
+    });
+    return moved;
+  }
+
+  /** Deletes every message the selection matches, rows then bodies; returns how many. No sender is told. */
+  async delete(selection: QueueSelection): Promise<number> {
+    const filter = this.filterOf(selection, true);
+    let deleted = 0;
+    await this.eachPage(filter, async (entries) => {
+      const ids = entries.map((e) => e.message.id);
+      // Rows first: a crash between the two leaves orphan bodies (the start-up sweep removes them), never a row without its body.
+      deleted += await this.deps.store.deleteMessages(ids);
+      await this.deps.bodies.delete(ids);
+    });
+    return deleted;
+  }
+
+  private transitions(action: QueueAction, targets: Array<{ entry: QueueEntry; r: QueuedRecipient }>): RecipientTransition[] {
+    const from = actionSources[action];
+    const ids = (list: typeof targets) => list.map((t) => t.r.id);
+    if (action === 'retry' || action === 'release') return [{ ids: ids(targets), from, to: 'queued', nextAttemptAt: this.deps.clock.now().getTime() }];
+    if (action === 'hold') return [{ ids: ids(targets), from, to: 'held' }];
+    // A bounce is our own verdict; its sender is owed a failure DSN as for any failure (states.ts, rule 5).
+    const reply = formatReply(Replies.operatorBounce);
+    const owed = targets.filter((t) => failureDsnStatus(t.entry.message, t.r.notify) === 'owed');
+    const suppressed = targets.filter((t) => !owed.includes(t));
+    return [
+      { ids: ids(owed), from, to: 'failed', reply, dsnStatus: 'owed' },
+      { ids: ids(suppressed), from, to: 'failed', reply, dsnStatus: 'suppressed' },
+    ];
+  }
+
+  /** Pages through the matching messages by id; the callback may change or remove what it was given. */
+  private async eachPage(filter: QueueFilter, fn: (entries: QueueEntry[]) => Promise<void>): Promise<void> {
+    let after = '';
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const entries = await this.deps.store.select(filter, { after, limit: PAGE });
+      if (entries.length === 0) return;
+      await fn(entries);
+      after = entries[entries.length - 1]!.message.id;
+    }
+  }
+
+  private filterOf(selection: QueueSelection, requireSelection = false): QueueFilter {
+    const filter: QueueFilter = {};
+    if (selection.ids && selection.ids.length > 0) filter.ids = selection.ids;
+    if (selection.tenant !== undefined && selection.tenant !== '') filter.tenant = selection.tenant;
+    if (selection.domain !== undefined && selection.domain !== '') {
+      const domain = normalizeDomain(selection.domain);
+      if (domain === null) throw new RelaygateError('invalid', `not a domain name: ${selection.domain}`, { details: { domain: selection.domain } });
+      filter.domain = domain;
+    }
+    if (selection.state !== undefined && selection.state !== '') {
+      if (!isRecipientState(selection.state)) {
+        throw new RelaygateError('invalid', `unknown recipient state ${selection.state}: expected queued, inflight, deferred, delivered, failed, held or expired`);
+      }
+      filter.state = selection.state;
+    }
+    if (selection.olderThanMs !== undefined) {
+      if (!Number.isFinite(selection.olderThanMs) || selection.olderThanMs < 0) throw new RelaygateError('invalid', 'the age must be a duration of zero or more');
+      filter.receivedBefore = this.deps.clock.now().getTime() - selection.olderThanMs;
+    }
+    if (requireSelection && Object.keys(filter).length === 0 && !selection.all) throw new EmptySelectionError();
+    return filter;
+  }
+}
+
+/** An action acts on the recipients the filter names, not on every recipient of a matching message. */
+function recipientMatches(filter: QueueFilter, r: QueuedRecipient): boolean {
+  return (filter.domain === undefined || r.domain === filter.domain) && (filter.state === undefined || r.state === filter.state);
+}
+
+async function headerBlock(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= HEADER_BYTES) break;
+    }
+  } finally {
+    body.destroy();
+  }
+  const text = Buffer.concat(chunks).subarray(0, HEADER_BYTES).toString('utf8');
+  const end = text.search(/\r?\n\r?\n/);
+  return end >= 0 ? text.slice(0, end) : text;
+}

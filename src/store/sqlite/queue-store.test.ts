@@ -1,0 +1,34 @@
+import { after } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decisionStoreContract } from '../decisions-contract.js';
+import { queueAdminStoreContract } from '../queue-admin-contract.js';
+import { queueStoreContract, type OpenedQueue } from '../queue-contract.js';
+import { openSqlite } from './database.js';
+import { SqliteDecisionStore } from './decision-store.js';
+import { SqliteQueueAdminStore } from './queue-admin-store.js';
+import { SqliteQueueStore } from './queue-store.js';
+
+const root = mkdtempSync(join(tmpdir(), 'relaygate-queuestore-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+function openAt(file: string): OpenedQueue {
+  const db = openSqlite(file);
+  return {
+    queue: new SqliteQueueStore(db),
+    admin: new SqliteQueueAdminStore(db),
+    decisions: new SqliteDecisionStore(db),
+    close: async () => {
+      if (db.open) db.close();
+    },
+    reopen: async () => openAt(file),
+    another: async () => openAt(file),
+  };
+}
+
+const fresh = async (): Promise<OpenedQueue> => openAt(join(root, `case-${++n}`, 'relaygate.db'));
+queueStoreContract('sqlite', fresh);
+queueAdminStoreContract('sqlite', fresh);
+decisionStoreContract('sqlite', fresh);
