@@ -1,8 +1,14 @@
 // Runs every compiled test file with node's built-in runner. Node 20's `--test` takes no globs,
 // so the files are listed here. Optional arguments filter by substring of the path.
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+//
+// When a chosen file uses PostgreSQL (imports test/support/postgres.js) and RELAYGATE_TEST_PG_URL
+// is not set, one throwaway cluster is started here and handed to every file through that
+// variable, so the run pays for one initdb instead of one per file. It is stopped and removed when
+// this script ends, however it ends (test/support/postgres-cluster.ts).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -19,5 +25,21 @@ if (files.length === 0) {
   console.error('no test files found under dist/ (did the build run?)');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+
+const env = { ...process.env };
+const usesPostgres = (file) => /\/postgres\.js['"]/.test(readFileSync(file, 'utf8'));
+if (!env.RELAYGATE_TEST_PG_URL && files.some(usesPostgres)) {
+  const cluster = pathToFileURL(resolve('dist/test/support/postgres-cluster.js')).href;
+  const { startThrowawayCluster } = await import(cluster);
+  const started = Date.now();
+  try {
+    env.RELAYGATE_TEST_PG_URL = (await startThrowawayCluster()).url;
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
+  console.error(`# a throwaway PostgreSQL cluster for this run, started in ${Date.now() - started} ms`);
+}
+
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
+child.on('close', (code) => process.exit(code ?? 1));
