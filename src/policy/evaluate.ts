@@ -57,7 +57,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
   if (notAccepted && !warnings.some((w) => w.code === 'certificate-name-not-accepted')) {
     warnings.push({
       code: 'certificate-name-not-accepted',
-      message: `Certificate name ${notAccepted} is not an accepted domain of ${chart.subject?.name}: mail on this connection relays only when the envelope sender domain is accepted (add ${notAccepted} as an accepted domain, remedy 2).`,
+      message: `Certificate name ${notAccepted} is not an accepted domain of ${chart.subject?.name}: mail on this connection relays only when the envelope sender domain is accepted (add ${notAccepted} as an accepted domain).`,
       ...(chart.subject ? { tenant: chart.subject.name } : {}),
       ...(attribution.connector ? { connector: attribution.connector.name } : {}),
     });

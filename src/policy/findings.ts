@@ -36,7 +36,7 @@ function computeConnectorFindings(snapshot: DirectorySnapshot, ic: IndexedConnec
     if (connector.type === 'OnPremises' && connector.enabled) {
       const others = [...new Set(snapshot.onPremisesOverlapping(p).filter((o) => o.tenant.name !== tenant.name).map((o) => o.tenant.name))].sort();
       if (others.length > 0) {
-        out.push({ code: 'ip-range-shared', message: `${text} overlaps OnPremises connectors of ${others.join(', ')}: attribution by IP becomes ambiguous (remedy 4).`, ...at });
+        out.push({ code: 'ip-range-shared', message: `${text} overlaps OnPremises connectors of ${others.join(', ')}: attribution by IP becomes ambiguous: give each tenant its own addresses.`, ...at });
       }
     }
   }
@@ -47,7 +47,7 @@ function computeConnectorFindings(snapshot: DirectorySnapshot, ic: IndexedConnec
     }
     const name = pattern.kind === 'exact' ? pattern.name : pattern.parent;
     if (!snapshot.isAcceptedBy(certificateNameDomain(name), tenant)) {
-      out.push({ code: 'certificate-name-not-accepted', message: `Certificate name ${name} is not an accepted domain of ${tenant.name}: mail on this connector relays only when the envelope sender domain is accepted (add ${name} as an accepted domain, remedy 2).`, ...at });
+      out.push({ code: 'certificate-name-not-accepted', message: `Certificate name ${name} is not an accepted domain of ${tenant.name}: mail on this connector relays only when the envelope sender domain is accepted (add ${name} as an accepted domain).`, ...at });
     }
   }
   return out;

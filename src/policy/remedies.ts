@@ -33,12 +33,12 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
   if (failing && unattributed) {
     out.push({
       rank: 1,
-      text: `The connection matched no OnPremises connector of ${t}: create one for this source, preferably certificate-based with a TlsSenderCertificateName that is an accepted domain (it passes every message, null senders included), otherwise by IP.`,
+      text: `The connection matched no OnPremises connector of ${t}: create one for this source, preferably certificate-based with a TlsSenderCertificateName that is an accepted domain (it passes every message, null senders included; ${acceptedNameExample(f.subject)}), otherwise by IP.`,
     });
   } else if (failing) {
     out.push({
       rank: 1,
-      text: `Use a certificate-based OnPremises connector of ${t} whose TlsSenderCertificateName is an accepted domain (e.g. mail.<your domain>) and send with that client certificate over TLS: it passes every message, including null-sender bounces and out-of-office replies.`,
+      text: `Use a certificate-based OnPremises connector of ${t} whose TlsSenderCertificateName is an accepted domain and send with that client certificate over TLS: it passes every message, including null-sender bounces and out-of-office replies. ${capitalize(acceptedNameExample(f.subject))}.`,
     });
   }
   if (f.certificateNameNotAccepted) {
@@ -48,7 +48,7 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
     out.push({
       rank: 3,
       text: f.p1IsNull
-        ? `Null-sender mail (bounces, automatic replies) can relay only through remedy 1 or 2; for other mail, make the application use an envelope sender (MAIL FROM) in an accepted domain of ${t}.`
+        ? `Null-sender mail (bounces, automatic replies) relays only over a certificate connector whose certificate name is an accepted domain; for other mail, make the application use an envelope sender (MAIL FROM) in an accepted domain of ${t}.`
         : `Make the application send with an envelope sender (MAIL FROM) in an accepted domain of ${t}${f.p1Domain ? `, or add ${f.p1Domain} as an accepted domain of ${t} if it is yours` : ''}.`,
     });
   }
@@ -56,4 +56,20 @@ export function remediesFor(f: RemedyFacts): Remedy[] {
     out.push({ rank: 4, text: `Do not share an IP-based connector's addresses with another tenant (${f.sharedIpTenants.join(', ')}): attribution by IP is ambiguous.` });
   }
   return out.sort((a, b) => a.rank - b.rank);
+}
+
+/**
+ * The usual certificate name, mail.<domain>, is not accepted by lying under an accepted domain
+ * (relay-policy.md §1: subdomains count only through matchSubDomains): say so, with the tenant's own domain.
+ */
+function acceptedNameExample(subject: Tenant | null): string {
+  const exact = subject?.acceptedDomains.find((d) => !d.matchSubDomains)?.domain;
+  const withSubdomains = subject?.acceptedDomains.find((d) => d.matchSubDomains)?.domain;
+  if (!exact && withSubdomains) return `the name must itself be an accepted domain, as any name under ${withSubdomains} is (it matches subdomains)`;
+  const d = exact ?? '<your domain>';
+  return `the name must itself be an accepted domain: a certificate for mail.${d} needs mail.${d} added as an accepted domain${subject ? ` of ${subject.name}` : ''}, one for ${d} works as it is`;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }

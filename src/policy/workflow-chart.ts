@@ -123,7 +123,7 @@ export function walkChart(input: ChartInput): ChartWalk {
         return walk(subject, 'OUT-C');
       }
       certificateNameNotAccepted = names[0] ?? null;
-      step('S3', 'Is the matched certificate name an accepted domain?', 'no', `${names.join(', ')} is not an accepted domain of ${subject.name}: add it as an accepted domain (remedy 2). Going on to S5.`);
+      step('S3', 'Is the matched certificate name an accepted domain?', 'no', `${names.join(', ')} is not an accepted domain of ${subject.name}: add it as an accepted domain. Going on to S5.`);
       step('S4', "Is the source IP in the connector's ranges?", 'skipped', 'The connector matched by certificate.');
     } else {
       step('S2', 'Is the certificate trusted and valid, with a CN/SAN matching TlsSenderCertificateName?', 'no', certDetail);
@@ -149,7 +149,7 @@ export function walkChart(input: ChartInput): ChartWalk {
     p2Domain === undefined
       ? 'The header From is not known (no message given): under the current rules it does not count anyway.'
       : p2Accepted
-        ? `${p2Domain} is accepted: this mail passed only under the legacy rules and is refused since 2023-11-01 (non-compliant, remedies 1–4).`
+        ? `${p2Domain} is accepted: this mail passed only under the legacy rules and is refused since 2023-11-01 (non-compliant: see the remedies).`
         : p2Domain === null
           ? 'The message has no usable header From: refused under both rule sets.'
           : `${p2Domain} is not accepted either: refused under both rule sets.`,
