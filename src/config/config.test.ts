@@ -180,16 +180,16 @@ admin: { address: 8025 }
 `,
     [
       'store: expected "sqlite" or a postgres:// URL',
-      'listeners[1].tls: expected one of starttls|implicit|none',
+      'listeners[1].tls: expected one of starttls|implicit|none, got "tls"',
       'listeners[1].maxMessageSize: expected a size such as 36MB, 512KB or a number of bytes, got "huge"',
       'listeners[2].address: expected "host:port" or "[ipv6]:port", got "1.2.3.4"',
       'proxy.trusted[0]: "1.2.3.4.5" is not an IP address or CIDR range',
       'limits.maxRecipients: expected a positive integer',
-      'limits.maxMesageSize: unknown key',
+      'limits.maxMesageSize: unknown key (did you mean maxMessageSize?)',
       'delivery.retry[1]: expected a duration such as 30s, 1m, 24h or a number of milliseconds, got "1y"',
       'delivery.routes[0].domains[0]: "bad..domain" is not a domain or "*.domain"',
       'delivery.routes[0].host: expected "host" or "host:port", got "127.0.0.1:99999"',
-      'delivery.routes[0].tls: expected one of none|opportunistic|required|verify',
+      'delivery.routes[0].tls: expected one of none|opportunistic|required|verify, got "maybe"',
       'admin.address: expected string, got number',
     ],
   );
@@ -200,15 +200,26 @@ test('duplicate listener names, an empty listener list and unknown top-level key
     'hostname: h\nlisteners:\n  - { name: a, address: "127.0.0.1:1", tls: none }\n  - { name: a, address: "127.0.0.1:2", tls: none }\n',
     ['listeners[1].name: duplicate listener name "a"'],
   );
-  expectProblems('hostname: h\nlistener: []\n', ['listener: unknown key']);
+  expectProblems('hostname: h\nlistener: []\n', ['listener: unknown key (did you mean listeners?)']);
+  expectProblems('hostname: h\ndelivery: { retries: [1m] }\n', ['delivery.retries: unknown key (did you mean retry?)']);
+  expectProblems('hostname: h\nlisteners: [{ name: a, address: "127.0.0.1:1", tsl: none }]\n', ['listeners[0].tsl: unknown key (did you mean tls?)']);
+  expectProblems('hostname: h\nbogus: 1\n', ['bogus: unknown key']);
   expectProblems('hostname: h\nlisteners: []\n', ['listeners: at least one listener is required']);
 });
 
-test('a file that is not YAML names the file', () => {
+test('a file that is not YAML names the file and shows the offending line', () => {
   const dir = tempDir();
   try {
     const file = writeConfig(dir, 'listeners: [unclosed\n');
-    assert.throws(() => loadConfig(file, {}), (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${file}: not valid YAML:`));
+    assert.throws(() => loadConfig(file, {}), {
+      name: 'ConfigError',
+      message: `${file}: not valid YAML (line 2, column 1): Flow sequence in block collection must be sufficiently indented and end with a ]\n    > 1 | listeners: [unclosed`,
+    });
+    const indented = writeConfig(dir, 'hostname: h\ndelivery:\n  retry: [1m]\n   expireAfter: 1h\n');
+    assert.throws(() => loadConfig(indented, {}), {
+      name: 'ConfigError',
+      message: `${indented}: not valid YAML (line 4, column 1): All mapping items must start at the same column\n      3 |   retry: [1m]\n    > 4 |    expireAfter: 1h`,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,10 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { RelaygateError } from '../core/errors.js';
+import { didYouMean } from '../core/did-you-mean.js';
+import { messageOf, RelaygateError } from '../core/errors.js';
+import { describeYamlError } from '../core/yaml-error.js';
+import { knownKeysAt } from './schema-keys.js';
 import { configSchema, type RelaygateConfig } from './schema.js';
 
 export class ConfigError extends RelaygateError {
@@ -91,13 +94,16 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
 }
 
 function readYaml(file: string): unknown {
+  let text: string;
   try {
-    return parseYaml(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const msg = `${file}: not valid YAML: ${err.message.split('\n')[0]}`;
-      throw new ConfigError(msg);
-    }
+    throw new ConfigError(`${file}: cannot read the configuration: ${messageOf(err)}`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    if (err instanceof YAMLParseError) throw new ConfigError(`${file}: ${describeYamlError(err, text)}`);
     throw err;
   }
 }
@@ -114,7 +120,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
+    const known = knownKeysAt(configSchema, issue.path);
+    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key${didYouMean(k, known)}`);
   }
   const where = issue.path.length === 0 ? '(top level)' : formatPath(issue.path);
   if (issue.code === 'invalid_type') {

@@ -9,7 +9,7 @@ import { ipRangeSchema } from '../directory/schema.js';
 import { parseDuration, parseHostPort, parseSize } from './units.js';
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: () => `expected one of ${values.join('|')}` });
+  return z.enum(values, { error: (iss) => `expected one of ${values.join('|')}, got ${JSON.stringify(iss.input)}` });
 }
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {

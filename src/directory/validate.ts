@@ -4,6 +4,7 @@
  * reported with the tenant, the item, the field and the reason; nothing is partially accepted.
  */
 import type { z } from 'zod';
+import { didYouMean } from '../core/did-you-mean.js';
 import { normalizeDomain } from '../core/domain.js';
 import type { Directory } from './model.js';
 import { directorySchema } from './schema.js';
@@ -55,7 +56,7 @@ export function validateDirectory(input: unknown): Directory {
 function fromZod(raw: unknown, zi: z.core.$ZodIssue): DirectoryIssue[] {
   const path = zi.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (zi.code === 'unrecognized_keys') {
-    return zi.keys.map((k) => issueAt(raw, [...path, k], `unknown key${suggest(k)}`));
+    return zi.keys.map((k) => issueAt(raw, [...path, k], `unknown key${didYouMean(k, KNOWN_KEYS)}`));
   }
   if (zi.code === 'invalid_type') {
     const reason = zi.input === undefined ? 'required' : `expected ${zi.expected === 'boolean' ? 'true or false' : zi.expected}, got ${describe(zi.input)}`;
@@ -77,27 +78,6 @@ const KNOWN_KEYS = [
   'restrictDomainsToIPAddresses', 'restrictDomainsToCertificate', 'senderDomains', 'treatMessagesAsInternal',
   'cloudServicesMailEnabled', 'allowBareLineEndings', 'comment',
 ];
-
-/** Typo protection: name the known key that differs only in case or by one or two letters. */
-function suggest(key: string): string {
-  const lower = key.toLowerCase();
-  const hit =
-    KNOWN_KEYS.find((k) => k.toLowerCase() === lower) ?? KNOWN_KEYS.find((k) => editDistance(k.toLowerCase(), lower) <= 2);
-  return hit ? ` (did you mean ${hit}?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
 
 function at(v: unknown, key: string | number): unknown {
   if (typeof v !== 'object' || v === null) return undefined;

@@ -3,6 +3,7 @@
  * default spelled out, so export → apply → export is byte-identical.
  */
 import { Document, isMap, isScalar, isSeq, parse as parseYaml, YAMLParseError, type Node } from 'yaml';
+import { describeYamlError } from '../core/yaml-error.js';
 import type { AcceptedDomain, Directory, InboundConnector, Tenant } from './model.js';
 import { DirectoryValidationError, validateDirectory } from './validate.js';
 
@@ -12,10 +13,7 @@ export function parseDirectoryYaml(text: string): Directory {
     raw = parseYaml(text, { uniqueKeys: true });
   } catch (err) {
     if (!(err instanceof YAMLParseError)) throw err;
-    const where = err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : '';
-    throw new DirectoryValidationError([
-      { path: [], location: '', field: '', reason: `not valid YAML${where}: ${err.message.split('\n')[0]}` },
-    ]);
+    throw new DirectoryValidationError([{ path: [], location: '', field: '', reason: describeYamlError(err, text) }]);
   }
   return validateDirectory(raw);
 }

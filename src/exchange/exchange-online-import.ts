@@ -27,8 +27,8 @@ export interface ExchangeOnlineFiles {
 }
 
 export async function importExchangeOnline(files: ExchangeOnlineFiles): Promise<ExchangeOnlineImport> {
-  const domains = await readPowerShellJson(files.acceptedDomains);
-  const connectors = await readPowerShellJson(files.inboundConnectors);
+  const domains = await readPowerShellJson(files.acceptedDomains, '--accepted-domains');
+  const connectors = await readPowerShellJson(files.inboundConnectors, '--inbound-connectors');
   return buildExchangeOnlineTenant(domains, connectors, files);
 }
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ExchangeImportError, showValue } from './import-error.js';
+import { fileErrorReason } from '../core/file-error.js';
 
 /**
  * Reading what `Get-Xxx | ConvertTo-Json -Depth 5` writes, in every shape Windows PowerShell 5.1 and
@@ -65,12 +66,13 @@ export function parsePowerShellJson(text: string, file: string): JsonObject[] {
   return items as JsonObject[];
 }
 
-export async function readPowerShellJson(file: string): Promise<JsonObject[]> {
+/** The objects of a ConvertTo-Json export; `label` (`--accepted-domains`) names the file when it cannot be read. */
+export async function readPowerShellJson(file: string, label: string): Promise<JsonObject[]> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (err) {
-    throw new ExchangeImportError(`${file}: cannot read the file: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ExchangeImportError(`${label} ${file}: ${fileErrorReason(err)}`);
   }
   return parsePowerShellJson(decodeText(bytes), file);
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { messageOf, RelaygateError } from '../core/errors.js';
+import { fileErrorReason } from '../core/file-error.js';
 
 /** The server's TLS files, read at start and again on SIGHUP. */
 export interface TlsFiles {
@@ -23,7 +24,7 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial | null {
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new RelaygateError('invalid', `tls.${field}: cannot read ${path}: ${messageOf(err)}`, { details: { field: `tls.${field}`, path }, cause: err });
+      throw new RelaygateError('invalid', `tls.${field} ${path}: ${fileErrorReason(err)}`, { details: { field: `tls.${field}`, path }, cause: err });
     }
   };
   const material: TlsMaterial = { cert: read('cert', files.cert), key: read('key', files.key) };

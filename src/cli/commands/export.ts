@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { serializeDirectoryYaml } from '../../directory/index.js';
+import { fileErrorReason } from '../../core/file-error.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, withStores, type ConfigOption } from '../options.js';
 import { cliPath, type CliContext } from '../io.js';
@@ -20,7 +21,7 @@ export function register(program: Command, cli: CliContext): void {
     try {
       writeFileSync(cliPath(cli, opts.output), text);
     } catch (err) {
-      throw new CliError(`${opts.output}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new CliError(`-o ${opts.output}: ${fileErrorReason(err)}`, 'invalid', { cause: err });
     }
   });
 }
