@@ -26,10 +26,21 @@ export interface CheckJson {
   }>;
   steps: Array<{ id: string; question: string; answer: string; detail: string }>;
   warnings: Array<{ code: string; message: string }>;
+  /** relay-policy.md §6's number of each remedy (the human output numbers the shown ones 1, 2, ...). */
   remedies: Array<{ rank: number; text: string }>;
+  /** Where the CAs that judged a client certificate file came from; null when none was judged. */
+  trustStore: string | null;
+  /** What the checker assumed for facts the input did not give. */
+  notes: string[];
 }
 
-export function toCheckJson(d: TransactionDecision): CheckJson {
+/** What the checker itself adds to the engine's decision. */
+export interface CheckContext {
+  trustStore: string | null;
+  notes: readonly string[];
+}
+
+export function toCheckJson(d: TransactionDecision, context: CheckContext): CheckJson {
   return {
     tenant: d.tenant,
     connector: d.connector,
@@ -46,6 +57,8 @@ export function toCheckJson(d: TransactionDecision): CheckJson {
     steps: d.steps.map(({ id, question, answer, detail }) => ({ id, question, answer, detail })),
     warnings: d.warnings.map(({ code, message }) => ({ code, message })),
     remedies: d.remedies.map(({ rank, text }) => ({ rank, text })),
+    trustStore: context.trustStore,
+    notes: [...context.notes],
   };
 }
 
@@ -54,7 +67,7 @@ export function allAccepted(d: TransactionDecision): boolean {
   return d.recipients.every((r) => r.verdict !== 'rejected');
 }
 
-export function renderCheck(d: TransactionDecision, facts: { ip: string; tls: boolean; at: Date; mailFrom: string }): string {
+export function renderCheck(d: TransactionDecision, facts: CheckContext & { ip: string; tls: boolean; at: Date; mailFrom: string }): string {
   const lines: string[] = [];
   const cert = !d.certificate.presented
     ? 'no client certificate'
@@ -62,6 +75,8 @@ export function renderCheck(d: TransactionDecision, facts: { ip: string; tls: bo
       ? `certificate ${d.certificate.names.join(', ')}`
       : `certificate ignored (${d.certificate.reason})`;
   lines.push(`Connection ${facts.ip}, ${facts.tls ? 'TLS' : 'no TLS'}, ${cert}; MAIL FROM <${facts.mailFrom}> at ${facts.at.toISOString()}`);
+  if (facts.trustStore !== null) lines.push(`Client certificate judged against ${facts.trustStore}`);
+  for (const n of facts.notes) lines.push(`Note: ${n}`);
   lines.push(
     d.tenant
       ? `Attributed to tenant ${d.tenant} by ${d.attribution} (connector ${d.connector}); rule set in force: ${d.ruleSet}`
@@ -79,7 +94,7 @@ export function renderCheck(d: TransactionDecision, facts: { ip: string; tls: bo
   }
   if (d.remedies.length > 0) {
     lines.push('', 'Remedies (in order of preference):');
-    for (const r of d.remedies) lines.push(`  ${r.rank}. ${r.text}`);
+    d.remedies.forEach((r, i) => lines.push(`  ${i + 1}. ${r.text}`));
   }
   return lines.join('\n') + '\n';
 }

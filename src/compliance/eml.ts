@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { simpleParser, type AddressObject } from 'mailparser';
-import { messageOf, RelaygateError } from '../core/errors.js';
+import { RelaygateError } from '../core/errors.js';
+import { fileErrorReason } from '../core/file-error.js';
 
 /** What `check --eml` reads from a message: P2, the Return-Path (default P1) and the To/Cc recipients. */
 export interface EmlFacts {
@@ -9,12 +10,13 @@ export interface EmlFacts {
   recipients: string[];
 }
 
-export async function readEmlFacts(path: string): Promise<EmlFacts> {
+/** The facts of the message in PATH, named by `label` (`--eml`) when it cannot be read. */
+export async function readEmlFacts(path: string, label: string): Promise<EmlFacts> {
   let text: Buffer;
   try {
     text = await readFile(path);
   } catch (err) {
-    throw new RelaygateError('invalid', messageOf(err), { details: { path }, cause: err });
+    throw new RelaygateError('invalid', `${label} ${path}: ${fileErrorReason(err)}`, { details: { path, field: label }, cause: err });
   }
   const parsed = await simpleParser(text);
   const returnPathHeader = parsed.headers.get('return-path');

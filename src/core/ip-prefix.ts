@@ -69,3 +69,10 @@ function clearHostBits(bytes: number[], length: number): number[] {
     return b & ((0xff << (8 - bitsHere)) & 0xff);
   });
 }
+
+/** The canonical text of a single address (IPv4-mapped IPv6 as IPv4), or null: malformed, or a range. */
+export function parseIpAddress(input: string): string | null {
+  if (input.includes('/')) return null;
+  const p = parsePrefix(input);
+  return p ? prefixAddress(p) : null;
+}

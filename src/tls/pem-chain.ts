@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { CertificateFacts } from '../policy/types.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
+import { fileErrorReason } from '../core/file-error.js';
 import { certificateFacts } from './certificate-facts.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -11,21 +12,42 @@ export function parsePemBundle(text: string): X509Certificate[] {
   return (text.match(PEM_BLOCK) ?? []).map((pem) => new X509Certificate(pem));
 }
 
-/** The certificates of a PEM file the person named; a file that cannot be read or holds none is invalid input. */
-export function readPemBundle(path: string): X509Certificate[] {
+/**
+ * The certificates of a PEM file the person named; a file that cannot be read or holds none is
+ * invalid input. `label` is where the path came from (`--cert`, `tls.clientCa`), named in the message.
+ */
+export function readPemBundle(path: string, label: string): X509Certificate[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new RelaygateError('invalid', `${label} ${path}: ${fileErrorReason(err)}`, { details: { path, field: label }, cause: err });
+  }
   let certs: X509Certificate[];
   try {
-    certs = parsePemBundle(readFileSync(path, 'utf8'));
+    certs = parsePemBundle(text);
   } catch (err) {
-    throw new RelaygateError('invalid', messageOf(err), { details: { path }, cause: err });
+    throw new RelaygateError('invalid', `${label} ${path}: not a PEM certificate: ${messageOf(err)}`, { details: { path, field: label }, cause: err });
   }
-  if (certs.length === 0) throw new RelaygateError('invalid', `${path}: no PEM certificate found`, { details: { path } });
+  if (certs.length === 0) throw new RelaygateError('invalid', `${label} ${path}: no PEM certificate found`, { details: { path, field: label } });
   return certs;
 }
 
-/** Trust anchors: a CA bundle file, or Node's built-in roots (what the SMTP server uses by default). */
-export function loadTrustAnchors(caPath?: string): X509Certificate[] {
-  return caPath ? readPemBundle(caPath) : rootCertificates.map((pem) => new X509Certificate(pem));
+/** The CAs a client certificate is judged against, and where they came from, to say so. */
+export interface TrustStore {
+  anchors: X509Certificate[];
+  /** `--ca ca.pem`, `tls.clientCa /etc/relaygate/client-ca.pem of relaygate.yaml`, `Node's root certificates`. */
+  source: string;
+}
+
+/** The CAs of a bundle file. */
+export function caBundleTrustStore(path: string, label: string, source: string): TrustStore {
+  return { anchors: readPemBundle(path, label), source };
+}
+
+/** Node's built-in roots: what the SMTP server trusts when tls.clientCa is not set. */
+export function nodeRootsTrustStore(source: string): TrustStore {
+  return { anchors: rootCertificates.map((pem) => new X509Certificate(pem)), source };
 }
 
 /**

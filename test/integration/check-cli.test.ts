@@ -37,7 +37,8 @@ describe('check: bundled example scenarios', () => {
       const { code: exit, doc } = await json([join(examples, file)]);
       assert.equal(exit, code);
       assert.deepEqual(doc.recipients.map((r) => r.verdict), verdicts);
-      assert.deepEqual(Object.keys(doc), ['tenant', 'connector', 'attribution', 'ruleSet', 'recipients', 'steps', 'warnings', 'remedies']);
+      assert.deepEqual(Object.keys(doc), ['tenant', 'connector', 'attribution', 'ruleSet', 'recipients', 'steps', 'warnings', 'remedies', 'trustStore', 'notes']);
+      assert.deepEqual([doc.trustStore, doc.notes], [null, []], 'no certificate file judged, nothing assumed');
       assert.deepEqual(Object.keys(doc.recipients[0]!), ['address', 'verdict', 'tenant', 'reply', 'currentVerdict', 'legacyVerdict']);
       const human = await relaygate('check', join(examples, file));
       assert.equal(human.code, code);
@@ -153,24 +154,38 @@ describe('check --tenant (audit)', () => {
 describe('check: invalid input exits 2 with a message', () => {
   test('missing scenario file', async () => {
     const r = await relaygate('check', '/nonexistent/scenario.yaml');
-    assert.equal(r.code, 2);
-    assert.match(r.err, /^relaygate: \/nonexistent\/scenario\.yaml: ENOENT/);
+    assert.deepEqual([r.code, r.out, r.err], [2, '', 'relaygate: scenario /nonexistent/scenario.yaml: not found\n']);
   });
   test('unknown key in a scenario names the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rg-bad-'));
     const file = join(dir, 's.yaml');
     writeFileSync(file, `directory: ${directory}\nconnection: { ip: 203.0.113.1, tsl: true }\nrecipients: [a@b.example]\n`);
     const r = await relaygate('check', file);
-    assert.equal(r.code, 2);
-    assert.match(r.err, /connection: Unrecognized key: "tsl"/);
+    assert.deepEqual([r.code, r.err], [2, `relaygate: ${file}: connection.tsl: unknown key (did you mean tls?)\n`]);
+    writeFileSync(file, `directory: ${directory}\nconnection: { ip: 203.0.113.1, certifcate: client.pem }\nrecipient: [a@b.example]\n`);
+    const two = await relaygate('check', file);
+    assert.deepEqual(
+      [two.code, two.err],
+      [2, `relaygate: ${file}: connection.certifcate: unknown key (did you mean certificate?); recipients: required; recipient: unknown key (did you mean recipients?)\n`],
+    );
+  });
+  test('a YAML indentation error shows the offending line', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rg-bad-')), 's.yaml');
+    writeFileSync(file, `directory: ${directory}\nconnection:\n  ip: 203.0.113.1\n   tls: true\nrecipients: [a@b.example]\n`);
+    const r = await relaygate('check', file);
+    assert.deepEqual([r.code, r.err], [
+        2,
+        `relaygate: ${file}: not valid YAML (line 3, column 7): Nested mappings are not allowed in compact mappings\n` +
+          '      2 | connection:\n    > 3 |   ip: 203.0.113.1\n      4 |    tls: true\n',
+      ]);
   });
   test('files that cannot be read are invalid input, not a crash', async () => {
     const eml = await relaygate('check', '--eml', '/nonexistent/message.eml', '--ip', '203.0.113.1', '--directory', directory);
-    assert.deepEqual([eml.code, eml.err], [2, "relaygate: ENOENT: no such file or directory, open '/nonexistent/message.eml'\n"]);
+    assert.deepEqual([eml.code, eml.err], [2, 'relaygate: --eml /nonexistent/message.eml: not found\n']);
     const file = join(mkdtempSync(join(tmpdir(), 'rg-eml-')), 'm.eml');
     writeFileSync(file, 'From: app@contoso.example\r\nTo: someone@elsewhere.example\r\nSubject: x\r\n\r\nbody\r\n');
     const cert = await relaygate('check', '--eml', file, '--ip', '203.0.113.1', '--cert', '/nonexistent/chain.pem', '--directory', directory);
-    assert.deepEqual([cert.code, cert.err], [2, "relaygate: ENOENT: no such file or directory, open '/nonexistent/chain.pem'\n"]);
+    assert.deepEqual([cert.code, cert.err], [2, 'relaygate: --cert /nonexistent/chain.pem: not found\n']);
   });
   test('--eml without --ip', async () => {
     const r = await relaygate('check', '--eml', 'x.eml', '--directory', directory);
@@ -183,5 +198,160 @@ describe('check: invalid input exits 2 with a message', () => {
     const e = await relaygate('check', '--tenant', 'contoso', '--directory', directory, '--at', 'yesterday');
     assert.equal(e.code, 2);
     assert.equal(e.err, 'relaygate: --at: not an ISO 8601 instant: yesterday\n');
+  });
+});
+
+describe('check: a source address that is not one is invalid input (exit 2), naming the field', () => {
+  for (const ip of ['999.1.1.1', '127.0.0.1/32', '203.0.113.25x']) {
+    test(`scenario connection.ip ${ip}`, async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'rg-ip-')), 's.yaml');
+      writeFileSync(file, `directory: ${directory}\nconnection: { ip: "${ip}" }\nrecipients: [someone@external.example]\n`);
+      const r = await relaygate('check', file);
+      assert.deepEqual([r.code, r.out, r.err], [2, '', `relaygate: ${file}: connection.ip: expected an IPv4 or IPv6 address (no /prefix), got "${ip}"\n`]);
+    });
+    test(`--eml with --ip ${ip}`, async () => {
+      const eml = join(mkdtempSync(join(tmpdir(), 'rg-ip-')), 'm.eml');
+      writeFileSync(eml, 'Return-Path: <app@contoso.com>\r\nFrom: app@contoso.com\r\nTo: someone@external.example\r\n\r\nbody\r\n');
+      const r = await relaygate('check', '--eml', eml, '--ip', ip, '--directory', directory);
+      assert.deepEqual([r.code, r.out, r.err], [2, '', `relaygate: --ip: expected an IPv4 or IPv6 address (no /prefix), got "${ip}"\n`]);
+    });
+  }
+  test('IPv6 and IPv4-mapped IPv6 sources are addresses', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rg-ip-')), 's.yaml');
+    writeFileSync(file, `directory: ${directory}\nconnection: { ip: "::ffff:203.0.113.25" }\nmailFrom: app@contoso.com\nrecipients: [someone@external.example]\n`);
+    const r = await relaygate('check', file, '--json');
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(r.out) as { connector: string }).connector, 'onprem-ip');
+  });
+});
+
+describe('check: what it assumed and which CAs it trusted', () => {
+  test('--eml without Return-Path says that MAIL FROM <> was assumed', async () => {
+    const eml = join(mkdtempSync(join(tmpdir(), 'rg-rp-')), 'm.eml');
+    writeFileSync(eml, 'From: app@contoso.com\r\nTo: someone@external.example\r\nSubject: x\r\n\r\nbody\r\n');
+    const note = 'The message has no Return-Path and --mail-from was not given: MAIL FROM <> (the null sender of a bounce) is assumed.';
+    const human = await relaygate('check', '--eml', eml, '--ip', '203.0.113.25', '--directory', directory);
+    assert.equal(human.code, 1);
+    assert.equal(human.out.split('\n')[1], `Note: ${note}`);
+    const { doc } = await json(['--eml', eml, '--ip', '203.0.113.25', '--directory', directory]);
+    assert.deepEqual(doc.notes, [note]);
+    const given = await json(['--eml', eml, '--ip', '203.0.113.25', '--directory', directory, '--mail-from', 'app@contoso.com']);
+    assert.deepEqual([given.code, given.doc.notes], [0, []], 'nothing assumed when --mail-from is given');
+  });
+
+  describe('--config: the client certificate is judged against the relay\'s tls.clientCa', () => {
+    let pki: TestPki;
+    let dir: string;
+    let eml: string;
+    let cert: string;
+    before(() => {
+      pki = createTestPki();
+      dir = mkdtempSync(join(tmpdir(), 'rg-ca-'));
+      eml = join(dir, 'ndr.eml');
+      writeFileSync(eml, 'Return-Path: <>\r\nFrom: postmaster@contoso.com\r\nTo: someone@external.example\r\nSubject: Undeliverable\r\n\r\nx\r\n');
+      cert = pki.client('relay-client', { cn: 'email.contoso.com' }).certPath;
+      writeFileSync(join(dir, 'with-ca.yaml'), `hostname: relay.test\ndataDir: ./data\ntls: { clientCa: ${pki.ca.certPath} }\n`);
+      writeFileSync(join(dir, 'without-ca.yaml'), 'hostname: relay.test\ndataDir: ./data\n');
+    });
+    after(() => pki.cleanup());
+
+    test('with tls.clientCa: trusted, relayed, and the output names the CA file and the configuration', async () => {
+      const config = join(dir, 'with-ca.yaml');
+      const r = await relaygate('check', '--eml', eml, '--ip', '198.51.100.7', '--cert', cert, '--config', config, '--directory', directory);
+      assert.equal(r.code, 0, r.out + r.err);
+      const lines = r.out.split('\n');
+      assert.match(lines[0]!, /^Connection 198\.51\.100\.7, TLS, certificate email\.contoso\.com; MAIL FROM <> at /);
+      assert.equal(lines[1], `Client certificate judged against tls.clientCa ${pki.ca.certPath} of ${config}, as the relay does`);
+      const scenario = join(dir, 'scenario.yaml');
+      writeFileSync(scenario, `directory: ${directory}\nconnection: { ip: 198.51.100.7, certificate: ${cert} }\nmailFrom: ""\nrecipients: [someone@external.example]\n`);
+      const s = await relaygate('check', scenario, '--config', config, '--json');
+      assert.equal(s.code, 0, s.err);
+      const doc = JSON.parse(s.out) as { recipients: Array<{ verdict: string }>; trustStore: string };
+      assert.deepEqual([doc.recipients[0]!.verdict, doc.trustStore], ['relay', `tls.clientCa ${pki.ca.certPath} of ${config}, as the relay does`]);
+    });
+
+    test('without tls.clientCa: Node\'s roots, as the relay, and it says so', async () => {
+      const config = join(dir, 'without-ca.yaml');
+      const r = await relaygate('check', '--eml', eml, '--ip', '198.51.100.7', '--cert', cert, '--config', config, '--directory', directory);
+      assert.equal(r.code, 1);
+      assert.equal(r.out.split('\n')[1], `Client certificate judged against Node's root certificates: ${config} sets no tls.clientCa, and the relay then trusts these`);
+    });
+
+    test('--ca wins over the configuration; a clientCa that cannot be read is named with its key', async () => {
+      const config = join(dir, 'with-ca.yaml');
+      const r = await relaygate('check', '--eml', eml, '--ip', '198.51.100.7', '--cert', cert, '--config', config, '--ca', pki.otherCa.certPath, '--directory', directory);
+      assert.equal(r.code, 1);
+      assert.equal(r.out.split('\n')[1], `Client certificate judged against --ca ${pki.otherCa.certPath}`);
+      writeFileSync(join(dir, 'bad-ca.yaml'), 'hostname: relay.test\ndataDir: ./data\ntls: { clientCa: missing-ca.pem }\n');
+      const bad = await relaygate('check', '--eml', eml, '--ip', '198.51.100.7', '--cert', cert, '--config', join(dir, 'bad-ca.yaml'), '--directory', directory);
+      assert.deepEqual([bad.code, bad.out, bad.err], [2, '', `relaygate: tls.clientCa ${join(dir, 'missing-ca.pem')}: not found\n`]);
+    });
+  });
+});
+
+describe('check --tenant: the common certificate setup and what the audit shows', () => {
+  const COMMON = `tenants:
+  - name: contoso
+    acceptedDomains:
+      - { domain: contoso.com }
+    inboundConnectors:
+      - { name: apps, type: OnPremises, senderIPAddresses: [203.0.113.0/24, 198.51.100.0/24, "2001:db8::/48"] }
+      - { name: onprem, type: OnPremises, tlsSenderCertificateName: mail.contoso.com, requireTls: true }
+`;
+  const reply = '550 5.7.64 TenantAttribution; Relay Access Denied';
+  let file: string;
+  before(() => {
+    file = join(mkdtempSync(join(tmpdir(), 'rg-common-')), 'tenants.yaml');
+    writeFileSync(file, COMMON);
+  });
+
+  test('every range of a connector is shown; the probe address of a certificate probe never is', async () => {
+    const r = await relaygate('check', '--tenant', 'contoso', '--directory', file);
+    assert.equal(r.code, 1);
+    assert.ok(r.out.includes('\nConnector apps (OnPremises): from 203.0.113.0/24, 198.51.100.0/24, 2001:db8::/48 (probed from 203.0.113.0)\n'), r.out);
+    assert.ok(r.out.includes('\nConnector onprem (OnPremises): TLS with a trusted certificate named mail.contoso.com\n'), r.out);
+    assert.ok(!r.out.includes('0.0.0.0'), r.out);
+    const j = await relaygate('check', '--tenant', 'contoso', '--directory', file, '--json');
+    assert.ok(!j.out.includes('0.0.0.0'), j.out);
+  });
+
+  test('the result lists what to act on, and the remedies are numbered without gaps', async () => {
+    const r = await relaygate('check', '--tenant', 'contoso', '--directory', file);
+    const remedies = r.out.slice(r.out.indexOf('\nRemedies (in order of preference):\n'), r.out.indexOf('\nResult:'));
+    assert.deepEqual(remedies.split('\n').filter((l) => /^ {2}\d+\. /.test(l)).map((l) => l.trim().split('.')[0]), ['1', '2', '3']);
+    assert.ok(
+      remedies.includes('The name must itself be an accepted domain: a certificate for mail.contoso.com needs mail.contoso.com added as an accepted domain of contoso, one for contoso.com works as it is.'),
+      remedies,
+    );
+    assert.ok(!/remed(y|ies) \d/.test(r.out), 'no text refers to a remedy by a number the list may not show');
+    assert.equal(
+      r.out.slice(r.out.indexOf('\nResult:') + 1),
+      'Result: 4 findings to act on:\n' +
+        `  - connector apps: refused now when sent to outside recipients (${reply}): null-sender bounces; mail whose envelope sender is not in contoso's accepted domains.\n` +
+        '  - connector apps: [exo-refuses-ipv6] 2001:db8::/48: Exchange Online accepts only IPv4 entries in SenderIPAddresses; relaygate accepts it.\n' +
+        `  - connector onprem: refused now when sent to outside recipients (${reply}): null-sender bounces; mail whose envelope sender is not in contoso's accepted domains.\n` +
+        '  - connector onprem: [certificate-name-not-accepted] Certificate name mail.contoso.com is not an accepted domain of contoso: mail on this connector relays only when the envelope sender domain is accepted (add mail.contoso.com as an accepted domain).\n',
+    );
+  });
+
+  test('a tenant compliant but for one connector\'s null senders names that connector alone', async () => {
+    const only = join(mkdtempSync(join(tmpdir(), 'rg-one-')), 'tenants.yaml');
+    writeFileSync(
+      only,
+      `tenants:
+  - name: contoso
+    acceptedDomains: [{ domain: contoso.com }, { domain: mail.contoso.com }]
+    inboundConnectors:
+      - { name: apps, type: OnPremises, senderIPAddresses: [203.0.113.10] }
+      - { name: onprem, type: OnPremises, tlsSenderCertificateName: mail.contoso.com }
+`,
+    );
+    const r = await relaygate('check', '--tenant', 'contoso', '--directory', only);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /\n {2}null-sender bounce to an outside recipient: now relay, before 2023-11-01 relay\n/, 'the certificate connector passes bounces');
+    assert.equal(
+      r.out.slice(r.out.indexOf('\nResult:') + 1),
+      `Result: 1 finding to act on:\n  - connector apps: refused now when sent to outside recipients (${reply}): null-sender bounces; mail whose envelope sender is not in contoso's accepted domains.\n`,
+    );
   });
 });

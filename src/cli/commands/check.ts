@@ -1,14 +1,14 @@
 import { Command, Option } from 'commander';
-import { auditHasFindings, auditTenant, renderAudit } from '../../compliance/audit.js';
+import { auditTenant, renderAudit } from '../../compliance/audit.js';
 import { allAccepted, renderCheck, toCheckJson } from '../../compliance/check-report.js';
 import { loadScenarioFile, parseInstant, readDirectoryFile } from '../../compliance/scenario.js';
-import { loadConfig } from '../../config/index.js';
+import { parseIpAddress } from '../../core/ip-prefix.js';
 import type { Directory } from '../../directory/model.js';
 import { buildSnapshot, evaluate } from '../../policy/index.js';
 import type { CertificateFacts, EvaluationInput, PolicySettings } from '../../policy/types.js';
-import { asStoreFailure, openStores } from '../../app/stores.js';
-import { certificateFactsFromChain, loadTrustAnchors, readPemBundle } from '../../tls/pem-chain.js';
+import { caBundleTrustStore, certificateFactsFromChain, nodeRootsTrustStore, readPemBundle, type TrustStore } from '../../tls/pem-chain.js';
 import { CliError } from '../errors.js';
+import { loadCliConfig, withStores } from '../options.js';
 import { runMessageTraceCheck } from './check-message-trace.js';
 import { cliPath, type CliContext } from '../io.js';
 
@@ -36,9 +36,9 @@ export function register(program: Command, cli: CliContext): void {
     .description('Evaluate a scenario file, a message (--eml) or a whole tenant (--tenant) against the relay policy')
     .argument('[scenario]', 'scenario YAML file')
     .option('--json', 'machine-readable output')
-    .option('--config <file>', 'relaygate.yaml: the directory in the store, and the settings the rules read (limits.allowAddressLiterals)')
+    .option('--config <file>', 'relaygate.yaml: the directory in its store, the settings the rules read (limits.allowAddressLiterals) and its tls.clientCa for client certificates')
     .option('--directory <file>', 'use this tenants.yaml instead of the store')
-    .option('--ca <file>', 'CA bundle trusted for client certificates (default: Node\'s roots)')
+    .option('--ca <file>', 'CA bundle trusted for client certificates (default: the configuration\'s tls.clientCa, else Node\'s roots)')
     .option('--eml <file>', 'evaluate this message: P2 and recipients come from it')
     .option('--ip <address>', 'source IP of the connection (with --eml)')
     .option('--tls', 'the connection is encrypted (with --eml; implied by --cert)')
@@ -59,22 +59,44 @@ export function register(program: Command, cli: CliContext): void {
         return;
       }
       if (opts.tenant && !opts.eml && !scenario) return await runAudit(cli, opts, now);
-      const { input, directory } = scenario ? loadScenarioFile(scenario, { ca: opts.ca, now }) : { ...(await emlInput(opts, now)), directory: null };
-      const snapshot = buildSnapshot(directory ?? (await loadDirectory(cli, opts)));
-      const decision = evaluate(snapshot, { ...input, settings: policySettings(cli, opts) });
+      const trust = () => trustStore(cli, given, opts);
+      const loaded: CheckInput = scenario ? { ...loadScenarioFile(scenario, { trust, now }), notes: [] } : { ...(await emlInput(opts, now, trust)), directory: null };
+      const snapshot = buildSnapshot(loaded.directory ?? (await loadDirectory(cli, opts)));
+      const decision = evaluate(snapshot, { ...loaded.input, settings: policySettings(cli, opts) });
+      const { input, notes } = loaded;
       cli.stdout.write(
         opts.json
-          ? JSON.stringify(toCheckJson(decision), null, 2) + '\n'
-          : renderCheck(decision, { ip: input.connection.ip, tls: input.connection.tls, at: input.at, mailFrom: input.message.mailFrom }),
+          ? JSON.stringify(toCheckJson(decision, { trustStore: loaded.trustStore, notes }), null, 2) + '\n'
+          : renderCheck(decision, { ip: input.connection.ip, tls: input.connection.tls, at: input.at, mailFrom: input.message.mailFrom, trustStore: loaded.trustStore, notes }),
       );
       cli.exitCode = allAccepted(decision) ? 0 : 1;
     });
+}
+
+/** What a scenario or a message gives the engine, and what check adds to its report. */
+interface CheckInput {
+  input: EvaluationInput;
+  directory: Directory | null;
+  trustStore: string | null;
+  notes: string[];
 }
 
 /** The options that name files, resolved against the run's folder. */
 function withFilesResolved(cli: CliContext, opts: CheckOptions): CheckOptions {
   const path = (p: string | undefined) => (p === undefined ? undefined : cliPath(cli, p));
   return { ...opts, directory: path(opts.directory), ca: path(opts.ca), eml: path(opts.eml), cert: path(opts.cert), messageTrace: path(opts.messageTrace) };
+}
+
+/**
+ * The CAs a client certificate is judged against: --ca, else those of the server the configuration
+ * describes (its tls.clientCa, or Node's roots when it sets none, as the server does).
+ */
+function trustStore(cli: CliContext, given: CheckOptions, opts: CheckOptions): TrustStore {
+  if (opts.ca) return caBundleTrustStore(opts.ca, '--ca', `--ca ${given.ca}`);
+  const config = loadCliConfig(cli, opts);
+  const file = config.configFile ?? 'the built-in demo settings';
+  if (config.tls.clientCa) return caBundleTrustStore(config.tls.clientCa, 'tls.clientCa', `tls.clientCa ${config.tls.clientCa} of ${file}, as the relay does`);
+  return nodeRootsTrustStore(`Node's root certificates: ${file} sets no tls.clientCa, and the relay then trusts these`);
 }
 
 async function runAudit(cli: CliContext, opts: CheckOptions, now: Date): Promise<void> {
@@ -84,21 +106,38 @@ async function runAudit(cli: CliContext, opts: CheckOptions, now: Date): Promise
   if (!tenant) throw new CliError(`no tenant named ${opts.tenant}`, 'not-found');
   const audit = auditTenant(snapshot, tenant, opts.at ? parseInstant(opts.at, now, '--at') : now);
   cli.stdout.write(opts.json ? JSON.stringify(audit, null, 2) + '\n' : renderAudit(audit));
-  cli.exitCode = auditHasFindings(audit) ? 1 : 0;
+  cli.exitCode = audit.toActOn.length > 0 ? 1 : 0;
 }
 
-async function emlInput(opts: CheckOptions, now: Date): Promise<{ input: EvaluationInput }> {
+async function emlInput(
+  opts: CheckOptions,
+  now: Date,
+  trust: () => TrustStore,
+): Promise<{ input: EvaluationInput; trustStore: string | null; notes: string[] }> {
   if (!opts.eml) throw new CliError('give a scenario file, --eml FILE with --ip, or --tenant NAME');
   if (!opts.ip) throw new CliError('--eml needs --ip (the source IP of the connection)');
+  if (parseIpAddress(opts.ip) === null) throw new CliError(`--ip: expected an IPv4 or IPv6 address (no /prefix), got ${JSON.stringify(opts.ip)}`);
   // mailparser is loaded only for --eml.
   const { readEmlFacts } = await import('../../compliance/eml.js');
-  const facts = await readEmlFacts(opts.eml);
+  const facts = await readEmlFacts(opts.eml, '--eml');
   const at = parseInstant(opts.at, now, '--at');
   let certificate: CertificateFacts | null = null;
-  if (opts.cert) certificate = certificateFactsFromChain(readPemBundle(opts.cert), loadTrustAnchors(opts.ca), at);
+  let trustStore: string | null = null;
+  if (opts.cert) {
+    const chain = readPemBundle(opts.cert, '--cert');
+    const store = trust();
+    certificate = certificateFactsFromChain(chain, store.anchors, at);
+    trustStore = store.source;
+  }
   const recipients = opts.rcpt?.length ? opts.rcpt : facts.recipients;
-  if (recipients.length === 0) throw new CliError(`${opts.eml}: no recipients (no To or Cc): give --rcpt`);
+  if (recipients.length === 0) throw new CliError(`--eml ${opts.eml}: no recipients (no To or Cc): give --rcpt`);
+  const notes: string[] = [];
+  if (opts.mailFrom === undefined && facts.returnPath === null) {
+    notes.push('The message has no Return-Path and --mail-from was not given: MAIL FROM <> (the null sender of a bounce) is assumed.');
+  }
   return {
+    trustStore,
+    notes,
     input: {
       at,
       connection: { ip: opts.ip, tls: Boolean(opts.tls) || certificate !== null, certificate },
@@ -109,18 +148,11 @@ async function emlInput(opts: CheckOptions, now: Date): Promise<{ input: Evaluat
 
 /** The settings of relaygate.yaml the engine reads, as `serve` with the same file would give them. */
 function policySettings(cli: CliContext, opts: CheckOptions): PolicySettings {
-  const config = loadConfig(opts.config, cli.env, { cwd: cli.cwd });
+  const config = loadCliConfig(cli, opts);
   return { allowAddressLiterals: config.limits.allowAddressLiterals };
 }
 
 async function loadDirectory(cli: CliContext, opts: CheckOptions): Promise<Directory> {
-  if (opts.directory) return readDirectoryFile(opts.directory);
-  const stores = openStores(loadConfig(opts.config, cli.env, { cwd: cli.cwd }));
-  try {
-    return await stores.directory.load();
-  } catch (err) {
-    throw asStoreFailure(err);
-  } finally {
-    await stores.close();
-  }
+  if (opts.directory) return readDirectoryFile(opts.directory, '--directory');
+  return await withStores(cli, opts, ({ directory }) => directory.load());
 }
