@@ -5,9 +5,10 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { asStoreFailure, openStores, type Stores } from '../app/stores.js';
-import { loadConfig, type RelaygateConfig } from '../config/index.js';
-import { failedTo } from './errors.js';
-import type { CliContext } from './io.js';
+import { existsSync } from 'node:fs';
+import { DEFAULT_CONFIG_FILE, loadConfig, type RelaygateConfig } from '../config/index.js';
+import { CliError, failedTo } from './errors.js';
+import { cliPath, type CliContext } from './io.js';
 
 export interface ConfigOption {
   config?: string;
@@ -18,16 +19,28 @@ export function addConfigOption(cmd: Command): Command {
 }
 
 export function loadCliConfig(cli: CliContext, opts: ConfigOption): RelaygateConfig {
+  if (opts.config !== undefined && !existsSync(cliPath(cli, opts.config))) {
+    throw new CliError(`--config ${opts.config}: not found`, 'invalid', { details: { field: '--config', path: opts.config } });
+  }
   return loadConfig(opts.config, cli.env, { cwd: cli.cwd });
 }
 
-/** Runs `fn` with the stores open and closes them afterwards, whatever happens. */
+/**
+ * Runs `fn` with the stores open and closes them afterwards, whatever happens. A store read with
+ * the demo settings (no --config, no ./relaygate.yaml) is said so on stderr: it is not the store of
+ * the relay the person may have in mind.
+ */
 export async function withStores<T>(
   cli: CliContext,
   opts: ConfigOption,
   fn: (stores: Stores, config: RelaygateConfig) => Promise<T>,
 ): Promise<T> {
   const config = loadCliConfig(cli, opts);
+  if (config.configFile === null) {
+    cli.stderr.write(
+      `relaygate: no --config and no ./${DEFAULT_CONFIG_FILE}: using the built-in demo settings, data directory ${config.dataDir}\n`,
+    );
+  }
   let stores: Stores;
   try {
     stores = openStores(config);

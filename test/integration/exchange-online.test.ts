@@ -73,12 +73,23 @@ describe('relaygate import exchange-online', () => {
     assert.equal((await s.run('export')).stdout, exported.stdout);
   });
 
-  test('--apply reports what it changed', async () => {
+  test('--apply reports what it changed, warns about what will be refused, and the next steps keep --config', async () => {
     const t = cliSandbox();
     try {
       const r = await t.run(...importArgs, '--apply');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /Applied to the store:\n {2}\+ tenant contoso\n/);
+      assert.match(r.stderr, /\nrelaygate: warning: tenant contoso, connector Inbound from 7d1e5f3a-0b2c-4d6e-8f90-a1b2c3d4e5f6: refused now when sent to outside recipients \(550 5\.7\.64 TenantAttribution; Relay Access Denied\): null-sender bounces; /);
+      assert.ok(
+        r.stderr.endsWith(
+          `Next: relaygate check --tenant contoso --config ${t.config}   (audit of the configuration)\n` +
+            `      relaygate check --message-trace trace.csv --tenant contoso --config ${t.config}   (impact on real traffic)\n`,
+        ),
+        r.stderr,
+      );
+      const out = join(t.dir, 'out.yaml');
+      const written = await t.runRaw([...importArgs, '-o', out]);
+      assert.ok(written.stderr.endsWith(`Next: relaygate check --tenant contoso --directory ${out}   (audit of the configuration)\n      relaygate check --message-trace trace.csv --tenant contoso --directory ${out}   (impact on real traffic)\n`), written.stderr);
     } finally {
       t.cleanup();
     }

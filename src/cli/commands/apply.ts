@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DirectoryValidationError, parseDirectoryYaml } from '../../directory/index.js';
 import { printChanges } from '../directory-output.js';
+import { fileErrorReason } from '../../core/file-error.js';
 import { CliError } from '../errors.js';
+import { warnAboutRefusals } from '../refusal-warnings.js';
 import { addConfigOption, withStores, type ConfigOption } from '../options.js';
 import { cliPath, type CliContext } from '../io.js';
 
@@ -25,7 +27,7 @@ export function register(program: Command, cli: CliContext): void {
     try {
       text = readFileSync(cliPath(cli, opts.file), 'utf8');
     } catch (err) {
-      throw new CliError(`${opts.file}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new CliError(`-f ${opts.file}: ${fileErrorReason(err)}`, 'invalid', { cause: err });
     }
     let dir;
     try {
@@ -37,6 +39,9 @@ export function register(program: Command, cli: CliContext): void {
     await withStores(cli, opts, async ({ directory }) => {
       const changes = await directory.replace(dir, { dryRun: opts.dryRun === true });
       printChanges(cli, changes, { json: opts.json, dryRun: opts.dryRun, revision: await directory.revision() });
+      // After a dry run the store does not hold the file yet: the audit reads the file.
+      const auditArgs = opts.dryRun ? ['--directory', opts.file] : opts.config === undefined ? [] : ['--config', opts.config];
+      warnAboutRefusals(cli, dir, changes, auditArgs, new Date());
     });
   });
 }

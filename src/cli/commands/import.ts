@@ -8,13 +8,14 @@ import {
   serializeDirectoryYaml,
   validateDirectory,
   type Directory,
+  type DirectoryChange,
 } from '../../directory/index.js';
 import { importExchangeOnline, type ExchangeOnlineImport } from '../../exchange/exchange-online-import.js';
-import { messageOf } from '../../core/errors.js';
+import { fileErrorReason } from '../../core/file-error.js';
 import { CliError } from '../errors.js';
-import { loadConfig } from '../../config/index.js';
-import { asStoreFailure, openStores } from '../../app/stores.js';
 import type { Tenant } from '../../directory/model.js';
+import { withStores } from '../options.js';
+import { warnAboutRefusals } from '../refusal-warnings.js';
 import { cliPath, type CliContext } from '../io.js';
 
 /**
@@ -42,9 +43,11 @@ export function register(program: Command, cli: CliContext): void {
       });
       cli.stderr.write(importSummary(result));
       if (opts.apply) {
-        const changes = await applyImportedTenant(cli, result.tenant, opts.config);
-        cli.stderr.write(changes.length === 0 ? 'The store already matches: nothing changed.\n' : `Applied to the store:\n  ${changes.join('\n  ')}\n`);
-        cli.stderr.write(nextSteps(result.tenant.name, null));
+        const auditArgs = opts.config === undefined ? [] : ['--config', opts.config];
+        const { changes, directory } = await applyImportedTenant(cli, result.tenant, opts.config);
+        cli.stderr.write(changes.length === 0 ? 'The store already matches: nothing changed.\n' : `Applied to the store:\n  ${changes.map(formatChange).join('\n  ')}\n`);
+        warnAboutRefusals(cli, directory, changes, auditArgs, new Date());
+        cli.stderr.write(nextSteps(result.tenant.name, auditArgs));
         return;
       }
       if (opts.output) {
@@ -52,10 +55,10 @@ export function register(program: Command, cli: CliContext): void {
         try {
           await writeFile(cliPath(cli, opts.output), serializeDirectoryYaml(merged.directory));
         } catch (err) {
-          throw new CliError(`${opts.output}: ${messageOf(err)}`, 'invalid', { cause: err });
+          throw new CliError(`-o ${opts.output}: ${fileErrorReason(err)}`, 'invalid', { cause: err });
         }
         cli.stderr.write(`${merged.replaced ? 'Replaced' : 'Added'} tenant ${result.tenant.name} in ${opts.output}.\n`);
-        cli.stderr.write(nextSteps(result.tenant.name, opts.output));
+        cli.stderr.write(nextSteps(result.tenant.name, ['--directory', opts.output]));
         return;
       }
       cli.stdout.write(serializeDirectoryYaml(result.directory));
@@ -82,8 +85,9 @@ export function importSummary(r: ExchangeOnlineImport): string {
   return lines.join('\n') + '\n';
 }
 
-function nextSteps(tenant: string, file: string | null): string {
-  const dir = file ? ` --directory ${file}` : '';
+/** The checks to run next, on the directory just written: `where` is `--config FILE` as given, or `--directory FILE`. */
+function nextSteps(tenant: string, where: readonly string[]): string {
+  const dir = where.map((w) => ` ${w}`).join('');
   return `Next: relaygate check --tenant ${tenant}${dir}   (audit of the configuration)\n` +
     `      relaygate check --message-trace trace.csv --tenant ${tenant}${dir}   (impact on real traffic)\n`;
 }
@@ -96,7 +100,7 @@ async function mergeIntoFile(file: string, imported: Directory): Promise<{ direc
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CliError(`${file}: ${messageOf(err)}`, 'invalid', { cause: err });
+    throw new CliError(`-o ${file}: ${fileErrorReason(err)}`, 'invalid', { cause: err });
   }
   try {
     existing = parseDirectoryYaml(text);
@@ -114,23 +118,17 @@ async function mergeIntoFile(file: string, imported: Directory): Promise<{ direc
   }
 }
 
-/** Replaces (or adds) the tenant in the store's directory, in one transaction; returns the changes. */
-async function applyImportedTenant(cli: CliContext, tenant: Tenant, config: string | undefined): Promise<string[]> {
-  const stores = openStores(loadConfig(config, cli.env, { cwd: cli.cwd }));
-  try {
-    const current = await stores.directory.load();
-    const merged = replaceTenant(current, tenant);
+/** Replaces (or adds) the tenant in the store's directory, in one transaction; returns the changes and the new directory. */
+async function applyImportedTenant(cli: CliContext, tenant: Tenant, config: string | undefined): Promise<{ changes: DirectoryChange[]; directory: Directory }> {
+  return await withStores(cli, { config }, async (stores) => {
+    const merged = replaceTenant(await stores.directory.load(), tenant);
     try {
-      return (await stores.directory.replace(merged.directory)).map(formatChange);
+      return { changes: await stores.directory.replace(merged.directory), directory: merged.directory };
     } catch (err) {
       if (err instanceof DirectoryValidationError) throw new CliError(`the store with tenant ${tenant.name} imported: ${err.message}`);
       throw err;
     }
-  } catch (err) {
-    throw asStoreFailure(err);
-  } finally {
-    stores.close();
-  }
+  });
 }
 
 function replaceTenant(dir: Directory, tenant: Tenant): { directory: Directory; replaced: boolean } {
