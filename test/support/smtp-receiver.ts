@@ -46,6 +46,10 @@ export interface ReceivedMessage {
   helo: string;
   user: string | null;
   clientCertSubject: string | null;
+  /** The smtp-server session (one TCP connection) that carried it. */
+  session: string;
+  /** How many commands that session had sent when the message's data ended (see `settled`). */
+  commandsBefore: number;
 }
 
 function toArgs(a: SMTPServerAddress): Record<string, string> {
@@ -72,6 +76,8 @@ export class SmtpReceiver {
    * MAIL FROM / RCPT TO decoded to its U-label; this is what the client actually sent.
    */
   readonly commandLines: string[] = [];
+  /** The same command lines per session id, in order. */
+  readonly sessionCommands = new Map<string, string[]>();
   connections = 0;
   private server: SMTPServer | null = null;
   private stalled: Array<() => void> = [];
@@ -132,6 +138,8 @@ export class SmtpReceiver {
             helo: session.hostNameAppearsAs,
             user: typeof session.user === 'string' ? session.user : null,
             clientCertSubject: peerCert,
+            session: session.id,
+            commandsBefore: this.sessionCommands.get(session.id)?.length ?? 0,
           };
           const action = b.data?.(msg) ?? 'accept';
           if (action === 'accept') this.messages.push(msg);
@@ -165,10 +173,23 @@ export class SmtpReceiver {
     const conn = this.connectionFor(session);
     const original: unknown = conn ? Reflect.get(conn, '_onCommand') : undefined;
     if (!conn || typeof original !== 'function') return;
+    const lines: string[] = [];
+    this.sessionCommands.set(session.id, lines);
     Reflect.set(conn, '_onCommand', (command: Buffer, callback: () => void) => {
       this.commandLines.push(command.toString('utf8'));
+      lines.push(command.toString('utf8'));
       return Reflect.apply(original, conn, [command, callback]);
     });
+  }
+
+  /**
+   * Whether the client went on after this message was accepted: a MAIL FROM or QUIT came on its
+   * session after the data. A client that records a delivery before its next command (relaygate
+   * does) has then recorded this one; an unsettled message was in flight when the client vanished.
+   */
+  settled(msg: ReceivedMessage): boolean {
+    const later = this.sessionCommands.get(msg.session)?.slice(msg.commandsBefore) ?? [];
+    return later.some((l) => /^(MAIL FROM:|QUIT\b)/i.test(l));
   }
 
   private connectionFor(session: SMTPServerSession): object | null {
