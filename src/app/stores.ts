@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
 import type { BodyStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueStore, SrsMintedStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
-import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
+import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
 import { SqliteDecisionStore } from '../store/sqlite/decision-store.js';
 import { SqliteQueueAdminStore } from '../store/sqlite/queue-admin-store.js';
@@ -76,16 +76,10 @@ export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): 
   }
 }
 
-/** SQLite's result codes for a database that cannot be used now; SQLITE_ERROR, _CONSTRAINT, _MISUSE are bugs. */
-const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB|PERM|PROTOCOL|NOMEM)/;
-
 /**
- * A failure of the adapter itself (SQLite: busy, locked, full, read-only, I/O, corrupt) as
- * `store-unavailable`; any other error is returned as it is. Only app/ knows the adapter's errors.
+ * A failure of the adapter itself (SQLite: busy, locked, read-only, I/O, corrupt) as
+ * `store-unavailable`, a full disk as `store-full`; any other error is returned as it is.
  */
 export function asStoreFailure(err: unknown): unknown {
-  if (err instanceof RelaygateError || !(err instanceof Error)) return err;
-  const driverCode = (err as Error & { code?: unknown }).code;
-  if (err.name !== 'SqliteError' || typeof driverCode !== 'string' || !UNAVAILABLE.test(driverCode)) return err;
-  return new RelaygateError('store-unavailable', err.message, { details: { driverCode }, cause: err });
+  return sqliteFailure(err);
 }

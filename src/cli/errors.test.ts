@@ -27,6 +27,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   conflict: 2,
   unsupported: 2,
   'store-unavailable': 2,
+  'store-full': 2,
   unavailable: 2,
   'delivery-failed': 1,
   internal: 70,

@@ -21,6 +21,7 @@ export const exitCodes: Readonly<Record<ErrorCode, number>> = Object.freeze({
   conflict: ExitCode.invalid,
   unsupported: ExitCode.invalid,
   'store-unavailable': ExitCode.invalid,
+  'store-full': ExitCode.invalid,
   unavailable: ExitCode.invalid,
   'delivery-failed': ExitCode.negative,
   internal: ExitCode.internal,

@@ -17,6 +17,8 @@ export const errorCodes = [
   'unsupported',
   /** The store (database, spool, data directory) cannot be opened, read or written. */
   'store-unavailable',
+  /** The store's disk is full (ENOSPC, SQLITE_FULL): nothing can be written until there is space. */
+  'store-full',
   /** Something outside relaygate is unavailable: DNS, a port, a peer, a program it needs. */
   'unavailable',
   /** A next hop refused the message or could not be reached (the failure is in `details`). */

@@ -64,6 +64,8 @@ export const Replies = Object.freeze({
   /** Our rule: no BINARYMIME is offered, so a NUL in DATA is never legitimate (then close). */
   nulCharacter: reply(550, '5.6.0', 'NUL characters not allowed'),
   temporaryFailure: reply(451, '4.3.0', 'Temporary server error, please try again later'),
+  /** RFC 3463 X.3.1 "Mail system full": the spool's or the database's disk has no space left. */
+  insufficientStorage: reply(452, '4.3.1', 'Insufficient system storage'),
   accepted: (queueId: string): SmtpReply => reply(250, '2.0.0', `OK <${queueId}>`),
 
   // The session's replies that the contract leaves to us.

@@ -4,14 +4,17 @@
  * group-commit round; only then may the session answer `250 2.0.0 OK <id>`. Any failure on the way
  * removes the body and surfaces as a StorageError (the session answers `451 4.3.0`).
  */
-import { RelaygateError } from '../core/errors.js';
+import { errorCodeOf, RelaygateError } from '../core/errors.js';
 import type { AcceptedMessage, BodyStore, BodyWriter, DecisionRecord } from '../store/ports.js';
 import type { GroupCommitter } from './accept-group-commit.js';
 
-/** The client gets `451 4.3.0` for this; nothing of the message remains. */
+/**
+ * The client gets `451 4.3.0` for this (`452 4.3.1` when the store said its disk is full); nothing
+ * of the message remains.
+ */
 export class StorageError extends RelaygateError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('store-unavailable', message, options);
+    super(errorCodeOf(options?.cause) === 'store-full' ? 'store-full' : 'store-unavailable', message, options);
     this.name = 'StorageError';
   }
 }

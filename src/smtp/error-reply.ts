@@ -2,10 +2,11 @@
  * The SMTP boundary's error mapper (maddy's wrapErr): a failure inside a session is logged with its
  * code, details and causes, and the client gets a generic reply that names none of them.
  *
- * Every code answers `451 4.3.0`: what the client did wrong is already a reply of the policy or
- * the session (Replies), so an error that reaches this point is ours, and "unknown = temporary"
- * (the client keeps the message and tries again). The table is written out so that a new code is a
- * decision made here.
+ * Every code but one answers `451 4.3.0`: what the client did wrong is already a reply of the
+ * policy or the session (Replies), so an error that reaches this point is ours, and "unknown =
+ * temporary" (the client keeps the message and tries again). A full disk answers RFC 3463's own
+ * `452 4.3.1`, still temporary, which tells the sending administrator what is wrong. The table is
+ * written out so that a new code is a decision made here.
  */
 import { errorCodeOf, type ErrorCode } from '../core/errors.js';
 import { Replies, type SmtpReply } from '../core/reply.js';
@@ -17,6 +18,7 @@ export const sessionFailureReplies: Readonly<Record<ErrorCode, SmtpReply>> = Obj
   conflict: Replies.temporaryFailure,
   unsupported: Replies.temporaryFailure,
   'store-unavailable': Replies.temporaryFailure,
+  'store-full': Replies.insufficientStorage,
   unavailable: Replies.temporaryFailure,
   'delivery-failed': Replies.temporaryFailure,
   internal: Replies.temporaryFailure,

@@ -22,6 +22,18 @@ export class InvalidBodyIdError extends RelaygateError {
   }
 }
 
+/**
+ * A file-system failure as a store error: a full disk (ENOSPC, EDQUOT) is `store-full`, any other
+ * errno (EIO, EROFS, EACCES, ...) `store-unavailable`; anything else is returned as it is.
+ */
+function storeFailure(err: unknown, doing: string): unknown {
+  if (err instanceof RelaygateError || !(err instanceof Error)) return err;
+  const errno = (err as NodeJS.ErrnoException).code;
+  if (typeof errno !== 'string' || !/^E[A-Z]+$/.test(errno)) return err;
+  const code = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'store-full' : 'store-unavailable';
+  return new RelaygateError(code, `${doing}: ${err.message}`, { details: { errno }, cause: err });
+}
+
 export class FileBodyStore implements BodyStore {
   private readonly flusher = new DirectoryFlusher();
   /** The newest bucket this store wrote into: emptied buckets older than it are removed. */
@@ -36,6 +48,14 @@ export class FileBodyStore implements BodyStore {
 
   async create(id: string): Promise<BodyWriter> {
     if (!ID.test(id)) throw new InvalidBodyIdError(id);
+    try {
+      return await this.createFile(id);
+    } catch (err) {
+      throw storeFailure(err, `cannot create the body of ${id}`);
+    }
+  }
+
+  private async createFile(id: string): Promise<BodyWriter> {
     const bucket = id.slice(0, BUCKET_CHARS);
     const dir = join(this.root, bucket);
     if (bucket > this.newestBucket) this.newestBucket = bucket;
@@ -128,7 +148,10 @@ class FileBodyWriter implements BodyWriter {
             this.bytes += chunk.length;
             done();
           },
-          (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+          (err: unknown) => {
+            const failure = storeFailure(err, `cannot write ${this.path}`);
+            done(failure instanceof Error ? failure : new Error(String(failure)));
+          },
         );
       },
     });
@@ -145,14 +168,22 @@ class FileBodyWriter implements BodyWriter {
 
   async sync(): Promise<void> {
     if (this.synced) return;
-    await this.handle.sync();
-    await this.close();
+    try {
+      await this.handle.sync();
+      await this.close();
+    } catch (err) {
+      throw storeFailure(err, `cannot sync ${this.path}`);
+    }
     this.synced = true;
   }
 
   async commit(): Promise<void> {
     await this.sync();
-    await this.flusher.flush(this.directory);
+    try {
+      await this.flusher.flush(this.directory);
+    } catch (err) {
+      throw storeFailure(err, `cannot sync ${this.directory}`);
+    }
   }
 
   async discard(): Promise<void> {

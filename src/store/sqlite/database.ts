@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations } from './migrations/index.js';
+import { RelaygateError } from '../../core/errors.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -16,6 +17,22 @@ export function statement(db: SqliteDatabase, sql: string): Database.Statement {
   let s = cache.get(sql);
   if (!s) cache.set(sql, (s = db.prepare(sql)));
   return s;
+}
+
+/** SQLite's result codes for a database that cannot be used now; SQLITE_ERROR, _CONSTRAINT, _MISUSE are bugs. */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB|PERM|PROTOCOL|NOMEM)/;
+
+/**
+ * A failure of SQLite itself as a store error: `store-full` when its disk is full (SQLITE_FULL, and
+ * the I/O errors that mean ENOSPC), `store-unavailable` when it is busy, locked, read-only, corrupt or
+ * failing I/O. Any other error (a bug: SQLITE_ERROR, _CONSTRAINT, _MISUSE) is returned as it is.
+ */
+export function sqliteFailure(err: unknown): unknown {
+  if (err instanceof RelaygateError || !(err instanceof Error)) return err;
+  const driverCode = (err as Error & { code?: unknown }).code;
+  if (err.name !== 'SqliteError' || typeof driverCode !== 'string' || !UNAVAILABLE.test(driverCode)) return err;
+  const full = driverCode === 'SQLITE_FULL' || driverCode.startsWith('SQLITE_FULL_');
+  return new RelaygateError(full ? 'store-full' : 'store-unavailable', err.message, { details: { driverCode }, cause: err });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AcceptBatch, AcceptedMessage, QueueStore } from '../ports.js';
-import { statement, type SqliteDatabase } from './database.js';
+import { sqliteFailure, statement, type SqliteDatabase } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
 import { SqliteDeliveryQueue } from './delivery-store.js';
 
@@ -39,7 +39,11 @@ export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore 
   }
 
   async commit(batch: AcceptBatch): Promise<void> {
-    this.commitTx.immediate(batch);
+    try {
+      this.commitTx.immediate(batch);
+    } catch (err) {
+      throw sqliteFailure(err);
+    }
     this.transactions++;
   }
 
