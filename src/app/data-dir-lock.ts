@@ -23,7 +23,7 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
   try {
     mkdirSync(dataDir, { recursive: true });
   } catch (err) {
-    throw new RelaygateError('store-unavailable', `cannot create ${dataDir}: ${messageOf(err)}`, { details: { dataDir }, cause: err });
+    throw unwritable(dataDir, err) ?? new RelaygateError('store-unavailable', `cannot create ${dataDir}: ${messageOf(err)}`, { details: { dataDir }, cause: err });
   }
   const path = join(dataDir, 'serve.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -37,17 +37,33 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
         },
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new RelaygateError('store-unavailable', `cannot lock ${dataDir}: ${messageOf(err)}`, { details: { dataDir }, cause: err });
-      }
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotLock(dataDir, err);
       const owner = ownerOf(path);
       if (owner !== null && owner !== pid && isAlive(owner)) {
         throw new DataDirLockedError(`another relaygate serve (pid ${owner}) is using ${dataDir}; one serve per data directory`, { dataDir, pid: owner });
       }
-      unlinkSync(path); // stale: its process is gone
+      // Stale: its process is gone.
+      try {
+        unlinkSync(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotLock(dataDir, err);
+      }
     }
   }
   throw new DataDirLockedError(`could not lock ${dataDir}`, { dataDir });
+}
+
+/** A data directory on a read-only file system: said in so many words, it is what the operator must fix. */
+function unwritable(dataDir: string, err: unknown): RelaygateError | null {
+  if ((err as NodeJS.ErrnoException).code !== 'EROFS') return null;
+  return new RelaygateError('store-unavailable', `the data directory ${dataDir} is not writable (read-only file system); serve keeps its queue there`, {
+    details: { dataDir, errno: 'EROFS' },
+    cause: err,
+  });
+}
+
+function cannotLock(dataDir: string, err: unknown): RelaygateError {
+  return unwritable(dataDir, err) ?? new RelaygateError('store-unavailable', `cannot lock ${dataDir}: ${messageOf(err)}`, { details: { dataDir }, cause: err });
 }
 
 function ownerOf(path: string): number | null {
