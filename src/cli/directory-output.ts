@@ -1,5 +1,5 @@
 /** How the directory commands show change lists and items to people. */
-import { formatChange, type DirectoryChange, type Tenant } from '../directory/index.js';
+import { findTenant, formatChange, type DirectoryChange, type Tenant } from '../directory/index.js';
 import { CliError } from './errors.js';
 import type { CliContext } from './io.js';
 import { printJson } from './options.js';
@@ -29,7 +29,7 @@ export function table(header: string[], rows: string[][]): string {
 /** The tenants a `list --tenant NAME` asks for (all without a name); an unknown name is exit 1. */
 export function selectTenants(tenants: readonly Tenant[], name: string | undefined): readonly Tenant[] {
   if (name === undefined) return tenants;
-  const found = tenants.filter((t) => t.name.toLowerCase() === name.toLowerCase());
-  if (found.length === 0) throw new CliError(`tenant ${name} does not exist`, 'not-found');
-  return found;
+  const found = findTenant({ tenants }, name);
+  if (found === undefined) throw new CliError(`tenant ${name} does not exist`, 'not-found');
+  return [found];
 }

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import { splitAddress } from '../core/address.js';
+import { findTenant } from '../directory/find-tenant.js';
 import type { Directory } from '../directory/model.js';
 import { buildSnapshot, evaluate } from '../policy/index.js';
 import type { CertificateFacts, Remedy } from '../policy/types.js';
@@ -97,7 +98,7 @@ export async function checkMessageTrace(
   options: MessageTraceCheckOptions,
   name = 'message trace',
 ): Promise<MessageTraceReport> {
-  const tenant = options.directory.tenants.find((t) => t.name.toLowerCase() === options.tenant.toLowerCase());
+  const tenant = findTenant(options.directory, options.tenant);
   if (!tenant) {
     const known = options.directory.tenants.map((t) => t.name).join(', ') || 'none';
     throw new MessageTraceError(`no tenant named ${options.tenant} in the directory (tenants: ${known})`, 'not-found');

@@ -3,6 +3,7 @@
  * `apply` and the fine-grained edits report, and what a dry run shows. Order of items does not count
  * as a change (the policy never depends on it).
  */
+import { sameTenantName } from './find-tenant.js';
 import type { AcceptedDomain, Directory, InboundConnector, Tenant } from './model.js';
 
 export type ChangeAction = 'add' | 'remove' | 'change';
@@ -46,29 +47,56 @@ function sameValue(x: unknown, y: unknown): boolean {
   return x.every((v, i) => v === y[i]);
 }
 
-const tenantKey = (t: Tenant): string => t.name.toLowerCase();
 const connectorKey = (c: InboundConnector): string => c.name.toLowerCase();
 const domainKey = (d: AcceptedDomain): string => d.domain;
 
+/**
+ * Which tenant of `before` each tenant of `after` is: the one with its id, else (when either has
+ * no id yet) the one with its name in any case. A tenant renamed in a file that keeps its id is a
+ * change of name, not a removal and an addition.
+ */
+function pairTenants(before: readonly Tenant[], after: readonly Tenant[]): Map<Tenant, Tenant> {
+  const pairs = new Map<Tenant, Tenant>();
+  const taken = new Set<Tenant>();
+  const byId = new Map(before.flatMap((t) => (t.id !== undefined ? [[t.id, t] as const] : [])));
+  for (const t of after) {
+    const prev = t.id !== undefined ? byId.get(t.id) : undefined;
+    if (prev !== undefined) {
+      pairs.set(t, prev);
+      taken.add(prev);
+    }
+  }
+  for (const t of after) {
+    if (pairs.has(t)) continue;
+    const prev = before.find((b) => !taken.has(b) && (b.id === undefined || t.id === undefined) && sameTenantName(b.name, t.name));
+    if (prev !== undefined) {
+      pairs.set(t, prev);
+      taken.add(prev);
+    }
+  }
+  return pairs;
+}
+
 export function diffDirectories(before: Directory, after: Directory): DirectoryChange[] {
   const changes: DirectoryChange[] = [];
-  const old = byKey(before.tenants, tenantKey);
-  const now = byKey(after.tenants, tenantKey);
+  const pairs = pairTenants(before.tenants, after.tenants);
+  const kept = new Set(pairs.values());
   for (const t of before.tenants) {
-    if (now.has(tenantKey(t))) continue;
+    if (kept.has(t)) continue;
     changes.push({ action: 'remove', entity: 'tenant', tenant: t.name, name: t.name, fields: [] });
     for (const d of t.acceptedDomains) changes.push(domainChange('remove', t.name, d));
     for (const c of t.inboundConnectors) changes.push(connectorChange('remove', t.name, c));
   }
   for (const t of after.tenants) {
-    const prev = old.get(tenantKey(t));
+    const prev = pairs.get(t);
     if (prev === undefined) {
       changes.push({ action: 'add', entity: 'tenant', tenant: t.name, name: t.name, fields: [] });
       for (const d of t.acceptedDomains) changes.push(domainChange('add', t.name, d));
       for (const c of t.inboundConnectors) changes.push(connectorChange('add', t.name, c));
       continue;
     }
-    const fields = fieldChanges(prev, t, ['acceptedDomains', 'inboundConnectors']);
+    // The id is how the tenant is matched, not one of its settings.
+    const fields = fieldChanges(prev, t, ['id', 'acceptedDomains', 'inboundConnectors']);
     if (fields.length > 0) changes.push({ action: 'change', entity: 'tenant', tenant: t.name, name: t.name, fields });
     changes.push(...diffItems(t.name, prev.acceptedDomains, t.acceptedDomains, domainKey, domainChange, 'acceptedDomain'));
     changes.push(...diffItems(t.name, prev.inboundConnectors, t.inboundConnectors, connectorKey, connectorChange, 'connector'));

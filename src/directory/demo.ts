@@ -2,12 +2,14 @@
  * The demo directory, the same as examples/demo/tenants.yaml (a test keeps them equal). `serve`
  * seeds an empty store with it so the quick start has something to relay for.
  */
-import { connectorDefaults, type Directory } from './model.js';
+import { connectorDefaults, type StoredDirectory } from './model.js';
 
-export const demoDirectory: Directory = deepFreeze({
+/** Its tenants carry fixed ids, so applying the example file and seeding the demo agree. */
+export const demoDirectory: StoredDirectory = deepFreeze({
   tenants: [
     {
       name: 'demo',
+      id: '01KDVDNA004XNWFYF7PXYNW6VA',
       relayRuleSet: 'auto',
       rejectDirectSend: false,
       acceptedDomains: [
@@ -39,6 +41,7 @@ export const demoDirectory: Directory = deepFreeze({
     },
     {
       name: 'fabrikam',
+      id: '01KDVDNA0007K89PQCD9DRT72M',
       relayRuleSet: 'auto',
       rejectDirectSend: true,
       acceptedDomains: [{ domain: 'fabrikam.example', type: 'Authoritative', matchSubDomains: false }],

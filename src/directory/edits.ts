@@ -4,6 +4,7 @@
  * an edit that would make the directory invalid changes nothing.
  */
 import { normalizeDomain } from '../core/domain.js';
+import { findTenant, sameTenantName } from './find-tenant.js';
 import type { Directory } from './model.js';
 import type { AcceptedDomainInput, ConnectorInput, TenantInput } from './schema.js';
 import { validateDirectory } from './validate.js';
@@ -11,7 +12,7 @@ import { RelaygateError } from '../core/errors.js';
 
 export type DirectoryEdit =
   | { op: 'addTenant'; tenant: TenantInput }
-  | { op: 'updateTenant'; tenant: string; patch: Partial<Omit<TenantInput, 'acceptedDomains' | 'inboundConnectors'>> }
+  | { op: 'updateTenant'; tenant: string; patch: Partial<Omit<TenantInput, 'id' | 'acceptedDomains' | 'inboundConnectors'>> }
   | { op: 'removeTenant'; tenant: string }
   | { op: 'addDomain'; tenant: string; domain: AcceptedDomainInput }
   | { op: 'removeDomain'; domain: string }
@@ -32,10 +33,11 @@ export class DirectoryEditError extends RelaygateError {
 
 type RawTenant = Record<string, unknown> & { name: string; acceptedDomains: unknown[]; inboundConnectors: unknown[] };
 
+/** Connector names are case-insensitive too. */
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
-function findTenant(tenants: RawTenant[], name: string): RawTenant {
-  const t = tenants.find((x) => same(x.name, name));
+function existingTenant(tenants: RawTenant[], name: string): RawTenant {
+  const t = findTenant({ tenants }, name);
   if (!t) throw new DirectoryEditError(`tenant ${name} does not exist`, 'not-found');
   return t;
 }
@@ -55,21 +57,21 @@ export function applyEdit(dir: Directory, edit: DirectoryEdit): Directory {
   }));
   switch (edit.op) {
     case 'addTenant':
-      if (tenants.some((t) => typeof edit.tenant.name === 'string' && same(t.name, edit.tenant.name))) {
+      if (tenants.some((t) => typeof edit.tenant.name === 'string' && sameTenantName(t.name, edit.tenant.name))) {
         throw new DirectoryEditError(`tenant ${edit.tenant.name} already exists`, 'exists');
       }
       tenants.push(edit.tenant as RawTenant);
       break;
     case 'updateTenant': {
-      const t = findTenant(tenants, edit.tenant);
+      const t = existingTenant(tenants, edit.tenant);
       tenants[tenants.indexOf(t)] = { ...t, ...edit.patch } as RawTenant;
       break;
     }
     case 'removeTenant':
-      tenants.splice(tenants.indexOf(findTenant(tenants, edit.tenant)), 1);
+      tenants.splice(tenants.indexOf(existingTenant(tenants, edit.tenant)), 1);
       break;
     case 'addDomain':
-      findTenant(tenants, edit.tenant).acceptedDomains.push(edit.domain);
+      existingTenant(tenants, edit.tenant).acceptedDomains.push(edit.domain);
       break;
     case 'removeDomain': {
       const d = normalizeDomain(edit.domain) ?? edit.domain;
@@ -79,7 +81,7 @@ export function applyEdit(dir: Directory, edit: DirectoryEdit): Directory {
       break;
     }
     case 'addConnector': {
-      const t = findTenant(tenants, edit.tenant);
+      const t = existingTenant(tenants, edit.tenant);
       const name = edit.connector.name;
       if (typeof name === 'string' && t.inboundConnectors.some((c) => same((c as { name: string }).name, name))) {
         throw new DirectoryEditError(`tenant ${t.name} already has a connector ${name}`, 'exists');
@@ -88,13 +90,13 @@ export function applyEdit(dir: Directory, edit: DirectoryEdit): Directory {
       break;
     }
     case 'updateConnector': {
-      const t = findTenant(tenants, edit.tenant);
+      const t = existingTenant(tenants, edit.tenant);
       const i = connectorIndex(t, edit.connector);
       t.inboundConnectors[i] = { ...(t.inboundConnectors[i] as object), ...edit.patch };
       break;
     }
     case 'removeConnector': {
-      const t = findTenant(tenants, edit.tenant);
+      const t = existingTenant(tenants, edit.tenant);
       t.inboundConnectors.splice(connectorIndex(t, edit.connector), 1);
       break;
     }

@@ -2,6 +2,8 @@ export * from './model.js';
 export { parseDirectoryYaml, serializeDirectoryYaml } from './yaml.js';
 export { validateDirectory, DirectoryValidationError, formatIssue, type DirectoryIssue } from './validate.js';
 export { diffDirectories, formatChange, type DirectoryChange, type FieldChange, type ChangeAction, type ChangeEntity } from './changes.js';
+export { findTenant, requireTenant, sameTenantName, tenantNameKey } from './find-tenant.js';
+export { assignTenantIds } from './tenant-ids.js';
 export { applyEdit, DirectoryEditError, type DirectoryEdit } from './edits.js';
 export type { TenantInput, AcceptedDomainInput, ConnectorInput, DirectoryInput } from './schema.js';
 export { canonicalCidr } from '../core/ip-prefix.js';

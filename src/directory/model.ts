@@ -37,8 +37,17 @@ export interface InboundConnector {
   comment: string;
 }
 
+/** A tenant's stable id: a ULID, upper case. Per-tenant settings refer to it, never to the name. */
+export type TenantId = string;
+
 export interface Tenant {
   name: string;
+  /**
+   * The stable id. Every tenant a store holds has one; a directory read from a file or built by a
+   * command may leave it out for tenants the store has not seen yet (`apply` keeps the id of a
+   * tenant it finds by name and gives new tenants a new one).
+   */
+  id?: TenantId;
   relayRuleSet: RelayRuleSetSetting;
   rejectDirectSend: boolean;
   acceptedDomains: AcceptedDomain[];
@@ -47,6 +56,16 @@ export interface Tenant {
 
 export interface Directory {
   tenants: Tenant[];
+}
+
+/** A tenant as a store holds it: always with its id. */
+export interface StoredTenant extends Tenant {
+  id: TenantId;
+}
+
+/** The directory as a store holds it (what `load()` returns and `export` writes). */
+export interface StoredDirectory extends Directory {
+  tenants: StoredTenant[];
 }
 
 /** Defaults of relay-policy.md §1, applied when a file or command leaves a field out. */

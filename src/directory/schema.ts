@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { normalizeDomain } from '../core/domain.js';
 import { canonicalCidr } from '../core/ip-prefix.js';
+import { canonicalUlid } from '../core/ulid.js';
 import { connectorDefaults } from './model.js';
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
@@ -111,8 +112,19 @@ export const connectorSchema = z
     comment: z.string().default(cd.comment),
   });
 
+/** A tenant id as `export` writes it: a ULID (26 characters of Crockford base32), any case in. */
+export const tenantIdSchema = z.string().transform((v, ctx) => {
+  const id = canonicalUlid(v);
+  if (id === null) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a tenant id (a ULID of 26 characters, as export writes it)` });
+    return z.NEVER;
+  }
+  return id;
+});
+
 export const tenantSchema = z.strictObject({
   name: nameSchema,
+  id: tenantIdSchema.optional(),
   relayRuleSet: oneOf(['auto', '2023-11', 'legacy']).default('auto'),
   rejectDirectSend: z.boolean().default(false),
   acceptedDomains: z.array(acceptedDomainSchema).default([]),

@@ -73,7 +73,7 @@ function describe(v: unknown): string {
 }
 
 const KNOWN_KEYS = [
-  'tenants', 'name', 'relayRuleSet', 'rejectDirectSend', 'acceptedDomains', 'inboundConnectors', 'domain', 'type',
+  'tenants', 'name', 'id', 'relayRuleSet', 'rejectDirectSend', 'acceptedDomains', 'inboundConnectors', 'domain', 'type',
   'matchSubDomains', 'enabled', 'senderIPAddresses', 'tlsSenderCertificateName', 'requireTls',
   'restrictDomainsToIPAddresses', 'restrictDomainsToCertificate', 'senderDomains', 'treatMessagesAsInternal',
   'cloudServicesMailEnabled', 'allowBareLineEndings', 'comment',
@@ -85,7 +85,7 @@ function at(v: unknown, key: string | number): unknown {
 }
 
 /** Splits a path into the item it names (tenant, domain, connector) and the field within it. */
-function issueAt(raw: unknown, path: Path, reason: string): DirectoryIssue {
+export function issueAt(raw: unknown, path: Path, reason: string): DirectoryIssue {
   const parts: string[] = [];
   let node = raw;
   let i = 0;
@@ -113,6 +113,7 @@ function* crossItemProblems(raw: unknown): Generator<[Path, string]> {
   if (!Array.isArray(tenants)) return;
   // Rules that span fields or items read the raw input, so they hold even when a neighbour is malformed.
   const tenantByName = new Map<string, number>();
+  const tenantById = new Map<string, number>();
   const domainOwner = new Map<string, { tenant: number; name: string }>();
   for (let t = 0; t < tenants.length; t++) {
     const tenant: unknown = tenants[t];
@@ -121,6 +122,12 @@ function* crossItemProblems(raw: unknown): Generator<[Path, string]> {
       const first = tenantByName.get(name.toLowerCase());
       if (first !== undefined) yield [['tenants', t, 'name'], `duplicate tenant name; tenants[${first}] has it too`];
       else tenantByName.set(name.toLowerCase(), t);
+    }
+    const id = at(tenant, 'id');
+    if (typeof id === 'string' && id !== '') {
+      const first = tenantById.get(id.toUpperCase());
+      if (first !== undefined) yield [['tenants', t, 'id'], `duplicate tenant id; tenants[${first}] has it too`];
+      else tenantById.set(id.toUpperCase(), t);
     }
     const domains = at(tenant, 'acceptedDomains');
     if (Array.isArray(domains)) {

@@ -1,6 +1,7 @@
 /**
  * tenants.yaml: read into a validated Directory, and written back with a fixed field order and every
- * default spelled out, so export → apply → export is byte-identical.
+ * default spelled out, so export → apply → export is byte-identical. A tenant's id is written when
+ * it has one (every stored tenant does), right after its name.
  */
 import { Document, isMap, isScalar, isSeq, parse as parseYaml, YAMLParseError, type Node } from 'yaml';
 import { describeYamlError } from '../core/yaml-error.js';
@@ -43,6 +44,7 @@ function connectorOut(c: InboundConnector): Record<string, unknown> {
 function tenantOut(t: Tenant): Record<string, unknown> {
   return {
     name: t.name,
+    ...(t.id !== undefined ? { id: t.id } : {}),
     relayRuleSet: t.relayRuleSet,
     rejectDirectSend: t.rejectDirectSend,
     acceptedDomains: t.acceptedDomains.map(domainOut),

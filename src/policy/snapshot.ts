@@ -1,4 +1,5 @@
 import { compareText, parentDomains, type Domain } from '../core/domain.js';
+import { tenantNameKey } from '../directory/find-tenant.js';
 import type { AcceptedDomain, Directory, InboundConnector, Tenant } from '../directory/model.js';
 import { lookupKeysForPresentedName, parseCertificateNamePattern, patternKey, type CertificateNamePattern } from './certificate-name.js';
 import { parsePrefix, type ParsedPrefix } from '../core/ip-prefix.js';
@@ -34,7 +35,7 @@ export class DirectorySnapshot {
   constructor(directory: Directory) {
     this.tenants = directory.tenants;
     for (const tenant of directory.tenants) {
-      this.tenantsByName.set(tenant.name, tenant);
+      this.tenantsByName.set(tenantNameKey(tenant.name), tenant);
       for (const accepted of tenant.acceptedDomains) {
         const key = accepted.domain.toLowerCase();
         this.exactDomains.set(key, { tenant, accepted });
@@ -58,8 +59,9 @@ export class DirectorySnapshot {
     }
   }
 
+  /** The tenant of that name, in any case (names are case-insensitive, as in the directory). */
   tenant(name: string): Tenant | undefined {
-    return this.tenantsByName.get(name);
+    return this.tenantsByName.get(tenantNameKey(name));
   }
 
   /** The tenant that accepts domain d (relay-policy.md §1): exact, or a matchSubDomains ancestor. */

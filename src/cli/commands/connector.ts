@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
-import type { ConnectorInput } from '../../directory/index.js';
+import { findTenant, type ConnectorInput } from '../../directory/index.js';
 import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import type { ConnectorPatch } from '../../store/ports.js';
@@ -74,7 +74,7 @@ export function register(program: Command, cli: CliContext): void {
       .option('--json', 'machine-readable output'),
   ).action(async (tenantName: string, name: string, opts: JsonOption) => {
     await withStores(cli, opts, async ({ directory }) => {
-      const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === tenantName.toLowerCase());
+      const t = findTenant(await directory.load(), tenantName);
       if (!t) throw new CliError(`tenant ${tenantName} does not exist`, 'not-found');
       const c = t.inboundConnectors.find((x) => x.name.toLowerCase() === name.toLowerCase());
       if (!c) throw new CliError(`tenant ${t.name} has no connector ${name}`, 'not-found');

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   DirectoryValidationError,
+  findTenant,
   formatChange,
   parseDirectoryYaml,
   serializeDirectoryYaml,
@@ -16,6 +17,9 @@ import { CliError } from '../errors.js';
 import type { Tenant } from '../../directory/model.js';
 import { withStores } from '../options.js';
 import { warnAboutRefusals } from '../refusal-warnings.js';
+import { ulidGenerator } from '../../core/ulid.js';
+
+const newTenantId = ulidGenerator();
 import { cliPath, type CliContext } from '../io.js';
 
 /**
@@ -61,7 +65,7 @@ export function register(program: Command, cli: CliContext): void {
         cli.stderr.write(nextSteps(result.tenant.name, ['--directory', opts.output]));
         return;
       }
-      cli.stdout.write(serializeDirectoryYaml(result.directory));
+      cli.stdout.write(serializeDirectoryYaml(replaceTenant({ tenants: [] }, result.tenant).directory));
     });
 }
 
@@ -94,7 +98,7 @@ function nextSteps(tenant: string, where: readonly string[]): string {
 
 /** The file's directory with the imported tenant replacing the one of the same name, or added. */
 async function mergeIntoFile(file: string, imported: Directory): Promise<{ directory: Directory; replaced: boolean }> {
-  if (!existsSync(file)) return { directory: imported, replaced: false };
+  if (!existsSync(file)) return { directory: replaceTenant({ tenants: [] }, imported.tenants[0]!).directory, replaced: false };
   let existing: Directory;
   let text: string;
   try {
@@ -131,8 +135,13 @@ async function applyImportedTenant(cli: CliContext, tenant: Tenant, config: stri
   });
 }
 
+/**
+ * The imported tenant takes the place (and keeps the id) of the tenant of the same name, or is added
+ * with a new id, so applying the written file and exporting gives the same file back.
+ */
 function replaceTenant(dir: Directory, tenant: Tenant): { directory: Directory; replaced: boolean } {
-  const index = dir.tenants.findIndex((t) => t.name.toLowerCase() === tenant.name.toLowerCase());
-  const tenants = index === -1 ? [...dir.tenants, tenant] : dir.tenants.map((t, i) => (i === index ? tenant : t));
-  return { directory: { tenants }, replaced: index !== -1 };
+  const existing = findTenant(dir, tenant.name);
+  const kept = { ...tenant, id: existing?.id ?? newTenantId() };
+  const tenants = existing === undefined ? [...dir.tenants, kept] : dir.tenants.map((t) => (t === existing ? kept : t));
+  return { directory: { tenants }, replaced: existing !== undefined };
 }

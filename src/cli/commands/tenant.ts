@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { serializeDirectoryYaml } from '../../directory/index.js';
+import { findTenant, serializeDirectoryYaml } from '../../directory/index.js';
 import { printChanges, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
 import type { TenantPatch } from '../../store/ports.js';
@@ -33,8 +33,10 @@ export function register(program: Command, cli: CliContext): void {
     tenant.command('show').description('Show one tenant (as tenants.yaml)').argument('<name>').option('--json', 'machine-readable output'),
   ).action(async (name: string, opts: JsonOption) => {
     await withStores(cli, opts, async ({ directory }) => {
-      const t = (await directory.load()).tenants.find((x) => x.name.toLowerCase() === name.toLowerCase());
-      if (!t) throw new CliError(`tenant ${name} does not exist`, 'not-found');
+      const found = findTenant(await directory.load(), name);
+      if (!found) throw new CliError(`tenant ${name} does not exist`, 'not-found');
+      // The settings only, as one would write them; the id is in `tenant list --json` and `export`.
+      const { id: _id, ...t } = found;
       if (opts.json) printJson(cli, t);
       else cli.stdout.write(serializeDirectoryYaml({ tenants: [t] }));
     });

@@ -1,0 +1,26 @@
+/**
+ * Tenant names are case-insensitive (relay-policy.md §1): `demo`, `Demo` and `DEMO` are one tenant.
+ * Every lookup of a tenant by name goes through here.
+ */
+import { ServiceError } from '../core/service-error.js';
+
+export function sameTenantName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** The key a tenant name is indexed under. */
+export function tenantNameKey(name: string): string {
+  return name.toLowerCase();
+}
+
+/** The tenant of `dir` named `name` in any case, or undefined. */
+export function findTenant<T extends { name: string }>(dir: { readonly tenants: readonly T[] }, name: string): T | undefined {
+  return dir.tenants.find((t) => sameTenantName(t.name, name));
+}
+
+/** The tenant of `dir` named `name` in any case; throws a `not-found` ServiceError when there is none. */
+export function requireTenant<T extends { name: string }>(dir: { readonly tenants: readonly T[] }, name: string): T {
+  const t = findTenant(dir, name);
+  if (t === undefined) throw new ServiceError('not-found', `tenant ${name} does not exist`, { field: 'tenant' });
+  return t;
+}
