@@ -3,6 +3,9 @@
  * adapters and the per-tenant settings, delivery's resolver and courier injected into the queue's
  * scheduler, the DSN generator; then a pass every `pollIntervalMs` (and at once when `kick()` is
  * called, e.g. after a message was accepted) until `stop()`.
+ *
+ * Tenant settings (DKIM keys, routes, SRS) come from the settings snapshot, checked for changes
+ * once at the start of every pass: a change applies from the next pass on, without a restart.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
@@ -12,7 +15,6 @@ import { SmtpCourier } from '../delivery/courier.js';
 import { CachingDnsResolver } from '../delivery/dns/resolver.js';
 import type { RandomSource } from '../delivery/dns/mx.js';
 import { RoutingResolver } from '../delivery/next-hop-resolver.js';
-import { RecipientQuota } from '../delivery/recipient-quota.js';
 import type { NextHopPlan, Route, TlsMode } from '../delivery/routing.js';
 import { Srs, srsValidityMs } from '../delivery/srs.js';
 import { reverseSrsAddress } from '../delivery/srs-return.js';
@@ -21,9 +23,8 @@ import type { DirectorySnapshot } from '../policy/index.js';
 import { DsnGenerator } from '../queue/dsn-generator.js';
 import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
-import type { BodyStore, DeliveryQueue, SrsMintedStore } from '../store/ports.js';
-import type { SqliteDatabase } from '../store/sqlite/database.js';
-import { SqliteDkimKeys, SqliteQuotaStore, SqliteSrsSettings, SqliteTenantRoutes } from '../store/sqlite/delivery-settings.js';
+import { defaultSrsSetting, type BodyStore, type DeliveryQueue, type SrsMintedStore } from '../store/ports.js';
+import { TenantSettingsSnapshot } from '../store/tenant-settings-snapshot.js';
 
 /** The `delivery` section of relaygate.yaml, as the config module resolves it (durations in ms). */
 export interface DeliveryConfig {
@@ -36,11 +37,20 @@ export interface DeliveryConfig {
   allowLocalAddresses?: boolean;
 }
 
+/** The tenant settings as delivery reads them (a TenantSettingsCache). */
+export interface TenantSettingsSource {
+  /** The snapshot after checking the store for changes: called once per pass. */
+  fresh(): Promise<TenantSettingsSnapshot>;
+  /** The last snapshot, without waiting (for reverse SRS at RCPT time). */
+  latest(): TenantSettingsSnapshot;
+}
+
 export interface DeliveryDeps {
-  /** For the per-tenant settings' adapters (DKIM keys, routes, SRS, quotas). */
-  db: SqliteDatabase;
   /** The queue's delivery side. */
   queue: DeliveryQueue;
+  settings: TenantSettingsSource;
+  /** The SRS HMAC key (ServerSecrets 'srs'): delivery signs with it, reverse SRS checks with it. */
+  srsSecret: string;
   /** Message bodies (read for delivery and DSNs, written for DSNs, removed with finished messages). */
   bodies: BodyStore;
   /** Our name: EHLO, Reporting-MTA of DSNs, default SRS rewrite domain. */
@@ -82,19 +92,14 @@ export function acceptedDomainCheck(source: { snapshot(): Promise<DirectorySnaps
 
 export class DeliveryService {
   private readonly store: DeliveryQueue;
-  readonly dkimKeys: SqliteDkimKeys;
-  readonly tenantRoutes: SqliteTenantRoutes;
-  readonly srsSettings: SqliteSrsSettings;
-  readonly quotaLimits: SqliteQuotaStore;
-  /** Daily recipient quotas: the SMTP session calls `quota.admit(tenant)` at RCPT TO. */
-  readonly quota: RecipientQuota;
   private readonly scheduler: Scheduler<NextHopPlan>;
+  /** The tenant settings of the pass in progress (or the last one). */
+  private settings = TenantSettingsSnapshot.empty();
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   /** A pass is running; a kick meanwhile asks for another one right after it. */
   private passing = false;
   private kickedDuringPass = false;
-  private lastQuotaFlush = 0;
   private lastSrsPrune = 0;
   /** How long a minted SRS address stays recorded: as long as its HMAC timestamp can still verify. */
   readonly srsRecordAgeMs = srsValidityMs();
@@ -105,18 +110,13 @@ export class DeliveryService {
     const clock = deps.clock ?? systemClock;
     this.clock = clock;
     this.store = deps.queue;
-    this.dkimKeys = new SqliteDkimKeys(deps.db);
-    this.tenantRoutes = new SqliteTenantRoutes(deps.db);
-    this.srsSettings = new SqliteSrsSettings(deps.db);
-    this.quotaLimits = new SqliteQuotaStore(deps.db);
-    this.quota = new RecipientQuota(this.quotaLimits, clock);
     const server = retryPolicy({ intervalsMs: deps.delivery.retry, expireAfterMs: deps.delivery.expireAfter, delayNoticeAfterMs: deps.delivery.delayNotifyAfter });
     const perTenant = new Map([...(deps.tenantPolicies ?? new Map<string, Partial<RetryPolicy>>())].map(([t, p]) => [t, retryPolicy({ ...server, ...p })]));
     const policies = new RetryPolicies(server, perTenant);
     const serverRoutes: Route[] = deps.delivery.routes.map((r) => ({
       domains: r.domains, host: r.host, port: r.port, tls: tlsModes.find((m) => m === r.tls) ?? 'opportunistic',
     }));
-    const srsSecret = this.srsSettings.secret('srs', clock.now().getTime());
+    const srsSecret = deps.srsSecret;
     this.srs = new Srs({ secrets: [srsSecret], rewriteDomain: deps.srsDomain ?? deps.hostname }, clock);
     const log = deps.log;
     const throttleLimits = { ...defaultThrottleLimits, ...deps.throttle };
@@ -129,7 +129,7 @@ export class DeliveryService {
       owner: `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
       resolver: new RoutingResolver({
         serverRoutes,
-        tenantRoutes: this.tenantRoutes,
+        tenantRoutes: { routesFor: (tenant) => this.settingsOf(tenant, (s, id) => s.routesOf(id), []) },
         dns: new CachingDnsResolver({ servers: deps.delivery.dns.servers, timeoutMs: deps.delivery.dns.timeout }, clock),
         random: deps.random ?? Math.random,
         ownNames: [deps.hostname],
@@ -148,10 +148,10 @@ export class DeliveryService {
         },
         {
           bodies: deps.bodies,
-          dkimKeys: this.dkimKeys,
+          dkimKeys: { activeKey: (tenant, domain) => this.settingsOf(tenant, (s, id) => s.activeDkimKey(id, domain), null) },
           clock,
           srs: {
-            settingFor: (tenant) => this.srsSettings.settingFor(tenant),
+            settingFor: (tenant) => this.settingsOf(tenant, (s, id) => s.srsOf(id), defaultSrsSetting),
             senderDomainAccepted: deps.senderDomainAccepted,
             secrets: [srsSecret],
             defaultRewriteDomain: deps.srsDomain ?? deps.hostname,
@@ -167,6 +167,12 @@ export class DeliveryService {
     });
   }
 
+  /** A setting of the tenant (by name) in this pass's snapshot; `none` for a tenant the directory no longer has. */
+  private settingsOf<T>(tenant: string, read: (s: TenantSettingsSnapshot, id: string) => T, none: T): T {
+    const id = this.settings.tenantId(tenant);
+    return id === null ? none : read(this.settings, id);
+  }
+
   /** Recovers leases left by a previous process (single-node SQLite), then runs passes until stop(). */
   async start(): Promise<void> {
     if (!this.stopped) return;
@@ -179,11 +185,16 @@ export class DeliveryService {
 
   /** Reverse SRS for a bounce coming back (the SMTP front end asks at RCPT TO). */
   reverseSrs(address: string): { address: string } | { error: string } | null {
-    return reverseSrsAddress(this.srs, [this.deps.srsDomain ?? this.deps.hostname, ...this.srsSettings.rewriteDomains()], address);
+    return reverseSrsAddress(this.srs, [this.deps.srsDomain ?? this.deps.hostname, ...this.deps.settings.latest().rewriteDomains()], address);
   }
 
   /** One pass now (tests call this with an injected clock instead of start()). */
   runOnce(): Promise<PassSummary> {
+    return this.pass();
+  }
+
+  private async pass(): Promise<PassSummary> {
+    this.settings = await this.deps.settings.fresh();
     return this.scheduler.runOnce();
   }
 
@@ -201,12 +212,11 @@ export class DeliveryService {
       this.timer = null;
       this.passing = true;
       this.kickedDuringPass = false;
-      if (this.clock.now().getTime() - this.lastQuotaFlush >= 1_000) this.flushQuota();
       if (this.clock.now().getTime() - this.lastSrsPrune >= 3_600_000) void this.pruneSrsRecords();
       const poll = this.deps.pollIntervalMs ?? 5_000;
       // Straight on while work is waiting (a full batch, or mail accepted during the pass);
       // otherwise poll for retries coming due.
-      this.scheduler.runOnce().then(
+      this.pass().then(
         (summary) => {
           this.passing = false;
           this.schedule(summary.more || this.kickedDuringPass ? 0 : poll);
@@ -227,7 +237,6 @@ export class DeliveryService {
     this.timer = null;
     const wasPassing = this.passing;
     await this.scheduler.idle();
-    this.flushQuota();
     return wasPassing;
   }
 
@@ -240,15 +249,6 @@ export class DeliveryService {
     } catch (err) {
       this.deps.log?.('warn', `old SRS records not pruned: ${err instanceof Error ? err.message : String(err)}`);
       return 0;
-    }
-  }
-
-  private flushQuota(): void {
-    this.lastQuotaFlush = this.clock.now().getTime();
-    try {
-      this.quota.flush();
-    } catch (err) {
-      this.deps.log?.('warn', `recipient quota counts not saved: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }

@@ -17,6 +17,8 @@ import { DeliveryService, acceptedDomainCheck } from './delivery.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { SessionPolicy, SnapshotCache, type DirectorySource } from '../smtp/policy-source.js';
 import { SrsReturnFacts } from '../smtp/srs-return-facts.js';
+import { RecipientQuota } from '../smtp/recipient-quota.js';
+import { TenantSettingsCache } from '../store/tenant-settings-snapshot.js';
 
 import type { LogFn } from '../observability/logger.js';
 export type { LogFn };
@@ -62,8 +64,10 @@ export interface RelayParts {
   directoryCheckMs?: number;
   /** A snapshot cache shared with other services of the process (one snapshot per revision). */
   snapshots?: SnapshotCache;
-  /** Where the front end meets delivery: bounces to SRS addresses, per-tenant recipient limits, a nudge per accepted message. */
-  delivery?: Pick<RelayServerDeps, 'srsReturns' | 'admitRecipient'> & { onAccepted(): void };
+  /** Admission checks after the policy accepted a recipient (the daily recipient quota). */
+  admitRecipient?: RelayServerDeps['admitRecipient'];
+  /** Where the front end meets delivery: bounces to SRS addresses and a nudge per accepted message. */
+  delivery?: Pick<RelayServerDeps, 'srsReturns'> & { onAccepted(): void };
 }
 
 export interface RunningRelay {
@@ -106,7 +110,7 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
     clock,
     log,
     ...(delivery?.srsReturns ? { srsReturns: delivery.srsReturns } : {}),
-    ...(delivery?.admitRecipient ? { admitRecipient: delivery.admitRecipient } : {}),
+    ...(parts.admitRecipient ? { admitRecipient: parts.admitRecipient } : {}),
   });
   const listeners = await server.start();
   return {
@@ -143,7 +147,7 @@ export interface ServeOptions {
  * `relaygate serve`: on the configured stores. With the built-in demo settings (no relaygate.yaml)
  * an empty directory is seeded with the demo tenants and a demo certificate is made.
  */
-export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: DemoRun | null; delivery: DeliveryService | null }> {
+export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: DemoRun | null; delivery: DeliveryService | null; quota: RecipientQuota }> {
   const demo = config.configFile === null;
   if (demo && (await stores.directory.revision()) === 0) await stores.directory.replace(demoDirectory);
   const needsTls = config.listeners.some((l) => l.tls !== 'none');
@@ -151,35 +155,52 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
   const tls = demoTls ? { cert: demoTls.cert, key: demoTls.key, clientCa: config.tls.clientCa ?? demoTls.clientCa } : undefined;
   // One directory snapshot per revision for the whole process: the sessions and SRS share it.
   const snapshots = new SnapshotCache(stores.directory);
-  const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, log) : null;
+  // Tenant settings the same way: one snapshot per revision, for RCPT (quota) and delivery.
+  const settings = new TenantSettingsCache(stores.tenantSettings, snapshots);
+  await settings.snapshot();
+  const quota = new RecipientQuota({ settings, counters: stores.counters, clock: systemClock, ...(log ? { log } : {}) });
+  const srsSecret = await stores.secrets.secret('srs', Date.now());
+  const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, settings, srsSecret, log) : null;
   const relay = await startRelay({
     settings: relaySettings(config, tls),
     directory: stores.directory,
     snapshots,
     queue: stores.queue,
     bodies: stores.bodies,
+    admitRecipient: quotaCheck(quota),
     ...(log ? { log } : {}),
     ...(delivery ? { delivery: frontEndHooks(delivery, stores, log) } : {}),
   });
+  quota.start();
   // Delivery starts after the relay: startRelay sweeps orphaned spool files first.
   await delivery?.start();
   return {
     ...relay,
     demo: demo ? { tls: demoTls } : null,
     delivery,
+    quota,
     async stop() {
       const summary = await relay.stop();
       const deliveryPassAwaited = (await delivery?.stop()) ?? false;
+      await quota.stop();
       return { ...summary, deliveryPassAwaited };
     },
   };
 }
 
-function deliveryService(config: RelaygateConfig, stores: Stores, snapshots: SnapshotCache, log: LogFn | undefined): DeliveryService {
+function deliveryService(
+  config: RelaygateConfig,
+  stores: Stores,
+  snapshots: SnapshotCache,
+  settings: TenantSettingsCache,
+  srsSecret: string,
+  log: LogFn | undefined,
+): DeliveryService {
   return new DeliveryService({
-    db: stores.db,
     queue: stores.queue,
     bodies: stores.bodies,
+    settings,
+    srsSecret,
     hostname: config.hostname,
     delivery: config.delivery,
     throttle: config.delivery.limits,
@@ -192,8 +213,7 @@ function deliveryService(config: RelaygateConfig, stores: Stores, snapshots: Sna
 
 /**
  * Bounces to SRS addresses: delivery verifies the HMAC and age, the minted-address store says
- * whether (and how often more) it may return. The daily quota counts the recipients a tenant sends
- * (relay and internal), not mail it receives.
+ * whether (and how often more) it may return.
  */
 function frontEndHooks(delivery: DeliveryService, stores: Stores, log: LogFn | undefined): NonNullable<RelayParts['delivery']> {
   return {
@@ -203,11 +223,15 @@ function frontEndHooks(delivery: DeliveryService, stores: Stores, log: LogFn | u
       recordAgeMs: delivery.srsRecordAgeMs,
       ...(log ? { log: (message: string) => log('warn', message) } : {}),
     }),
-    admitRecipient: (r: RecipientDecision) => {
-      if (r.directionality !== 'Originating' || !r.tenant) return null;
-      const admitted = delivery.quota.admit(r.tenant);
-      return admitted.ok ? null : { reply: admitted.reply, reason: admitted.reason };
-    },
     onAccepted: () => delivery.kick(),
+  };
+}
+
+/** The daily quota counts the recipients a tenant sends (relay and internal), not mail it receives. */
+function quotaCheck(quota: RecipientQuota): NonNullable<RelayParts['admitRecipient']> {
+  return async (r: RecipientDecision) => {
+    if (r.directionality !== 'Originating' || !r.tenant) return null;
+    const admitted = await quota.admit(r.tenant);
+    return admitted.ok ? null : { reply: admitted.reply, reason: admitted.reason };
   };
 }

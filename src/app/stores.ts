@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { BodyStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueStore, SrsMintedStore } from '../store/ports.js';
+import type { BodyStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
@@ -12,6 +12,9 @@ import { SqliteDecisionStore } from '../store/sqlite/decision-store.js';
 import { SqliteQueueAdminStore } from '../store/sqlite/queue-admin-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { SqliteSrsMintedStore } from '../store/sqlite/srs-minted-store.js';
+import { SqliteQuotaCounters } from '../store/sqlite/quota-counters.js';
+import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
+import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 
 export interface Stores {
@@ -28,6 +31,11 @@ export interface Stores {
   bodies: BodyStore;
   /** SRS addresses delivery minted; the SMTP front end checks bounces against them. */
   srsMinted: SrsMintedStore;
+  /** DKIM keys, outbound routes, SRS settings and quota limits, by tenant id. */
+  tenantSettings: TenantSettingsStore;
+  /** Daily recipient counts (the quota's atomic add-and-check). */
+  counters: QuotaCounters;
+  secrets: ServerSecrets;
   close(): void;
 }
 
@@ -68,6 +76,9 @@ export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): 
       decisions: new SqliteDecisionStore(opened),
       bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
       srsMinted: new SqliteSrsMintedStore(opened),
+      tenantSettings: new SqliteTenantSettingsStore(opened),
+      counters: new SqliteQuotaCounters(opened),
+      secrets: new SqliteServerSecrets(opened),
       close: () => opened.close(),
     };
   } catch (err) {

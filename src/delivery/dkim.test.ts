@@ -16,7 +16,7 @@ after(() => dns.stop());
 
 function key(algorithm: 'rsa' | 'ed25519', domain: string, selector: string): DkimKey {
   const k = generateDkimKey(algorithm);
-  return { tenant: 'contoso', domain, selector, algorithm, ...k };
+  return { domain, selector, algorithm, ...k };
 }
 
 async function verify(signed: Buffer): Promise<Array<{ result: string; domain: string }>> {

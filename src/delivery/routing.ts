@@ -9,29 +9,13 @@ import { hostAddresses, resolveMxHosts, type RandomSource } from './dns/mx.js';
 import { isLocalAddress } from './dns/local-address.js';
 import type { AddressRecord, DnsLookup } from './dns/resolver.js';
 
-export type TlsMode = 'none' | 'opportunistic' | 'required' | 'verify';
+import type { ClientCertificate, Route, RouteAuth, TlsMode } from '../store/ports.js';
 
-export interface RouteAuth {
-  user: string;
-  pass: string;
-}
-export interface ClientCertificate {
-  cert: string; // PEM
-  key: string; // PEM
-}
+export type { ClientCertificate, Route, RouteAuth, TlsMode };
 
-export interface Route {
-  domains: readonly string[];
-  host: string;
-  port: number;
-  tls: TlsMode;
-  auth?: RouteAuth | null;
-  clientCert?: ClientCertificate | null;
-}
-
-/** Per-tenant outbound routes, read at delivery time so changes need no restart. */
+/** Per-tenant outbound routes (by tenant name), from the tenant settings snapshot of the delivery pass. */
 export interface TenantRouteSource {
-  routesFor(tenant: string): Route[];
+  routesFor(tenant: string): readonly Route[];
 }
 
 /** One host to try, with everything the SMTP client needs. */

@@ -33,7 +33,7 @@ export interface SessionDeps extends DataDeps {
    * Per-tenant limits on accepted recipients (the daily quota): null to accept, or a refusal whose
    * reply the client gets and whose reason only the decision record keeps.
    */
-  admitRecipient?: (decision: RecipientDecision) => { reply: SmtpReply; reason: string } | null;
+  admitRecipient?: (decision: RecipientDecision) => Promise<{ reply: SmtpReply; reason: string } | null>;
   /** The context the listener registered for a session id. */
   context(sessionId: string): ConnectionContext | undefined;
   onError(err: unknown, ctx: ConnectionContext | undefined): void;
@@ -174,7 +174,7 @@ export class SessionHooks {
       at: tx.at,
     });
     const r = decision.recipients[0];
-    const limited = !r || r.verdict === 'rejected' ? null : (this.deps.admitRecipient?.(r) ?? null);
+    const limited = !r || r.verdict === 'rejected' ? null : ((await this.deps.admitRecipient?.(r)) ?? null);
     const returned = r !== undefined && r.verdict !== 'rejected' && limited === null && r.rule === 'srs-return';
     if (srs && !repeated) await this.deps.srsReturns?.settle(srs, returned, ctx.ip, tx.at.getTime());
     if (!r) return Replies.temporaryFailure;

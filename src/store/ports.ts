@@ -10,13 +10,15 @@ import type {
   ConnectorInput,
   Directory,
   DirectoryChange,
+  StoredDirectory,
+  TenantId,
   TenantInput,
 } from '../directory/index.js';
 import type { AttributionKind, Directionality, Verdict } from '../policy/types.js';
 
 // ---- Directory -------------------------------------------------------------------------------
 
-export type TenantPatch = Partial<Omit<TenantInput, 'name' | 'acceptedDomains' | 'inboundConnectors'>>;
+export type TenantPatch = Partial<Omit<TenantInput, 'name' | 'id' | 'acceptedDomains' | 'inboundConnectors'>>;
 export type ConnectorPatch = Partial<Omit<ConnectorInput, 'name'>>;
 
 export interface ReplaceOptions {
@@ -29,9 +31,13 @@ export interface ReplaceOptions {
  * directory/validate.ts) and, on any error, throws (DirectoryValidationError, DirectoryEditError)
  * and changes nothing. Every write that changes something bumps the revision in the same
  * transaction, so readers can rebuild their policy snapshot only when it moved.
+ *
+ * Every stored tenant has an id (a ULID) that no edit changes: a tenant written without one keeps
+ * the id of the stored tenant of the same name (in any case), or gets a new one. Per-tenant data
+ * elsewhere in the store refers to the id and goes when the tenant goes.
  */
 export interface DirectoryStore {
-  load(): Promise<Directory>;
+  load(): Promise<StoredDirectory>;
   /** A number that grows with every change; 0 for a directory never written. */
   revision(): Promise<number>;
   /** Makes the store match `dir` in one transaction; returns what changed (empty: nothing). */
@@ -337,4 +343,145 @@ export interface SrsMintedStore {
   releaseReturn(messageId: string): Promise<void>;
   /** Forgets addresses minted before `before` (and messages with none left); returns how many addresses. */
   prune(before: number): Promise<number>;
+}
+
+// ---- Tenant settings -------------------------------------------------------------------------
+// Delivery's and the front end's per-tenant settings, keyed by the tenant's id (never its name):
+// a rename keeps them, removing the tenant removes them.
+
+export type DkimAlgorithm = 'rsa' | 'ed25519';
+
+/** What signing needs of a key. */
+export interface DkimKey {
+  /** The signing domain (d=). */
+  domain: string;
+  /** The selector (s=), lower case. */
+  selector: string;
+  algorithm: DkimAlgorithm;
+  /** PEM (PKCS #8). */
+  privateKey: string;
+  /** The p= value of the TXT record (base64). */
+  publicKey: string;
+}
+
+export interface StoredDkimKey extends DkimKey {
+  tenantId: TenantId;
+  active: boolean;
+  /** Epoch milliseconds; of a domain's active keys the newest signs. */
+  createdAt: number;
+}
+
+/** A key as it may be shown: without the private key. */
+export type DkimKeyInfo = Omit<StoredDkimKey, 'privateKey'>;
+
+export type TlsMode = 'none' | 'opportunistic' | 'required' | 'verify';
+
+export interface RouteAuth {
+  user: string;
+  pass: string;
+}
+
+export interface ClientCertificate {
+  cert: string; // PEM
+  key: string; // PEM
+}
+
+/** A smart host for recipient domains: exact `d`, `*.d` (every subdomain of d) or `*`. */
+export interface Route {
+  domains: readonly string[];
+  host: string;
+  port: number;
+  tls: TlsMode;
+  auth?: RouteAuth | null;
+  clientCert?: ClientCertificate | null;
+}
+
+/** A tenant route as stored, with the id `relaygate route remove` takes. */
+export interface StoredRoute {
+  id: number;
+  tenantId: TenantId;
+  route: Route;
+}
+
+export interface TenantSrsSetting {
+  enabled: boolean;
+  /** null: the server's default rewrite domain. */
+  rewriteDomain: string | null;
+}
+
+/** SRS is on, with the server's rewrite domain, for a tenant that never changed it. */
+export const defaultSrsSetting: TenantSrsSetting = Object.freeze({ enabled: true, rewriteDomain: null });
+
+/** Every tenant setting at one revision: what a snapshot is built from. */
+export interface TenantSettingsState {
+  revision: number;
+  dkimKeys: StoredDkimKey[];
+  /** In id order (routing prefers the older of two equally good routes). */
+  routes: StoredRoute[];
+  srs: Array<{ tenantId: TenantId; setting: TenantSrsSetting }>;
+  /** Tenants with a daily recipient limit (null: set to unlimited). */
+  dailyLimits: Array<{ tenantId: TenantId; dailyRecipients: number | null }>;
+}
+
+/**
+ * Per-tenant settings: DKIM keys, outbound routes, SRS settings and daily recipient limits. Writes
+ * for a tenant id the directory does not have are refused. Every change (a tenant's removal
+ * included) makes `revision()` grow, so readers rebuild their snapshot only when it moved; the hot
+ * path reads the snapshot (store/tenant-settings-snapshot.ts), never this port.
+ */
+export interface TenantSettingsStore {
+  /** A number that grows with every change; 0 when nothing was ever set. */
+  revision(): Promise<number>;
+  /** Everything, read in one transaction with the revision it is at. */
+  read(): Promise<TenantSettingsState>;
+
+  /** Adds the key, or replaces the tenant's key of the same domain and selector; it is active. */
+  putDkimKey(key: StoredDkimKey): Promise<void>;
+  /** Keys (of one tenant, or of all), by domain and selector, without private keys. */
+  dkimKeys(tenantId?: TenantId): Promise<DkimKeyInfo[]>;
+
+  /** Stores the route and returns it with its new id. */
+  addRoute(tenantId: TenantId, route: Route): Promise<StoredRoute>;
+  /** Routes (of one tenant, or of all), in id order. */
+  routes(tenantId?: TenantId): Promise<StoredRoute[]>;
+  /** Removes the tenant's route `id` and returns it; null when the tenant has no such route. */
+  removeRoute(tenantId: TenantId, id: number): Promise<StoredRoute | null>;
+
+  /** The tenant's SRS setting (defaultSrsSetting when never set). */
+  srsSetting(tenantId: TenantId): Promise<TenantSrsSetting>;
+  setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting): Promise<void>;
+
+  /** The tenant's daily recipient limit; null = unlimited. */
+  dailyLimit(tenantId: TenantId): Promise<number | null>;
+  setDailyLimit(tenantId: TenantId, limit: number | null): Promise<void>;
+}
+
+// ---- Quota counters --------------------------------------------------------------------------
+
+/** A UTC day, `YYYY-MM-DD`: daily quotas reset at 00:00 UTC. */
+export type UtcDay = string;
+
+export interface CounterResult {
+  /** Whether the `n` were counted (false: they would have passed the limit; nothing was counted). */
+  ok: boolean;
+  /** The count after the call. */
+  count: number;
+}
+
+/**
+ * Recipients counted per tenant and UTC day. `add` checks and counts in one atomic step, so any
+ * number of processes sharing the store enforce one limit between them.
+ */
+export interface QuotaCounters {
+  /** Adds `n` unless the count would pass `limit` (null: no limit, always counted). */
+  add(tenantId: TenantId, day: UtcDay, n: number, limit: number | null): Promise<CounterResult>;
+  count(tenantId: TenantId, day: UtcDay): Promise<number>;
+}
+
+// ---- Server secrets --------------------------------------------------------------------------
+
+/** Secrets of the installation (the SRS HMAC key), made once and kept. */
+export interface ServerSecrets {
+  /** The secret called `name`, made (32 random bytes) the first time it is asked for. */
+  secret(name: string, now: number): Promise<string>;
 }

@@ -12,6 +12,9 @@ import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 import { DeliveryService } from '../../src/app/delivery.js';
 import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
+import { SqliteServerSecrets } from '../../src/store/sqlite/server-secrets.js';
+import { SqliteTenantSettingsStore } from '../../src/store/sqlite/tenant-settings-store.js';
+import { TenantSettingsCache } from '../../src/store/tenant-settings-snapshot.js';
 
 let relay: Harness;
 let delivery: DeliveryService;
@@ -34,9 +37,11 @@ before(async () => {
     .set('xn--mller-kva.test', { MX: [{ preference: 10, exchange: 'mx.xn--mller-kva.test' }] })
     .set('mx.xn--mller-kva.test', { A: ['127.0.0.2'] });
   delivery = new DeliveryService({
-    db: relay.db,
     queue: relay.queue,
     bodies: relay.bodies,
+    // No tenant settings here: no DKIM key, route or SRS change for any tenant.
+    settings: new TenantSettingsCache(new SqliteTenantSettingsStore(relay.db), { snapshot: async () => ({ tenants: [] }) }),
+    srsSecret: await new SqliteServerSecrets(relay.db).secret('srs', Date.now()),
     hostname: 'relay.test',
     delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [], allowLocalAddresses: true },
     senderDomainAccepted: async (tenant, domain) => tenant === 'contoso' && domain === 'contoso.example',

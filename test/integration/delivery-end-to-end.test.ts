@@ -17,6 +17,10 @@ import { SnapshotCache } from '../../src/smtp/policy-source.js';
 import { DeliveryService, acceptedDomainCheck } from '../../src/app/delivery.js';
 import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
 import { dkimRecordName, dkimTxtRecord, generateDkimKey } from '../../src/delivery/dkim.js';
+import { SqliteDirectoryStore } from '../../src/store/sqlite/directory-store.js';
+import { SqliteServerSecrets } from '../../src/store/sqlite/server-secrets.js';
+import { SqliteTenantSettingsStore } from '../../src/store/sqlite/tenant-settings-store.js';
+import { TenantSettingsCache } from '../../src/store/tenant-settings-snapshot.js';
 
 let relay: Harness;
 let delivery: DeliveryService;
@@ -35,18 +39,23 @@ before(async () => {
     .set('mx.remote.test', { A: ['127.0.0.1'] })
     .set('demo.example', { MX: [{ preference: 5, exchange: 'mx.demo.example' }] })
     .set('mx.demo.example', { A: ['127.0.0.2'] });
+  // The tenant settings need their tenants in the store.
+  await new SqliteDirectoryStore(relay.db).replace(demoDirectory);
+  const settings = new SqliteTenantSettingsStore(relay.db);
+  const snapshots = new SnapshotCache({ load: async () => demoDirectory, revision: async () => 1 });
   delivery = new DeliveryService({
-    db: relay.db,
     queue: relay.queue,
     bodies: relay.bodies,
+    settings: new TenantSettingsCache(settings, snapshots),
+    srsSecret: await new SqliteServerSecrets(relay.db).secret('srs', Date.now()),
     hostname: 'relay.test',
     delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [], allowLocalAddresses: true },
-    senderDomainAccepted: acceptedDomainCheck(new SnapshotCache({ load: async () => demoDirectory, revision: async () => 1 })),
+    senderDomainAccepted: acceptedDomainCheck(snapshots),
     srsMinted: new SqliteSrsMintedStore(relay.db),
     mxPort: port,
   });
-  const key = { tenant: 'demo', domain: 'demo.example', selector: 'e2e', algorithm: 'rsa' as const, ...generateDkimKey('rsa') };
-  delivery.dkimKeys.put(key, Date.now());
+  const key = { domain: 'demo.example', selector: 'e2e', algorithm: 'rsa' as const, ...generateDkimKey('rsa') };
+  await settings.putDkimKey({ tenantId: demoDirectory.tenants[0]!.id, ...key, active: true, createdAt: Date.now() });
   dns.set(dkimRecordName('e2e', 'demo.example'), { TXT: [dkimTxtRecord(key)] });
 });
 

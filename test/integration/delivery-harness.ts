@@ -2,6 +2,8 @@
  * What the delivery integration tests share: a temp data dir with a real SQLite file, a test DNS
  * server, receiving SMTP servers on 127.0.0.x sharing one port (MX delivery uses one port), messages
  * queued through the front end's real accept store and spool, and a DeliveryService on a ManualClock.
+ * The directory holds the tenants the tests queue for (contoso, fabrikam), so their settings have a
+ * tenant to belong to.
  */
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,12 @@ import { FileBodyStore } from '../../src/store/filesystem/body-store.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
 import type { AcceptedMessage, AcceptedRecipient } from '../../src/store/ports.js';
 import { DeliveryService, type DeliveryDeps } from '../../src/app/delivery.js';
+import { validateDirectory, type TenantId } from '../../src/directory/index.js';
+import { buildSnapshot } from '../../src/policy/index.js';
+import { SqliteDirectoryStore } from '../../src/store/sqlite/directory-store.js';
+import { SqliteServerSecrets } from '../../src/store/sqlite/server-secrets.js';
+import { SqliteTenantSettingsStore } from '../../src/store/sqlite/tenant-settings-store.js';
+import { TenantSettingsCache } from '../../src/store/tenant-settings-snapshot.js';
 import { TestDnsServer } from '../support/dns-server.js';
 import { SmtpReceiver, type ReceiverBehaviour } from '../support/smtp-receiver.js';
 
@@ -48,6 +56,11 @@ export class DeliveryHarness {
   /** The spool, as serve keeps it: files under <dir>/spool. */
   readonly bodies = new FileBodyStore(join(this.dir, 'spool'));
   service!: DeliveryService;
+  /** The tenant settings store on the same database (DKIM keys, routes, SRS). */
+  settings!: SqliteTenantSettingsStore;
+  /** The SRS secret the service signs with. */
+  srsSecret = '';
+  private readonly tenantIds = new Map<string, TenantId>();
   dnsAddress = '';
   port = 0;
   /** (tenant, domain) pairs the stand-in for the policy engine calls accepted. */
@@ -56,6 +69,17 @@ export class DeliveryHarness {
   async start(): Promise<void> {
     this.dnsAddress = await this.dns.start();
     this.openDb();
+    const directory = new SqliteDirectoryStore(this.db);
+    await directory.replace(validateDirectory({ tenants: [{ name: 'contoso' }, { name: 'fabrikam' }] }));
+    for (const t of (await directory.load()).tenants) this.tenantIds.set(t.name, t.id);
+    this.srsSecret = await new SqliteServerSecrets(this.db).secret('srs', T0);
+  }
+
+  /** The id of one of the harness's tenants. */
+  tenantId(name: string): TenantId {
+    const id = this.tenantIds.get(name);
+    if (id === undefined) throw new Error(`the harness has no tenant ${name}`);
+    return id;
   }
 
   /** A started harness whose DNS sends remote.test (the usual destination) to 127.0.0.1. */
@@ -70,6 +94,7 @@ export class DeliveryHarness {
     this.db = openSqlite(join(this.dir, 'relaygate.db'));
     this.queue = new SqliteQueueStore(this.db);
     this.queueAdmin = new SqliteQueueAdminStore(this.db);
+    this.settings = new SqliteTenantSettingsStore(this.db);
   }
 
   /** A receiver on 127.0.0.`n`, all on the same port (the first one picks it). */
@@ -81,10 +106,12 @@ export class DeliveryHarness {
   }
 
   makeService(over: Partial<DeliveryDeps> = {}): DeliveryService {
+    const directory = new SqliteDirectoryStore(this.db);
     this.service = new DeliveryService({
-      db: this.db,
       queue: this.queue,
       bodies: this.bodies,
+      settings: new TenantSettingsCache(this.settings, { snapshot: async () => buildSnapshot(await directory.load()) }, 0),
+      srsSecret: this.srsSecret,
       hostname: 'relay.test',
       delivery: {
         retry: [60_000, 300_000, 900_000, 1_800_000, 3_600_000],

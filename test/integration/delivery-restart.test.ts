@@ -85,7 +85,7 @@ test('tenant outbound routes come before static routes, which come before MX', a
       routes: [{ domains: ['remote.test', '*.other.test'], host: '127.0.0.6', port: h.port, tls: 'none' }],
     },
   });
-  service.tenantRoutes.add('contoso', { domains: ['remote.test'], host: '127.0.0.5', port: h.port, tls: 'none', auth: { user: 'contoso', pass: 'pw-123' } });
+  await h.settings.addRoute(h.tenantId('contoso'), { domains: ['remote.test'], host: '127.0.0.5', port: h.port, tls: 'none', auth: { user: 'contoso', pass: 'pw-123' } });
   await h.enqueue({ from: 'alice@contoso.test', to: ['a@remote.test', 'b@sub.other.test'] });
   await h.enqueue({ from: 'x@fabrikam.test', tenant: 'fabrikam', to: ['c@remote.test'] });
   await service.runOnce();

@@ -35,8 +35,8 @@ test('a relayed message reaches the MX host, DKIM-signed with the tenant key, an
   await setup();
   const remote = await h.receiver(1);
   const service = h.makeService();
-  const key = { tenant: 'contoso', domain: 'contoso.test', selector: 'rg1', algorithm: 'rsa' as const, ...generateDkimKey('rsa') };
-  service.dkimKeys.put(key, T0);
+  const key = { domain: 'contoso.test', selector: 'rg1', algorithm: 'rsa' as const, ...generateDkimKey('rsa') };
+  await h.settings.putDkimKey({ tenantId: h.tenantId('contoso'), ...key, active: true, createdAt: T0 });
   h.dns.set(dkimRecordName('rg1', 'contoso.test'), { TXT: [dkimTxtRecord(key)] });
   const id = await h.enqueue({ from: 'alice@contoso.test', to: ['bob@remote.test', 'carol@remote.test'] });
 
@@ -61,12 +61,12 @@ test('a sender domain the tenant does not own is SRS-rewritten, and reverses wit
   await service.runOnce();
   const from = remote.messages[0]!.from;
   assert.match(from, /^SRS0=[A-Z2-7]{8}=[A-Z2-7]{2}=partner\.test=someone@relay\.test$/);
-  const srs = new Srs({ secrets: [service.srsSettings.secret('srs', T0)], rewriteDomain: 'relay.test' }, new ManualClock(new Date(T0)));
+  const srs = new Srs({ secrets: [h.srsSecret], rewriteDomain: 'relay.test' }, new ManualClock(new Date(T0)));
   assert.equal(srs.reverse(from), 'someone@partner.test');
   assert.deepEqual(service.reverseSrs(from), { address: 'someone@partner.test' }, 'a bounce to the SRS address finds the sender');
   assert.deepEqual(service.reverseSrs(from.replace(/^SRS0=[^=]{8}/, 'SRS0=AAAAAAAA')), { error: 'SRS hash does not match' });
   assert.equal(service.reverseSrs('bob@relay.test'), null);
-  service.srsSettings.set('contoso', { enabled: false, rewriteDomain: null });
+  await h.settings.setSrsSetting(h.tenantId('contoso'), { enabled: false, rewriteDomain: null });
   await h.enqueue({ from: 'someone@partner.test', to: ['bob@remote.test'] });
   await service.runOnce();
   assert.equal(remote.messages[1]!.from, 'someone@partner.test', 'SRS off for the tenant');

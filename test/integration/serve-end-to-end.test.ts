@@ -125,12 +125,10 @@ describe('serve: accept and deliver', () => {
 
 describe('serve: daily recipient quota at RCPT', () => {
   test('the recipient over the limit gets a generic 550 5.7.232, the decision record names tenant and limit; the message goes out for the rest', async () => {
-    const db = new Database(join(dir, 'data', 'relaygate.db'));
-    try {
-      db.prepare('INSERT INTO tenant_limits (tenant, daily_recipients) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET daily_recipients = excluded.daily_recipients').run('load', MESSAGES + 1);
-    } finally {
-      db.close();
-    }
+    const set = await runRelaygate(['quota', 'set', 'load', String(MESSAGES + 1), '--config', 'relaygate.yaml'], dir);
+    assert.equal(set.code, 0, set.stderr);
+    // The running server checks the tenant settings for changes once a second.
+    await new Promise((r) => setTimeout(r, 1_100));
     const c = await session();
     assert.equal(await c.command('MAIL FROM:<app@load.example>'), '250 2.1.0 Sender OK');
     assert.equal(await c.command('RCPT TO:<quota-1@external.example>'), '250 2.1.5 Recipient OK');
@@ -151,10 +149,11 @@ describe('serve: daily recipient quota at RCPT', () => {
         (JSON.parse(refusal.steps) as { explanation: string }).explanation,
         'Accepted by the policy, refused by a tenant limit: daily recipient quota of 201 for tenant load reached',
       );
-      db2.prepare('DELETE FROM tenant_limits WHERE tenant = ?').run('load');
     } finally {
       db2.close();
     }
+    assert.equal((await runRelaygate(['quota', 'set', 'load', 'unlimited', '--config', 'relaygate.yaml'], dir)).code, 0);
+    await new Promise((r) => setTimeout(r, 1_100));
   });
 });
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrations } from './migrations/index.js';
+import { migrations, type Migration } from './migrations/index.js';
 import { RelaygateError } from '../../core/errors.js';
 
 export type SqliteDatabase = Database.Database;
@@ -51,22 +51,35 @@ export function openSqlite(path: string): SqliteDatabase {
   return db;
 }
 
-export function migrate(db: SqliteDatabase): number[] {
+/** Applies the pending migrations of `list` (all of them by default); returns the versions applied. */
+export function migrate(db: SqliteDatabase, list: readonly Migration[] = migrations): number[] {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const applied = new Set(
     db.prepare('SELECT version FROM schema_migrations').all().map((r) => (r as { version: number }).version),
   );
   const ran: number[] = [];
-  for (const m of migrations) {
+  for (const m of list) {
     if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        new Date().toISOString(),
-      );
-    })();
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) === 1;
+    // PRAGMA foreign_keys is a no-op inside a transaction: it is switched around the transaction.
+    if (m.rebuildsTables && foreignKeys) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        if (m.sql !== undefined) db.exec(m.sql);
+        m.up?.(db);
+        if (m.rebuildsTables) {
+          const broken = db.pragma('foreign_key_check') as unknown[];
+          if (broken.length > 0) throw new Error(`migration ${m.version} ${m.name} left ${broken.length} rows with a broken reference`);
+        }
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        );
+      })();
+    } finally {
+      if (m.rebuildsTables && foreignKeys) db.pragma('foreign_keys = ON');
+    }
     ran.push(m.version);
   }
   return ran;

@@ -6,28 +6,29 @@ import type {
   AcceptedDomainType,
   ConnectorType,
   BareLineEndingPolicy,
-  Directory,
   RelayRuleSetSetting,
-  Tenant,
+  StoredDirectory,
+  StoredTenant,
+  TenantId,
 } from '../../directory/model.js';
 import type { SqliteDatabase } from './database.js';
 
 interface TenantRow {
-  id: number;
+  id: TenantId;
   name: string;
   relay_rule_set: RelayRuleSetSetting;
   reject_direct_send: number;
 }
 
 interface DomainRow {
-  tenant_id: number;
+  tenant_id: TenantId;
   domain: string;
   type: AcceptedDomainType;
   match_subdomains: number;
 }
 
 interface ConnectorRow {
-  tenant_id: number;
+  tenant_id: TenantId;
   name: string;
   type: ConnectorType;
   enabled: number;
@@ -50,6 +51,7 @@ export class DirectoryRows {
   private readonly selectRevision;
   private readonly bumpRevision;
   private readonly upsertTenant;
+  private readonly parkName;
   private readonly deleteTenant;
   private readonly deleteDomains;
   private readonly deleteConnectors;
@@ -63,14 +65,15 @@ export class DirectoryRows {
     this.selectRevision = db.prepare('SELECT revision FROM directory_state WHERE id = 1');
     this.bumpRevision = db.prepare('UPDATE directory_state SET revision = revision + 1, updated_at = ? WHERE id = 1');
     this.upsertTenant = db.prepare(
-      `INSERT INTO tenants (name, position, relay_rule_set, reject_direct_send) VALUES (?, ?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET name = excluded.name, position = excluded.position,
-         relay_rule_set = excluded.relay_rule_set, reject_direct_send = excluded.reject_direct_send
-       RETURNING id`,
+      `INSERT INTO tenants (id, name, position, relay_rule_set, reject_direct_send) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, position = excluded.position,
+         relay_rule_set = excluded.relay_rule_set, reject_direct_send = excluded.reject_direct_send`,
     );
-    this.deleteTenant = db.prepare('DELETE FROM tenants WHERE name = ?');
-    this.deleteDomains = db.prepare('DELETE FROM accepted_domains WHERE tenant_id = (SELECT id FROM tenants WHERE name = ?)');
-    this.deleteConnectors = db.prepare('DELETE FROM inbound_connectors WHERE tenant_id = (SELECT id FROM tenants WHERE name = ?)');
+    // A name no tenant can have (names exclude control characters), unique per tenant.
+    this.parkName = db.prepare("UPDATE tenants SET name = char(0) || id WHERE id = ?");
+    this.deleteTenant = db.prepare('DELETE FROM tenants WHERE id = ?');
+    this.deleteDomains = db.prepare('DELETE FROM accepted_domains WHERE tenant_id = ?');
+    this.deleteConnectors = db.prepare('DELETE FROM inbound_connectors WHERE tenant_id = ?');
     this.insertDomain = db.prepare(
       'INSERT INTO accepted_domains (domain, tenant_id, position, type, match_subdomains) VALUES (?, ?, ?, ?, ?)',
     );
@@ -90,12 +93,13 @@ export class DirectoryRows {
     this.bumpRevision.run(new Date().toISOString());
   }
 
-  read(): Directory {
-    const byId = new Map<number, Tenant>();
-    const tenants: Tenant[] = [];
+  read(): StoredDirectory {
+    const byId = new Map<TenantId, StoredTenant>();
+    const tenants: StoredTenant[] = [];
     for (const r of this.selectTenants.all() as TenantRow[]) {
-      const t: Tenant = {
+      const t: StoredTenant = {
         name: r.name,
+        id: r.id,
         relayRuleSet: r.relay_rule_set,
         rejectDirectSend: r.reject_direct_send === 1,
         acceptedDomains: [],
@@ -128,24 +132,28 @@ export class DirectoryRows {
   }
 
   /**
-   * Makes the tables hold `next` (already validated), given that they hold `current`. Only tenants
-   * whose content or position differ are touched; tenants keep their row ids by name.
+   * Makes the tables hold `next` (already validated, every tenant with its id), given that they
+   * hold `current`. Tenants are matched by id; only those whose content or position differ are
+   * touched. Removing a tenant removes its rows in every table that refers to it (ON DELETE CASCADE).
    */
-  write(current: Directory, next: Directory): void {
-    const before = new Map(current.tenants.map((t, i) => [t.name.toLowerCase(), { tenant: t, position: i }]));
-    const keep = new Set(next.tenants.map((t) => t.name.toLowerCase()));
-    for (const [key, b] of before) if (!keep.has(key)) this.deleteTenant.run(b.tenant.name);
+  write(current: StoredDirectory, next: StoredDirectory): void {
+    const before = new Map(current.tenants.map((t, i) => [t.id, { tenant: t, position: i }]));
+    const keep = new Set(next.tenants.map((t) => t.id));
+    for (const [id] of before) if (!keep.has(id)) this.deleteTenant.run(id);
     const dirty = next.tenants.map((t, position) => {
-      const b = before.get(t.name.toLowerCase());
+      const b = before.get(t.id);
       const changed = b === undefined || JSON.stringify(b.tenant) !== JSON.stringify(t);
-      return { t, position, changed, moved: b !== undefined && b.position !== position };
+      return { t, position, changed, moved: b !== undefined && b.position !== position, renamed: b !== undefined && b.tenant.name !== t.name };
     });
+    // Renamed tenants give up their names first, so two tenants can swap names.
+    for (const d of dirty) if (d.renamed) this.parkName.run(d.t.id);
     // Clear changed tenants' items first, so a domain moving between tenants never collides.
-    for (const d of dirty) if (d.changed) this.deleteItems(d.t.name);
+    for (const d of dirty) if (d.changed) this.deleteItems(d.t.id);
     for (const { t, position, changed, moved } of dirty) {
       if (!changed && !moved) continue;
-      const { id } = this.upsertTenant.get(t.name, position, t.relayRuleSet, t.rejectDirectSend ? 1 : 0) as { id: number };
+      this.upsertTenant.run(t.id, t.name, position, t.relayRuleSet, t.rejectDirectSend ? 1 : 0);
       if (!changed) continue;
+      const id = t.id;
       t.acceptedDomains.forEach((d, i) => this.insertDomain.run(d.domain, id, i, d.type, d.matchSubDomains ? 1 : 0));
       t.inboundConnectors.forEach((c, i) =>
         this.insertConnector.run(
@@ -169,7 +177,7 @@ export class DirectoryRows {
     }
   }
 
-  private deleteItems(tenant: string): void {
+  private deleteItems(tenant: TenantId): void {
     this.deleteDomains.run(tenant);
     this.deleteConnectors.run(tenant);
   }

@@ -2,8 +2,10 @@
  * The DirectoryStore port on SQLite. better-sqlite3 is synchronous: each method runs one IMMEDIATE
  * transaction (read, compute with the pure directory functions, write) and resolves with its result.
  */
+import { ulidGenerator, type IdGenerator } from '../../core/ulid.js';
 import {
   applyEdit,
+  assignTenantIds,
   diffDirectories,
   validateDirectory,
   type AcceptedDomainInput,
@@ -11,6 +13,7 @@ import {
   type Directory,
   type DirectoryChange,
   type DirectoryEdit,
+  type StoredDirectory,
   type TenantInput,
 } from '../../directory/index.js';
 import type { ConnectorPatch, DirectoryStore, ReplaceOptions, TenantPatch } from '../ports.js';
@@ -20,11 +23,15 @@ import { DirectoryRows } from './directory-rows.js';
 export class SqliteDirectoryStore implements DirectoryStore {
   private readonly rows: DirectoryRows;
 
-  constructor(private readonly db: SqliteDatabase) {
+  /** `newId` makes the ids of new tenants (tests pass a deterministic one). */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly newId: IdGenerator = ulidGenerator(),
+  ) {
     this.rows = new DirectoryRows(db);
   }
 
-  async load(): Promise<Directory> {
+  async load(): Promise<StoredDirectory> {
     return this.db.transaction(() => this.rows.read())();
   }
 
@@ -72,7 +79,8 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   /** Inside a transaction: write when anything differs (order too), bump the revision on real changes. */
-  private commit(current: Directory, next: Directory, dryRun: boolean): DirectoryChange[] {
+  private commit(current: StoredDirectory, proposed: Directory, dryRun: boolean): DirectoryChange[] {
+    const next = assignTenantIds(current, proposed, this.newId);
     const changes = diffDirectories(current, next);
     if (dryRun) return changes;
     if (changes.length > 0 || JSON.stringify(current) !== JSON.stringify(next)) this.rows.write(current, next);

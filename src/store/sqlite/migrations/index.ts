@@ -3,13 +3,23 @@ import { queueMigration } from './002_queue.js';
 import { deliveryMigration } from './003_delivery.js';
 import { deliveryQuotasMigration } from './004_delivery_quotas.js';
 import { srsMintedMigration } from './005_srs_minted.js';
+import { tenantIdsMigration } from './006_tenant_ids.js';
 import { queueLeasesAndIndexesMigration } from './007_queue_leases_and_indexes.js';
+import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  /** The schema change as SQL; run before `up`. */
+  sql?: string;
+  /** For changes SQL alone cannot make (values computed in code, such as new ids). */
+  up?(db: SqliteDatabase): void;
+  /**
+   * The migration rebuilds tables that others refer to (create, copy, drop, rename), which SQLite
+   * allows only with foreign keys off: they are switched off around it and checked before commit.
+   */
+  rebuildsTables?: boolean;
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
@@ -19,5 +29,6 @@ export const migrations: Migration[] = [
   deliveryMigration,
   deliveryQuotasMigration,
   srsMintedMigration,
+  tenantIdsMigration,
   queueLeasesAndIndexesMigration,
 ];

@@ -1,0 +1,81 @@
+/**
+ * The TenantSettingsStore port on SQLite: DKIM keys, outbound routes, SRS settings and quota
+ * limits, each in its own table keyed by tenant id (ON DELETE CASCADE from tenants). Triggers of
+ * migration 006 bump tenant_settings_state.revision on every change of those tables, cascades
+ * included, in the same transaction.
+ */
+import type { TenantId } from '../../directory/model.js';
+import type { DkimKeyInfo, Route, StoredDkimKey, StoredRoute, TenantSettingsState, TenantSettingsStore, TenantSrsSetting } from '../ports.js';
+import { statement, type SqliteDatabase } from './database.js';
+import { SqliteDkimKeys } from './dkim-keys.js';
+import { SqliteQuotaLimits } from './quota-limits.js';
+import { SqliteSrsSettings } from './srs-settings.js';
+import { SqliteTenantRoutes } from './tenant-routes.js';
+
+export class SqliteTenantSettingsStore implements TenantSettingsStore {
+  private readonly dkim: SqliteDkimKeys;
+  private readonly routeRows: SqliteTenantRoutes;
+  private readonly srs: SqliteSrsSettings;
+  private readonly limits: SqliteQuotaLimits;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.dkim = new SqliteDkimKeys(db);
+    this.routeRows = new SqliteTenantRoutes(db);
+    this.srs = new SqliteSrsSettings(db);
+    this.limits = new SqliteQuotaLimits(db);
+  }
+
+  async revision(): Promise<number> {
+    return this.currentRevision();
+  }
+
+  async read(): Promise<TenantSettingsState> {
+    return this.db.transaction(() => ({
+      revision: this.currentRevision(),
+      dkimKeys: this.dkim.all(),
+      routes: this.routeRows.list(),
+      srs: this.srs.all(),
+      dailyLimits: this.limits.all(),
+    }))();
+  }
+
+  async putDkimKey(key: StoredDkimKey): Promise<void> {
+    this.dkim.put(key);
+  }
+
+  async dkimKeys(tenantId?: TenantId): Promise<DkimKeyInfo[]> {
+    return this.dkim.list(tenantId);
+  }
+
+  async addRoute(tenantId: TenantId, route: Route): Promise<StoredRoute> {
+    return this.routeRows.add(tenantId, route);
+  }
+
+  async routes(tenantId?: TenantId): Promise<StoredRoute[]> {
+    return this.routeRows.list(tenantId);
+  }
+
+  async removeRoute(tenantId: TenantId, id: number): Promise<StoredRoute | null> {
+    return this.routeRows.remove(tenantId, id);
+  }
+
+  async srsSetting(tenantId: TenantId): Promise<TenantSrsSetting> {
+    return this.srs.settingFor(tenantId);
+  }
+
+  async setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting): Promise<void> {
+    this.srs.set(tenantId, setting);
+  }
+
+  async dailyLimit(tenantId: TenantId): Promise<number | null> {
+    return this.limits.dailyLimit(tenantId);
+  }
+
+  async setDailyLimit(tenantId: TenantId, limit: number | null): Promise<void> {
+    this.limits.set(tenantId, limit);
+  }
+
+  private currentRevision(): number {
+    return statement(this.db, 'SELECT revision FROM tenant_settings_state WHERE id = 1').pluck().get() as number;
+  }
+}
