@@ -2,7 +2,7 @@
  * Tenant names are case-insensitive (relay-policy.md §1): `demo`, `Demo` and `DEMO` are one tenant.
  * Every lookup of a tenant by name goes through here.
  */
-import { ServiceError } from '../core/service-error.js';
+import { RelaygateError } from '../core/errors.js';
 
 export function sameTenantName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
@@ -18,9 +18,9 @@ export function findTenant<T extends { name: string }>(dir: { readonly tenants: 
   return dir.tenants.find((t) => sameTenantName(t.name, name));
 }
 
-/** The tenant of `dir` named `name` in any case; throws a `not-found` ServiceError when there is none. */
+/** The tenant of `dir` named `name` in any case; throws a `not-found` RelaygateError when there is none. */
 export function requireTenant<T extends { name: string }>(dir: { readonly tenants: readonly T[] }, name: string): T {
   const t = findTenant(dir, name);
-  if (t === undefined) throw new ServiceError('not-found', `tenant ${name} does not exist`, { field: 'tenant' });
+  if (t === undefined) throw new RelaygateError('not-found', `tenant ${name} does not exist`, { details: { field: 'tenant', tenant: name } });
   return t;
 }

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { cliSandbox } from '../testing.js';
-import { openSqlite } from '../../store/sqlite/database.js';
-import { SqliteDkimKeys } from '../../store/sqlite/delivery-settings.js';
+import { tenantSettingsAt } from '../../../test/support/tenant-settings.js';
 import { dkimSignatureFor } from '../../delivery/dkim.js';
 
 const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
@@ -21,9 +20,9 @@ test('dkim generate stores a key and prints the TXT record that verifies its sig
     const txt = [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!).join('');
     assert.match(txt, /^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]{300,}$/);
 
-    const db = openSqlite(join(s.dir, 'data', 'relaygate.db'));
-    const key = new SqliteDkimKeys(db).activeKey('demo', 'demo.example');
-    db.close();
+    // What delivery signs with: the key in the tenant settings snapshot.
+    const settings = await tenantSettingsAt(join(s.dir, 'data', 'relaygate.db'));
+    const key = settings.activeDkimKey(settings.tenantId('demo')!, 'demo.example');
     assert.ok(key);
     const message = Buffer.from('From: a@demo.example\r\nTo: b@x.test\r\nSubject: s\r\n\r\nbody\r\n');
     const { header } = await dkimSignatureFor(message, key, new Date());

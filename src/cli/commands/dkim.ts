@@ -1,10 +1,11 @@
 import { Option, type Command } from 'commander';
-import { normalizeDomain } from '../../core/domain.js';
-import type { DkimAlgorithm } from '../../delivery/dkim.js';
-import { SqliteDkimKeys } from '../../store/sqlite/delivery-settings.js';
+import { fieldOf } from '../../core/field-error.js';
+import { DkimService } from '../../delivery/dkim-service.js';
+import type { DkimAlgorithm } from '../../store/ports.js';
 import { CliError } from '../errors.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
+import type { Stores } from '../../app/stores.js';
 
 interface GenerateOptions extends ConfigOption {
   tenant: string;
@@ -22,8 +23,9 @@ export function zoneTxt(value: string): string {
   return parts.join(' ');
 }
 
-/** delivery/dkim.js brings mailauth, which only the dkim commands need, not the others' help. */
-const loadDkim = () => import('../../delivery/dkim.js');
+function dkimService(stores: Stores): DkimService {
+  return new DkimService({ directory: stores.directory, settings: stores.tenantSettings });
+}
 
 export function register(program: Command, cli: CliContext): void {
   const dkim = program.command('dkim').description('DKIM signing keys per tenant domain');
@@ -39,36 +41,25 @@ export function register(program: Command, cli: CliContext): void {
       .option('--bits <n>', 'RSA key size', '2048')
       .option('--json', 'machine-readable output'),
   ).action(async (opts: GenerateOptions) => {
-    const domain = normalizeDomain(opts.domain);
-    if (domain === null) throw new CliError(`not a domain name: ${opts.domain}`);
-    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(opts.selector)) {
-      throw new CliError(`not a valid selector: ${opts.selector}`);
-    }
-    const bits = Number(opts.bits);
-    if (opts.algorithm === 'rsa' && (!Number.isInteger(bits) || bits < 1024 || bits > 8192)) {
-      throw new CliError(`--bits must be between 1024 and 8192, got ${opts.bits}`);
-    }
-    const { dkimRecordName, dkimTxtRecord, generateDkimKey } = await loadDkim();
-    await withStores(cli, opts, async ({ db, directory }) => {
-      const tenant = (await directory.load()).tenants.find((t) => t.name.toLowerCase() === opts.tenant.toLowerCase());
-      if (!tenant) throw new CliError(`tenant ${opts.tenant} does not exist`, 'not-found');
-      const pair = generateDkimKey(opts.algorithm, bits);
-      const key = { tenant: tenant.name, domain, selector: opts.selector.toLowerCase(), algorithm: opts.algorithm, ...pair };
-      new SqliteDkimKeys(db).put(key, Date.now());
-      const name = dkimRecordName(key.selector, domain);
-      const value = dkimTxtRecord(key);
-      if (opts.json) return printJson(cli, { tenant: key.tenant, domain, selector: key.selector, algorithm: key.algorithm, name, txt: value });
-      cli.stdout.write(`${name}. IN TXT ${zoneTxt(value)}\n`);
+    await withStores(cli, opts, async (stores) => {
+      const request = { tenant: opts.tenant, domain: opts.domain, selector: opts.selector, algorithm: opts.algorithm, bits: Number(opts.bits) };
+      const key = await dkimService(stores)
+        .generate(request)
+        .catch((err: unknown) => {
+          if (fieldOf(err) === 'bits') throw new CliError(`--bits must be between 1024 and 8192, got ${opts.bits}`);
+          throw err;
+        });
+      if (opts.json) return printJson(cli, { tenant: key.tenant, domain: key.domain, selector: key.selector, algorithm: key.algorithm, name: key.name, txt: key.txt });
+      cli.stdout.write(`${key.name}. IN TXT ${zoneTxt(key.txt)}\n`);
     });
   });
 
   addConfigOption(
     dkim.command('list').description('Signing keys (without private keys)').option('--tenant <name>', 'only this tenant').option('--json', 'machine-readable output'),
   ).action(async (opts: ConfigOption & { tenant?: string; json?: boolean }) => {
-    const { dkimRecordName, dkimTxtRecord } = await loadDkim();
-    await withStores(cli, opts, async ({ db }) => {
-      const keys = new SqliteDkimKeys(db).list(opts.tenant);
-      if (opts.json) return printJson(cli, keys.map((k) => ({ ...k, name: dkimRecordName(k.selector, k.domain), txt: dkimTxtRecord(k) })));
+    await withStores(cli, opts, async (stores) => {
+      const keys = await dkimService(stores).list(opts.tenant);
+      if (opts.json) return printJson(cli, keys);
       if (keys.length === 0) return void cli.stdout.write('no DKIM keys\n');
       for (const k of keys) cli.stdout.write(`${k.tenant}  ${k.domain}  ${k.selector}  ${k.algorithm}\n`);
     });

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliSandbox } from '../testing.js';
 import { openSqlite } from '../../store/sqlite/database.js';
-import { SqliteQuotaStore } from '../../store/sqlite/delivery-settings.js';
-import { RecipientQuota } from '../../delivery/recipient-quota.js';
+import { SqliteQuotaCounters } from '../../store/sqlite/quota-counters.js';
+import { RecipientQuota } from '../../smtp/recipient-quota.js';
 import { ManualClock } from '../../core/clock.js';
+import { demoDirectory } from '../../directory/index.js';
+import { tenantSettingsAt } from '../../../test/support/tenant-settings.js';
 
 const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
 
@@ -20,7 +22,8 @@ test("quota set and show: the limit the RCPT check enforces, and today's count",
     const before = new Date();
     const days = [utcDay(before), utcDay(new Date(before.getTime() + 86_400_000))];
     const db = openSqlite(join(s.dir, 'data', 'relaygate.db'));
-    new SqliteQuotaStore(db).save(days.map((day) => ({ tenant: 'demo', day, recipients: 7 })));
+    const counters = new SqliteQuotaCounters(db);
+    for (const day of days) await counters.add(demoDirectory.tenants[0]!.id, day, 7, null);
     db.close();
 
     assert.deepEqual(await s.run('quota', 'set', 'DEMO', '500'), { code: 0, stdout: '~ tenant demo: daily recipient limit unlimited → 500\n', stderr: '' });
@@ -40,9 +43,10 @@ test("quota set and show: the limit the RCPT check enforces, and today's count",
 
     // The check at RCPT TO reads the same store: fabrikam's 0 refuses the first recipient.
     const check = openSqlite(join(s.dir, 'data', 'relaygate.db'));
-    const quota = new RecipientQuota(new SqliteQuotaStore(check), new ManualClock(new Date('2026-03-02T12:00:00Z')));
-    assert.equal(quota.admit('fabrikam').ok, false);
-    assert.equal(quota.admit('demo').ok, true);
+    const settings = await tenantSettingsAt(join(s.dir, 'data', 'relaygate.db'));
+    const quota = new RecipientQuota({ settings: { snapshot: async () => settings }, counters: new SqliteQuotaCounters(check), clock: new ManualClock(new Date('2026-03-02T12:00:00Z')) });
+    assert.equal((await quota.admit('fabrikam')).ok, false);
+    assert.equal((await quota.admit('demo')).ok, true);
     check.close();
 
     assert.deepEqual(await s.run('quota', 'set', 'fabrikam', 'Unlimited'), { code: 0, stdout: '~ tenant fabrikam: daily recipient limit 0 → unlimited\n', stderr: '' });

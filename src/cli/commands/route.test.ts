@@ -5,20 +5,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliSandbox, type CliSandbox } from '../testing.js';
 import { openSqlite } from '../../store/sqlite/database.js';
-import { SqliteTenantRoutes } from '../../store/sqlite/delivery-settings.js';
 import { selectRoute, type Route } from '../../delivery/routing.js';
+import { tenantSettingsAt } from '../../../test/support/tenant-settings.js';
 import { createTestPki } from '../../../test/support/certificates.js';
 
 const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
 
-/** What delivery reads for `tenant`, straight from the store the CLI wrote. */
-function storedRoutes(s: CliSandbox, tenant: string): Route[] {
-  const db = openSqlite(join(s.dir, 'data', 'relaygate.db'));
-  try {
-    return new SqliteTenantRoutes(db).routesFor(tenant);
-  } finally {
-    db.close();
-  }
+/** What delivery reads for `tenant`: its routes in the tenant settings snapshot of the store the CLI wrote. */
+async function storedRoutes(s: CliSandbox, tenant: string): Promise<readonly Route[]> {
+  const settings = await tenantSettingsAt(join(s.dir, 'data', 'relaygate.db'));
+  const id = settings.tenantId(tenant);
+  return id === null ? [] : settings.routesOf(id);
 }
 
 test('route add, list and remove; delivery reads what was added, secrets are never printed', async () => {
@@ -63,7 +60,7 @@ test('route add, list and remove; delivery reads what was added, secrets are nev
     assert.match(cert.validTo, /^\d{4}-\d\d-\d\dT/);
     assert.equal(routes.length, 2);
 
-    const stored = storedRoutes(s, 'demo');
+    const stored = await storedRoutes(s, 'demo');
     assert.deepEqual(stored[0], {
       domains: ['partner.example', '*.partner.example'], host: 'smtp.partner.example', port: 587, tls: 'required',
       auth: { user: 'relay-user', pass: 's3cret' }, clientCert: null,
@@ -76,7 +73,7 @@ test('route add, list and remove; delivery reads what was added, secrets are nev
     assert.deepEqual(await s.run('route', 'remove', 'demo', '1'), {
       code: 0, stdout: '- route 1 of tenant demo: partner.example, *.partner.example → smtp.partner.example:587 (tls required, auth relay-user)\n', stderr: '',
     });
-    assert.deepEqual(storedRoutes(s, 'demo').map((r) => r.host), ['::1']);
+    assert.deepEqual((await storedRoutes(s, 'demo')).map((r) => r.host), ['::1']);
     const removed = await s.run('route', 'remove', 'fabrikam', '3', '--json');
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal((JSON.parse(removed.stdout) as { id: number }).id, 3);
@@ -144,27 +141,32 @@ test('route errors: unknown tenant or route (exit 1), invalid values (exit 2 nam
     await fail(2, 'relaygate: --domain: *.x.example already has route 1 of tenant demo; remove that route first\n', 'add', 'demo', '--domain', 'y.example', '--domain', '*.x.example', '--host', 'g.example');
     assert.equal((await s.run('route', 'add', 'fabrikam', '--domain', 'x.example', '--host', 'g.example')).code, 0, 'another tenant may route the same domain');
     await fail(1, 'relaygate: route 1 of tenant fabrikam does not exist\n', 'remove', 'fabrikam', '1');
-    assert.deepEqual(storedRoutes(s, 'demo').map((r) => r.domains), [['x.example', '*.x.example']]);
+    assert.deepEqual((await storedRoutes(s, 'demo')).map((r) => r.domains), [['x.example', '*.x.example']]);
   } finally {
     pki.cleanup();
     s.cleanup();
   }
 });
 
-test('routes of a tenant removed from the directory can still be listed and removed', async () => {
+test('removing a tenant removes its routes; a new tenant of the same name starts without them', async () => {
   const s = cliSandbox();
   try {
     await s.run('apply', '-f', DEMO);
     assert.equal((await s.run('route', 'add', 'fabrikam', '--domain', 'x.example', '--host', 'h.example')).code, 0);
+    assert.equal((await s.run('route', 'add', 'demo', '--domain', 'y.example', '--host', 'h.example')).code, 0);
     assert.equal((await s.run('tenant', 'remove', 'fabrikam')).code, 0);
-    assert.equal((await s.run('route', 'list', '--tenant', 'fabrikam')).stdout,
-      'TENANT    ID  DOMAINS    HOST          TLS            AUTH USER  CLIENT CERT\nfabrikam  1   x.example  h.example:25  opportunistic  -          -\n');
-    assert.deepEqual(await s.run('route', 'add', 'fabrikam', '--domain', 'y.example', '--host', 'h.example'), {
-      code: 1, stdout: '', stderr: 'relaygate: tenant fabrikam does not exist\n',
-    });
-    assert.deepEqual(await s.run('route', 'remove', 'fabrikam', '1'), {
-      code: 0, stdout: '- route 1 of tenant fabrikam: x.example → h.example:25 (tls opportunistic)\n', stderr: '',
-    });
+    assert.deepEqual(await s.run('route', 'list', '--tenant', 'fabrikam'), { code: 1, stdout: '', stderr: 'relaygate: tenant fabrikam does not exist\n' });
+    assert.deepEqual(await s.run('route', 'remove', 'fabrikam', '1'), { code: 1, stdout: '', stderr: 'relaygate: tenant fabrikam does not exist\n' });
+    assert.equal((await s.run('route', 'list')).stdout,
+      'TENANT  ID  DOMAINS    HOST          TLS            AUTH USER  CLIENT CERT\ndemo    2   y.example  h.example:25  opportunistic  -          -\n');
+    const db = openSqlite(join(s.dir, 'data', 'relaygate.db'));
+    try {
+      assert.deepEqual(db.prepare('SELECT id FROM outbound_routes ORDER BY id').all(), [{ id: 2 }], 'no row left behind');
+    } finally {
+      db.close();
+    }
+    assert.equal((await s.run('tenant', 'add', 'fabrikam')).code, 0);
+    assert.deepEqual(await s.run('route', 'list', '--tenant', 'fabrikam'), { code: 0, stdout: 'no outbound routes\n', stderr: '' });
   } finally {
     s.cleanup();
   }

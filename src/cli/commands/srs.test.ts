@@ -4,8 +4,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliSandbox } from '../testing.js';
-import { openSqlite } from '../../store/sqlite/database.js';
-import { SqliteSrsSettings } from '../../store/sqlite/delivery-settings.js';
+import { tenantSettingsAt } from '../../../test/support/tenant-settings.js';
 
 const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
 
@@ -24,11 +23,10 @@ test('srs show and set: on by default with the server domain, switched off, give
     assert.deepEqual(await s.run('srs', 'set', 'demo', '--disabled'), { code: 0, stdout: 'no changes\n', stderr: '' });
     assert.deepEqual(await s.run('srs', 'show', 'demo'), { code: 0, stdout: 'TENANT  SRS       REWRITE DOMAIN\ndemo    disabled  bounces.demo.example\n', stderr: '' });
 
-    const db = openSqlite(join(s.dir, 'data', 'relaygate.db'));
-    const settings = new SqliteSrsSettings(db);
-    assert.deepEqual(settings.settingFor('demo'), { enabled: false, rewriteDomain: 'bounces.demo.example' });
+    // What delivery reads: the tenant settings snapshot.
+    const settings = await tenantSettingsAt(join(s.dir, 'data', 'relaygate.db'));
+    assert.deepEqual(settings.srsOf(settings.tenantId('demo')!), { enabled: false, rewriteDomain: 'bounces.demo.example' });
     assert.deepEqual(settings.rewriteDomains(), ['bounces.demo.example'], 'reverse SRS recognises bounces to the new domain');
-    db.close();
 
     assert.deepEqual(await s.run('srs', 'set', 'demo', '--enabled'), { code: 0, stdout: '~ tenant demo: SRS disabled → enabled\n', stderr: '' });
     assert.deepEqual(await s.run('srs', 'set', 'demo', '--default-domain'), {
