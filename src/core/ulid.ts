@@ -1,9 +1,9 @@
 /**
  * ULIDs (https://github.com/ulid/spec): 48 bits of milliseconds and 80 random bits in 26 characters
  * of Crockford's base32, so ids sort by creation time. The clock and the random source are
- * parameters: tests and pure code get a deterministic generator, the stores the real one.
+ * parameters (core/ does no I/O): tests get a deterministic generator, app/ and the store adapters
+ * give the real clock and crypto's random bytes.
  */
-import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
@@ -46,11 +46,8 @@ export function encodeUlid(time: number, random: Uint8Array): string {
   return out;
 }
 
-/** A generator on the given clock and random source (defaults: the system clock and crypto). */
-export function ulidGenerator(
-  now: () => number = Date.now,
-  random: (size: number) => Uint8Array = (size) => randomBytes(size),
-): IdGenerator {
+/** A generator on the given clock and random source. */
+export function ulidGenerator(now: () => number, random: (size: number) => Uint8Array): IdGenerator {
   return () => encodeUlid(now(), random(10));
 }
 

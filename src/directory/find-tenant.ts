@@ -3,15 +3,13 @@
  * Every lookup of a tenant by name goes through here.
  */
 import { RelaygateError } from '../core/errors.js';
+import { tenantNameKey } from './model.js';
 
 export function sameTenantName(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
+  return tenantNameKey(a) === tenantNameKey(b);
 }
 
-/** The key a tenant name is indexed under. */
-export function tenantNameKey(name: string): string {
-  return name.toLowerCase();
-}
+export { tenantNameKey };
 
 /** The tenant of `dir` named `name` in any case, or undefined. */
 export function findTenant<T extends { name: string }>(dir: { readonly tenants: readonly T[] }, name: string): T | undefined {

@@ -37,6 +37,11 @@ export interface InboundConnector {
   comment: string;
 }
 
+/** Tenant names are case-insensitive (relay-policy.md §1): the key a name is compared and indexed by. */
+export function tenantNameKey(name: string): string {
+  return name.toLowerCase();
+}
+
 /** A tenant's stable id: a ULID, upper case. Per-tenant settings refer to it, never to the name. */
 export type TenantId = string;
 

@@ -1,6 +1,5 @@
 import { compareText, parentDomains, type Domain } from '../core/domain.js';
-import { tenantNameKey } from '../directory/find-tenant.js';
-import type { AcceptedDomain, Directory, InboundConnector, Tenant } from '../directory/model.js';
+import { tenantNameKey, type AcceptedDomain, type Directory, type InboundConnector, type Tenant } from '../directory/model.js';
 import { lookupKeysForPresentedName, parseCertificateNamePattern, patternKey, type CertificateNamePattern } from './certificate-name.js';
 import { parsePrefix, type ParsedPrefix } from '../core/ip-prefix.js';
 import { IpPrefixIndex } from './ip-prefix-index.js';

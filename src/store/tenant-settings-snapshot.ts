@@ -106,6 +106,8 @@ export class TenantSettingsCache {
   ) {}
 
   snapshot(): Promise<TenantSettingsSnapshot> {
+    // While a check runs, its answer is the current one: the snapshot before it may be stale.
+    if (this.inflight) return this.inflight;
     if (this.current && this.now() - this.checkedAt < this.checkEveryMs) return Promise.resolve(this.current.snapshot);
     return this.refresh();
   }
@@ -128,13 +130,14 @@ export class TenantSettingsCache {
   }
 
   private async rebuild(): Promise<TenantSettingsSnapshot> {
+    const startedAt = this.now();
     const [revision, directory] = await Promise.all([this.store.revision(), this.directory.snapshot()]);
-    this.checkedAt = this.now();
     const c = this.current;
-    if (c && c.revision === revision && c.tenants === directory.tenants) return c.snapshot;
-    const state = await this.store.read();
-    const snapshot = new TenantSettingsSnapshot(state, directory.tenants);
-    this.current = { revision: state.revision, tenants: directory.tenants, snapshot };
-    return snapshot;
+    if (!c || c.revision !== revision || c.tenants !== directory.tenants) {
+      const state = await this.store.read();
+      this.current = { revision: state.revision, tenants: directory.tenants, snapshot: new TenantSettingsSnapshot(state, directory.tenants) };
+    }
+    this.checkedAt = startedAt;
+    return this.current!.snapshot;
   }
 }

@@ -17,9 +17,7 @@ import { CliError } from '../errors.js';
 import type { Tenant } from '../../directory/model.js';
 import { withStores } from '../options.js';
 import { warnAboutRefusals } from '../refusal-warnings.js';
-import { ulidGenerator } from '../../core/ulid.js';
-
-const newTenantId = ulidGenerator();
+import { newTenantId } from '../../app/ids.js';
 import { cliPath, type CliContext } from '../io.js';
 
 /**

@@ -2,7 +2,8 @@
  * The DirectoryStore port on SQLite. better-sqlite3 is synchronous: each method runs one IMMEDIATE
  * transaction (read, compute with the pure directory functions, write) and resolves with its result.
  */
-import { ulidGenerator, type IdGenerator } from '../../core/ulid.js';
+import type { IdGenerator } from '../../core/ulid.js';
+import { systemTenantIds } from './tenant-ids.js';
 import {
   applyEdit,
   assignTenantIds,
@@ -26,7 +27,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   /** `newId` makes the ids of new tenants (tests pass a deterministic one). */
   constructor(
     private readonly db: SqliteDatabase,
-    private readonly newId: IdGenerator = ulidGenerator(),
+    private readonly newId: IdGenerator = systemTenantIds(),
   ) {
     this.rows = new DirectoryRows(db);
   }

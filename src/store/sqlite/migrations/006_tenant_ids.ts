@@ -1,4 +1,4 @@
-import { ulidGenerator } from '../../../core/ulid.js';
+import { systemTenantIds } from '../tenant-ids.js';
 import type { SqliteDatabase } from '../database.js';
 import type { Migration } from './index.js';
 
@@ -27,7 +27,7 @@ CREATE TABLE tenants_v6 (
 );
 CREATE TEMP TABLE tenant_id_map (old_id INTEGER PRIMARY KEY, id TEXT NOT NULL, name TEXT NOT NULL COLLATE NOCASE);
 `);
-    const newId = ulidGenerator();
+    const newId = systemTenantIds();
     const insertMap = db.prepare('INSERT INTO tenant_id_map (old_id, id, name) VALUES (?, ?, ?)');
     for (const row of db.prepare('SELECT id, name FROM tenants ORDER BY position, id').all() as Array<{ id: number; name: string }>) {
       insertMap.run(row.id, newId(), row.name);
