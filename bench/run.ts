@@ -4,6 +4,7 @@
  */
 import { runMessageTraceBench } from './message-trace.js';
 import { runPolicyBench } from './policy.js';
+import { runQuotaBench } from './quota.js';
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -15,4 +16,7 @@ if (want('policy')) {
 }
 if (want('message-trace')) {
   console.log(JSON.stringify({ bench: 'message-trace', ...(await runMessageTraceBench(1_000_000)) }));
+}
+if (want('quota')) {
+  console.log(JSON.stringify({ bench: 'quota', ...(await runQuotaBench()) }));
 }
