@@ -1,6 +1,6 @@
 /**
- * Composition of delivery for `relaygate serve` (app/server.ts builds it): the queue's SQLite
- * adapters and the per-tenant settings, delivery's resolver and courier injected into the queue's
+ * Composition of delivery for `relaygate serve` (app/server.ts builds it): the queue's delivery
+ * port and the per-tenant settings, delivery's resolver and courier injected into the queue's
  * scheduler, the DSN generator; then a pass every `pollIntervalMs` (and at once when `kick()` is
  * called, e.g. after a message was accepted) until `stop()`.
  *
