@@ -11,6 +11,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { Replies, type SmtpReply } from '../core/reply.js';
+import { pathSpan } from './address-command.js';
 
 /** The part of smtp-server's (internal) SMTPConnection that receives each raw command line. */
 interface CommandReceiver {
@@ -28,15 +29,13 @@ export function tapCommandLines(connection: object, seen: (line: Buffer) => void
 }
 
 /**
- * The bytes between the angle brackets of a MAIL FROM / RCPT TO line. smtp-server calls the hooks
- * only when the first word after the colon is `<...>` without inner brackets, and no byte of a
- * UTF-8 sequence (valid or not) is `<` or `>`, so the first `<` and the next `>` delimit it.
+ * The bytes between the angle brackets of a MAIL FROM / RCPT TO line: the path as address-command.ts
+ * finds it (a quoted local part may hold `<` and `>`). No byte of a UTF-8 sequence (valid or not) is
+ * `<`, `>`, `"` or a backslash, so the scan over bytes finds what the scan over characters finds.
  */
 export function addressBytes(line: Buffer): Buffer | null {
-  const open = line.indexOf(0x3c);
-  if (open < 0) return null;
-  const close = line.indexOf(0x3e, open + 1);
-  return close < 0 ? null : line.subarray(open + 1, close);
+  const span = pathSpan((i) => line[i] ?? -1, line.length);
+  return span ? line.subarray(span.open + 1, span.close) : null;
 }
 
 /**

@@ -14,6 +14,7 @@ import { looksLikeProxyHeader, readProxyHeader } from './proxy-protocol.js';
 import { ReplyControl, type SmtpConnectionHandle } from './reply-control.js';
 import { formatReply, Replies, type SmtpReply } from '../core/reply.js';
 import { tapCommandLines } from './address-bytes.js';
+import { parseQuotedLocalParts } from './address-command.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import type { TlsMaterial } from './tls-material.js';
 
@@ -192,6 +193,7 @@ export class Listener {
     tapCommandLines(handle, (line) => {
       ctx.commandLine = line;
     });
+    parseQuotedLocalParts(handle);
     return handle;
   }
 

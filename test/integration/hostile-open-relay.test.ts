@@ -153,7 +153,8 @@ function expectedCell(sourceIp: string, p1: Sender, rcpt: string, target: Target
 }
 
 function malformedPath(rcpt: string): boolean {
-  const mailbox = rcpt.replace(/^@[^:]*:/, '');
+  // RFC 5321 §4.1.2: a quoted local part is one token, whatever it holds (`"a@b"@c` has one @).
+  const mailbox = rcpt.replace(/^@[^:]*:/, '').replace(/^"(?:[^"\\]|\\.)*"/, 'q');
   return mailbox.toLowerCase() !== 'postmaster' && mailbox.split('@').length !== 2;
 }
 

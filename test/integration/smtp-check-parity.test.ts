@@ -26,12 +26,19 @@ const scenarios = [
   { ip: '127.0.0.1', mailFrom: '', recipients: ['a@elsewhere.example', 'info@fabrikam.example'] },
   { ip: '127.0.0.4', mailFrom: 'ceo@fabrikam.example', recipients: ['info@fabrikam.example', 'user@[192.0.2.1]'] },
   { ip: '127.0.0.3', mailFrom: 'printer@devices.example', recipients: ['office@elsewhere.example', 'a@b@c', 'user', '"a@b"@contoso.example', '@contoso.example:u@elsewhere.example'] },
+  // Quoted local parts are valid (relay-policy.md §5 refuses only those holding @, % or !), blanks, brackets and escapes included.
+  {
+    ip: '127.0.0.4',
+    mailFrom: 'someone@elsewhere.example',
+    recipients: ['"john doe"@contoso.example', '"a<b>c"@contoso.example', '"a\\"b"@contoso.example', '"x y"@elsewhere.example', '"a%b c"@contoso.example', '@relay.example:"john doe"@contoso.example'],
+  },
+  { ip: '127.0.0.1', mailFrom: '"john doe"@contoso.example', recipients: ['a@elsewhere.example', '"a<b>c"@fabrikam.example'] },
 ];
 
 for (const [i, s] of scenarios.entries()) {
   test(`same verdicts from check and the live server: ${s.ip} <${s.mailFrom}>`, async () => {
     const file = join(dir, `s${i}.yaml`);
-    writeFileSync(file, `directory: tenants.yaml\nconnection: { ip: ${s.ip} }\nmailFrom: "${s.mailFrom}"\nrecipients: ${JSON.stringify(s.recipients)}\n`);
+    writeFileSync(file, `directory: tenants.yaml\nconnection: { ip: ${s.ip} }\nmailFrom: ${JSON.stringify(s.mailFrom)}\nrecipients: ${JSON.stringify(s.recipients)}\n`);
     const checked = await runRelaygate(['check', '--json', file], dir);
     const expected = (JSON.parse(checked.stdout) as { recipients: Array<{ reply: string }> }).recipients.map((r) => r.reply);
 
@@ -45,6 +52,21 @@ for (const [i, s] of scenarios.entries()) {
     assert.deepEqual(live, expected);
   });
 }
+
+test('a quoted local part keeps its parameters, and one with a control character is malformed', async () => {
+  const c = await RawSmtpClient.connect({ host: '127.0.0.1', port: h.port('smtp') });
+  await c.read();
+  await c.command('EHLO parity.example');
+  assert.equal(await c.command('MAIL FROM:<"john doe"@contoso.example> SIZE=100'), '250 2.1.0 Sender OK');
+  assert.equal(await c.command('RCPT TO:<"jane doe"@elsewhere.example> NOTIFY=BOGUS'), '501 5.5.4 Error: NOTIFY parameter must be NEVER, SUCCESS, FAILURE, or DELAY');
+  assert.equal(await c.command('RCPT TO:<"jane doe"@elsewhere.example> NOTIFY=NEVER'), '250 2.1.5 Recipient OK');
+  assert.equal(await c.command('RCPT TO:<"jane\x01doe"@elsewhere.example>'), '501 5.1.3 Invalid recipient address');
+  assert.equal(await c.command('RCPT TO:<"unterminated@elsewhere.example>'), '501 5.1.3 Invalid recipient address');
+  // The byte-level checks read the whole path, past a `>` inside the quotes: invalid UTF-8 there is still malformed.
+  c.write(Buffer.concat([Buffer.from('RCPT TO:<"a<b>'), Buffer.from([0xff]), Buffer.from('c"@contoso.example>\r\n')]));
+  assert.equal(await c.read(), '501 5.1.3 Invalid recipient address');
+  c.close();
+});
 
 test('a malformed MAIL FROM gets the engine\'s reply, whichever parser saw it first', async () => {
   const c = await RawSmtpClient.connect({ host: '127.0.0.1', port: h.port('smtp') });
