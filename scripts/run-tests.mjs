@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
+import { missingPackages, preflightMessage } from './preflight.mjs';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -20,6 +21,12 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
+// The whole suite needs the machine's mail tools; a slice may not, so it only warns.
+const missing = missingPackages();
+if (missing.length > 0) {
+  console.error(`${filters.length === 0 ? '' : 'warning: '}${preflightMessage(missing)}`);
+  if (filters.length === 0) process.exit(1);
+}
 const files = walk('dist', []).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (files.length === 0) {
   console.error('no test files found under dist/ (did the build run?)');
