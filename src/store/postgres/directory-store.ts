@@ -1,0 +1,91 @@
+/**
+ * The DirectoryStore port on PostgreSQL. Each write is one transaction that first locks the
+ * directory's state row (so writers on any node queue up, as SQLite's IMMEDIATE transactions do),
+ * reads, computes with the pure directory functions, writes and bumps the revision. Reads see one
+ * snapshot (REPEATABLE READ, read only) and take no lock.
+ */
+import type { IdGenerator } from '../../core/ulid.js';
+import {
+  applyEdit,
+  assignTenantIds,
+  diffDirectories,
+  validateDirectory,
+  type AcceptedDomainInput,
+  type ConnectorInput,
+  type Directory,
+  type DirectoryChange,
+  type DirectoryEdit,
+  type StoredDirectory,
+  type TenantInput,
+} from '../../directory/index.js';
+import type { ConnectorPatch, DirectoryStore, ReplaceOptions, TenantPatch } from '../ports.js';
+import type { PgDatabase, PgQueryable } from './database.js';
+import { bumpRevision, lockDirectory, readDirectory, readRevision, writeDirectory } from './directory-rows.js';
+
+export class PgDirectoryStore implements DirectoryStore {
+  /** `newId` makes the ids of new tenants. */
+  constructor(
+    private readonly db: PgDatabase,
+    private readonly newId: IdGenerator,
+  ) {}
+
+  load(): Promise<StoredDirectory> {
+    return this.db.transaction(readDirectory, { readOnly: true });
+  }
+
+  revision(): Promise<number> {
+    return readRevision(this.db);
+  }
+
+  async replace(dir: Directory, options: ReplaceOptions = {}): Promise<DirectoryChange[]> {
+    const next = validateDirectory(dir);
+    return this.write(async (tx, current) => this.commit(tx, current, next, options.dryRun === true));
+  }
+
+  addTenant(tenant: TenantInput): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'addTenant', tenant });
+  }
+  updateTenant(name: string, patch: TenantPatch): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'updateTenant', tenant: name, patch });
+  }
+  removeTenant(name: string): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'removeTenant', tenant: name });
+  }
+  addDomain(tenant: string, domain: AcceptedDomainInput): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'addDomain', tenant, domain });
+  }
+  removeDomain(domain: string): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'removeDomain', domain });
+  }
+  addConnector(tenant: string, connector: ConnectorInput): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'addConnector', tenant, connector });
+  }
+  updateConnector(tenant: string, name: string, patch: ConnectorPatch): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'updateConnector', tenant, connector: name, patch });
+  }
+  removeConnector(tenant: string, name: string): Promise<DirectoryChange[]> {
+    return this.edit({ op: 'removeConnector', tenant, connector: name });
+  }
+
+  private edit(edit: DirectoryEdit): Promise<DirectoryChange[]> {
+    return this.write((tx, current) => this.commit(tx, current, applyEdit(current, edit), false));
+  }
+
+  /** Runs `fn` in a transaction holding the directory's lock, with the directory as it is then. */
+  private write<T>(fn: (tx: PgQueryable, current: StoredDirectory) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await lockDirectory(tx);
+      return fn(tx, await readDirectory(tx));
+    });
+  }
+
+  /** Inside the write transaction: write when anything differs (order too), bump the revision on real changes. */
+  private async commit(tx: PgQueryable, current: StoredDirectory, proposed: Directory, dryRun: boolean): Promise<DirectoryChange[]> {
+    const next = assignTenantIds(current, proposed, this.newId);
+    const changes = diffDirectories(current, next);
+    if (dryRun) return changes;
+    if (changes.length > 0 || JSON.stringify(current) !== JSON.stringify(next)) await writeDirectory(tx, current, next);
+    if (changes.length > 0) await bumpRevision(tx);
+    return changes;
+  }
+}

@@ -1,0 +1,15 @@
+import { directoryMigration } from './001_directory.js';
+
+/**
+ * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
+ * never edited. They are this adapter's own: PostgreSQL started from the schema SQLite had reached,
+ * so its numbers do not follow SQLite's (`relaygate store copy` maps one onto the other).
+ */
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
+export const migrations: PostgresMigration[] = [directoryMigration];
