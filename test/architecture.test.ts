@@ -7,7 +7,7 @@
  * store/*-contract.ts, which only tests run) are parsed, but they wire real adapters and read
  * fixtures the way app/ does, so only "delivery/ never imports queue/" applies to them.
  *
- * A store adapter (store/sqlite/, store/filesystem/) counts as a folder of its own: the ports
+ * A store adapter (store/sqlite/, store/postgres/, store/filesystem/) counts as a folder of its own: the ports
  * (store/ports.ts) sit below the domain, which calls them; the adapters sit above it, implementing
  * the ports with the domain's rules and types.
  */
@@ -73,7 +73,7 @@ function importGraph(): Edge[] {
 }
 
 const isTest = (file: string): boolean => file.endsWith('.test.ts') || /^store\/[^/]+-contract\.ts$/.test(file);
-const STORE_ADAPTERS = ['store/sqlite', 'store/filesystem'];
+const STORE_ADAPTERS = ['store/sqlite', 'store/postgres', 'store/filesystem'];
 const adapterOf = (file: string): string | undefined => STORE_ADAPTERS.find((a) => file.startsWith(a + '/'));
 const topFolder = (file: string): string => adapterOf(file) ?? file.split('/')[0]!;
 const isInSrc = (target: string): boolean => !target.startsWith('..') && target.includes('/');
@@ -105,7 +105,7 @@ const RULES: Rule[] = [
   },
   {
     // cli/ has its own rule below, so each of its edges is named once.
-    name: 'store adapters (store/sqlite/, store/filesystem/) are imported only by app/',
+    name: 'store adapters (store/sqlite/, store/postgres/, store/filesystem/) are imported only by app/',
     forbids: (e) => isStoreAdapter(e.to) && !under(e.from, 'app', 'cli') && adapterOf(e.from) !== adapterOf(e.to),
   },
   {
@@ -252,6 +252,11 @@ test('architecture: the checks catch what they forbid', () => {
       edge('store/filesystem/body-store.ts', 'store/sqlite/database.ts'),
       edge('store/sqlite/queue-store.ts', 'store/sqlite/database.ts'),
       edge('store/bodies-contract.ts', 'store/filesystem/body-store.ts'),
+      edge('delivery/service.ts', 'store/postgres/database.ts'),
+      edge('cli/commands/migrate.ts', 'store/postgres/database.ts'),
+      edge('store/postgres/directory-store.ts', 'store/sqlite/directory-rows.ts'),
+      edge('store/postgres/directory-store.ts', 'store/postgres/database.ts'),
+      edge('app/stores.ts', 'store/postgres/directory-store.ts'),
     ]).map((v) => v.message.replace(/: .*/, '')),
     [
       'src/delivery/courier.ts:1 imports queue/scheduler.ts',
@@ -263,6 +268,9 @@ test('architecture: the checks catch what they forbid', () => {
       'src/cli/commands/route.ts:1 imports store/sqlite/database.ts',
       'src/queue/scheduler.ts:1 imports store/filesystem/body-store.ts',
       'src/store/filesystem/body-store.ts:1 imports store/sqlite/database.ts',
+      'src/delivery/service.ts:1 imports store/postgres/database.ts',
+      'src/cli/commands/migrate.ts:1 imports store/postgres/database.ts',
+      'src/store/postgres/directory-store.ts:1 imports store/sqlite/directory-rows.ts',
     ],
   );
   // The ports sit below the domain and the adapters above it: no cycle; a port that imported the

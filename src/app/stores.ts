@@ -1,6 +1,8 @@
 /**
- * Opens the stores the configuration names. The only place that knows which adapter backs which
- * port: add a store by adding a field to Stores and one line below.
+ * Opens the stores the configuration names: `sqlite` (one file under dataDir, bodies in the spool
+ * beside it) or a postgres:// URL (everything in that database, shared by every node). The only
+ * place that knows which adapter backs which port: add a store by adding a field to Stores and a
+ * line for each adapter below.
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
@@ -15,11 +17,15 @@ import { SqliteSrsMintedStore } from '../store/sqlite/srs-minted-store.js';
 import { SqliteQuotaCounters } from '../store/sqlite/quota-counters.js';
 import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
+import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
+import { PgDirectoryStore } from '../store/postgres/directory-store.js';
+import { postgresFailure } from '../store/postgres/errors.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
+import { newTenantId } from './ids.js';
 
 export interface Stores {
-  /** The SQLite database, for adapters that share it. */
-  db: SqliteDatabase;
+  /** Where the data is, for people: the SQLite file, or the PostgreSQL URL without its password. */
+  location: string;
   directory: DirectoryStore;
   /** The queue: acceptance (SMTP front end) and delivery. */
   queue: QueueStore;
@@ -36,21 +42,37 @@ export interface Stores {
   /** Daily recipient counts (the quota's atomic add-and-check). */
   counters: QuotaCounters;
   secrets: ServerSecrets;
-  close(): void;
+  /** The schema migrations applied to the database, in order. */
+  migrations(): Promise<AppliedMigration[]>;
+  close(): Promise<void>;
+}
+
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  /** ISO 8601. */
+  appliedAt: string;
+}
+
+/** The SQLite stores, with the database itself for what reads it directly (tests). */
+export interface SqliteStores extends Stores {
+  db: SqliteDatabase;
 }
 
 export const SQLITE_FILE = 'relaygate.db';
 export const SPOOL_DIR = 'spool';
 
 export class UnsupportedStoreError extends RelaygateError {
-  constructor(store: string) {
-    super('unsupported', `store ${redact(store)} is not supported yet: use "sqlite"`, { details: { store: redact(store) } });
+  constructor(store: string, what: string) {
+    super('unsupported', `store ${redactStoreUrl(store)}: ${what} is not on PostgreSQL yet: use "sqlite"`, {
+      details: { store: redactStoreUrl(store) },
+    });
     this.name = 'UnsupportedStoreError';
   }
 }
 
 /** Hides a password in a store URL before it reaches a message. */
-function redact(url: string): string {
+export function redactStoreUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
@@ -58,17 +80,24 @@ export function sqlitePath(config: Pick<RelaygateConfig, 'dataDir'>): string {
   return join(config.dataDir, SQLITE_FILE);
 }
 
+type StoreConfig = Pick<RelaygateConfig, 'dataDir' | 'store'> & Partial<Pick<RelaygateConfig, 'postgres'>>;
+
 /**
- * Opens (creating and migrating) the database under config.dataDir and builds every store on it.
- * Whatever stops the opening is `store-unavailable` (or `unsupported`), never a bug of the caller's.
+ * Opens (creating and migrating) the configured database and builds every store on it. Whatever
+ * stops the opening is `store-unavailable` (or `store-full`), never a bug of the caller's.
  */
-export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): Stores {
-  if (config.store !== 'sqlite') throw new UnsupportedStoreError(config.store);
+export async function openStores(config: StoreConfig): Promise<Stores> {
+  return config.store === 'sqlite' ? openSqliteStores(config) : openPostgresStores(config);
+}
+
+/** The SQLite stores under config.dataDir (synchronous: better-sqlite3 is). */
+export function openSqliteStores(config: Pick<RelaygateConfig, 'dataDir'>): SqliteStores {
   let db: SqliteDatabase | undefined;
   try {
     db = openSqlite(sqlitePath(config));
     const opened = db;
     return {
+      location: sqlitePath(config),
       db: opened,
       directory: new SqliteDirectoryStore(opened),
       queue: new SqliteQueueStore(opened),
@@ -79,18 +108,89 @@ export function openStores(config: Pick<RelaygateConfig, 'dataDir' | 'store'>): 
       tenantSettings: new SqliteTenantSettingsStore(opened),
       counters: new SqliteQuotaCounters(opened),
       secrets: new SqliteServerSecrets(opened),
-      close: () => opened.close(),
+      migrations: async () =>
+        (opened.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as Array<{
+          version: number;
+          name: string;
+          applied_at: string;
+        }>).map((m) => ({ version: m.version, name: m.name, appliedAt: m.applied_at })),
+      close: async () => {
+        if (opened.open) opened.close();
+      },
     };
   } catch (err) {
     db?.close();
-    throw new RelaygateError('store-unavailable', messageOf(err), { details: { database: sqlitePath(config) }, cause: err });
+    const failure = sqliteFailure(err);
+    const code = failure instanceof RelaygateError && failure.code === 'store-full' ? 'store-full' : 'store-unavailable';
+    throw new RelaygateError(code, messageOf(err), { details: { database: sqlitePath(config) }, cause: err });
   }
 }
 
+/** This node's pool and session settings from relaygate.yaml's `postgres` block (defaults without one). */
+export function postgresOptions(config: Partial<Pick<RelaygateConfig, 'postgres'>>): Partial<PostgresOptions> {
+  if (!config.postgres) return {};
+  return {
+    poolSize: config.postgres.poolSize,
+    statementTimeoutMs: config.postgres.statementTimeout,
+    idleInTransactionTimeoutMs: config.postgres.idleInTransactionTimeout,
+  };
+}
+
 /**
- * A failure of the adapter itself (SQLite: busy, locked, read-only, I/O, corrupt) as
- * `store-unavailable`, a full disk as `store-full`; any other error is returned as it is.
+ * The PostgreSQL stores on the database at config.store, this node's pool sized and its sessions'
+ * timeouts set by config.postgres. The ports not yet on PostgreSQL say so when first used.
+ */
+async function openPostgresStores(config: StoreConfig): Promise<Stores> {
+  const location = redactStoreUrl(config.store);
+  let db: PgDatabase;
+  try {
+    db = await openPostgres(config.store, postgresOptions(config));
+  } catch (err) {
+    const failure = postgresFailure(err);
+    const code = failure instanceof RelaygateError && failure.code === 'store-full' ? 'store-full' : 'store-unavailable';
+    throw new RelaygateError(code, `${location}: ${messageOf(err)}`, { details: { database: location }, cause: err });
+  }
+  const notYet = (what: string): never => {
+    throw new UnsupportedStoreError(config.store, what);
+  };
+  let closed: Promise<void> | undefined;
+  return {
+    location,
+    directory: new PgDirectoryStore(db, newTenantId),
+    get queue(): QueueStore {
+      return notYet('the queue');
+    },
+    get queueAdmin(): QueueAdminStore {
+      return notYet('the queue');
+    },
+    get decisions(): DecisionStore {
+      return notYet('the decision log');
+    },
+    get bodies(): BodyStore {
+      return notYet('the body store');
+    },
+    get srsMinted(): SrsMintedStore {
+      return notYet('the SRS minted-address store');
+    },
+    get tenantSettings(): TenantSettingsStore {
+      return notYet('tenant settings');
+    },
+    get counters(): QuotaCounters {
+      return notYet('the quota counters');
+    },
+    get secrets(): ServerSecrets {
+      return notYet('the server secrets');
+    },
+    migrations: () => postgresMigrations(db),
+    close: () => (closed ??= db.close()),
+  };
+}
+
+/**
+ * A failure of the adapter itself (SQLite: busy, locked, read-only, I/O, corrupt; PostgreSQL: the
+ * server unreachable, shutting down, out of connections, a timeout) as `store-unavailable`, a full
+ * disk as `store-full`; any other error is returned as it is.
  */
 export function asStoreFailure(err: unknown): unknown {
-  return sqliteFailure(err);
+  return postgresFailure(sqliteFailure(err));
 }

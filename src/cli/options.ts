@@ -43,7 +43,7 @@ export async function withStores<T>(
   }
   let stores: Stores;
   try {
-    stores = openStores(config);
+    stores = await openStores(config);
   } catch (err) {
     throw failedTo('cannot open the store', err);
   }
@@ -52,7 +52,7 @@ export async function withStores<T>(
   } catch (err) {
     throw asStoreFailure(err);
   } finally {
-    stores.close();
+    await stores.close();
   }
 }
 

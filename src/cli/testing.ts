@@ -51,6 +51,7 @@ export function cliSandbox(): CliSandbox {
   writeFileSync(config, 'hostname: test.example\ndataDir: ./data\nstore: sqlite\nlisteners:\n  - { name: smtp, address: "127.0.0.1:0", tls: none }\n');
   const env = { ...process.env };
   delete env.RELAYGATE_STORE;
+  delete env.RELAYGATE_STORE_URL;
   delete env.RELAYGATE_DATA_DIR;
   const runRaw = (args: string[], cwd = dir): Promise<CliResult> => runCliCaptured(args, { env, cwd });
   return {

@@ -162,6 +162,37 @@ test('environment overrides the store and the data directory', () => {
   }
 });
 
+test('RELAYGATE_STORE_URL names the store, before its older name RELAYGATE_STORE', () => {
+  const dir = tempDir();
+  try {
+    const file = writeConfig(dir, FULL);
+    const url = 'postgres://relay:s3cret@db.example/relay';
+    assert.equal(loadConfig(file, { RELAYGATE_STORE_URL: url, RELAYGATE_STORE: 'sqlite' }).store, url);
+    assert.throws(() => loadConfig(file, { RELAYGATE_STORE_URL: 'mysql://relay:s3cret@db.example/relay' }), {
+      name: 'ConfigError',
+      message: 'RELAYGATE_STORE_URL: expected "sqlite" or a postgres:// URL',
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the PostgreSQL session settings have defaults and are validated', () => {
+  const dir = tempDir();
+  try {
+    const defaults = loadConfig(writeConfig(dir, 'hostname: relay.example.net\n'), {});
+    assert.deepEqual(defaults.postgres, { poolSize: 10, statementTimeout: 30_000, idleInTransactionTimeout: 60_000 });
+    const set = loadConfig(writeConfig(dir, 'hostname: relay.example.net\npostgres: { poolSize: 4, statementTimeout: 5s, idleInTransactionTimeout: 0 }\n'), {});
+    assert.deepEqual(set.postgres, { poolSize: 4, statementTimeout: 5_000, idleInTransactionTimeout: 0 });
+    expectProblems('hostname: relay.example.net\npostgres: { poolSize: 0, statementTimeout: soon }\n', [
+      'postgres.poolSize: expected a positive integer',
+      'postgres.statementTimeout: expected a duration such as 30s, 1m, 24h or a number of milliseconds, got "soon"',
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('every problem is reported with its field path', () => {
   expectProblems(
     `

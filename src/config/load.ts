@@ -73,10 +73,12 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
   }
   const base = file === null ? cwd : dirname(file);
   const c = parsed.data;
-  const store = env.RELAYGATE_STORE || c.store;
+  // RELAYGATE_STORE_URL, or its older name RELAYGATE_STORE, keeps the password out of the file.
+  const storeVariable = env.RELAYGATE_STORE_URL ? 'RELAYGATE_STORE_URL' : 'RELAYGATE_STORE';
+  const store = env[storeVariable] || c.store;
   if (store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(store)) {
-    throw new ConfigError(`RELAYGATE_STORE: expected "sqlite" or a postgres:// URL`, [
-      'RELAYGATE_STORE: expected "sqlite" or a postgres:// URL',
+    throw new ConfigError(`${storeVariable}: expected "sqlite" or a postgres:// URL`, [
+      `${storeVariable}: expected "sqlite" or a postgres:// URL`,
     ]);
   }
   const config: RelaygateConfig = {

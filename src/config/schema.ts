@@ -112,6 +112,17 @@ export const configSchema = z
         error: 'expected "sqlite" or a postgres:// URL',
       })
       .default('sqlite'),
+    /** Settings of this node's sessions when `store` is a postgres:// URL (docs/postgresql.md). */
+    postgres: z
+      .strictObject({
+        /** Connections this node keeps open at most; all nodes together stay below max_connections. */
+        poolSize: positiveInt.default(10),
+        /** A statement running longer is cancelled; 0: no limit. */
+        statementTimeout: duration.default(30_000),
+        /** A session idle inside a transaction longer is ended by the server; 0: no limit. */
+        idleInTransactionTimeout: duration.default(60_000),
+      })
+      .prefault({}),
     listeners: z
       .array(listener)
       .min(1, { error: 'at least one listener is required' })

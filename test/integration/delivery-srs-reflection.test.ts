@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
-import { openStores, type Stores } from '../../src/app/stores.js';
+import { openSqliteStores, type SqliteStores } from '../../src/app/stores.js';
 import { serve } from '../../src/app/server.js';
 import { parseDirectoryYaml } from '../../src/directory/index.js';
 import { Srs } from '../../src/delivery/srs.js';
@@ -24,7 +24,7 @@ import { SmtpReceiver, type ReceivedMessage } from '../support/smtp-receiver.js'
 const REFUSED = '550 5.1.1 Unknown or expired SRS address';
 
 let dir: string;
-let stores: Stores;
+let stores: SqliteStores;
 let relay: Awaited<ReturnType<typeof serve>>;
 let port: number;
 const receiver = new SmtpReceiver();
@@ -46,7 +46,7 @@ delivery:
 `,
   );
   const config = loadConfig(join(dir, 'relaygate.yaml'), {});
-  stores = openStores(config);
+  stores = openSqliteStores(config);
   // acme: an ordinary tenant (its servers on 127.0.0.1). saas: relays for its customers' sender
   // domains under the legacy rule set (its header From is its own), from 127.0.0.5.
   await stores.directory.replace(

@@ -55,7 +55,7 @@ before(async () => {
     listeners: demo.listeners.map((l) => ({ ...l, port: 0 })),
     delivery: { ...demo.delivery, enabled: false },
   };
-  stores = openStores(config);
+  stores = await openStores(config);
   relay = await serve({ config, stores });
   const tenants = (await stores.directory.load()).tenants.map((t) => t.name);
   banner = serveBanner({ configFile: config.configFile, dataDir: config.dataDir, tenants, listeners: relay.listeners, demo: relay.demo });

@@ -9,7 +9,7 @@ import { parseDirectoryYaml } from '../../src/directory/index.js';
 import type { Directory } from '../../src/directory/model.js';
 import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
 import type { BodyStore, DecisionStore, QueueAdminStore, QueueEntry, QueueStore } from '../../src/store/ports.js';
-import { openStores } from '../../src/app/stores.js';
+import { openSqliteStores } from '../../src/app/stores.js';
 import { startRelay, type RunningRelay } from '../../src/app/server.js';
 import type { ListenerSettings, RelayServerSettings } from '../../src/smtp/relay-server.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -74,7 +74,7 @@ export const defaultLimits: RelayServerSettings['limits'] = {
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'relaygate-smtp-'));
-  const stores = openStores({ dataDir, store: 'sqlite' });
+  const stores = openSqliteStores({ dataDir });
   const { db, queue, queueAdmin, decisions, bodies } = stores;
   const queued = (): Promise<QueueEntry[]> => queueAdmin.select({}, { limit: 100_000 });
   let directory = typeof opts.directory === 'string' ? parseDirectoryYaml(opts.directory) : opts.directory;

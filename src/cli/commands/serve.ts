@@ -21,7 +21,7 @@ export function register(program: Command, cli: CliContext): void {
     }
     let stores;
     try {
-      stores = openStores(config);
+      stores = await openStores(config);
     } catch (err) {
       lock.release();
       throw failedTo('cannot open the store', err);
@@ -33,7 +33,7 @@ export function register(program: Command, cli: CliContext): void {
     try {
       relay = await serve({ config, stores, log });
     } catch (err) {
-      stores.close();
+      await stores.close();
       lock.release();
       throw failedTo('cannot start', asStoreFailure(err));
     }
@@ -54,7 +54,7 @@ export function register(program: Command, cli: CliContext): void {
     log('info', `${signal} received: stopping (no new connections; open sessions are closed; pending commits and the delivery pass in progress finish)`);
     const summary = await relay.stop();
     log('info', stopSummaryText(summary), { ...summary });
-    stores.close();
+    await stores.close();
     lock.release();
   });
 }
