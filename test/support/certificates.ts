@@ -1,7 +1,8 @@
 /**
  * Test certificates made with `openssl` in a temporary folder: a CA, server certificates it
  * signed (for `localhost` or any host name), and client certificates that are valid, expired, not
- * yet valid, self-signed, signed by another CA, or carry another name. The one certificate factory
+ * yet valid, self-signed, signed by another CA, or carry another name, subject, key usage or kind of
+ * alternative name, or that a leaf (not a CA) signed. The one certificate factory
  * for every test that speaks TLS (receiving side, delivery side and the CLI).
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +26,15 @@ export interface ClientCertOptions {
   /** Validity window (defaults: yesterday to a year from now). */
   notBefore?: Date;
   notAfter?: Date;
+  /** The whole subject in openssl's `/O=Contoso/OU=Mail/CN=name` form, instead of `/CN=<cn>`. */
+  subject?: string;
+  /** extendedKeyUsage (default `clientAuth`), e.g. `serverAuth`. */
+  extendedKeyUsage?: string;
+  /**
+   * More subjectAltNames, each written as one value of an openssl config section, so a value may
+   * hold a comma: `{ type: 'URI', value: 'relay.contoso.example' }`.
+   */
+  altNames?: Array<{ type: 'DNS' | 'URI' | 'email' | 'IP'; value: string }>;
 }
 
 export interface TestPki {
@@ -40,6 +50,11 @@ export interface TestPki {
   client(name: string, opts: ClientCertOptions & { signer?: 'ca' | 'other' }): KeyPair;
   /** A self-signed client certificate. */
   selfSigned(name: string, opts: ClientCertOptions): KeyPair;
+  /**
+   * A client certificate whose issuer is `issuer`, which need not be a CA (a tenant's own leaf
+   * certificate signing a name it does not hold); `cert` holds the chain: it, then the issuer.
+   */
+  signedBy(name: string, issuer: KeyPair, opts: ClientCertOptions): KeyPair;
   cleanup(): void;
 }
 
@@ -71,6 +86,8 @@ unique_subject = no
 copy_extensions = copy
 [ any ]
 commonName = supplied
+organizationName = optional
+organizationalUnitName = optional
 [ req ]
 distinguished_name = dn
 prompt = no
@@ -89,24 +106,41 @@ function makeCa(dir: string, name: string, cn: string): KeyPair {
   return { keyPath, certPath, key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
 }
 
-function signed(dir: string, caName: string, ca: KeyPair, name: string, subjectCn: string, sans: string[], usage: string, opts: { notBefore?: Date; notAfter?: Date }): KeyPair {
+function signed(dir: string, caName: string, ca: KeyPair, name: string, subject: string, sans: string[], usage: string, opts: Omit<ClientCertOptions, 'cn'>): KeyPair {
   const keyPath = join(dir, `${name}.key`);
   const csrPath = join(dir, `${name}.csr`);
   const certPath = join(dir, `${name}.pem`);
-  const args = ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', csrPath, '-subj', `/CN=${subjectCn}`, '-addext', `extendedKeyUsage=${usage}`];
-  if (sans.length) args.push('-addext', `subjectAltName=${sans.join(',')}`);
-  openssl(dir, args);
+  openssl(dir, csrArgs(keyPath, csrPath, subject, sans, usage));
   const notBefore = opts.notBefore ?? new Date(Date.now() - 86_400_000);
   const notAfter = opts.notAfter ?? new Date(Date.now() + 365 * 86_400_000);
-  openssl(dir, ['ca', '-batch', '-config', join(dir, `${caName}.cnf`), '-cert', ca.certPath, '-keyfile', ca.keyPath, '-in', csrPath, '-out', certPath, '-startdate', asn1Time(notBefore), '-enddate', asn1Time(notAfter), '-notext']);
+  openssl(dir, ['ca', '-batch', '-config', join(dir, `${caName}.cnf`), '-cert', ca.certPath, '-keyfile', ca.keyPath, '-in', csrPath, '-out', certPath, '-startdate', asn1Time(notBefore), '-enddate', asn1Time(notAfter), '-notext', ...altNameExtension(dir, name, opts)]);
   return { keyPath, certPath, key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
+}
+
+function csrArgs(keyPath: string, csrPath: string, subject: string, sans: string[], usage: string): string[] {
+  const args = ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', csrPath, '-subj', subject, '-addext', `extendedKeyUsage=${usage}`];
+  if (sans.length) args.push('-addext', `subjectAltName=${sans.join(',')}`);
+  return args;
+}
+
+/** `-extfile` arguments adding `altNames` at signing (one config value each, so a value may hold a comma). */
+function altNameExtension(dir: string, name: string, opts: Pick<ClientCertOptions, 'altNames'>): string[] {
+  if (!opts.altNames?.length) return [];
+  const path = join(dir, `${name}.ext`);
+  const entries = opts.altNames.map((a, i) => `${a.type}.${i + 1} = ${a.value}`).join('\n');
+  writeFileSync(path, `[ ext ]\nsubjectAltName = @alt\n[ alt ]\n${entries}\n`);
+  return ['-extfile', path, '-extensions', 'ext'];
+}
+
+function subjectOf(opts: ClientCertOptions): string {
+  return opts.subject ?? `/CN=${opts.cn}`;
 }
 
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-pki-'));
   const ca = makeCa(dir, 'ca', 'Relaygate Test CA');
   const otherCa = makeCa(dir, 'other-ca', 'Some Other CA');
-  const serverFor = (name: string, hostName: string): KeyPair => signed(dir, 'ca', ca, name, hostName, [`DNS:${hostName}`, 'IP:127.0.0.1', 'IP:::1'], 'serverAuth', {});
+  const serverFor = (name: string, hostName: string): KeyPair => signed(dir, 'ca', ca, name, `/CN=${hostName}`, [`DNS:${hostName}`, 'IP:127.0.0.1', 'IP:::1'], 'serverAuth', {});
   return {
     dir,
     ca,
@@ -116,15 +150,25 @@ export function createTestPki(): TestPki {
     client(name, opts) {
       const signer = opts.signer === 'other' ? otherCa : ca;
       const sans = (opts.dnsNames ?? []).map((d) => `DNS:${d}`);
-      return signed(dir, opts.signer === 'other' ? 'other-ca' : 'ca', signer, name, opts.cn, sans, 'clientAuth', opts);
+      return signed(dir, opts.signer === 'other' ? 'other-ca' : 'ca', signer, name, subjectOf(opts), sans, opts.extendedKeyUsage ?? 'clientAuth', opts);
     },
     selfSigned(name, opts) {
       const keyPath = join(dir, `${name}.key`);
       const certPath = join(dir, `${name}.pem`);
-      const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '365', '-subj', `/CN=${opts.cn}`];
+      const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '365', '-subj', subjectOf(opts)];
       if (opts.dnsNames?.length) args.push('-addext', `subjectAltName=${opts.dnsNames.map((d) => `DNS:${d}`).join(',')}`);
       openssl(dir, args);
       return { keyPath, certPath, key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
+    },
+    signedBy(name, issuer, opts) {
+      const keyPath = join(dir, `${name}.key`);
+      const csrPath = join(dir, `${name}.csr`);
+      const certPath = join(dir, `${name}.pem`);
+      openssl(dir, csrArgs(keyPath, csrPath, subjectOf(opts), (opts.dnsNames ?? []).map((d) => `DNS:${d}`), opts.extendedKeyUsage ?? 'clientAuth'));
+      openssl(dir, ['x509', '-req', '-in', csrPath, '-CA', issuer.certPath, '-CAkey', issuer.keyPath, '-set_serial', '4242', '-days', '30', '-copy_extensions', 'copy', '-out', certPath]);
+      const cert = readFileSync(certPath, 'utf8') + issuer.cert;
+      writeFileSync(certPath, cert);
+      return { keyPath, certPath, key: readFileSync(keyPath, 'utf8'), cert };
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
