@@ -99,3 +99,10 @@ test('the Received header names a presented client certificate, its issuer and w
     'no certificate, no comment: the header keeps its form',
   );
 });
+
+test('header facts are the UTF-8 reading of the bytes; bytes that are not UTF-8 read as U+FFFD, not as Latin-1', async () => {
+  const utf8 = Buffer.from('From: Jörg <jörg@müller.example>\r\nSubject: Grüße\r\n\r\nx\r\n', 'utf8').toString('latin1');
+  assert.deepEqual((await stamp(utf8)).facts, { headerFrom: 'jörg@müller.example', subject: 'Grüße', messageId: null, received: 0 });
+  const latin1 = 'From: <j\xf6rg@m\xfcller.example>\r\nSubject: Gr\xfc\xdfe\r\n\r\nx\r\n';
+  assert.deepEqual((await stamp(latin1)).facts, { headerFrom: 'j\ufffdrg@m\ufffdller.example', subject: 'Gr\ufffd\ufffde', messageId: null, received: 0 });
+});

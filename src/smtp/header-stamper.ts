@@ -64,7 +64,7 @@ function readFacts(node: MimeNode): HeaderFacts {
   const value = (key: string): string | null => {
     const line = node.headers.get(key)[0];
     if (line === undefined) return null;
-    return line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    return utf8Text(line.slice(line.indexOf(':') + 1)).replace(/\r?\n[ \t]+/g, ' ').trim();
   };
   const from = value('from');
   return {
@@ -73,4 +73,13 @@ function readFacts(node: MimeNode): HeaderFacts {
     messageId: value('message-id'),
     received: node.headers.get('received').length,
   };
+}
+
+/**
+ * mailsplit keeps header lines as binary strings, one character per byte. A header's text is its
+ * UTF-8 reading (RFC 6532); bytes that are not UTF-8 read as U+FFFD, never as Latin-1, so a From
+ * judged here is the From a UTF-8 reader downstream sees.
+ */
+function utf8Text(binary: string): string {
+  return Buffer.from(binary, 'latin1').toString('utf8');
 }

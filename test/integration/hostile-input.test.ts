@@ -16,7 +16,15 @@ import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 
-const directory = testDirectoryYaml;
+// A legacy tenant whose accepted domain is an IDN: its header From arrives as UTF-8.
+const directory = `${testDirectoryYaml}
+  - name: mueller
+    relayRuleSet: legacy
+    acceptedDomains:
+      - { domain: müller.example }
+    inboundConnectors:
+      - { name: office, type: OnPremises, senderIPAddresses: [127.0.0.8/32] }
+`;
 
 const SMALL = 2048;
 let h: Harness;
@@ -128,6 +136,29 @@ test('invalid UTF-8 in a command verb is an unknown command; 8-bit header bytes 
   assert.ok(m.id, m.end);
   const body = await stored(m.id);
   assert.ok(body.includes(header.subarray(0, header.length - 3)), 'the header and body bytes are stored as sent');
+});
+
+test('UTF-8 in the header From and Subject is read as UTF-8', async () => {
+  const data = Buffer.from('From: Jörg <jörg@contoso.example>\r\nSubject: Grüße\r\n\r\nhallo\r\n.\r\n', 'utf8');
+  const m = await send({ mailFrom: 'app@contoso.example', rcpts: ['someone@elsewhere.example'], data, smtputf8: true });
+  assert.ok(m.id, m.end);
+  assert.deepEqual(await entry(m.id), { headerFrom: 'jörg@contoso.example', subject: 'Grüße', recipients: ['someone@elsewhere.example'] });
+  // Bytes that are not UTF-8 are not characters: they read as U+FFFD, never as Latin-1.
+  const latin1 = await send({ mailFrom: 'app@contoso.example', rcpts: ['someone@elsewhere.example'], data: Buffer.from('From: <j\xf6rg@contoso.example>\r\nSubject: Gr\xfc\xdfe\r\n\r\nhallo\r\n.\r\n', 'latin1') });
+  assert.ok(latin1.id, latin1.end);
+  assert.deepEqual(await entry(latin1.id), { headerFrom: 'j\ufffdrg@contoso.example', subject: 'Gr\ufffd\ufffde', recipients: ['someone@elsewhere.example'] });
+});
+
+test('legacy rules: a UTF-8 header From in the IDN accepted domain relays (1c); invalid UTF-8 next to an accepted domain never does', async () => {
+  const relay = (from: Buffer) =>
+    send({ ip: '127.0.0.8', mailFrom: 'scanner@foreign.example', rcpts: ['office@elsewhere.example'], data: Buffer.concat([Buffer.from('From: '), from, Buffer.from('\r\nSubject: scan\r\n\r\npage\r\n.\r\n')]) });
+  const ok = await relay(Buffer.from('<scanner@müller.example>', 'utf8'));
+  assert.deepEqual(ok.rcpt, ['250 2.1.5 Recipient OK']);
+  assert.match(ok.end, queuedReply);
+  for (const from of [Buffer.from('<scanner@m\xfcller.example>', 'latin1'), Buffer.from('<scanner@m\xc3ller.example>', 'latin1'), Buffer.from('<scanner@oldco.exampl\xe9>', 'latin1')]) {
+    const refused = await relay(from);
+    assert.equal(refused.end, '550 5.7.64 TenantAttribution; Relay Access Denied', from.toString('latin1'));
+  }
 });
 
 test('a repeated recipient at the limit is the same recipient: it does not count, the next new one is refused', async () => {
