@@ -106,3 +106,22 @@ test('header facts are the UTF-8 reading of the bytes; bytes that are not UTF-8 
   const latin1 = 'From: <j\xf6rg@m\xfcller.example>\r\nSubject: Gr\xfc\xdfe\r\n\r\nx\r\n';
   assert.deepEqual((await stamp(latin1)).facts, { headerFrom: 'j\ufffdrg@m\ufffdller.example', subject: 'Gr\ufffd\ufffde', messageId: null, received: 0 });
 });
+
+test('the lines we stamp are written as UTF-8, with or without a header block', async () => {
+  for (const message of ['Subject: x\r\n\r\nbody\r\n', 'body only, no header block\r\n']) {
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from([Buffer.from(message, 'latin1')]),
+      new Splitter(),
+      new HeaderStamper(async () => ['Received: from a\r\n\tby b for <jörg@xn--bcher-kva.example>']),
+      new Joiner(),
+      new Writable({
+        write(c: Buffer, _e, done) {
+          out.push(c);
+          done();
+        },
+      }),
+    );
+    assert.ok(Buffer.concat(out).toString('utf8').startsWith('Received: from a\r\n\tby b for <jörg@xn--bcher-kva.example>\r\n'), message);
+  }
+});

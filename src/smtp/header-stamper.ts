@@ -39,7 +39,7 @@ export class HeaderStamper extends Transform {
     }
     this.stamp(readFacts(node)).then(
       (lines) => {
-        for (const line of [...lines].reverse()) node.headers.addFormatted(line.slice(0, line.indexOf(':')), line, 0);
+        for (const line of [...lines].reverse()) node.headers.addFormatted(line.slice(0, line.indexOf(':')), binaryOf(line), 0);
         done(null, node);
       },
       (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
@@ -52,7 +52,7 @@ export class HeaderStamper extends Transform {
     this.stamped = true;
     this.stamp({ headerFrom: null, subject: null, messageId: null, received: 0 }).then(
       (lines) => {
-        this.push(Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'binary'));
+        this.push(Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'));
         done();
       },
       (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
@@ -82,4 +82,9 @@ function readFacts(node: MimeNode): HeaderFacts {
  */
 function utf8Text(binary: string): string {
   return Buffer.from(binary, 'latin1').toString('utf8');
+}
+
+/** The other way: a header line we write (an SMTPUTF8 recipient in Received) as mailsplit's binary string of its UTF-8 bytes. */
+function binaryOf(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
 }

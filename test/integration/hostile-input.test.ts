@@ -12,6 +12,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
@@ -147,6 +148,14 @@ test('UTF-8 in the header From and Subject is read as UTF-8', async () => {
   const latin1 = await send({ mailFrom: 'app@contoso.example', rcpts: ['someone@elsewhere.example'], data: Buffer.from('From: <j\xf6rg@contoso.example>\r\nSubject: Gr\xfc\xdfe\r\n\r\nhallo\r\n.\r\n', 'latin1') });
   assert.ok(latin1.id, latin1.end);
   assert.deepEqual(await entry(latin1.id), { headerFrom: 'j\ufffdrg@contoso.example', subject: 'Gr\ufffd\ufffde', recipients: ['someone@elsewhere.example'] });
+});
+
+test('the Received header relaygate adds to an SMTPUTF8 message is UTF-8', async () => {
+  const m = await send({ mailFrom: 'app@contoso.example', rcpts: ['jörg@bücher.example'], data: 'Subject: utf8\r\n\r\nx\r\n.\r\n', smtputf8: true });
+  assert.ok(m.id, m.end);
+  const body = await stored(m.id);
+  assert.ok(isUtf8(body), `the stored message is valid UTF-8: ${JSON.stringify(body.subarray(0, 200).toString('latin1'))}`);
+  assert.match(body.toString('utf8'), /\r\n\tid [0-9a-z]{20} for <jörg@xn--bcher-kva\.example>;\r\n/);
 });
 
 test('legacy rules: a UTF-8 header From in the IDN accepted domain relays (1c); invalid UTF-8 next to an accepted domain never does', async () => {
