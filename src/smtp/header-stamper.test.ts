@@ -93,6 +93,9 @@ test('the Received header names a presented client certificate, its issuer and w
     'the client cannot end the comment, add a line or put non-ASCII in the header',
   );
   assert.equal(hostile.split('\r\n').length, 5);
+  // The HELO name is ASCII in the header: an IDN as its A-label, anything else non-ASCII as ?.
+  assert.match(receivedHeader({ ...base, helo: 'müller.example', tls: null }), /^Received: from xn--mller-kva\.example \(/);
+  assert.match(receivedHeader({ ...base, helo: '\ufffd\ufffd.example\r\nX: 1', tls: null }), /^Received: from \?\?\.example\?\?X: 1 \(/);
   assert.equal(
     receivedHeader({ ...base, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', clientCertificate: null } }).split('\r\n')[2],
     '\tid 01abcdefghjkmnpqrstv for <a@b.example>;',

@@ -1,3 +1,4 @@
+import { normalizeDomain } from '../core/domain.js';
 import type { TlsInfo } from './connection-context.js';
 
 export interface ReceivedFacts {
@@ -21,7 +22,7 @@ export interface ReceivedFacts {
  * form: `(Client CN "mail.contoso.com", Issuer "Contoso CA" (verified OK))`, or `(not verified)`.
  */
 export function receivedHeader(f: ReceivedFacts): string {
-  const from = `from ${sanitize(f.helo ?? 'unknown')} ([${f.clientIp}]${f.proxyIp ? ` via proxy [${f.proxyIp}]` : ''})`;
+  const from = `from ${heloText(f.helo)} ([${f.clientIp}]${f.proxyIp ? ` via proxy [${f.proxyIp}]` : ''})`;
   const tls = f.tls ? ` (using ${sanitize(f.tls.protocol)} with cipher ${sanitize(f.tls.cipher)})` : '';
   const by = `by ${f.hostname} (relaygate) with ${f.protocol}${tls}`;
   const cert = f.tls?.clientCertificate;
@@ -49,6 +50,16 @@ export function rfc5322Date(d: Date): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const p = (n: number) => String(n).padStart(2, '0');
   return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/**
+ * The HELO name as the client gave it, in ASCII whatever the transaction: an IDN as its A-label,
+ * other non-ASCII text (smtp-server's U+FFFD for bytes that are not UTF-8) as `?`.
+ */
+function heloText(helo: string | null): string {
+  if (helo === null) return 'unknown';
+  if (/^[\x00-\x7f]*$/.test(helo)) return sanitize(helo);
+  return normalizeDomain(helo) ?? sanitize(helo.replace(/[^\x00-\x7f]/g, '?'));
 }
 
 /** Client-supplied text in a header: no control characters, no way to end the header early. */

@@ -170,6 +170,16 @@ test('legacy rules: a UTF-8 header From in the IDN accepted domain relays (1c); 
   }
 });
 
+test('a HELO name that is not ASCII reaches the Received header as ASCII: an IDN as its A-label, anything else as ?', async () => {
+  const received = async (ehlo: Buffer): Promise<string> => {
+    const m = await send({ mailFrom: 'app@contoso.example', rcpts: ['someone@elsewhere.example'], data: 'Subject: helo\r\n\r\nx\r\n.\r\n', ehlo });
+    assert.ok(m.id, m.end);
+    return (await stored(m.id)).toString('latin1').split('\r\n')[0]!;
+  };
+  assert.equal(await received(Buffer.from('EHLO \xff\xfe.example', 'latin1')), 'Received: from ??.example ([127.0.0.1])');
+  assert.equal(await received(Buffer.from('EHLO müller.example', 'utf8')), 'Received: from xn--mller-kva.example ([127.0.0.1])');
+});
+
 test('a repeated recipient at the limit is the same recipient: it does not count, the next new one is refused', async () => {
   const c = await client();
   await c.command('MAIL FROM:<app@contoso.example>');
