@@ -20,6 +20,10 @@ import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
 import { PgDirectoryStore } from '../store/postgres/directory-store.js';
 import { postgresFailure } from '../store/postgres/errors.js';
+import { PgQuotaCounters } from '../store/postgres/quota-counters.js';
+import { PgServerSecrets } from '../store/postgres/server-secrets.js';
+import { PgSrsMintedStore } from '../store/postgres/srs-minted-store.js';
+import { PgTenantSettingsStore } from '../store/postgres/tenant-settings-store.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import { newTenantId } from './ids.js';
 
@@ -169,18 +173,10 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     get bodies(): BodyStore {
       return notYet('the body store');
     },
-    get srsMinted(): SrsMintedStore {
-      return notYet('the SRS minted-address store');
-    },
-    get tenantSettings(): TenantSettingsStore {
-      return notYet('tenant settings');
-    },
-    get counters(): QuotaCounters {
-      return notYet('the quota counters');
-    },
-    get secrets(): ServerSecrets {
-      return notYet('the server secrets');
-    },
+    srsMinted: new PgSrsMintedStore(db),
+    tenantSettings: new PgTenantSettingsStore(db),
+    counters: new PgQuotaCounters(db),
+    secrets: new PgServerSecrets(db),
     migrations: () => postgresMigrations(db),
     close: () => (closed ??= db.close()),
   };

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { freshSchema, testDatabase } from '../../../test/support/postgres.js';
+import { migrations } from '../../store/postgres/migrations/index.js';
 import { cliSandbox, runCliCaptured } from '../testing.js';
 
 const database = testDatabase('cli');
@@ -16,10 +17,10 @@ test('migrate against a postgres:// store applies the migrations and names the d
     assert.equal(json.code, 0, json.stderr);
     const out = JSON.parse(json.stdout) as { database: string; migrations: Array<{ version: number; name: string; appliedAt: string }> };
     assert.match(out.database, /^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/rg_cli_/);
-    assert.deepEqual(out.migrations.map((m) => [m.version, m.name]), [[1, 'directory']]);
+    assert.deepEqual(out.migrations.map((m) => [m.version, m.name]), migrations.map((m) => [m.version, m.name]));
     const human = await s.run('migrate');
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, /^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\S+: schema version 1\n  001 directory \(applied \d{4}-\d\d-\d\dT/);
+    assert.match(human.stdout, new RegExp(`^postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/\\S+: schema version ${migrations.at(-1)!.version}\n  001 directory \\(applied \\d{4}-\\d\\d-\\d\\dT`));
     for (const r of [json, human]) assert.equal(r.stdout.includes(password) || r.stderr.includes(password), false);
   } finally {
     s.cleanup();
@@ -45,6 +46,33 @@ test('RELAYGATE_STORE_URL puts the directory commands on PostgreSQL; a command w
     assert.equal(queue.code, 2);
     assert.match(queue.stderr, /^relaygate: store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\S+: the queue is not on PostgreSQL yet: use "sqlite"\n$/);
     for (const r of [added, exported, queue]) assert.equal(r.stdout.includes(password) || r.stderr.includes(password), false);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('the tenant-settings commands (dkim, route, srs, quota) work on a postgres:// store', async () => {
+  const url = await freshSchema(await database);
+  const s = cliSandbox();
+  try {
+    const env = { ...s.env, RELAYGATE_STORE_URL: url };
+    const run = async (...args: string[]) => {
+      const r = await runCliCaptured([...args, '--config', s.config], { env, cwd: s.dir });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await run('tenant', 'add', 'contoso');
+    await run('domain', 'add', 'contoso', 'contoso.com');
+    await run('dkim', 'generate', '--tenant', 'contoso', '--domain', 'contoso.com', '--selector', 's1', '--algorithm', 'ed25519');
+    await run('route', 'add', 'contoso', '--domain', 'partner.example', '--host', 'smarthost.example:587', '--tls', 'required');
+    await run('srs', 'set', 'contoso', '--disabled');
+    await run('quota', 'set', 'contoso', '500');
+    const keys = JSON.parse(await run('dkim', 'list', '--json')) as Array<{ tenant: string; selector: string }>;
+    assert.deepEqual(keys.map((k) => [k.tenant, k.selector]), [['contoso', 's1']]);
+    const routes = JSON.parse(await run('route', 'list', '--json')) as Array<{ tenant: string; host: string; port: number }>;
+    assert.deepEqual(routes.map((r) => [r.tenant, r.host, r.port]), [['contoso', 'smarthost.example', 587]]);
+    assert.match(await run('quota', 'show', 'contoso'), /500/);
+    assert.match(await run('srs', 'show', 'contoso'), /off|disabled/i);
   } finally {
     s.cleanup();
   }
