@@ -18,6 +18,7 @@ import { SqliteQuotaCounters } from '../store/sqlite/quota-counters.js';
 import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
+import { PgBodyStore } from '../store/postgres/body-store.js';
 import { PgDirectoryStore } from '../store/postgres/directory-store.js';
 import { postgresFailure } from '../store/postgres/errors.js';
 import { PgQuotaCounters } from '../store/postgres/quota-counters.js';
@@ -170,9 +171,7 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     get decisions(): DecisionStore {
       return notYet('the decision log');
     },
-    get bodies(): BodyStore {
-      return notYet('the body store');
-    },
+    bodies: new PgBodyStore(db),
     srsMinted: new PgSrsMintedStore(db),
     tenantSettings: new PgTenantSettingsStore(db),
     counters: new PgQuotaCounters(db),

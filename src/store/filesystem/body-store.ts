@@ -10,17 +10,12 @@ import { Writable, type Readable } from 'node:stream';
 import type { BodyStore, BodyWriter } from '../ports.js';
 import { DirectoryFlusher, fsyncDirectory } from './directory-flush.js';
 import { RelaygateError } from '../../core/errors.js';
+import { InvalidBodyIdError, isBodyId } from '../body-id.js';
 
-const ID = /^[0-9a-z]{6,64}$/;
+export { InvalidBodyIdError };
+
 const BUCKET_CHARS = 5;
 const SUFFIX = '.eml';
-
-export class InvalidBodyIdError extends RelaygateError {
-  constructor(id: string) {
-    super('invalid', `not a body id: ${JSON.stringify(id)}`, { details: { id } });
-    this.name = 'InvalidBodyIdError';
-  }
-}
 
 /**
  * A file-system failure as a store error: a full disk (ENOSPC, EDQUOT) is `store-full`, any other
@@ -47,7 +42,7 @@ export class FileBodyStore implements BodyStore {
   }
 
   async create(id: string): Promise<BodyWriter> {
-    if (!ID.test(id)) throw new InvalidBodyIdError(id);
+    if (!isBodyId(id)) throw new InvalidBodyIdError(id);
     try {
       return await this.createFile(id);
     } catch (err) {
@@ -74,7 +69,7 @@ export class FileBodyStore implements BodyStore {
   }
 
   async open(id: string): Promise<Readable | null> {
-    if (!ID.test(id)) return null;
+    if (!isBodyId(id)) return null;
     const path = this.pathOf(id);
     // Opened here, so a missing body is known now rather than at the first read.
     let handle: FileHandle;
@@ -91,7 +86,7 @@ export class FileBodyStore implements BodyStore {
   async delete(ids: readonly string[]): Promise<void> {
     const buckets = new Set<string>();
     await Promise.all(
-      ids.filter((id) => ID.test(id)).map(async (id) => {
+      ids.filter(isBodyId).map(async (id) => {
         await unlink(this.pathOf(id)).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
         });

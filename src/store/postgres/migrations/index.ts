@@ -1,6 +1,7 @@
 import { directoryMigration } from './001_directory.js';
 import { tenantSettingsMigration } from './002_tenant_settings.js';
 import { srsMintedMigration } from './003_srs_minted.js';
+import { bodiesMigration } from './004_bodies.js';
 
 /**
  * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
@@ -14,4 +15,4 @@ export interface PostgresMigration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration];
+export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration];
