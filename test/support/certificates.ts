@@ -44,8 +44,11 @@ export interface TestPki {
   otherCa: KeyPair;
   /** Server certificate for `localhost`, 127.0.0.1 and ::1, signed by `ca`. */
   server: KeyPair;
-  /** Another server certificate signed by `ca`: subject and DNS name `hostName`, plus 127.0.0.1 and ::1. */
-  serverFor(name: string, hostName: string): KeyPair;
+  /**
+   * Another server certificate signed by `ca`: subject and DNS name `hostName`, plus 127.0.0.1 and ::1;
+   * valid from yesterday for a year unless `validity` says otherwise (an expired one, say).
+   */
+  serverFor(name: string, hostName: string, validity?: { notBefore?: Date; notAfter?: Date }): KeyPair;
   /** A client certificate signed by `ca` (or `otherCa` with `signer: 'other'`). */
   client(name: string, opts: ClientCertOptions & { signer?: 'ca' | 'other' }): KeyPair;
   /** A self-signed client certificate. */
@@ -140,7 +143,8 @@ export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-pki-'));
   const ca = makeCa(dir, 'ca', 'Relaygate Test CA');
   const otherCa = makeCa(dir, 'other-ca', 'Some Other CA');
-  const serverFor = (name: string, hostName: string): KeyPair => signed(dir, 'ca', ca, name, `/CN=${hostName}`, [`DNS:${hostName}`, 'IP:127.0.0.1', 'IP:::1'], 'serverAuth', {});
+  const serverFor = (name: string, hostName: string, validity: { notBefore?: Date; notAfter?: Date } = {}): KeyPair =>
+    signed(dir, 'ca', ca, name, `/CN=${hostName}`, [`DNS:${hostName}`, 'IP:127.0.0.1', 'IP:::1'], 'serverAuth', validity);
   return {
     dir,
     ca,
