@@ -74,6 +74,9 @@ export interface DeliveryDeps {
   /** Extra CAs for `verify` routes. */
   ca?: string;
   socketTimeoutMs?: number;
+  /** The SMTP client's wall-clock limits (smtp-client.ts ClientSettings); tests shorten them. */
+  setupTimeoutMs?: number;
+  transactionTimeoutMs?: number;
   /** SRS rewrite domain when a tenant names none (default: hostname). */
   srsDomain?: string;
 }
@@ -143,6 +146,8 @@ export class DeliveryService {
             heloName: deps.hostname,
             ...(deps.ca !== undefined ? { ca: deps.ca } : {}),
             ...(deps.socketTimeoutMs !== undefined ? { socketTimeoutMs: deps.socketTimeoutMs } : {}),
+            ...(deps.setupTimeoutMs !== undefined ? { setupTimeoutMs: deps.setupTimeoutMs } : {}),
+            ...(deps.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: deps.transactionTimeoutMs } : {}),
           },
           throttle: new Throttle(throttleLimits, clock),
         },

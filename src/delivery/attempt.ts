@@ -94,8 +94,18 @@ export async function attemptDelivery(
             }
             const result = await session.send(outbound(job));
             if (result.hostFailure) {
-              lastFailure.set(job, { failure: result.hostFailure, host: result.hostFailure.remote ? hop.name : null });
+              const failed = { failure: result.hostFailure, host: result.hostFailure.remote ? hop.name : null };
+              lastFailure.set(job, failed);
               nextHost.push(job);
+              if (session.timedOut) {
+                // A host that ran out of time once would only do it again, a connection each: the
+                // rest of its share moves on to the next host (or is deferred) with the same reason.
+                const rest = [...batch.slice(i + 1), ...untried];
+                for (const j of rest) lastFailure.set(j, failed);
+                nextHost.push(...rest);
+                untried = [];
+                break;
+              }
               continue;
             }
             for (const rc of job.recipients) {

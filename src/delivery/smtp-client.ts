@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { isEightBit, type DeliveryFailure, type Envelope, type EnvelopeRecipient } from '../core/envelope.js';
 import { parseReply, Replies, type SmtpReply } from '../core/reply.js';
+import { RelaygateError } from '../core/errors.js';
 import { classifySmtpError, DeliveryError, LocalFailures, recipientRefused, triesNextHost } from './outcome.js';
 import type { HopTarget } from './routing.js';
 
@@ -22,6 +23,15 @@ export interface ClientSettings {
   greetingTimeoutMs?: number;
   /** Inactivity limit: a peer that stalls longer fails the attempt (connection scope). */
   socketTimeoutMs?: number;
+  /**
+   * Wall-clock limits, however the peer spaces its bytes (socketTimeoutMs only catches silence, and
+   * a peer that sends a byte now and then is never silent): setting the session up (connect,
+   * greeting, EHLO, STARTTLS, AUTH; 5 minutes, RFC 5321 §4.5.3.2's wait for the greeting), and one
+   * transaction from MAIL FROM to the reply to the end of data (10 minutes, the RFC's wait for that
+   * last reply).
+   */
+  setupTimeoutMs?: number;
+  transactionTimeoutMs?: number;
   /** Extra CAs trusted for `verify` routes (tests use their own CA). */
   ca?: string | readonly string[];
 }
@@ -94,15 +104,43 @@ function connectionOptions(hop: HopTarget, settings: ClientSettings): Constructo
   };
 }
 
+const DEFAULT_SETUP_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_TRANSACTION_TIMEOUT_MS = 10 * 60_000;
+
+/** A next hop that did not finish in time; it becomes a connection failure (a DeliveryFailure), never thrown out. */
+class DeadlineError extends RelaygateError {
+  constructor(message: string) {
+    super('unavailable', message);
+    this.name = 'DeadlineError';
+  }
+}
+
+/** WORK, or a DeadlineError with MESSAGE when it takes longer than MS. */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(message)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const seconds = (ms: number): string => `${ms / 1000} s`;
+
 /** An open SMTP session to one host. */
 export class SmtpSession {
   private usable = true;
+  private ranOutOfTime = false;
   private currentRcpt: EnvelopeRecipient | null = null;
   private rcptByAddress = new Map<string, EnvelopeRecipient>();
 
   private constructor(
     private readonly conn: SMTPConnection,
     readonly hop: HopTarget,
+    private readonly transactionTimeoutMs: number,
   ) {
     this.perRecipientDsn();
     conn.on('error', () => {
@@ -119,7 +157,8 @@ export class SmtpSession {
     const label = `${hop.name}[${hop.address}]:${hop.port}`;
     // Errors after the first are ignored: the callbacks below report the failure once.
     conn.on('error', () => undefined);
-    try {
+    const setupMs = settings.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS;
+    const setUp = async (): Promise<void> => {
       // nodemailer reports connect failures as 'error' (or 'end') events, not through the callback.
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
@@ -139,11 +178,14 @@ export class SmtpSession {
           conn.login({ user: auth.user, pass: auth.pass }, (err) => (err ? reject(err) : resolve())),
         );
       }
+    };
+    try {
+      await within(setUp(), setupMs, `session setup (greeting, EHLO, STARTTLS, AUTH) not done within ${seconds(setupMs)}`);
     } catch (err) {
       conn.close();
-      throw new DeliveryError(classifySmtpError(err, label));
+      throw new DeliveryError(err instanceof DeadlineError ? LocalFailures.connection(label, err.message) : classifySmtpError(err, label));
     }
-    return new SmtpSession(conn, hop);
+    return new SmtpSession(conn, hop, settings.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS);
   }
 
   get label(): string {
@@ -156,6 +198,11 @@ export class SmtpSession {
 
   get secure(): boolean {
     return this.conn.secure;
+  }
+
+  /** A transaction on this session ran out of time (its deadline, or the peer fell silent). */
+  get timedOut(): boolean {
+    return this.ranOutOfTime;
   }
 
   /** The extensions the peer advertised (nodemailer keeps them on a field it does not type). */
@@ -203,9 +250,14 @@ export class SmtpSession {
     } catch (err) {
       return failAll(LocalFailures.spoolUnreadable(err instanceof Error ? err.message : String(err)), true);
     }
+    const limit = `transaction not completed within ${seconds(this.transactionTimeoutMs)}`;
     try {
-      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
-        this.conn.send(envelope, stream, (err, result) => (err || !result ? reject(err) : resolve(result))),
+      const info = await within(
+        new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
+          this.conn.send(envelope, stream, (err, result) => (err || !result ? reject(err) : resolve(result))),
+        ),
+        this.transactionTimeoutMs,
+        limit,
       );
       const refused = new Map<string, string>();
       for (const e of info.rejectedErrors ?? []) {
@@ -219,10 +271,16 @@ export class SmtpSession {
         else if (info.accepted.includes(r.address)) recipients.set(r.address, { ok: true, reply: okReply });
         else recipients.set(r.address, { ok: false, failure: recipientRefused(Replies.recipientNotAcknowledged) });
       }
-      await this.reset();
+      // Delivered whatever the RSET does: one that takes too long only ends the session.
+      await within(this.reset(), this.transactionTimeoutMs, limit).catch(() => this.giveUp());
       return { recipients, hostFailure: null, sessionUsable: this.isUsable };
     } catch (err) {
       stream.destroy();
+      if (err instanceof DeadlineError) {
+        this.giveUp();
+        return failAll(LocalFailures.connection(this.label, err.message), false);
+      }
+      if (err instanceof Error && Reflect.get(err, 'code') === 'ETIMEDOUT') this.ranOutOfTime = true;
       const rejectedErrors: unknown = err instanceof Error ? Reflect.get(err, 'rejectedErrors') : undefined;
       const command: unknown = err instanceof Error ? Reflect.get(err, 'command') : undefined;
       if (command === 'RCPT TO' && Array.isArray(rejectedErrors)) {
@@ -242,6 +300,13 @@ export class SmtpSession {
       if (failure.scope === 'message') await this.reset();
       return failAll(failure, failure.scope === 'message');
     }
+  }
+
+  /** The peer ran out of time: the session is closed, and the caller knows why (`timedOut`). */
+  private giveUp(): void {
+    this.ranOutOfTime = true;
+    this.usable = false;
+    this.conn.close();
   }
 
   private async reset(): Promise<void> {

@@ -2,9 +2,10 @@
  * Destinations that misbehave, each a real server on loopback: it stalls in the middle of DATA,
  * drops the connection after RCPT, answers garbage, cuts a multi-line reply short, advertises
  * STARTTLS and then fails the handshake, presents an expired or a wrong-name certificate to a
- * `verify` route; DNS that answers SERVFAIL. Every message ends delivered, deferred on the
- * retry schedule (ManualClock), or bounced with a DSN; every pass finishes within the client's
- * bounds (no delivery worker hangs), and a reply that never ends is read only up to a bounded size.
+ * `verify` route, answers one byte per second; DNS that answers SERVFAIL. Every message ends
+ * delivered, deferred on the retry schedule (ManualClock), or bounced with a DSN; every pass
+ * finishes within the client's bounds (no delivery worker hangs), and a reply that never ends is
+ * read only up to a bounded size.
  *
  * Covered elsewhere, not repeated here: a DNS server that never answers (deferred `451 4.4.3`,
  * delivery-scheduler.test.ts, "null MX and NXDOMAIN fail at once; a silent DNS server defers"), MX
@@ -309,6 +310,42 @@ for (const [what, certificate, failure] of [
     assert.deepEqual(await h.messages(), []);
   });
 }
+
+test('a destination that answers one byte per second: each attempt ends at the client’s deadline, the host is given up for that attempt, delivered once mended', async () => {
+  await setup();
+  let attempt = 0;
+  const drip = await faulty(async (c) => {
+    attempt++;
+    // First attempt: even the greeting comes one byte a second. Second: a quick greeting and
+    // EHLO, then a reply to MAIL FROM that keeps coming, a byte a second, and never ends.
+    if (attempt === 1) return c.drip('220 mx.faulty.test ESMTP slowly\r\n', 1_000);
+    if (!(await greet(c))) return;
+    await c.lineMatching(/^MAIL FROM:/i);
+    await c.drip(`250-${'still thinking '.repeat(1_000)}`, 1_000);
+  });
+  // A second of silence at most between bytes: the inactivity limit (3 s) never fires.
+  const service = h.makeService({ socketTimeoutMs: 3_000, setupTimeoutMs: 2_500, transactionTimeoutMs: 2_500 });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['slow-1@faulty.test'] });
+  await h.enqueue({ from: 'alice@contoso.test', to: ['slow-2@faulty.test'] });
+  const first = await pass(service);
+  assert.equal(first.deferred, 2);
+  for (const a of ['slow-1@faulty.test', 'slow-2@faulty.test']) {
+    assert.deepEqual(await row(a), { state: 'deferred', attempts: 1, next: MINUTE, reply: `451 4.4.1 Connection to mx.faulty.test[127.0.0.3]:${port()} failed: session setup (greeting, EHLO, STARTTLS, AUTH) not done within 2.5 s` });
+  }
+  h.clock.advance(MINUTE);
+  const second = await pass(service);
+  assert.equal(second.deferred, 2);
+  assert.equal(drip.connections, 2, 'one connection per attempt: the host that ran out of time is not tried again in that attempt');
+  const replies = await Promise.all(['slow-1@faulty.test', 'slow-2@faulty.test'].map(async (a) => (await row(a)).reply));
+  assert.deepEqual(replies.sort(), [
+    `451 4.4.1 Connection to mx.faulty.test[127.0.0.3]:${port()} failed: transaction not completed within 2.5 s`,
+    `451 4.4.1 Connection to mx.faulty.test[127.0.0.3]:${port()} failed: transaction not completed within 2.5 s`,
+  ]);
+  const good = await mended(drip);
+  h.clock.advance(5 * MINUTE);
+  assert.equal((await pass(service)).delivered, 2);
+  assert.equal(good.messages.length, 2);
+});
 
 test('a reply that never ends, sent as fast as it is read: read up to a bounded size, then deferred', async () => {
   await setup();
