@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { messageOf, RelaygateError } from '../core/errors.js';
 
 /**
- * One `relaygate serve` per data directory. At start, serve makes every in-flight recipient of the
- * SQLite queue due again (the process that leased them is gone); a second serve on the same files
- * would take over live leases and deliver the same recipients twice. The lock is a file holding the
- * owner's pid, created exclusively; a lock whose process no longer exists is taken over.
+ * One `relaygate serve` per node id. At start, serve makes due again what its node's previous run
+ * left in flight (the leases carrying its node id); a second serve with the same node id would
+ * release the first one's live leases and deliver the same recipients twice. Serves with different
+ * node ids may share a data directory: SQLite in WAL mode takes several processes, and none touches
+ * another's leases. The lock is a file `serve-<node id>.lock` holding the owner's pid, created
+ * exclusively; a lock whose process no longer exists is taken over.
  */
 export class DataDirLockedError extends RelaygateError {
-  constructor(message: string, details: { dataDir: string; pid?: number }) {
+  constructor(message: string, details: { dataDir: string; nodeId: string; pid?: number }) {
     super('conflict', message, { details });
     this.name = 'DataDirLockedError';
   }
@@ -19,13 +21,19 @@ export interface DataDirLock {
   release(): void;
 }
 
-export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
+export function lockFileName(nodeId: string): string {
+  return `serve-${nodeId}.lock`;
+}
+
+/** `nodeId` follows config/node-id.ts's NODE_ID (safe in a file name); the config loader checked it. */
+export function lockDataDir(dataDir: string, nodeId: string, pid = process.pid): DataDirLock {
   try {
     mkdirSync(dataDir, { recursive: true });
   } catch (err) {
     throw unwritable(dataDir, err) ?? new RelaygateError('store-unavailable', `cannot create ${dataDir}: ${messageOf(err)}`, { details: { dataDir }, cause: err });
   }
-  const path = join(dataDir, 'serve.lock');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(nodeId)) throw new RelaygateError('invalid', `not a node id: ${JSON.stringify(nodeId)}`, { details: { nodeId } });
+  const path = join(dataDir, lockFileName(nodeId));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
@@ -40,7 +48,10 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotLock(dataDir, err);
       const owner = ownerOf(path);
       if (owner !== null && owner !== pid && isAlive(owner)) {
-        throw new DataDirLockedError(`another relaygate serve (pid ${owner}) is using ${dataDir}; one serve per data directory`, { dataDir, pid: owner });
+        throw new DataDirLockedError(
+          `another relaygate serve (pid ${owner}) runs as node ${nodeId} on ${dataDir}; give each serve on a data directory its own nodeId`,
+          { dataDir, nodeId, pid: owner },
+        );
       }
       // Stale: its process is gone.
       try {
@@ -50,7 +61,7 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
       }
     }
   }
-  throw new DataDirLockedError(`could not lock ${dataDir}`, { dataDir });
+  throw new DataDirLockedError(`could not lock ${dataDir} for node ${nodeId}`, { dataDir, nodeId });
 }
 
 /** A data directory on a read-only file system: said in so many words, it is what the operator must fix. */

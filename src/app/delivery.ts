@@ -7,8 +7,6 @@
  * Tenant settings (DKIM keys, routes, SRS) come from the settings snapshot, checked for changes
  * once at the start of every pass: a change applies from the next pass on, without a restart.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname as osHostname } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeDomain } from '../core/domain.js';
 import { SmtpCourier } from '../delivery/courier.js';
@@ -51,6 +49,10 @@ export interface DeliveryDeps {
   settings: TenantSettingsSource;
   /** The SRS HMAC key (ServerSecrets 'srs'): delivery signs with it, reverse SRS checks with it. */
   srsSecret: string;
+  /** This node's id (config `nodeId`): the owner of its leases, the same across restarts. */
+  nodeId: string;
+  /** How long a claim holds; renewed while a pass runs (default 5 minutes). */
+  leaseMs?: number;
   /** Message bodies (read for delivery and DSNs, written for DSNs, removed with finished messages). */
   bodies: BodyStore;
   /** Our name: EHLO, Reporting-MTA of DSNs, default SRS rewrite domain. */
@@ -129,7 +131,8 @@ export class DeliveryService {
       ...(deps.batchSize !== undefined ? { batchSize: deps.batchSize } : {}),
       queue: this.store,
       clock,
-      owner: `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+      owner: deps.nodeId,
+      ...(deps.leaseMs !== undefined ? { leaseMs: deps.leaseMs } : {}),
       resolver: new RoutingResolver({
         serverRoutes,
         tenantRoutes: { routesFor: (tenant) => this.settingsOf(tenant, (s, id) => s.routesOf(id), []) },
@@ -178,12 +181,15 @@ export class DeliveryService {
     return id === null ? none : read(this.settings, id);
   }
 
-  /** Recovers leases left by a previous process (single-node SQLite), then runs passes until stop(). */
+  /**
+   * Makes due again what this node's previous run left in flight (its leases only: other nodes on
+   * the same queue keep theirs), then runs passes until stop().
+   */
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    const recovered = await this.store.recoverLeases(this.clock.now().getTime());
-    if (recovered > 0) this.deps.log?.('info', `delivery: ${recovered} recipients left in flight by the previous run are due again`);
+    const released = await this.store.releaseLeases(this.deps.nodeId, this.clock.now().getTime());
+    if (released > 0) this.deps.log?.('info', `delivery: ${released} recipients node ${this.deps.nodeId} left in flight are due again`);
     await this.pruneSrsRecords();
     this.schedule(0);
   }

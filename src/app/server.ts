@@ -198,6 +198,9 @@ function deliveryService(
 ): DeliveryService {
   return new DeliveryService({
     queue: stores.queue,
+    nodeId: config.nodeId,
+    leaseMs: config.delivery.leaseTime,
+    pollIntervalMs: config.delivery.pollInterval,
     bodies: stores.bodies,
     settings,
     srsSecret,

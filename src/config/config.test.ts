@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { defaultNodeId } from './node-id.js';
 import { ConfigError, loadConfig, parseDuration, parseHostPort, parseSize } from './index.js';
 
 function tempDir(): string {
@@ -343,4 +345,47 @@ test('loop and address hygiene settings: defaults, and a file that sets them', (
     rmSync(dir, { recursive: true, force: true });
   }
   expectProblems('hostname: relay.example.net\nlimits: { maxHops: 0 }\n', ['limits.maxHops: expected a positive integer']);
+});
+
+test('nodeId: given, or derived from the host name and the data directory (the same at every start), or RELAYGATE_NODE_ID', () => {
+  const dir = tempDir();
+  try {
+    const derived = loadConfig(writeConfig(dir, 'hostname: relay.test\ndataDir: ./data\n'), {});
+    assert.match(derived.nodeId, /^[A-Za-z0-9][A-Za-z0-9._-]{0,54}-[0-9a-f]{8}$/);
+    assert.equal(loadConfig(join(dir, 'relaygate.yaml'), {}).nodeId, derived.nodeId, 'stable across starts');
+    const elsewhere = loadConfig(writeConfig(dir, 'hostname: relay.test\ndataDir: ./other\n', 'other.yaml'), {});
+    assert.notEqual(elsewhere.nodeId, derived.nodeId, 'another data directory is another node');
+    assert.equal(defaultNodeId('/var/lib/relaygate', 'mx 1.example!'), `mx-1.example--${createHash('sha256').update('/var/lib/relaygate').digest('hex').slice(0, 8)}`);
+    const named = loadConfig(writeConfig(dir, 'hostname: relay.test\nnodeId: relay-a\n', 'named.yaml'), {});
+    assert.equal(named.nodeId, 'relay-a');
+    assert.equal(loadConfig(join(dir, 'named.yaml'), { RELAYGATE_NODE_ID: 'relay-b' }).nodeId, 'relay-b');
+    assert.throws(() => loadConfig(writeConfig(dir, 'hostname: relay.test\nnodeId: ../up\n', 'bad.yaml'), {}), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems, ['nodeId: expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit']);
+      return true;
+    });
+    assert.throws(() => loadConfig(join(dir, 'named.yaml'), { RELAYGATE_NODE_ID: 'a b' }), {
+      name: 'ConfigError',
+      message: 'RELAYGATE_NODE_ID: expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('delivery.leaseTime and delivery.pollInterval: durations with a floor', () => {
+  const dir = tempDir();
+  try {
+    const defaults = loadConfig(writeConfig(dir, 'hostname: relay.test\n'), {});
+    assert.deepEqual([defaults.delivery.leaseTime, defaults.delivery.pollInterval], [300_000, 5_000]);
+    const set = loadConfig(writeConfig(dir, 'hostname: relay.test\ndelivery: { leaseTime: 2s, pollInterval: 200ms }\n', 'set.yaml'), {});
+    assert.deepEqual([set.delivery.leaseTime, set.delivery.pollInterval], [2_000, 200]);
+    assert.throws(() => loadConfig(writeConfig(dir, 'hostname: relay.test\ndelivery: { leaseTime: 10ms }\n', 'short.yaml'), {}), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems, ['delivery.leaseTime: expected at least 1s']);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -12,6 +12,7 @@ import { didYouMean } from '../core/did-you-mean.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import { describeYamlError } from '../core/yaml-error.js';
 import { knownKeysAt } from './schema-keys.js';
+import { defaultNodeId, NODE_ID, NODE_ID_RULE } from './node-id.js';
 import { configSchema, type RelaygateConfig } from './schema.js';
 
 export class ConfigError extends RelaygateError {
@@ -81,11 +82,15 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
       `${storeVariable}: expected "sqlite" or a postgres:// URL`,
     ]);
   }
+  const dataDir = env.RELAYGATE_DATA_DIR ? resolve(cwd, env.RELAYGATE_DATA_DIR) : resolve(base, c.dataDir);
+  const nodeId = env.RELAYGATE_NODE_ID || c.nodeId || defaultNodeId(dataDir);
+  if (!NODE_ID.test(nodeId)) throw new ConfigError(`RELAYGATE_NODE_ID: ${NODE_ID_RULE}`, [`RELAYGATE_NODE_ID: ${NODE_ID_RULE}`]);
   const config: RelaygateConfig = {
     ...c,
     configFile: file,
     store,
-    dataDir: env.RELAYGATE_DATA_DIR ? resolve(cwd, env.RELAYGATE_DATA_DIR) : resolve(base, c.dataDir),
+    dataDir,
+    nodeId,
     tls: {
       cert: c.tls.cert === undefined ? undefined : resolve(base, c.tls.cert),
       key: c.tls.key === undefined ? undefined : resolve(base, c.tls.key),

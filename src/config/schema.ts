@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { normalizeDomain } from '../core/domain.js';
 import { ipRangeSchema } from '../directory/schema.js';
+import { NODE_ID, NODE_ID_RULE } from './node-id.js';
 import { parseDuration, parseHostPort, parseSize } from './units.js';
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
@@ -106,6 +107,8 @@ export const configSchema = z
   .strictObject({
     hostname: z.string().min(1),
     dataDir: z.string().min(1).default('./data'),
+    /** This process's name on a shared queue (config/node-id.ts); derived from the host and dataDir when absent. */
+    nodeId: z.string().regex(NODE_ID, { error: NODE_ID_RULE }).optional(),
     store: z
       .string()
       .refine((s) => s === 'sqlite' || /^postgres(ql)?:\/\//.test(s), {
@@ -192,6 +195,10 @@ export const configSchema = z
           })
           .prefault({}),
         routes: z.array(route).default([]),
+        /** How long a node's claim on a recipient holds; renewed while it delivers. Another node takes over what a dead one held after this. */
+        leaseTime: duration.refine((ms) => ms >= 1_000, { error: 'expected at least 1s' }).default(300_000),
+        /** How often delivery looks for due retries when nothing wakes it. */
+        pollInterval: duration.refine((ms) => ms >= 10, { error: 'expected at least 10ms' }).default(5_000),
         /**
          * true: MX/A/AAAA answers (and address-literal recipients) that point at loopback, unspecified
          * or link-local addresses are connected to, for lab setups whose DNS says 127.0.0.1. false:
@@ -218,7 +225,9 @@ type Parsed = z.output<typeof configSchema>;
 
 /** The validated, resolved configuration. Paths are absolute; sizes in bytes; durations in ms. */
 export type RelaygateConfig = Readonly<
-  Parsed & {
+  Omit<Parsed, 'nodeId'> & {
+    /** Given or derived (config/node-id.ts); RELAYGATE_NODE_ID overrides it. */
+    nodeId: string;
     /** The file it came from; null for the built-in demo settings. */
     configFile: string | null;
   }

@@ -35,7 +35,7 @@ test('every error class is a RelaygateError with its code and structured details
     [new MessageTraceError('trace.csv: empty'), 'invalid', {}],
     [new MessageTraceError('no tenant named x', 'not-found'), 'not-found', {}],
     [new ScenarioError('s.yaml: bad'), 'invalid', {}],
-    [new DataDirLockedError('locked', { dataDir: '/d', pid: 7 }), 'conflict', { dataDir: '/d', pid: 7 }],
+    [new DataDirLockedError('locked', { dataDir: '/d', nodeId: 'n1', pid: 7 }), 'conflict', { dataDir: '/d', nodeId: 'n1', pid: 7 }],
     [new UnsupportedStoreError('postgres://u:secret@h/db', 'the queue'), 'unsupported', { store: 'postgres://u:***@h/db' }],
     [new BareLineEndingError(12), 'invalid', { offset: 12 }],
     [new NulCharacterError(3), 'invalid', { offset: 3 }],

@@ -17,7 +17,9 @@ import type { Courier, NextHop, NextHopResolver, OnTransaction } from '../core/c
 import type { DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
 import { parseReply, Replies } from '../core/reply.js';
 import { openSqlite, type SqliteDatabase } from '../store/sqlite/database.js';
+import { SqliteQueueAdminStore } from '../store/sqlite/queue-admin-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
+import { waitFor } from '../../test/support/wait-for.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { DsnGenerator } from './dsn-generator.js';
 import { newQueueId } from './queue-id.js';
@@ -85,7 +87,7 @@ afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(courier: RecordingCourier, log: string[] = []) {
+function setup(courier: RecordingCourier, log: string[] = [], leaseMs?: number) {
   dir = mkdtempSync(join(tmpdir(), 'relaygate-scheduler-'));
   db = openSqlite(join(dir, 'relaygate.db'));
   const clock = new ManualClock(new Date(T0));
@@ -94,6 +96,7 @@ function setup(courier: RecordingCourier, log: string[] = []) {
   const policies = new RetryPolicies(retryPolicy({ intervalsMs: [10 * MINUTE, 20 * MINUTE], expireAfterMs: 60 * MINUTE, delayNoticeAfterMs: 4 * 60 * MINUTE }));
   const scheduler = new Scheduler({
     queue, clock, owner: 'test-node', resolver, courier, policies, bodies,
+    ...(leaseMs !== undefined ? { leaseMs } : {}),
     dsn: new DsnGenerator({ queue, bodies, clock, hostname: 'relay.test', policies }),
     log: (level, message) => log.push(`${level}: ${message}`),
   });
@@ -127,7 +130,8 @@ function setup(courier: RecordingCourier, log: string[] = []) {
     const stream = await bodies.open(id);
     return stream ? (await buffer(stream)).toString('utf8') : null;
   };
-  return { clock, scheduler, enqueue, rows, messages, messageIds, body };
+  const leases = async () => (await new SqliteQueueAdminStore(db).select({}, { limit: 100 })).flatMap((e) => e.recipients.map((r) => r.lease));
+  return { clock, queue, scheduler, enqueue, rows, messages, messageIds, body, leases };
 }
 
 test('scheduler: one courier call per next hop, a job per message; delivered messages leave the queue and the spool', async () => {
@@ -244,4 +248,54 @@ test('scheduler: a recipient the courier gives no result for is due again, with 
     ['lost@one.test', 'queued', 0, null, 1_000],
   ]);
   assert.equal(log.filter((l) => /^warn: delivery to one\.test gave no result for recipient \d+; it is due again$/.test(l)).length, 1);
+});
+
+/** A courier that holds every delivery until the test lets it go: a destination that is slow to answer. */
+class HeldCourier extends RecordingCourier {
+  private release: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+  entered = false;
+  letGo(): void {
+    this.release();
+  }
+  override async deliver(hop: NextHop, jobs: readonly Job[], onTransaction?: OnTransaction): Promise<ReadonlyMap<number, RecipientResult>> {
+    this.entered = true;
+    await this.gate;
+    return super.deliver(hop, jobs, onTransaction);
+  }
+}
+
+test('scheduler: a pass renews its leases while the courier is slow, so another node never takes them over', async () => {
+  const courier = new HeldCourier();
+  const s = setup(courier, [], 300);
+  await s.enqueue('alice@contoso.test', ['slow@one.test']);
+  const pass = s.scheduler.runOnce();
+  try {
+    await waitFor(() => courier.entered, { message: 'the courier was handed the job' });
+    assert.deepEqual(await s.leases(), [{ owner: 'test-node', until: T0 + 300 }]);
+    // Time goes on past the first lease's end; each step is shorter than a lease, and the pass renews.
+    for (const step of [1, 2]) {
+      s.clock.advance(200);
+      const until = s.clock.now().getTime() + 300;
+      await waitFor(async () => (await s.leases())[0]?.until === until, { message: `the lease renewed to ${until} (step ${step})` });
+    }
+    assert.ok(s.clock.now().getTime() > T0 + 300, 'the first lease would have run out by now');
+    assert.deepEqual(await s.queue.claimDue('other-node', s.clock.now().getTime(), 300, 10), [], 'another node cannot claim a renewed lease');
+  } finally {
+    courier.letGo();
+  }
+  assert.equal((await pass).delivered, 1);
+  assert.deepEqual(courier.recipients(), ['slow@one.test']);
+  assert.deepEqual(s.messages(), []);
+});
+
+test('scheduler: a node that stopped renewing loses its leases once they run out', async () => {
+  const courier = new RecordingCourier();
+  const s = setup(courier, [], 300);
+  await s.enqueue('alice@contoso.test', ['a@one.test']);
+  await s.queue.claimDue('dead-node', T0, 300, 10);
+  assert.equal((await s.scheduler.runOnce()).claimed, 0, 'the dead node\'s lease still runs');
+  s.clock.advance(300);
+  assert.equal((await s.scheduler.runOnce()).delivered, 1);
+  assert.deepEqual(courier.recipients(), ['a@one.test']);
 });

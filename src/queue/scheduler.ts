@@ -17,7 +17,7 @@ import type { BodyStore, DeliveryQueue, MessageWork, QueuedRecipient, RecipientO
 export interface SchedulerDeps<H extends NextHop = NextHop> {
   queue: DeliveryQueue;
   clock: Clock;
-  /** This process's lease owner id. */
+  /** The lease owner: this node's id (config `nodeId`), the same across its restarts. */
   owner: string;
   resolver: NextHopResolver<H>;
   courier: Courier<H>;
@@ -25,6 +25,7 @@ export interface SchedulerDeps<H extends NextHop = NextHop> {
   dsn: DsnGenerator;
   /** Where message bodies are; a finished message's body is removed after its rows. */
   bodies: BodyStore;
+  /** How long a claim holds (5 minutes); a pass renews its leases every third of it while it runs. */
   leaseMs?: number;
   batchSize?: number;
   /** Groups (next hops) delivered at the same time. */
@@ -55,6 +56,7 @@ interface Group<H extends NextHop> {
 
 /** How many messages a connection to one destination carries before a parallel one is opened. */
 const MESSAGES_PER_CONNECTION = 5;
+export const DEFAULT_LEASE_MS = 5 * 60_000;
 
 export class Scheduler<H extends NextHop = NextHop> {
   private running: Promise<PassSummary> | null = null;
@@ -75,12 +77,45 @@ export class Scheduler<H extends NextHop = NextHop> {
   }
 
   private async pass(): Promise<PassSummary> {
+    const renewal = this.renewWhilePassing();
+    try {
+      return await this.deliverDue();
+    } finally {
+      await renewal.stop();
+    }
+  }
+
+  /**
+   * Keeps this node's leases alive while the pass runs, so a slow destination never lets another
+   * node claim what this one is still sending; a node that dies stops renewing and its leases run out.
+   */
+  private renewWhilePassing(): { stop(): Promise<void> } {
+    const d = this.deps;
+    const leaseMs = d.leaseMs ?? DEFAULT_LEASE_MS;
+    let renewing: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewing = renewing.then(() =>
+        d.queue.renewLeases(d.owner, d.clock.now().getTime(), leaseMs).then(
+          () => undefined,
+          (err: unknown) => d.log?.('warn', `leases not renewed: ${err instanceof Error ? err.message : String(err)}`),
+        ),
+      );
+    }, Math.max(10, Math.floor(leaseMs / 3)));
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await renewing;
+      },
+    };
+  }
+
+  private async deliverDue(): Promise<PassSummary> {
     const d = this.deps;
     const summary: PassSummary = { claimed: 0, delivered: 0, deferred: 0, failed: 0, expired: 0, throttled: 0, dsns: 0, removed: 0, more: false };
     summary.dsns += await d.dsn.run();
     const now = d.clock.now().getTime();
     const batchSize = d.batchSize ?? 500;
-    const works = await d.queue.claimDue(d.owner, now, d.leaseMs ?? 10 * 60_000, batchSize);
+    const works = await d.queue.claimDue(d.owner, now, d.leaseMs ?? DEFAULT_LEASE_MS, batchSize);
     summary.claimed = works.reduce((n, w) => n + w.recipients.length, 0);
     summary.more = summary.claimed >= batchSize;
     if (works.length > 0) {

@@ -16,6 +16,8 @@
  * 3. Only a holder of a live lease (lease_owner = me, lease_until > now) records an outcome for an
  *    inflight recipient; a recipient whose lease ran out is claimable by anyone, so after a crash
  *    nothing is lost. What a crash mid-transaction can cause is one duplicate delivery, never a loss.
+ *    The owner is the node id, the same across a node's restarts: a pass renews its node's leases
+ *    while it runs, and a node that starts again releases its own previous ones (never another's).
  * 4. Outcomes are written right after each SMTP transaction, before the next one starts, so a
  *    restart never re-sends what was recorded as delivered.
  * 5. A recipient that fails or expires gets dsn_status 'owed' unless the sender is null, the message

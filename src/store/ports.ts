@@ -168,17 +168,21 @@ export interface AcceptStore {
 }
 
 /**
- * The delivery side. A lease names its owner (the node id) and runs out at `lease_until`; several
- * processes may claim from one queue, and never the same recipient while its lease lives. A
- * PostgreSQL adapter claims with FOR UPDATE SKIP LOCKED behind the same methods.
+ * The delivery side. A lease names its owner (the node id, stable across restarts) and runs out at
+ * its `until`; several processes may claim from one queue, and never the same recipient while its
+ * lease lives. A long pass renews its owner's leases; a node that starts again releases the ones
+ * its previous run left, and those of a node that is gone run out. A PostgreSQL adapter claims
+ * with FOR UPDATE SKIP LOCKED behind the same methods.
  */
 export interface DeliveryQueue {
   /** Leases due recipients (queued/deferred whose time has come, or inflight whose lease ran out). */
   claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<MessageWork[]>;
   /** Applies outcomes of recipients this owner holds; returns how many applied (others lost their lease). */
   record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number>;
-  /** Single-node start: every inflight recipient goes back to queued (its holder is gone). */
-  recoverLeases(now: number): Promise<number>;
+  /** Extends every live lease this owner holds to `now + leaseMs`; returns how many. */
+  renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
+  /** This owner's in-flight recipients are due again at once (its previous run is gone); returns how many. */
+  releaseLeases(owner: string, now: number): Promise<number>;
   /** Messages with recipients whose failure DSN is owed. */
   owedDsns(limit: number): Promise<MessageWork[]>;
   /** Deferred recipients of messages received at or before `receivedBefore`, not yet told of the delay. */
@@ -224,6 +228,8 @@ export interface QueueEntry {
       dsnStatus: 'owed' | 'suppressed' | 'sent' | null;
       /** The sender was told that delivery is delayed. */
       delayNoticeSent: boolean;
+      /** For an in-flight recipient: the node delivering it and until when its lease runs. */
+      lease: { owner: string; until: number } | null;
     }
   >;
 }

@@ -37,12 +37,12 @@ export function queueAdminStoreContract(adapter: string, open: () => Promise<Ope
       [
         {
           messageId: m.id, address: 'a@remote.test', domain: 'remote.test', notify: null, orcpt: null, relayed: true, state: 'queued', attempts: 0, lastReply: null,
-          lastAttemptAt: null, lastRemoteMta: null, nextAttemptAt: T0, dsnStatus: null, delayNoticeSent: false,
+          lastAttemptAt: null, lastRemoteMta: null, nextAttemptAt: T0, dsnStatus: null, delayNoticeSent: false, lease: null,
         },
         {
           messageId: m.id, address: 'b@other.test', domain: 'other.test', notify: 'NEVER', orcpt: 'rfc822;b@other.test', relayed: true, state: 'failed', attempts: 0,
           lastReply: '550 5.7.64 TenantAttribution; Relay Access Denied', lastAttemptAt: null, lastRemoteMta: null, nextAttemptAt: T0,
-          dsnStatus: 'suppressed', delayNoticeSent: false,
+          dsnStatus: 'suppressed', delayNoticeSent: false, lease: null,
         },
       ],
     );

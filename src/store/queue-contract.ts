@@ -121,6 +121,43 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
     assert.equal((await queue.claimDue('node-b', T0 + MINUTE, MINUTE, 10)).length, 1);
   });
 
+  withQueue("renewing extends only this owner's live leases", async ({ queue, admin }) => {
+    const lapsed = accepted({ receivedAt: T0 - 10 * MINUTE }, ['c@remote.test']);
+    await queue.commit({ messages: [lapsed], decisions: [] });
+    await queue.claimDue('node-a', T0 - 10 * MINUTE, 5 * MINUTE, 1);
+    const [mine, theirs] = [accepted({ receivedAt: T0 - 10 * MINUTE }, ['a@remote.test']), accepted({ receivedAt: T0 - 10 * MINUTE }, ['b@remote.test'])];
+    await queue.commit({ messages: [mine, theirs], decisions: [] });
+    await queue.claimDue('node-a', T0 - 10 * MINUTE, 20 * MINUTE, 1);
+    await queue.claimDue('node-b', T0 - 10 * MINUTE, 20 * MINUTE, 1);
+    assert.equal(await queue.renewLeases('node-a', T0, MINUTE), 1, 'only the live one: the lapsed lease is not revived');
+    const leases = Object.fromEntries((await admin.select({}, { limit: 10 })).flatMap((e) => e.recipients.map((r) => [r.address, r.lease])));
+    assert.deepEqual(leases, {
+      'a@remote.test': { owner: 'node-a', until: T0 + MINUTE },
+      'b@remote.test': { owner: 'node-b', until: T0 + 10 * MINUTE },
+      'c@remote.test': { owner: 'node-a', until: T0 - 5 * MINUTE },
+    });
+    const claimed = await queue.claimDue('node-b', T0, MINUTE, 10);
+    assert.deepEqual(claimed.flatMap((w) => w.recipients.map((r) => r.address)), ['c@remote.test'], 'the lapsed one is anybody\'s');
+  });
+
+  withQueue("releasing makes this owner's in-flight recipients due at once and leaves other owners' alone", async ({ queue, admin }) => {
+    const mine = accepted({}, ['a@remote.test', 'b@remote.test']);
+    const theirs = accepted({}, ['c@remote.test']);
+    await queue.commit({ messages: [mine], decisions: [] });
+    await queue.claimDue('node-a', T0, 10 * MINUTE, 10);
+    await queue.commit({ messages: [theirs], decisions: [] });
+    await queue.claimDue('node-b', T0, 10 * MINUTE, 10);
+    assert.equal(await queue.releaseLeases('node-a', T0 + MINUTE), 2);
+    assert.equal(await queue.releaseLeases('node-a', T0 + MINUTE), 0);
+    const entries = await admin.select({}, { limit: 10 });
+    assert.deepEqual(
+      entries.flatMap((e) => e.recipients.map((r) => [r.address, r.state, r.lease?.owner ?? null, r.attempts])).sort(),
+      [['a@remote.test', 'queued', null, 0], ['b@remote.test', 'queued', null, 0], ['c@remote.test', 'inflight', 'node-b', 0]],
+    );
+    const again = await queue.claimDue('node-a', T0 + MINUTE, 10 * MINUTE, 10);
+    assert.deepEqual(again.flatMap((w) => w.recipients.map((r) => r.address)), ['a@remote.test', 'b@remote.test']);
+  });
+
   withQueue('outcomes apply only for the holder of the lease, and change what the rules say', async ({ queue, admin }) => {
     const m = accepted({}, ['ok@remote.test', 'later@remote.test', 'bad@remote.test', 'wait@remote.test']);
     await queue.commit({ messages: [m], decisions: [] });

@@ -38,6 +38,7 @@ before(async () => {
     .set('mx.xn--mller-kva.test', { A: ['127.0.0.2'] });
   delivery = new DeliveryService({
     queue: relay.queue,
+    nodeId: 'test-node',
     bodies: relay.bodies,
     // No tenant settings here: no DKIM key, route or SRS change for any tenant.
     settings: new TenantSettingsCache(new SqliteTenantSettingsStore(relay.db), { snapshot: async () => ({ tenants: [] }) }),

@@ -45,6 +45,7 @@ before(async () => {
   const snapshots = new SnapshotCache({ load: async () => demoDirectory, revision: async () => 1 });
   delivery = new DeliveryService({
     queue: relay.queue,
+    nodeId: 'test-node',
     bodies: relay.bodies,
     settings: new TenantSettingsCache(settings, snapshots),
     srsSecret: await new SqliteServerSecrets(relay.db).secret('srs', Date.now()),

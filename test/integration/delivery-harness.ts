@@ -109,6 +109,7 @@ export class DeliveryHarness {
     const directory = new SqliteDirectoryStore(this.db);
     this.service = new DeliveryService({
       queue: this.queue,
+      nodeId: 'test-node',
       bodies: this.bodies,
       settings: new TenantSettingsCache(this.settings, { snapshot: async () => buildSnapshot(await directory.load()) }, 0),
       srsSecret: this.srsSecret,

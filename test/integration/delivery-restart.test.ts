@@ -22,8 +22,9 @@ test('restart mid-queue: leased recipients of a crashed run are delivered once, 
   assert.equal(remote.messages.length, 1);
   await h.enqueue({ from: 'alice@contoso.test', to: ['b@remote.test', 'c@remote.test'] });
   await h.enqueue({ from: 'alice@contoso.test', to: ['d@remote.test'] });
-  // The process "crashes" right after leasing: nothing is recorded, the file is closed.
-  const claimed = await h.queue.claimDue('crashed-node', T0, 10 * 60_000, 100);
+  // The process "crashes" right after leasing: nothing is recorded, the file is closed. It ran as
+  // the same node (test-node) that starts again below.
+  const claimed = await h.queue.claimDue('test-node', T0, 10 * 60_000, 100);
   assert.equal(claimed.flatMap((w) => w.recipients).length, 3);
   h.db.close();
 
@@ -37,6 +38,26 @@ test('restart mid-queue: leased recipients of a crashed run are delivered once, 
   const delivered = remote.messages.flatMap((m) => m.recipients.map((r) => r.address)).sort();
   assert.deepEqual(delivered, ['a@remote.test', 'b@remote.test', 'c@remote.test', 'd@remote.test'], 'each exactly once');
   assert.deepEqual((await h.messages()), []);
+});
+
+test("a start releases only its own node's leases: another node's live work waits for that lease to run out", async () => {
+  await setup();
+  const remote = await h.receiver(1);
+  await h.enqueue({ from: 'alice@contoso.test', to: ['mine@remote.test'] });
+  await h.queue.claimDue('test-node', T0, 10 * 60_000, 100);
+  await h.enqueue({ from: 'alice@contoso.test', to: ['theirs@remote.test'] });
+  await h.queue.claimDue('other-node', T0, 10 * 60_000, 100);
+  const service = h.makeService();
+  await service.start();
+  await service.stop();
+  const leases = async () => (await h.queued()).flatMap((e) => e.recipients.map((r) => [r.address, r.state, r.lease?.owner ?? null]));
+  assert.deepEqual((await leases()).sort(), [['mine@remote.test', 'queued', null], ['theirs@remote.test', 'inflight', 'other-node']]);
+  await service.runOnce();
+  assert.deepEqual(remote.messages.flatMap((m) => m.recipients.map((r) => r.address)), ['mine@remote.test'], "the other node's recipient is not taken");
+  h.clock.advance(10 * 60_000);
+  await service.runOnce();
+  assert.deepEqual(remote.messages.flatMap((m) => m.recipients.map((r) => r.address)), ['mine@remote.test', 'theirs@remote.test'], 'once its lease ran out');
+  assert.deepEqual(await h.messages(), []);
 });
 
 test('leases: another scheduler claims only after the lease ran out, and the old holder can no longer record', async () => {

@@ -114,3 +114,19 @@ test('thousands of messages: one command holds and releases them all', async () 
     s.cleanup();
   }
 });
+
+test('show names the node that holds an in-flight recipient and until when', async () => {
+  const s = cliSandbox();
+  try {
+    const { db, ids } = await seed(s, 1, () => ({ tenant: 'contoso', from: 'alice@contoso.test', to: ['a@remote.test'], ageMs: 0 }));
+    const now = Date.now();
+    await new SqliteQueueStore(db).claimDue('relay-b', now, 60_000, 10);
+    const shown = await s.run('queue', 'show', ids[0]!);
+    assert.match(shown.stdout, new RegExp(`\\n  a@remote\\.test  inflight  attempts=0  leased by relay-b until ${new Date(now + 60_000).toISOString().replace(/\./g, '\\.')}\\n`));
+    const json = JSON.parse((await s.run('queue', 'show', ids[0]!, '--json')).stdout) as { recipients: Array<{ lease: unknown }> };
+    assert.deepEqual(json.recipients.map((r) => r.lease), [{ owner: 'relay-b', until: now + 60_000 }]);
+    db.close();
+  } finally {
+    s.cleanup();
+  }
+});

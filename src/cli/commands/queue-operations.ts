@@ -99,7 +99,7 @@ export function registerOperations(queue: Command, cli: CliContext): void {
         'recipients:',
         ...recipients.map(
           (r) =>
-            `  ${r.address}  ${r.state}  attempts=${r.attempts}${r.lastAttemptAt ? `  last=${new Date(r.lastAttemptAt).toISOString()}` : ''}${r.lastReply ? `\n      ${r.lastReply}${r.lastRemoteMta ? ` (from ${r.lastRemoteMta})` : ''}` : ''}`,
+            `  ${r.address}  ${r.state}  attempts=${r.attempts}${r.lastAttemptAt ? `  last=${new Date(r.lastAttemptAt).toISOString()}` : ''}${r.lease ? `  leased by ${r.lease.owner} until ${new Date(r.lease.until).toISOString()}` : ''}${r.lastReply ? `\n      ${r.lastReply}${r.lastRemoteMta ? ` (from ${r.lastRemoteMta})` : ''}` : ''}`,
         ),
         'headers:',
         ...headers.split(/\r?\n/).map((l) => `  ${l}`),

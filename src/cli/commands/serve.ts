@@ -15,7 +15,7 @@ export function register(program: Command, cli: CliContext): void {
     const config = loadCliConfig(cli, opts);
     let lock: DataDirLock;
     try {
-      lock = lockDataDir(config.dataDir);
+      lock = lockDataDir(config.dataDir, config.nodeId);
     } catch (err) {
       throw failedTo('cannot start', err);
     }

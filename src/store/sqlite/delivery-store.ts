@@ -78,10 +78,17 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return apply.immediate();
   }
 
-  async recoverLeases(now: number): Promise<number> {
-    return this.db
-      .prepare(`UPDATE recipients SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_attempt_at = MIN(next_attempt_at, @now), updated_at = @now WHERE state = 'inflight'`)
-      .run({ now }).changes;
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+    return statement(this.db, `UPDATE recipients SET lease_until = @until WHERE state = 'inflight' AND lease_owner = @owner AND lease_until > @now`)
+      .run({ owner, now, until: now + leaseMs }).changes;
+  }
+
+  async releaseLeases(owner: string, now: number): Promise<number> {
+    return statement(
+      this.db,
+      `UPDATE recipients SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_attempt_at = MIN(next_attempt_at, @now), updated_at = @now
+       WHERE state = 'inflight' AND lease_owner = @owner`,
+    ).run({ owner, now }).changes;
   }
 
   async owedDsns(limit: number): Promise<MessageWork[]> {

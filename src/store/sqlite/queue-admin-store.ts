@@ -53,6 +53,8 @@ interface EntryRecipientRow extends RecipientRow {
   next_attempt_at: number;
   dsn_status: string | null;
   delayed_dsn_sent: number;
+  lease_owner: string | null;
+  lease_until: number | null;
 }
 
 const DSN_STATUSES = ['owed', 'suppressed', 'sent'] as const;
@@ -74,7 +76,7 @@ export class SqliteQueueAdminStore implements QueueAdminStore {
       )
       .all(args) as EntryRow[];
     const recipientsOf = this.db.prepare(
-      `SELECT ${RECIPIENT_COLUMNS}, r.next_attempt_at, r.dsn_status, r.delayed_dsn_sent FROM recipients r WHERE r.message_id = ? ORDER BY r.id`,
+      `SELECT ${RECIPIENT_COLUMNS}, r.next_attempt_at, r.dsn_status, r.delayed_dsn_sent, r.lease_owner, r.lease_until FROM recipients r WHERE r.message_id = ? ORDER BY r.id`,
     );
     return messages.map((row) => ({
       message: {
@@ -87,6 +89,7 @@ export class SqliteQueueAdminStore implements QueueAdminStore {
         nextAttemptAt: r.next_attempt_at,
         dsnStatus: dsnStatusOf(r),
         delayNoticeSent: r.delayed_dsn_sent === 1,
+        lease: r.state === 'inflight' && r.lease_owner !== null && r.lease_until !== null ? { owner: r.lease_owner, until: r.lease_until } : null,
       })),
     }));
   }
