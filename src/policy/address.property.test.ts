@@ -34,6 +34,9 @@ const anyAddress = fc.oneof(mailbox, spliced, noise, fc.tuple(domain, mailbox).m
 
 const parse = (s: string): ParsedAddress => parseEnvelopeAddress(s);
 
+/** C0 and C1 controls, DEL, and the invisible formatting characters: none has a place in an address. */
+const unsafe = /[\x00-\x1f\x7f-\x9f\u200b\u2060\ufeff]/;
+
 test('the parser never throws, and every mailbox it accepts is canonical, routes to the text after its last @, and reparses to itself', () => {
   fc.assert(
     fc.property(anyAddress, (raw) => {
@@ -59,6 +62,17 @@ test('no routing character survives outside quotes, and none inside them', () =>
       const inside = p.local.startsWith('"') ? p.local.slice(1, -1) : p.local;
       assert.doesNotMatch(inside, /[@%!]/, `${JSON.stringify(raw)} → local part ${JSON.stringify(p.local)}`);
       if (!p.local.startsWith('"')) assert.doesNotMatch(p.local, /[\s<>(),;:\\"[\]]/);
+    }),
+    fuzzParameters(3000),
+  );
+});
+
+test('an accepted address holds no control or invisible character (the live server refuses them, so check must too)', () => {
+  fc.assert(
+    fc.property(anyAddress, (raw) => {
+      const p = parse(raw);
+      if (p.kind === 'mailbox' || p.kind === 'literal') assert.doesNotMatch(p.address, unsafe, JSON.stringify(raw));
+      if (unsafe.test(raw)) assert.ok(p.kind === 'invalid', `${JSON.stringify(raw)} is ${p.kind}`);
     }),
     fuzzParameters(3000),
   );

@@ -12,7 +12,15 @@ export type ParsedAddress =
   | { kind: 'literal'; local: string; literal: string; address: string }
   | { kind: 'invalid'; reason: string };
 
+/**
+ * C0 and C1 controls, DEL and the invisible formatting characters (zero-width space, word joiner,
+ * BOM): never part of an address, and the SMTP session's parser refuses them, so `check` must too.
+ */
+const UNSAFE_CHARACTER = /[\x00-\x1f\x7f-\x9f\u200b\u2060\ufeff]/;
+
 export function parseEnvelopeAddress(raw: string): ParsedAddress {
+  // Before trimming: trim() would drop a BOM or a line end at either end instead of refusing it.
+  if (UNSAFE_CHARACTER.test(raw)) return invalid('a control or invisible character');
   let s = raw.trim();
   if (s.startsWith('<') && s.endsWith('>')) s = s.slice(1, -1).trim();
   else if (s.startsWith('<') || s.endsWith('>')) return invalid('unbalanced angle brackets');
