@@ -1,15 +1,19 @@
 /**
  * Properties of the PROXY protocol reader over generated headers, written by an encoder made from
- * haproxy's specification (test/support/proxy-header.ts): no prefix of one is taken for a header;
- * arbitrary bytes give a header error or a wait, never another failure.
+ * haproxy's specification (test/support/proxy-header.ts): every v1 and v2 header gives back its
+ * source address (in the one canonical form the policy and the limits judge) and port and the exact
+ * bytes it took; no prefix of one is taken for a header; arbitrary bytes give a header error or a
+ * wait, never another failure; and the socket reader's answer does not depend on how the bytes
+ * are cut into segments.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import fc from 'fast-check';
 import { parseIpAddress } from '../core/ip-prefix.js';
 import { fuzzParameters } from '../../test/support/fuzz.js';
 import { proxyV1, proxyV2, proxyV2Signature } from '../../test/support/proxy-header.js';
-import { ProxyHeaderError, parseProxyHeader } from './proxy-protocol.js';
+import { ProxyHeaderError, parseProxyHeader, readProxyHeader } from './proxy-protocol.js';
 
 const port = fc.integer({ min: 0, max: 65535 });
 const v4Mapped = fc.ipV4().map((a) => `::ffff:${a}`);
@@ -23,6 +27,20 @@ const header = fc.oneof(
   fc.tuple(pair, port, port).map(([[src, dst], sport, dport]) => ({ bytes: proxyV1(src, dst, sport, dport), src, sport })),
   fc.tuple(pair, port, port, fc.array(tlv, { maxLength: 3 })).map(([[src, dst], sport, dport, tlvs]) => ({ bytes: proxyV2({ src, dst, sport, dport, tlvs }), src, sport })),
 );
+
+test('every v1 and v2 header gives its source in canonical form, its port, and the exact bytes it took', () => {
+  fc.assert(
+    fc.property(header, trailing, ({ bytes, src, sport }, rest) => {
+      const parsed = parseProxyHeader(Buffer.concat([bytes, rest]));
+      assert.ok(parsed.done);
+      assert.equal(parsed.consumed, bytes.length);
+      // IPv4-mapped IPv6 is IPv4 (relay-policy.md §1), IPv6 in RFC 5952 form: what the policy, the
+      // connection limits and the Received header all see.
+      assert.deepEqual(parsed.source, { ip: parseIpAddress(src), port: sport });
+    }),
+    fuzzParameters(2000),
+  );
+});
 
 test('no strict prefix of a header is taken for one: the reader waits for more', () => {
   fc.assert(
@@ -59,5 +77,48 @@ test('arbitrary bytes after a header start give a header error or a wait, never 
       }
     }),
     fuzzParameters(5000),
+  );
+});
+
+/** Sends `bytes` in the given segments to a fresh loopback socket; the server side reads the header. */
+async function readOverSocket(bytes: Buffer, cuts: number[]): Promise<{ source: unknown; rest: Buffer }> {
+  const server = net.createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    client.setNoDelay(true);
+    const socket = await accepted;
+    const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+    const segments = [0, ...at].map((from, i) => bytes.subarray(from, at[i] ?? bytes.length)).filter((s) => s.length > 0);
+    const writing = (async () => {
+      for (const s of segments) {
+        client.write(s);
+        await new Promise((r) => setImmediate(r));
+      }
+      client.end();
+    })();
+    socket.resume();
+    const source = await readProxyHeader(socket, 5000);
+    const rest: Buffer[] = [];
+    await writing;
+    for await (const chunk of socket) rest.push(chunk as Buffer);
+    client.destroy();
+    return { source, rest: Buffer.concat(rest) };
+  } finally {
+    server.close();
+  }
+}
+
+test('the socket reader gives the same source however the header is cut into segments, and leaves what follows it in the socket', async () => {
+  await fc.assert(
+    fc.asyncProperty(header, fc.array(fc.nat(), { maxLength: 4 }), ({ bytes, src, sport }, cuts) => {
+      const after = Buffer.from('EHLO client.example\r\n');
+      return readOverSocket(Buffer.concat([bytes, after]), cuts).then(({ source, rest }) => {
+        assert.deepEqual(source, { ip: parseIpAddress(src), port: sport });
+        assert.equal(rest.toString('latin1'), after.toString('latin1'));
+      });
+    }),
+    fuzzParameters(60),
   );
 });

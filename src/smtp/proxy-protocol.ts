@@ -9,6 +9,7 @@
 import { isIP, type Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { RelaygateError } from '../core/errors.js';
+import { parseIpAddress } from '../core/ip-prefix.js';
 
 export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 const V1_MAX = 107;
@@ -57,7 +58,7 @@ function parseV1(buf: Buffer): Parse {
   if (isIP(src) !== family || isIP(parts[3]!) !== family) throw new ProxyHeaderError('malformed PROXY v1 address');
   const port = portOf(sport);
   if (port === null || portOf(parts[5]!) === null) throw new ProxyHeaderError('malformed PROXY v1 port');
-  return { done: true, source: { ip: src.toLowerCase(), port }, consumed: end + 2 };
+  return { done: true, source: { ip: canonicalIp(src), port }, consumed: end + 2 };
 }
 
 function parseV2(buf: Buffer): Parse {
@@ -80,13 +81,25 @@ function parseV2(buf: Buffer): Parse {
   const body = buf.subarray(16, consumed);
   if (family === 1 && body.length >= 12) {
     const ip = [...body.subarray(0, 4)].join('.');
-    return { done: true, source: { ip, port: body.readUInt16BE(8) }, consumed };
+    return { done: true, source: { ip: canonicalIp(ip), port: body.readUInt16BE(8) }, consumed };
   }
   if (family === 2 && body.length >= 36) {
     const ip = ipaddr.fromByteArray([...body.subarray(0, 16)]).toString();
-    return { done: true, source: { ip, port: body.readUInt16BE(32) }, consumed };
+    return { done: true, source: { ip: canonicalIp(ip), port: body.readUInt16BE(32) }, consumed };
   }
   throw new ProxyHeaderError('malformed PROXY v2 address block');
+}
+
+/**
+ * The client address in the one form the policy, the connection limits and the records use:
+ * IPv4-mapped IPv6 as IPv4 (relay-policy.md §1), IPv6 in RFC 5952 form. A dual-stack proxy writes
+ * `::ffff:192.0.2.10` in binary (or `::FFFF:C000:20A` in text): left as it was, the client would be
+ * counted in one IPv6 /64 with every other IPv4 client behind the proxy.
+ */
+function canonicalIp(ip: string): string {
+  const canonical = parseIpAddress(ip);
+  if (canonical === null) throw new ProxyHeaderError('malformed PROXY address');
+  return canonical;
 }
 
 function portOf(text: string): number | null {

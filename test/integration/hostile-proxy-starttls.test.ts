@@ -145,6 +145,30 @@ test('well-formed headers the specification allows are honoured: TLVs, UNKNOWN w
   assert.equal(await relayFrom(split), '250 2.1.5 Recipient OK');
 });
 
+test('an IPv4-mapped IPv6 client address from the proxy is that IPv4 address, in whatever form the header writes it', async () => {
+  // Two clients in two /24s, written as v2 AF_INET6 (binary) and as v1 TCP6 in hex: each is judged,
+  // counted (per /24) and recorded as its IPv4 address.
+  const held = await Promise.all(
+    [proxyV2({ src: '::ffff:192.0.2.10', dst: '::ffff:127.0.0.1' }), v1('PROXY TCP6 ::FFFF:C633:640A ::ffff:7f00:1 40000 25\r\n')].map(async (header) => {
+      const c = await open('plain', PROXY, header);
+      assert.equal(await c.read(), GREETING);
+      return c;
+    }),
+  );
+  assert.equal(h.relay.server.tracked.networks, 2, 'one network per /24');
+  const [first, second] = held as [RawSmtpClient, RawSmtpClient];
+  await first.command('EHLO mapped.example');
+  await first.command('MAIL FROM:<x@stranger.example>');
+  assert.equal(await first.command('RCPT TO:<info@contoso.example>'), '250 2.1.5 Recipient OK');
+  await first.command('DATA');
+  first.write('Subject: mapped\r\n\r\nx\r\n.\r\n');
+  const id = /^250 2\.0\.0 OK <(\w{20})>$/.exec(await first.read())?.[1];
+  assert.ok(id);
+  assert.equal((await h.entry(id))?.message.clientIp, '192.0.2.10');
+  for (const c of held) c.close();
+  second.close();
+});
+
 test('the client behind the proxy cannot claim an address of its own', async () => {
   // A second header right behind the proxy's: refused as from any untrusted peer.
   const second = await open('plain', PROXY, Buffer.concat([proxyV1('127.0.0.4', '127.0.0.1'), proxyV1('127.0.0.1', '127.0.0.1')]));
