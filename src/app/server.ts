@@ -10,7 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { MessageAcceptor } from '../queue/accept.js';
 import { GroupCommitter } from '../queue/accept-group-commit.js';
-import { removeOrphanBodies } from '../queue/orphan-bodies.js';
+import { ORPHAN_GRACE_MS, removeOrphanBodies } from '../queue/orphan-bodies.js';
 import type { AcceptStore, BodyStore } from '../store/ports.js';
 import { RelayServer, type BoundListener, type RelayServerDeps, type RelayServerSettings } from '../smtp/relay-server.js';
 import { DeliveryService, acceptedDomainCheck } from './delivery.js';
@@ -96,7 +96,9 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
     log('error', `could not record ${lost} decisions: ${err instanceof Error ? err.message : String(err)}`),
   );
   const clock = parts.clock ?? systemClock;
-  const orphans = await removeOrphanBodies(parts.bodies, parts.queue, clock.now().getTime());
+  // A body younger than twice the DATA deadline may be a message another node is still receiving.
+  const grace = Math.max(ORPHAN_GRACE_MS, 2 * parts.settings.limits.dataDeadline);
+  const orphans = await removeOrphanBodies(parts.bodies, parts.queue, clock.now().getTime(), grace);
   if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
   const delivery = parts.delivery;
   const acceptor = new MessageAcceptor(parts.bodies, committer, delivery ? () => delivery.onAccepted() : undefined);

@@ -7,7 +7,7 @@
 import type { AcceptStore, BodyStore } from '../store/ports.js';
 import { isQueueId, queueIdTime } from './queue-id.js';
 
-/** Longer than any message transfer may take (the DATA phase has a deadline well below it). */
+/** At least this; serve takes twice `limits.dataDeadline` when that is longer. */
 export const ORPHAN_GRACE_MS = 3_600_000;
 
 const PAGE = 500;
