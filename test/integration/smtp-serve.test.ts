@@ -75,7 +75,7 @@ test('swaks relays from 127.0.0.1 and gets 250 2.0.0 OK <id>; queue list shows i
   assert.deepEqual(entry?.recipients.map((r) => [r.address, r.state]), [['someone@elsewhere.example', 'queued']]);
   const human = await runRelaygate(['queue', 'list', '--config', 'relaygate.yaml'], dir);
   assert.match(human.stdout, new RegExp(`^${id} .* contoso  <app@contoso\\.example>`, 'm'));
-  assert.match(human.stdout, /^ {4}someone@elsewhere\.example {2}queued$/m);
+  assert.match(human.stdout, /^ {4}someone@elsewhere\.example {2}queued {2}next \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z(?: \(due\))?$/m);
 });
 
 test('swaks from an address nobody owns gets 550 5.7.64 (STARTTLS too)', async () => {

@@ -68,7 +68,7 @@ test('hold, release, retry, bounce and delete with filters', async () => {
     const shown = await s.run('queue', 'show', ids[0]!);
     assert.equal(shown.code, 0);
     assert.match(shown.stdout, new RegExp(`^id:          ${ids[0]}\\n`));
-    assert.match(shown.stdout, /\n  a@remote\.test  queued  attempts=0\n  b@other\.test  queued  attempts=0\nheaders:\n  From: alice@contoso\.test\n  Subject: message 0\n$/);
+    assert.match(shown.stdout, /\n  a@remote\.test  queued  attempts=0  next=\S+Z \(due\)\n  b@other\.test  queued  attempts=0  next=\S+Z \(due\)\nheaders:\n  From: alice@contoso\.test\n  Subject: message 0\n$/);
     const json = JSON.parse((await s.run('queue', 'show', ids[0]!, '--json')).stdout) as { recipients: Array<{ address: string }>; headers: string };
     assert.deepEqual(json.recipients.map((r) => r.address), ['a@remote.test', 'b@other.test']);
     assert.deepEqual(await s.run('queue', 'show', 'nope'), { code: 1, stdout: '', stderr: 'relaygate: message nope is not in the queue\n' });
@@ -125,6 +125,59 @@ test('show names the node that holds an in-flight recipient and until when', asy
     assert.match(shown.stdout, new RegExp(`\\n  a@remote\\.test  inflight  attempts=0  leased by relay-b until ${new Date(now + 60_000).toISOString().replace(/\./g, '\\.')}\\n`));
     const json = JSON.parse((await s.run('queue', 'show', ids[0]!, '--json')).stdout) as { recipients: Array<{ lease: unknown }> };
     assert.deepEqual(json.recipients.map((r) => r.lease), [{ owner: 'relay-b', until: now + 60_000 }]);
+    db.close();
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('list and show say when each waiting recipient is tried next, and (due) once that time has come', async () => {
+  const s = cliSandbox();
+  try {
+    const { db, ids } = await seed(s, 1, () => ({
+      tenant: 'contoso', from: 'alice@contoso.test', to: ['a@remote.test', 'b@remote.test', 'c@remote.test', 'd@remote.test'], ageMs: 0,
+    }));
+    const id = ids[0]!;
+    const past = Date.parse('2001-02-03T04:05:06.000Z');
+    const future = Date.parse('2999-01-01T00:00:00.000Z');
+    const set = db.prepare('UPDATE recipients SET state = ?, next_attempt_at = ?, attempts = ?, last_reply = ?, last_attempt_at = ? WHERE address = ?');
+    set.run('queued', past, 0, null, null, 'a@remote.test');
+    set.run('deferred', future, 2, '451 4.7.1 try later', past, 'b@remote.test');
+    set.run('held', future, 0, null, null, 'c@remote.test');
+    set.run('delivered', future, 1, '250 2.0.0 ok', past, 'd@remote.test');
+    const { received_at: receivedAt } = db.prepare('SELECT received_at FROM messages WHERE id = ?').get(id) as { received_at: number };
+    const received = new Date(receivedAt).toISOString();
+
+    assert.deepEqual(await s.run('queue', 'list'), {
+      code: 0,
+      stdout: [
+        `${id}  ${received}  contoso  <alice@contoso.test>  40 bytes  "message 0"`,
+        '    a@remote.test  queued  next 2001-02-03T04:05:06.000Z (due)',
+        '    b@remote.test  deferred  next 2999-01-01T00:00:00.000Z  451 4.7.1 try later',
+        '    c@remote.test  held',
+        '    d@remote.test  delivered  250 2.0.0 ok',
+        '1 message',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    const shown = await s.run('queue', 'show', id);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(
+      shown.stdout.slice(shown.stdout.indexOf('recipients:\n'), shown.stdout.indexOf('headers:\n')),
+      [
+        'recipients:',
+        '  a@remote.test  queued  attempts=0  next=2001-02-03T04:05:06.000Z (due)',
+        '  b@remote.test  deferred  attempts=2  last=2001-02-03T04:05:06.000Z  next=2999-01-01T00:00:00.000Z',
+        '      451 4.7.1 try later',
+        '  c@remote.test  held  attempts=0',
+        '  d@remote.test  delivered  attempts=1  last=2001-02-03T04:05:06.000Z',
+        '      250 2.0.0 ok',
+        '',
+      ].join('\n'),
+    );
+    const json = JSON.parse((await s.run('queue', 'list', '--json')).stdout) as Array<{ recipients: Array<{ nextAttemptAt: number }> }>;
+    assert.deepEqual(json[0]!.recipients.map((r) => r.nextAttemptAt), [past, future, future, future]);
     db.close();
   } finally {
     s.cleanup();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
-import { queueAdmin, registerOperations } from './queue-operations.js';
+import { systemClock } from '../../core/clock.js';
+import { nextAttemptText, queueAdmin, registerOperations } from './queue-operations.js';
 import type { CliContext } from '../io.js';
 
 interface ListOptions extends ConfigOption {
@@ -15,7 +16,7 @@ export function register(program: Command, cli: CliContext): void {
   addConfigOption(
     queue
       .command('list')
-      .description('Messages in the queue, oldest first, with each recipient\'s state')
+      .description('Messages in the queue, oldest first, with each recipient\'s state and when it is tried next')
       .option('--tenant <name>', 'only this tenant\'s messages')
       .option('--state <state>', 'only messages with a recipient in this state (queued, deferred, failed, ...)')
       .option('--limit <n>', 'at most this many messages', '1000')
@@ -38,12 +39,16 @@ export function register(program: Command, cli: CliContext): void {
         cli.stdout.write('The queue is empty.\n');
         return;
       }
+      const now = systemClock.now().getTime();
       const out: string[] = [];
       for (const e of entries) {
         out.push(
           `${e.id}  ${new Date(e.receivedAt).toISOString()}  ${e.tenant ?? '-'}  <${e.mailFrom}>  ${e.size} bytes${e.subject ? `  "${e.subject}"` : ''}`,
         );
-        for (const r of e.recipients) out.push(`    ${r.address}  ${r.state}${r.lastReply ? `  ${r.lastReply}` : ''}`);
+        for (const r of e.recipients) {
+          const next = nextAttemptText(r, now);
+          out.push(`    ${r.address}  ${r.state}${next === null ? '' : `  next ${next}`}${r.lastReply ? `  ${r.lastReply}` : ''}`);
+        }
       }
       out.push(`${entries.length} message${entries.length === 1 ? '' : 's'}`);
       cli.stdout.write(out.join('\n') + '\n');
