@@ -24,20 +24,22 @@ export class SnapshotCache {
   ) {}
 
   snapshot(): Promise<DirectorySnapshot> {
+    // While a check runs, its answer is the current one: the snapshot before it may be stale.
+    if (this.inflight) return this.inflight;
     if (this.current && this.now() - this.checkedAt < this.checkEveryMs) return Promise.resolve(this.current.snapshot);
-    this.inflight ??= this.refresh().finally(() => {
+    this.inflight = this.refresh().finally(() => {
       this.inflight = null;
     });
     return this.inflight;
   }
 
   private async refresh(): Promise<DirectorySnapshot> {
+    const startedAt = this.now();
     const revision = await this.source.revision();
-    this.checkedAt = this.now();
-    if (this.current && this.current.revision === revision) return this.current.snapshot;
-    const snapshot = buildSnapshot(await this.source.load());
-    this.current = { revision, snapshot };
-    return snapshot;
+    if (!this.current || this.current.revision !== revision) this.current = { revision, snapshot: buildSnapshot(await this.source.load()) };
+    // Counted from the start of the check: a change made while it ran is seen at the next one.
+    this.checkedAt = startedAt;
+    return this.current.snapshot;
   }
 }
 
