@@ -5,7 +5,8 @@
  * called, e.g. after a message was accepted) until `stop()`.
  *
  * Tenant settings (DKIM keys, routes, SRS) come from the settings snapshot, checked for changes
- * once at the start of every pass: a change applies from the next pass on, without a restart.
+ * once at the start of every pass: a change applies from the next pass on, without a restart. They
+ * are found by the tenant id the message was queued with, so a rename in between changes nothing.
  */
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeDomain } from '../core/domain.js';
@@ -21,7 +22,7 @@ import type { DirectorySnapshot } from '../policy/index.js';
 import { DsnGenerator } from '../queue/dsn-generator.js';
 import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
-import { defaultSrsSetting, type BodyStore, type DeliveryQueue, type SrsMintedStore } from '../store/ports.js';
+import type { BodyStore, DeliveryQueue, SrsMintedStore } from '../store/ports.js';
 import { TenantSettingsSnapshot } from '../store/tenant-settings-snapshot.js';
 
 /** The `delivery` section of relaygate.yaml, as the config module resolves it (durations in ms). */
@@ -58,8 +59,8 @@ export interface DeliveryDeps {
   /** Our name: EHLO, Reporting-MTA of DSNs, default SRS rewrite domain. */
   hostname: string;
   delivery: DeliveryConfig;
-  /** Whether a sender domain is an accepted domain of the tenant (the policy engine answers). */
-  senderDomainAccepted: (tenant: string, domain: string) => Promise<boolean>;
+  /** Whether a sender domain is an accepted domain of the tenant (by id; the policy engine answers). */
+  senderDomainAccepted: (tenantId: string, domain: string) => Promise<boolean>;
   /** Where every SRS address delivery mints is recorded with its message (bounces are checked against it). */
   srsMinted: SrsMintedStore;
   clock?: Clock;
@@ -86,10 +87,10 @@ export interface DeliveryDeps {
 const tlsModes: readonly TlsMode[] = ['none', 'opportunistic', 'required', 'verify'];
 
 /** The policy engine's accepted-domain answer for SRS, on the live directory snapshot. */
-export function acceptedDomainCheck(source: { snapshot(): Promise<DirectorySnapshot> }): (tenant: string, domain: string) => Promise<boolean> {
-  return async (tenantName, domain) => {
+export function acceptedDomainCheck(source: { snapshot(): Promise<DirectorySnapshot> }): (tenantId: string, domain: string) => Promise<boolean> {
+  return async (tenantId, domain) => {
     const snapshot = await source.snapshot();
-    const tenant = snapshot.tenant(tenantName);
+    const tenant = snapshot.tenantById(tenantId);
     const d = normalizeDomain(domain);
     return tenant !== undefined && d !== null && snapshot.isAcceptedBy(d, tenant);
   };
@@ -135,7 +136,7 @@ export class DeliveryService {
       ...(deps.leaseMs !== undefined ? { leaseMs: deps.leaseMs } : {}),
       resolver: new RoutingResolver({
         serverRoutes,
-        tenantRoutes: { routesFor: (tenant) => this.settingsOf(tenant, (s, id) => s.routesOf(id), []) },
+        tenantRoutes: { routesFor: (tenantId) => this.settings.routesOf(tenantId) },
         dns: new CachingDnsResolver({ servers: deps.delivery.dns.servers, timeoutMs: deps.delivery.dns.timeout }, clock),
         random: deps.random ?? Math.random,
         ownNames: [deps.hostname],
@@ -156,10 +157,10 @@ export class DeliveryService {
         },
         {
           bodies: deps.bodies,
-          dkimKeys: { activeKey: (tenant, domain) => this.settingsOf(tenant, (s, id) => s.activeDkimKey(id, domain), null) },
+          dkimKeys: { activeKey: (tenantId, domain) => this.settings.activeDkimKey(tenantId, domain) },
           clock,
           srs: {
-            settingFor: (tenant) => this.settingsOf(tenant, (s, id) => s.srsOf(id), defaultSrsSetting),
+            settingFor: (tenantId) => this.settings.srsOf(tenantId),
             senderDomainAccepted: deps.senderDomainAccepted,
             secrets: [srsSecret],
             defaultRewriteDomain: deps.srsDomain ?? deps.hostname,
@@ -173,12 +174,6 @@ export class DeliveryService {
       bodies: deps.bodies,
       ...(log ? { log } : {}),
     });
-  }
-
-  /** A setting of the tenant (by name) in this pass's snapshot; `none` for a tenant the directory no longer has. */
-  private settingsOf<T>(tenant: string, read: (s: TenantSettingsSnapshot, id: string) => T, none: T): T {
-    const id = this.settings.tenantId(tenant);
-    return id === null ? none : read(this.settings, id);
   }
 
   /**

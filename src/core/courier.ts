@@ -14,8 +14,8 @@ export interface NextHop {
 }
 
 export interface NextHopResolver<H extends NextHop = NextHop> {
-  /** The next hop for mail of `tenant` to `domain`, or the classified reason there is none. */
-  resolve(tenant: string | null, domain: string): Promise<{ hop: H } | { failure: DeliveryFailure }>;
+  /** The next hop for mail of the tenant (by id) to `domain`, or the classified reason there is none. */
+  resolve(tenantId: string | null, domain: string): Promise<{ hop: H } | { failure: DeliveryFailure }>;
 }
 
 /** Told the results known so far after each SMTP transaction, so they can be recorded at once. */

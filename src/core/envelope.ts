@@ -33,6 +33,12 @@ export interface QueuedEnvelope extends Envelope {
   id: string;
   /** `dsn`: a notification the relay generated (never rewritten, never answered with a DSN). */
   kind: 'mail' | 'dsn';
+  /**
+   * Whose it is: the tenant's stable id, what its settings (DKIM key, routes, SRS) are found by.
+   * Null when no tenant was attributed, or when the tenant has been removed since.
+   */
+  tenantId: string | null;
+  /** The tenant's name as it was at acceptance, for people (a rename does not change it). */
   tenant: string | null;
   size: number;
   /** The header From (P2) address, when the message had one. */

@@ -13,17 +13,17 @@ export { dkimRecordName, dkimTxtRecord, generateDkimKey } from './dkim-keys.js';
 
 /** Where keys come from: the tenant settings snapshot of the delivery pass. */
 export interface DkimKeySource {
-  /** The tenant's (by name) newest active key for exactly `domain`. */
-  activeKey(tenant: string, domain: string): DkimKey | null;
+  /** The tenant's (by id) newest active key for exactly `domain`. */
+  activeKey(tenantId: string, domain: string): DkimKey | null;
 }
 
-/** The key for the From domain of `tenant`: exact domain first, then its parents. */
-export function findSigningKey(keys: DkimKeySource, tenant: string, fromDomain: string): DkimKey | null {
+/** The key of the tenant (by id) for the From domain: exact domain first, then its parents. */
+export function findSigningKey(keys: DkimKeySource, tenantId: string, fromDomain: string): DkimKey | null {
   const d = normalizeDomain(fromDomain);
   if (d === null) return null;
   for (const candidate of [d, ...parentDomains(d)]) {
     if (!candidate.includes('.')) break;
-    const key = keys.activeKey(tenant, candidate);
+    const key = keys.activeKey(tenantId, candidate);
     if (key) return key;
   }
   return null;

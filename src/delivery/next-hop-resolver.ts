@@ -7,9 +7,9 @@ import { planNextHop, type NextHopPlan, type RoutingSettings } from './routing.j
 export class RoutingResolver implements NextHopResolver<NextHopPlan> {
   constructor(private readonly settings: RoutingSettings) {}
 
-  async resolve(tenant: string | null, domain: string): Promise<{ hop: NextHopPlan } | { failure: DeliveryFailure }> {
+  async resolve(tenantId: string | null, domain: string): Promise<{ hop: NextHopPlan } | { failure: DeliveryFailure }> {
     try {
-      return { hop: await planNextHop(this.settings, tenant, domain) };
+      return { hop: await planNextHop(this.settings, tenantId, domain) };
     } catch (err) {
       if (err instanceof DeliveryError) return { failure: err.failure };
       throw err;

@@ -8,16 +8,17 @@ import { Readable } from 'node:stream';
 import { domainOf } from '../core/address.js';
 import type { Clock } from '../core/clock.js';
 import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
-import type { BodyStore, SrsMintedStore } from '../store/ports.js';
+import { defaultSrsSetting, type BodyStore, type SrsMintedStore } from '../store/ports.js';
 import { dkimSignatureFor, findSigningKey, type DkimKeySource } from './dkim.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
 import { Srs } from './srs.js';
 
+/** Tenants are named by id here: the one a queued message keeps, whatever the tenant is called now. */
 export interface SrsPolicy {
   /** Per-tenant switch and rewrite domain (null: `defaultRewriteDomain`). */
-  settingFor(tenant: string): { enabled: boolean; rewriteDomain: string | null };
-  /** Whether `domain` is an accepted domain of `tenant` (answered by the policy engine). */
-  senderDomainAccepted(tenant: string, domain: string): Promise<boolean>;
+  settingFor(tenantId: string): { enabled: boolean; rewriteDomain: string | null };
+  /** Whether `domain` is an accepted domain of the tenant (answered by the policy engine). */
+  senderDomainAccepted(tenantId: string, domain: string): Promise<boolean>;
   secrets: readonly string[];
   defaultRewriteDomain: string;
   /** Every rewritten sender is recorded with its message before it is used: bounces to it are checked against it. */
@@ -44,17 +45,20 @@ export interface PreparedMessage {
  * The envelope sender of a transaction after SRS: rewritten only for recipients the attributed
  * tenant relayed to outside domains (the policy's `relay` verdict at acceptance), with a P1 domain
  * the tenant does not accept. Inbound mail to an accepted domain and a tenant's internal mail keep
- * their P1, and so do the null sender and DSNs. A rewritten sender is recorded with the message
- * before it is returned.
+ * their P1, and so do the null sender and DSNs. Relayed mail of a tenant removed since it was
+ * queued (no tenant id) gets the server's default: rewritten with the default domain, as no tenant
+ * accepts its sender domain any more. A rewritten sender is recorded with the message before it is
+ * returned.
  */
 export async function envelopeSender(message: QueuedEnvelope, recipients: readonly RecipientRef[], srs: SrsPolicy | null, clock: Clock): Promise<string> {
-  if (!srs || message.mailFrom === '' || message.kind === 'dsn' || message.tenant === null) return message.mailFrom;
+  if (!srs || message.mailFrom === '' || message.kind === 'dsn') return message.mailFrom;
   if (!recipients.some((r) => r.relayed)) return message.mailFrom;
   const domain = domainOf(message.mailFrom);
   if (domain === null) return message.mailFrom;
-  const setting = srs.settingFor(message.tenant);
+  const tenantId = message.tenantId;
+  const setting = tenantId === null ? defaultSrsSetting : srs.settingFor(tenantId);
   if (!setting.enabled) return message.mailFrom;
-  if (await srs.senderDomainAccepted(message.tenant, domain)) return message.mailFrom;
+  if (tenantId !== null && (await srs.senderDomainAccepted(tenantId, domain))) return message.mailFrom;
   const rewriter = new Srs({ secrets: srs.secrets, rewriteDomain: setting.rewriteDomain ?? srs.defaultRewriteDomain }, clock);
   const rewritten = rewriter.forward(message.mailFrom);
   if (rewritten !== message.mailFrom) {
@@ -80,7 +84,7 @@ export async function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps)
   let header = '';
   try {
     const fromDomain = message.headerFrom ? domainOf(message.headerFrom) : null;
-    const key = message.tenant && fromDomain ? findSigningKey(deps.dkimKeys, message.tenant, fromDomain) : null;
+    const key = message.tenantId && fromDomain ? findSigningKey(deps.dkimKeys, message.tenantId, fromDomain) : null;
     if (key) {
       const signed = await dkimSignatureFor(first, key, deps.clock.now());
       if (signed.errors.length > 0) deps.log?.(`DKIM signing of ${message.id} failed: ${signed.errors.join('; ')}`);

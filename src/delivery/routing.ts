@@ -13,9 +13,9 @@ import type { ClientCertificate, Route, RouteAuth, TlsMode } from '../store/port
 
 export type { ClientCertificate, Route, RouteAuth, TlsMode };
 
-/** Per-tenant outbound routes (by tenant name), from the tenant settings snapshot of the delivery pass. */
+/** Per-tenant outbound routes (by tenant id), from the tenant settings snapshot of the delivery pass. */
 export interface TenantRouteSource {
-  routesFor(tenant: string): readonly Route[];
+  routesFor(tenantId: string): readonly Route[];
 }
 
 /** One host to try, with everything the SMTP client needs. */
@@ -81,8 +81,8 @@ export function matchRoute(routes: readonly Route[], domain: string): Route | nu
   return best;
 }
 
-export function selectRoute(settings: Pick<RoutingSettings, 'serverRoutes' | 'tenantRoutes'>, tenant: string | null, domain: string): Route | null {
-  const own = tenant ? matchRoute(settings.tenantRoutes.routesFor(tenant), domain) : null;
+export function selectRoute(settings: Pick<RoutingSettings, 'serverRoutes' | 'tenantRoutes'>, tenantId: string | null, domain: string): Route | null {
+  const own = tenantId ? matchRoute(settings.tenantRoutes.routesFor(tenantId), domain) : null;
   return own ?? matchRoute(settings.serverRoutes, domain);
 }
 
@@ -91,16 +91,16 @@ function orderAddresses(addresses: AddressRecord[], preferIPv4: boolean): Addres
   return [...addresses.filter((a) => a.family === first), ...addresses.filter((a) => a.family !== first)];
 }
 
-/** Resolves where mail for `domain` of `tenant` goes. Throws DeliveryError when it cannot go anywhere. */
-export async function planNextHop(settings: RoutingSettings, tenant: string | null, domain: string): Promise<NextHopPlan> {
+/** Resolves where mail for `domain` of the tenant (by id) goes. Throws DeliveryError when it cannot go anywhere. */
+export async function planNextHop(settings: RoutingSettings, tenantId: string | null, domain: string): Promise<NextHopPlan> {
   const d = domain.toLowerCase();
-  const route = selectRoute(settings, tenant, d);
+  const route = selectRoute(settings, tenantId, d);
   const preferIPv4 = settings.preferIPv4 ?? false;
   if (route) {
     const addresses = orderAddresses(await hostAddresses(settings.dns, route.host), preferIPv4);
     if (addresses.length === 0) throw new DeliveryError(LocalFailures.noAddress(`route host ${route.host}`));
     return {
-      key: `route:${tenant ?? ''}:${route.host}:${route.port}:${route.tls}:${route.auth?.user ?? ''}`,
+      key: `route:${tenantId ?? ''}:${route.host}:${route.port}:${route.tls}:${route.auth?.user ?? ''}`,
       destination: route.host,
       hops: addresses.map((a) => ({
         name: route.host, address: a.address, port: route.port, tls: route.tls,

@@ -78,6 +78,7 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
     reply: chosen.reply,
     rule: chosen.rule,
     tenant: chosen.tenant?.name ?? null,
+    tenantId: chosen.tenant?.id ?? null,
     connector:
       chosen.rule === 'internal' || chosen.rule === 'relay' || chosen.verdict === 'pending'
         ? (attribution.connector?.name ?? null)
@@ -100,6 +101,7 @@ function hygieneRefusal(ctx: TransactionContext, address: string, reason: string
     reply: Replies.invalidRecipient,
     rule: 'hygiene',
     tenant: null,
+    tenantId: null,
     connector: null,
     attribution: 'none',
     ruleSet: ctx.ruleSet,

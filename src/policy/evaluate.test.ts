@@ -44,6 +44,21 @@ describe('evaluate: per-recipient records', () => {
     assert.equal(d.recipients[1]!.connector, null);
     for (const r of d.recipients) assert.ok(r.explanation.length > 0);
   });
+
+  test("a decision names its tenant by name and by id, the id the directory gave it (none: null)", () => {
+    const withIds = buildSnapshot({ tenants: snapshot.tenants.map((t) => ({ ...t, id: '01JH00000000000000000000FB' })) });
+    const input = {
+      at: new Date('2024-03-01T10:00:00Z'),
+      connection: { ip: '198.51.100.5', tls: false },
+      message: { mailFrom: 'app@fabrikam.com', recipients: ['x@external.example', 'user%x.example@fabrikam.com'] },
+    };
+    const d = evaluate(withIds, input);
+    assert.deepEqual([d.tenant, d.tenantId], ['fabrikam', '01JH00000000000000000000FB']);
+    assert.deepEqual(d.recipients.map((r) => [r.tenant, r.tenantId]), [['fabrikam', '01JH00000000000000000000FB'], [null, null]]);
+    assert.deepEqual(evaluate(snapshot, input).recipients.map((r) => r.tenantId), [null, null]);
+    assert.equal(withIds.tenantById('01JH00000000000000000000FB')?.name, 'fabrikam');
+    assert.equal(withIds.tenantById('01JH00000000000000000000XX'), undefined);
+  });
 });
 
 describe('evaluate: bounces returning to SRS addresses (our rule)', () => {

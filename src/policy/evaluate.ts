@@ -90,6 +90,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
 
   return {
     tenant: attribution.tenant?.name ?? null,
+    tenantId: attribution.tenant?.id ?? null,
     connector: attribution.connector?.name ?? null,
     attribution: attribution.kind,
     ruleSet: ruleSetInForce(attribution.tenant, at),

@@ -1,5 +1,5 @@
 import { compareText, parentDomains, type Domain } from '../core/domain.js';
-import { tenantNameKey, type AcceptedDomain, type Directory, type InboundConnector, type Tenant } from '../directory/model.js';
+import { tenantNameKey, type AcceptedDomain, type Directory, type InboundConnector, type Tenant, type TenantId } from '../directory/model.js';
 import { lookupKeysForPresentedName, parseCertificateNamePattern, patternKey, type CertificateNamePattern } from './certificate-name.js';
 import { parsePrefix, type ParsedPrefix } from '../core/ip-prefix.js';
 import { IpPrefixIndex } from './ip-prefix-index.js';
@@ -24,6 +24,7 @@ interface DomainEntry {
 export class DirectorySnapshot {
   readonly tenants: readonly Tenant[];
   private readonly tenantsByName = new Map<string, Tenant>();
+  private readonly tenantsById = new Map<TenantId, Tenant>();
   private readonly exactDomains = new Map<string, DomainEntry>();
   private readonly subdomainParents = new Map<string, DomainEntry>();
   private readonly onPremisesByCertificate = new Map<string, IndexedConnector[]>();
@@ -35,6 +36,7 @@ export class DirectorySnapshot {
     this.tenants = directory.tenants;
     for (const tenant of directory.tenants) {
       this.tenantsByName.set(tenantNameKey(tenant.name), tenant);
+      if (tenant.id !== undefined) this.tenantsById.set(tenant.id, tenant);
       for (const accepted of tenant.acceptedDomains) {
         const key = accepted.domain.toLowerCase();
         this.exactDomains.set(key, { tenant, accepted });
@@ -61,6 +63,11 @@ export class DirectorySnapshot {
   /** The tenant of that name, in any case (names are case-insensitive, as in the directory). */
   tenant(name: string): Tenant | undefined {
     return this.tenantsByName.get(tenantNameKey(name));
+  }
+
+  /** The tenant with this id, whatever it is called now. */
+  tenantById(id: TenantId): Tenant | undefined {
+    return this.tenantsById.get(id);
   }
 
   /** The tenant that accepts domain d (relay-policy.md §1): exact, or a matchSubDomains ancestor. */

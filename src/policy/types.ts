@@ -3,7 +3,7 @@
  * explanation out. Nothing here touches the network, the disk, the clock or randomness.
  */
 import type { SmtpReply } from '../core/reply.js';
-import type { RuleSet } from '../directory/model.js';
+import type { RuleSet, TenantId } from '../directory/model.js';
 
 /** What the TLS layer learned of the client certificate. Trust is judged outside (it needs crypto). */
 export interface CertificateFacts {
@@ -144,6 +144,8 @@ export interface RecipientDecision {
   rule: DecisionRule;
   /** The tenant the decision belongs to: T for internal/relay, U for inbound, null otherwise. */
   tenant: string | null;
+  /** That tenant's id (what per-tenant data is keyed by); null also for a tenant the directory gave none. */
+  tenantId: TenantId | null;
   connector: string | null;
   attribution: AttributionKind;
   ruleSet: RuleSet;
@@ -166,6 +168,8 @@ export interface CertificateJudgement {
 export interface TransactionDecision {
   /** The tenant that owns the connection (connector attribution), if any. */
   tenant: string | null;
+  /** That tenant's id; null also for a tenant the directory gave none. */
+  tenantId: TenantId | null;
   connector: string | null;
   attribution: AttributionKind;
   /** The rule set in force for the attributed tenant at the instant (the default, `2023-11`, if none). */

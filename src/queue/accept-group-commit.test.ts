@@ -34,6 +34,7 @@ const decision: DecisionRecord = {
   sessionId: 's1',
   messageId: null,
   clientIp: '192.0.2.1',
+  tenantId: null,
   tenant: null,
   connector: null,
   attribution: 'none',

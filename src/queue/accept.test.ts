@@ -32,6 +32,7 @@ function setup() {
 function envelope(id: string): MessageEnvelope {
   return {
     id,
+    tenantId: null,
     tenant: 'demo',
     connector: 'demo-ip',
     attribution: 'ip',
@@ -182,6 +183,7 @@ test('decisions ride along with the next round and abandoned files are removed',
       sessionId: 's1',
       messageId: null,
       clientIp: '192.0.2.1',
+      tenantId: null,
       tenant: null,
       connector: null,
       attribution: 'none',
@@ -251,6 +253,7 @@ test('a message that fails its commit takes its decisions with it: none point at
       sessionId: `s-${id}`,
       messageId: id,
       clientIp: '127.0.0.1',
+      tenantId: null,
       tenant: 'demo',
       connector: 'demo-ip',
       attribution: 'ip',

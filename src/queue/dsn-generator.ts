@@ -107,7 +107,7 @@ export class DsnGenerator {
     const queued = this.deps.queue.enqueueDsn(
       {
         message: {
-          id, kind: 'dsn', outsideRecipients: 0, tenant: message.tenant, attribution: message.attribution, directionality: 'Originating',
+          id, kind: 'dsn', outsideRecipients: 0, tenantId: message.tenantId, tenant: message.tenant, attribution: message.attribution, directionality: 'Originating',
           mailFrom: '', envId: null, ret: null,
           bodyType: content.some((b) => b > 127) ? '8BITMIME' : null,
           smtputf8: /[^\x00-\x7f]/.test(message.mailFrom),

@@ -110,7 +110,7 @@ function setup(courier: RecordingCourier, log: string[] = [], leaseMs?: number) 
     await writer.commit();
     await queue.commit({
       messages: [{
-        id, tenant: 'contoso', connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: from, envId: null, ret: null,
+        id, tenantId: null, tenant: 'contoso', connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: from, envId: null, ret: null,
         bodyType: null, smtputf8: false, size: body.length, clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
         headerFrom: from, subject: id, messageIdHeader: null, receivedAt: clock.now().getTime(),
         recipients: to.map((address) => ({ address, domain: address.slice(address.indexOf('@') + 1), notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null, verdict: 'relay' as const })),

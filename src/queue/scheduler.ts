@@ -136,10 +136,10 @@ export class Scheduler<H extends NextHop = NextHop> {
     const hops = new Map<string, { hop: H } | { failure: DeliveryFailure }>();
     for (const work of works) {
       for (const r of work.recipients) {
-        const hopKey = `${work.message.tenant ?? ''}\u0000${r.domain}`;
+        const hopKey = `${work.message.tenantId ?? ''}\u0000${r.domain}`;
         let resolved = hops.get(hopKey);
         if (!resolved) {
-          resolved = await d.resolver.resolve(work.message.tenant, r.domain);
+          resolved = await d.resolver.resolve(work.message.tenantId, r.domain);
           hops.set(hopKey, resolved);
         }
         if ('failure' in resolved) {

@@ -159,6 +159,7 @@ export async function receiveData(
   try {
     await deps.acceptor.accept(file, {
       id: queueId,
+      tenantId: first.tenantId,
       tenant: first.tenant,
       connector: first.connector,
       attribution: first.attribution,

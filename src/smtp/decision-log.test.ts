@@ -14,6 +14,7 @@ function decision(verdict: RecipientDecision['verdict']): RecipientDecision {
     reply: verdict === 'rejected' ? Replies.relayDenied : Replies.recipientOk,
     rule: verdict === 'rejected' ? 'nobody' : 'relay',
     tenant: null,
+    tenantId: null,
     connector: null,
     attribution: 'none',
     ruleSet: '2023-11',

@@ -33,8 +33,9 @@ export interface ReplaceOptions {
  * transaction, so readers can rebuild their policy snapshot only when it moved.
  *
  * Every stored tenant has an id (a ULID) that no edit changes: a tenant written without one keeps
- * the id of the stored tenant of the same name (in any case), or gets a new one. Per-tenant data
- * elsewhere in the store refers to the id and goes when the tenant goes.
+ * the id of the stored tenant of the same name (in any case), or gets a new one. Per-tenant settings
+ * elsewhere in the store refer to the id and go when the tenant goes; its queued messages stay, with
+ * a null tenant id from then on (accepted mail is still delivered, without the tenant's settings).
  */
 export interface DirectoryStore {
   load(): Promise<StoredDirectory>;
@@ -87,12 +88,17 @@ export interface AcceptedMessage extends Omit<QueuedEnvelope, 'kind' | 'outsideR
   recipients: AcceptedRecipient[];
 }
 
-/** One policy decision for the trace and the impact report (a row of `decisions`). */
+/**
+ * One policy decision for the trace and the impact report (a row of `decisions`): a record of the
+ * past, kept as it was decided. The tenant's id is the key the trace reads by; the name is the one it
+ * had then. Neither changes when the tenant is renamed or removed.
+ */
 export interface DecisionRecord {
   at: number;
   sessionId: string;
   messageId: string | null;
   clientIp: string;
+  tenantId: TenantId | null;
   tenant: string | null;
   connector: string | null;
   attribution: AttributionKind;
@@ -161,7 +167,11 @@ export interface GeneratedMessage {
 
 /** The accept side: what the acceptor's group commit writes. */
 export interface AcceptStore {
-  /** The messages with their recipients and the decisions, in one transaction: all or nothing. */
+  /**
+   * The messages with their recipients and the decisions, in one transaction: all or nothing. A
+   * message whose tenant id the directory no longer has (the tenant was removed after the decision)
+   * is stored with a null tenant id, as if it had been queued before the removal; it is never refused.
+   */
   commit(batch: AcceptBatch): Promise<void>;
   /** The ids among these that name a stored message (the orphan-body sweep asks). */
   existingMessages(ids: readonly string[]): Promise<Set<string>>;
@@ -258,7 +268,8 @@ export interface QueueAdminStore {
 export interface DecisionFilter {
   sessionId?: string;
   messageId?: string;
-  tenant?: string;
+  /** The tenant's decisions under every name it had. */
+  tenantId?: TenantId;
   /** Only decisions with a smaller id (paging back through the log). */
   before?: number;
   /** At most this many (default 100). */

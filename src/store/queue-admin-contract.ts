@@ -27,7 +27,7 @@ export function queueAdminStoreContract(adapter: string, open: () => Promise<Ope
     const [entry, ...more] = await admin.select({}, { limit: 10 });
     assert.deepEqual(more, []);
     assert.deepEqual(entry?.message, {
-      id: m.id, kind: 'mail', tenant: 'contoso', attribution: 'ip', directionality: 'Originating', mailFrom: 'alice@contoso.test',
+      id: m.id, kind: 'mail', tenantId: null, tenant: 'contoso', attribution: 'ip', directionality: 'Originating', mailFrom: 'alice@contoso.test',
       envId: 'ENV1', ret: 'HDRS', bodyType: '8BITMIME', smtputf8: false, size: 123, headerFrom: 'alice@contoso.test', receivedAt: T0,
       outsideRecipients: 2, connector: 'apps', clientIp: '192.0.2.7', clientHelo: 'app.contoso.test', tls: 'TLSv1.3 TLS_AES_256_GCM_SHA384', subject: 'hello',
       messageIdHeader: '<1@contoso.test>',

@@ -6,13 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newQueueId } from '../queue/queue-id.js';
-import type { AcceptedMessage, AcceptedRecipient, DecisionRecord, DecisionStore, QueueAdminStore, QueueStore } from './ports.js';
+import type { AcceptedMessage, AcceptedRecipient, DecisionRecord, DecisionStore, DirectoryStore, QueueAdminStore, QueueStore } from './ports.js';
 
 /** The queue's ports on one database. */
 export interface OpenedQueue {
   queue: QueueStore;
   admin: QueueAdminStore;
   decisions: DecisionStore;
+  /** The directory on the same database: queued messages refer to its tenants by id. */
+  directory: DirectoryStore;
   /** Closes the handle; `reopen` opens the same database again (durability). */
   close(): Promise<void>;
   reopen(): Promise<OpenedQueue>;
@@ -31,7 +33,7 @@ export function accepted(
   const receivedAt = over.receivedAt ?? T0;
   return {
     id: newQueueId(new Date(receivedAt)),
-    tenant: 'contoso', connector: 'apps', attribution: 'ip', directionality: 'Originating', mailFrom: 'alice@contoso.test',
+    tenantId: null, tenant: 'contoso', connector: 'apps', attribution: 'ip', directionality: 'Originating', mailFrom: 'alice@contoso.test',
     envId: 'ENV1', ret: 'HDRS', bodyType: '8BITMIME', smtputf8: false, size: 123, clientIp: '192.0.2.7', clientHelo: 'app.contoso.test',
     tls: 'TLSv1.3 TLS_AES_256_GCM_SHA384', headerFrom: 'alice@contoso.test', subject: 'hello', messageIdHeader: '<1@contoso.test>', receivedAt,
     ...over,
@@ -48,7 +50,7 @@ export function accepted(
 
 export function decision(over: Partial<DecisionRecord> = {}): DecisionRecord {
   return {
-    at: T0, sessionId: 's1', messageId: null, clientIp: '192.0.2.7', tenant: 'contoso', connector: 'apps', attribution: 'ip',
+    at: T0, sessionId: 's1', messageId: null, clientIp: '192.0.2.7', tenantId: null, tenant: 'contoso', connector: 'apps', attribution: 'ip',
     mailFrom: 'alice@contoso.test', recipient: 'a@remote.test', verdict: 'relay', reply: '250 2.1.5 Recipient OK', ruleSet: '2023-11',
     currentVerdict: 'relay', legacyVerdict: 'relay', steps: '[{"step":"A1"}]', ...over,
   };
@@ -73,7 +75,7 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
     const [work, ...more] = await queue.claimDue('node-a', T0, 10 * MINUTE, 10);
     assert.deepEqual(more, []);
     assert.deepEqual(work?.message, {
-      id: m.id, kind: 'mail', tenant: 'contoso', attribution: 'ip', directionality: 'Originating', mailFrom: 'alice@contoso.test',
+      id: m.id, kind: 'mail', tenantId: null, tenant: 'contoso', attribution: 'ip', directionality: 'Originating', mailFrom: 'alice@contoso.test',
       envId: 'ENV1', ret: 'HDRS', bodyType: '8BITMIME', smtputf8: false, size: 123, headerFrom: 'alice@contoso.test', receivedAt: T0,
       outsideRecipients: 1,
     });
@@ -83,6 +85,44 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
         { messageId: m.id, address: 'a@remote.test', domain: 'remote.test', notify: null, orcpt: null, relayed: true, state: 'inflight', attempts: 0, lastReply: null, lastAttemptAt: null, lastRemoteMta: null },
         { messageId: m.id, address: 'b@other.test', domain: 'other.test', notify: 'FAILURE,DELAY', orcpt: 'rfc822;b@other.test', relayed: false, state: 'inflight', attempts: 0, lastReply: null, lastAttemptAt: null, lastRemoteMta: null },
       ],
+    );
+  });
+
+  withQueue('a message is queued under its tenant id and keeps it through a rename, with the name it was accepted under', async ({ queue, admin, directory }) => {
+    await directory.addTenant({ name: 'contoso' });
+    const [tenant] = (await directory.load()).tenants;
+    const m = accepted({ tenantId: tenant!.id }, ['a@remote.test', { address: 'b@remote.test', state: 'failed', lastReply: '550 5.1.1 no', dsnStatus: 'owed' }]);
+    await queue.commit({ messages: [m], decisions: [] });
+    await directory.replace({ tenants: [{ ...tenant!, name: 'Northwind' }] });
+    const [work] = await queue.claimDue('node-a', T0, MINUTE, 10);
+    assert.deepEqual([work?.message.tenantId, work?.message.tenant], [tenant!.id, 'contoso']);
+    const [owed] = await queue.owedDsns(10);
+    const dsnId = newQueueId(new Date(T0 + 1000));
+    await queue.enqueueDsn({ message: { ...owed!.message, id: dsnId, kind: 'dsn', mailFrom: '', receivedAt: T0 + 1000 }, recipients: [{ address: 'alice@contoso.test', domain: 'contoso.test' }] }, owed!.recipients.map((r) => r.id), 'failure', []);
+    const [dsn] = await admin.select({ ids: [dsnId] }, { limit: 1 });
+    assert.deepEqual([dsn?.message.tenantId, dsn?.message.tenant], [tenant!.id, 'contoso'], 'a DSN belongs to the tenant of its message');
+  });
+
+  withQueue("removing the tenant leaves its queued messages, with a null tenant id and the name kept", async ({ queue, directory }) => {
+    await directory.addTenant({ name: 'contoso' });
+    const [tenant] = (await directory.load()).tenants;
+    const m = accepted({ tenantId: tenant!.id });
+    await queue.commit({ messages: [m], decisions: [] });
+    await directory.removeTenant('contoso');
+    const [work] = await queue.claimDue('node-a', T0, MINUTE, 10);
+    assert.deepEqual([work?.message.id, work?.message.tenantId, work?.message.tenant], [m.id, null, 'contoso']);
+  });
+
+  withQueue('a tenant id the directory no longer has is stored as null, and the rest of the batch with it', async ({ queue, directory }) => {
+    await directory.addTenant({ name: 'contoso' });
+    const [tenant] = (await directory.load()).tenants;
+    // Decided while the tenant existed, committed after its removal.
+    const [gone, kept] = [accepted({ tenantId: '01JGZZZZZZZZZZZZZZZZZZZZZZ' }), accepted({ tenantId: tenant!.id })];
+    await queue.commit({ messages: [gone, kept], decisions: [] });
+    const works = await queue.claimDue('node-a', T0, MINUTE, 10);
+    assert.deepEqual(
+      works.map((w) => [w.message.id, w.message.tenantId, w.message.tenant]).sort(),
+      [[gone.id, null, 'contoso'], [kept.id, tenant!.id, 'contoso']].sort(),
     );
   });
 

@@ -11,6 +11,8 @@ import { TestDnsServer } from '../support/dns-server.js';
 import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { testDirectoryYaml } from '../support/test-directory.js';
 import { DeliveryService } from '../../src/app/delivery.js';
+import { parseDirectoryYaml } from '../../src/directory/index.js';
+import { SqliteDirectoryStore } from '../../src/store/sqlite/directory-store.js';
 import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
 import { SqliteServerSecrets } from '../../src/store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../../src/store/sqlite/tenant-settings-store.js';
@@ -23,9 +25,14 @@ const dns = new TestDnsServer();
 const ascii = new SmtpReceiver({ smtputf8: false });
 /** remote.test and müller.test: a next hop with SMTPUTF8, for transactions that declared it. */
 const utf8Hop = new SmtpReceiver();
+/** contoso's id: decisions and queued messages name the tenant by it (the store holds the directory too). */
+const CONTOSO = '01JH0000000000000000000001';
+const directory = parseDirectoryYaml(testDirectoryYaml);
+directory.tenants = directory.tenants.map((t) => (t.name === 'contoso' ? { ...t, id: CONTOSO } : t));
 
 before(async () => {
-  relay = await startHarness({ directory: testDirectoryYaml });
+  relay = await startHarness({ directory });
+  await new SqliteDirectoryStore(relay.db).replace(directory);
   const dnsAddress = await dns.start();
   const port = await ascii.start('127.0.0.1');
   await utf8Hop.start('127.0.0.2', port);
@@ -45,7 +52,7 @@ before(async () => {
     srsSecret: await new SqliteServerSecrets(relay.db).secret('srs', Date.now()),
     hostname: 'relay.test',
     delivery: { retry: [60_000], expireAfter: 86_400_000, delayNotifyAfter: 14_400_000, dns: { servers: [dnsAddress], timeout: 1000 }, routes: [], allowLocalAddresses: true },
-    senderDomainAccepted: async (tenant, domain) => tenant === 'contoso' && domain === 'contoso.example',
+    senderDomainAccepted: async (tenantId, domain) => tenantId === CONTOSO && domain === 'contoso.example',
     srsMinted: new SqliteSrsMintedStore(relay.db),
     mxPort: port,
   });

@@ -123,7 +123,7 @@ export class DeliveryHarness {
         // The test zone's MX hosts are the receivers on 127.0.0.x: the lab switch, not the default.
         allowLocalAddresses: true,
       },
-      senderDomainAccepted: async (tenant, domain) => this.accepted.has(`${tenant}/${domain}`),
+      senderDomainAccepted: async (tenantId, domain) => [...this.tenantIds].some(([name, id]) => id === tenantId && this.accepted.has(`${name}/${domain}`)),
       srsMinted: new SqliteSrsMintedStore(this.db),
       clock: this.clock,
       random: () => 0.99,
@@ -142,8 +142,10 @@ export class DeliveryHarness {
     const writer = await this.bodies.create(id);
     await pipeline(Readable.from([Buffer.from(body)]), writer.writable());
     await writer.commit();
+    const tenant = input.tenant === undefined ? 'contoso' : input.tenant;
     const message: AcceptedMessage = {
-      id, tenant: input.tenant === undefined ? 'contoso' : input.tenant, connector: null, attribution: 'ip', directionality: 'Originating',
+      // Queued as acceptance does: under the tenant's id, with its name for display.
+      id, tenantId: tenant === null ? null : this.tenantId(tenant), tenant, connector: null, attribution: 'ip', directionality: 'Originating',
       mailFrom: input.from, envId: input.envId ?? null, ret: input.ret ?? null, bodyType: null, smtputf8: false,
       size: Buffer.byteLength(body), clientIp: '127.0.0.1', clientHelo: 'client.test', tls: null,
       headerFrom: input.headerFrom === undefined ? input.from : input.headerFrom, subject: `test ${id}`, messageIdHeader: null, receivedAt,

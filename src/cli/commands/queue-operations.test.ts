@@ -30,7 +30,7 @@ async function seed(s: CliSandbox, count: number, make: (i: number) => { tenant:
     await pipeline(Readable.from([Buffer.from(`From: ${m.from}\r\nSubject: message ${i}\r\n\r\nbody\r\n`)]), body.writable());
     await body.commit();
     messages.push({
-      id, tenant: m.tenant, connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: m.from, envId: null, ret: null,
+      id, tenantId: null, tenant: m.tenant, connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: m.from, envId: null, ret: null,
       bodyType: null, smtputf8: false, size: 40, clientIp: '127.0.0.1', clientHelo: null, tls: null, headerFrom: m.from,
       subject: `message ${i}`, messageIdHeader: null, receivedAt,
       recipients: m.to.map((a) => ({ address: a, domain: a.split('@')[1]!, notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null, verdict: 'relay' as const })),

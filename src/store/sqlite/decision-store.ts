@@ -7,6 +7,7 @@ interface DecisionRow {
   session_id: string;
   message_id: string | null;
   client_ip: string;
+  tenant_id: string | null;
   tenant: string | null;
   connector: string | null;
   attribution: string;
@@ -25,9 +26,9 @@ export class SqliteDecisionStore implements DecisionStore {
   private readonly insertStmt;
   constructor(private readonly db: SqliteDatabase) {
     this.insertStmt = db.prepare(
-      `INSERT INTO decisions (at, session_id, message_id, client_ip, tenant, connector, attribution, mail_from,
+      `INSERT INTO decisions (at, session_id, message_id, client_ip, tenant_id, tenant, connector, attribution, mail_from,
         recipient, verdict, reply, rule_set, current_verdict, legacy_verdict, steps)
-       VALUES (@at, @sessionId, @messageId, @clientIp, @tenant, @connector, @attribution, @mailFrom,
+       VALUES (@at, @sessionId, @messageId, @clientIp, @tenantId, @tenant, @connector, @attribution, @mailFrom,
         @recipient, @verdict, @reply, @ruleSet, @currentVerdict, @legacyVerdict, @steps)`,
     );
   }
@@ -44,7 +45,7 @@ export class SqliteDecisionStore implements DecisionStore {
   async list(filter: DecisionFilter = {}): Promise<StoredDecision[]> {
     const where: string[] = [];
     const args: Record<string, unknown> = { limit: filter.limit ?? 100 };
-    for (const [key, column] of [['sessionId', 'session_id'], ['messageId', 'message_id'], ['tenant', 'tenant']] as const) {
+    for (const [key, column] of [['sessionId', 'session_id'], ['messageId', 'message_id'], ['tenantId', 'tenant_id']] as const) {
       const value = filter[key];
       if (value === undefined) continue;
       where.push(`${column} = @${key}`);
@@ -66,6 +67,7 @@ function toDecision(r: DecisionRow): StoredDecision {
     sessionId: r.session_id,
     messageId: r.message_id,
     clientIp: r.client_ip,
+    tenantId: r.tenant_id,
     tenant: r.tenant,
     connector: r.connector,
     attribution: r.attribution as StoredDecision['attribution'],

@@ -5,7 +5,7 @@ import type { AttributionKind, Directionality } from '../../policy/types.js';
 
 export interface MessageRow {
   /** attribution and directionality hold only what acceptance wrote (AcceptedMessage's types). */
-  id: string; kind: string; tenant: string | null; attribution: AttributionKind; directionality: Directionality;
+  id: string; kind: string; tenant_id: string | null; tenant: string | null; attribution: AttributionKind; directionality: Directionality;
   mail_from: string; env_id: string | null; ret: string | null; body_type: string | null; smtputf8: number;
   size: number; header_from: string | null; received_at: number; outside_recipients: number;
 }
@@ -16,8 +16,15 @@ export interface RecipientRow {
   last_remote_mta: string | null; verdict: string | null;
 }
 
+/**
+ * The value of `messages.tenant_id` for the parameter `@tenantId`: the id, or null when the directory
+ * no longer has that tenant (removed after the decision). The reference would otherwise refuse the
+ * whole group commit.
+ */
+export const TENANT_ID_IF_KNOWN = '(SELECT t.id FROM tenants t WHERE t.id = @tenantId)';
+
 export const MESSAGE_COLUMNS =
-  'm.id, m.kind, m.tenant, m.attribution, m.directionality, m.mail_from, m.env_id, m.ret, m.body_type, m.smtputf8, m.size, m.header_from, m.received_at, ' +
+  'm.id, m.kind, m.tenant_id, m.tenant, m.attribution, m.directionality, m.mail_from, m.env_id, m.ret, m.body_type, m.smtputf8, m.size, m.header_from, m.received_at, ' +
   "(SELECT COUNT(*) FROM recipients o WHERE o.message_id = m.id AND o.verdict = 'relay') AS outside_recipients";
 export const RECIPIENT_COLUMNS =
   'r.id, r.message_id, r.address, r.domain, r.notify, r.orcpt, r.state, r.attempts, r.last_reply, r.last_attempt_at, r.last_remote_mta, r.verdict';
@@ -26,6 +33,7 @@ export function toMessage(row: MessageRow): QueuedMessage {
   return {
     id: row.id,
     kind: row.kind === 'dsn' ? 'dsn' : 'mail',
+    tenantId: row.tenant_id,
     tenant: row.tenant,
     attribution: row.attribution,
     directionality: row.directionality,

@@ -8,7 +8,7 @@ import type {
 } from '../ports.js';
 import { assertTransition } from '../../queue/states.js';
 import { statement, type SqliteDatabase } from './database.js';
-import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
+import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, TENANT_ID_IF_KNOWN, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
 
@@ -110,9 +110,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   async enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void> {
     const insertMessage = this.db.prepare(
-      `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
+      `INSERT INTO messages (id, kind, tenant_id, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
          smtputf8, size, header_from, subject, received_at)
-       VALUES (@id, 'dsn', @tenant, NULL, @attribution, @directionality, '', NULL, NULL, @bodyType, @smtputf8, @size,
+       VALUES (@id, 'dsn', ${TENANT_ID_IF_KNOWN}, @tenant, NULL, @attribution, @directionality, '', NULL, NULL, @bodyType, @smtputf8, @size,
          @headerFrom, @subject, @receivedAt)`,
     );
     const insertRecipient = this.db.prepare(
@@ -127,7 +127,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       if (dsn) {
         const m: QueuedMessage = dsn.message;
         insertMessage.run({
-          id: m.id, tenant: m.tenant, attribution: m.attribution, directionality: m.directionality, bodyType: m.bodyType,
+          id: m.id, tenantId: m.tenantId, tenant: m.tenant, attribution: m.attribution, directionality: m.directionality, bodyType: m.bodyType,
           smtputf8: m.smtputf8 ? 1 : 0, size: m.size, headerFrom: m.headerFrom,
           subject: kind === 'failure' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)',
           receivedAt: m.receivedAt,

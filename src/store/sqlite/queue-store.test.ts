@@ -7,6 +7,7 @@ import { queueAdminStoreContract } from '../queue-admin-contract.js';
 import { queueStoreContract, type OpenedQueue } from '../queue-contract.js';
 import { openSqlite } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
+import { SqliteDirectoryStore } from './directory-store.js';
 import { SqliteQueueAdminStore } from './queue-admin-store.js';
 import { SqliteQueueStore } from './queue-store.js';
 
@@ -20,6 +21,7 @@ function openAt(file: string): OpenedQueue {
     queue: new SqliteQueueStore(db),
     admin: new SqliteQueueAdminStore(db),
     decisions: new SqliteDecisionStore(db),
+    directory: new SqliteDirectoryStore(db),
     close: async () => {
       if (db.open) db.close();
     },

@@ -2,6 +2,7 @@ import type { AcceptBatch, AcceptedMessage, QueueStore } from '../ports.js';
 import { sqliteFailure, statement, type SqliteDatabase } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
 import { SqliteDeliveryQueue } from './delivery-store.js';
+import { TENANT_ID_IF_KNOWN } from './delivery-rows.js';
 
 /**
  * The queue on SQLite: the accept side here (one transaction per group-commit round, so many
@@ -20,10 +21,10 @@ export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore 
     super(db);
     this.decisions = new SqliteDecisionStore(db);
     this.insertMessage = db.prepare(
-      `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret,
+      `INSERT INTO messages (id, kind, tenant_id, tenant, connector, attribution, directionality, mail_from, env_id, ret,
         body_type, smtputf8, size, client_ip, client_helo, tls, header_from, subject,
         message_id_header, received_at)
-       VALUES (@id, 'mail', @tenant, @connector, @attribution, @directionality, @mailFrom, @envId, @ret,
+       VALUES (@id, 'mail', ${TENANT_ID_IF_KNOWN}, @tenant, @connector, @attribution, @directionality, @mailFrom, @envId, @ret,
         @bodyType, @smtputf8, @size, @clientIp, @clientHelo, @tls, @headerFrom, @subject,
         @messageIdHeader, @receivedAt)`,
     );

@@ -5,6 +5,7 @@ import { deliveryQuotasMigration } from './004_delivery_quotas.js';
 import { srsMintedMigration } from './005_srs_minted.js';
 import { tenantIdsMigration } from './006_tenant_ids.js';
 import { queueLeasesAndIndexesMigration } from './007_queue_leases_and_indexes.js';
+import { messageTenantIdsMigration } from './008_message_tenant_ids.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -31,4 +32,5 @@ export const migrations: Migration[] = [
   srsMintedMigration,
   tenantIdsMigration,
   queueLeasesAndIndexesMigration,
+  messageTenantIdsMigration,
 ];
