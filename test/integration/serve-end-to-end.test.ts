@@ -53,6 +53,39 @@ async function session(localAddress = '127.0.0.1'): Promise<RawSmtpClient> {
   return c;
 }
 
+const QUOTA_REFUSAL = '550 5.7.232 Daily recipient quota reached; it resets at 00:00 UTC';
+
+async function quotaSet(tenant: string, limit: string): Promise<void> {
+  const set = await runRelaygate(['quota', 'set', tenant, limit, '--config', 'relaygate.yaml'], dir);
+  assert.equal(set.code, 0, set.stderr);
+}
+
+/** The reply to one RCPT of legacyapp's application (127.0.0.2), in a transaction left unsent. */
+async function legacyappRcpt(): Promise<string> {
+  const c = await session('127.0.0.2');
+  try {
+    assert.equal(await c.command('MAIL FROM:<app@legacy.example>'), '250 2.1.0 Sender OK');
+    return await c.command('RCPT TO:<probe@external.example>');
+  } finally {
+    await c.command('QUIT');
+    c.close();
+  }
+}
+
+/**
+ * Waits until the running server applies the tenant settings written so far. It reads them as one
+ * snapshot at one revision, so once the last change applies every earlier one does: the last is
+ * legacyapp's limit, 0 (its RCPT is refused) or unlimited (accepted again), and legacyapp's RCPT
+ * shows it without touching the counts the tests look at.
+ */
+async function settingsApplied(legacyappReply: string): Promise<void> {
+  let last = '';
+  await waitFor(async () => (last = await legacyappRcpt()) === legacyappReply, {
+    message: () => `legacyapp's RCPT answered ${legacyappReply} (last: ${last})`,
+    intervalMs: 100,
+  });
+}
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relaygate-e2e-'));
   receiver = new SmtpReceiver();
@@ -125,10 +158,9 @@ describe('serve: accept and deliver', () => {
 
 describe('serve: daily recipient quota at RCPT', () => {
   test('the recipient over the limit gets a generic 550 5.7.232, the decision record names tenant and limit; the message goes out for the rest', async () => {
-    const set = await runRelaygate(['quota', 'set', 'load', String(MESSAGES + 1), '--config', 'relaygate.yaml'], dir);
-    assert.equal(set.code, 0, set.stderr);
-    // The running server checks the tenant settings for changes once a second.
-    await new Promise((r) => setTimeout(r, 1_100));
+    await quotaSet('load', String(MESSAGES + 1));
+    await quotaSet('legacyapp', '0');
+    await settingsApplied(QUOTA_REFUSAL);
     const c = await session();
     assert.equal(await c.command('MAIL FROM:<app@load.example>'), '250 2.1.0 Sender OK');
     assert.equal(await c.command('RCPT TO:<quota-1@external.example>'), '250 2.1.5 Recipient OK');
@@ -152,8 +184,9 @@ describe('serve: daily recipient quota at RCPT', () => {
     } finally {
       db2.close();
     }
-    assert.equal((await runRelaygate(['quota', 'set', 'load', 'unlimited', '--config', 'relaygate.yaml'], dir)).code, 0);
-    await new Promise((r) => setTimeout(r, 1_100));
+    await quotaSet('load', 'unlimited');
+    await quotaSet('legacyapp', 'unlimited');
+    await settingsApplied('250 2.1.5 Recipient OK');
   });
 });
 
