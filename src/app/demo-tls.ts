@@ -26,15 +26,22 @@ export interface DemoTlsFiles {
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-export function demoTlsFiles(dataDir: string, hostname: string): DemoTlsFiles {
+/** Where the demo's TLS files are (or will be) under `dataDir`, without making them. */
+export function demoTlsPaths(dataDir: string): DemoTlsFiles {
   const dir = join(dataDir, 'tls');
-  const files: DemoTlsFiles = {
+  return {
     cert: join(dir, 'demo-server.pem'),
     key: join(dir, 'demo-server.key'),
     clientCa: join(dir, 'demo-client-ca.pem'),
     clientCert: join(dir, 'demo-client.pem'),
     clientKey: join(dir, 'demo-client.key'),
   };
+}
+
+/** The demo's TLS files under `dataDir`, made when they are missing. */
+export function demoTlsFiles(dataDir: string, hostname: string): DemoTlsFiles {
+  const dir = join(dataDir, 'tls');
+  const files = demoTlsPaths(dataDir);
   const caKey = join(dir, 'demo-client-ca.key');
   mkdirSync(dir, { recursive: true });
   try {

@@ -277,6 +277,17 @@ describe('check: what it assumed and which CAs it trusted', () => {
       assert.equal(r.out.split('\n')[1], `Client certificate judged against Node's root certificates: ${config} sets no tls.clientCa, and the relay then trusts these`);
     });
 
+    test('with the demo settings and no demo client CA made yet: Node\'s roots, and it says which file the demo will trust', async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'rg-democa-'));
+      const r = await runCliCaptured(['check', '--eml', eml, '--ip', '198.51.100.7', '--cert', cert, '--directory', directory], { env: {}, cwd });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const demoCa = join(cwd, 'data', 'tls', 'demo-client-ca.pem');
+      assert.equal(
+        r.stdout.split('\n')[1],
+        `Client certificate judged against Node's root certificates: the built-in demo settings set no tls.clientCa and the demo's client CA ${demoCa} is not made yet (the first \`npm start\` makes it, and the demo relay trusts it from then on)`,
+      );
+    });
+
     test('--ca wins over the configuration; a clientCa that cannot be read is named with its key', async () => {
       const config = join(dir, 'with-ca.yaml');
       const r = await relaygate('check', '--eml', eml, '--ip', '198.51.100.7', '--cert', cert, '--config', config, '--ca', pki.otherCa.certPath, '--directory', directory);

@@ -10,13 +10,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type RelaygateConfig } from '../../src/config/index.js';
 import { openStores, type Stores } from '../../src/app/stores.js';
 import { serve } from '../../src/app/server.js';
 import { serveBanner } from '../../src/cli/serve-banner.js';
+import { runCliCaptured } from '../../src/cli/testing.js';
 import { bodyText } from '../support/relay-harness.js';
 
 let dir: string;
@@ -123,6 +124,21 @@ test('the printed certificate command relays a null-sender bounce (exact 250), w
   const withoutCertificate = cert.filter((w, i, all) => !['--tls-cert', '--tls-key'].includes(w) && !['--tls-cert', '--tls-key'].includes(all[i - 1]!));
   const refused = await swaks(withoutCertificate);
   assert.match(refused.output, /\n<~\* 550 5\.7\.64 TenantAttribution; Relay Access Denied\n/, refused.output);
+});
+
+test('check in the demo directory judges the demo client certificate against the demo client CA, and agrees with the live demo', async () => {
+  const tls = relay.demo!.tls!;
+  const eml = join(dir, 'ndr.eml');
+  writeFileSync(eml, 'Return-Path: <>\r\nFrom: postmaster@demo.example\r\nTo: someone@example.com\r\nSubject: Undeliverable\r\n\r\nx\r\n');
+  const r = await runCliCaptured(['check', '--eml', eml, '--ip', '127.0.0.1', '--cert', tls.clientCert], { env: {}, cwd: dir });
+  const lines = r.stdout.split('\n');
+  assert.equal(lines[1], `Client certificate judged against the demo's client CA ${tls.clientCa}, as the demo relay does`, r.stdout);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /\bcertificate\b[\s\S]*\brelay\b/, 'the certificate connector relays it, as the live demo did');
+  const doc = JSON.parse((await runCliCaptured(['check', '--eml', eml, '--ip', '127.0.0.1', '--cert', tls.clientCert, '--json'], { env: {}, cwd: dir })).stdout) as {
+    connector: string; recipients: Array<{ verdict: string }>; trustStore: string;
+  };
+  assert.deepEqual([doc.connector, doc.recipients.map((x) => x.verdict), doc.trustStore], ['certificate', ['relay'], `the demo's client CA ${tls.clientCa}, as the demo relay does`]);
 });
 
 test('a second start keeps the demo files; a data directory without the client files gets them', async () => {

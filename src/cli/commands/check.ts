@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { demoTlsPaths } from '../../app/demo-tls.js';
 import { auditTenant, renderAudit } from '../../compliance/audit.js';
 import { allAccepted, renderCheck, toCheckJson } from '../../compliance/check-report.js';
 import { loadScenarioFile, parseInstant, readDirectoryFile } from '../../compliance/scenario.js';
 import { parseIpAddress } from '../../core/ip-prefix.js';
+import type { RelaygateConfig } from '../../config/index.js';
 import type { Directory } from '../../directory/model.js';
 import { buildSnapshot, evaluate } from '../../policy/index.js';
 import type { CertificateFacts, EvaluationInput, PolicySettings } from '../../policy/types.js';
@@ -38,7 +41,7 @@ export function register(program: Command, cli: CliContext): void {
     .option('--json', 'machine-readable output')
     .option('--config <file>', 'relaygate.yaml: the directory in its store, the settings the rules read (limits.allowAddressLiterals) and its tls.clientCa for client certificates')
     .option('--directory <file>', 'use this tenants.yaml instead of the store')
-    .option('--ca <file>', 'CA bundle trusted for client certificates (default: the configuration\'s tls.clientCa, else Node\'s roots)')
+    .option('--ca <file>', 'CA bundle trusted for client certificates (default: the configuration\'s tls.clientCa; with the demo settings the demo\'s client CA; else Node\'s roots)')
     .option('--eml <file>', 'evaluate this message: P2 and recipients come from it')
     .option('--ip <address>', 'source IP of the connection (with --eml)')
     .option('--tls', 'the connection is encrypted (with --eml; implied by --cert)')
@@ -89,14 +92,28 @@ function withFilesResolved(cli: CliContext, opts: CheckOptions): CheckOptions {
 
 /**
  * The CAs a client certificate is judged against: --ca, else those of the server the configuration
- * describes (its tls.clientCa, or Node's roots when it sets none, as the server does).
+ * describes (its tls.clientCa; with the demo settings the client CA the demo made; or Node's roots
+ * when it sets none, as the server does).
  */
 function trustStore(cli: CliContext, given: CheckOptions, opts: CheckOptions): TrustStore {
   if (opts.ca) return caBundleTrustStore(opts.ca, '--ca', `--ca ${given.ca}`);
   const config = loadCliConfig(cli, opts);
   const file = config.configFile ?? 'the built-in demo settings';
   if (config.tls.clientCa) return caBundleTrustStore(config.tls.clientCa, 'tls.clientCa', `tls.clientCa ${config.tls.clientCa} of ${file}, as the relay does`);
+  if (usesDemoTls(config)) {
+    // The demo serve trusts the client CA it made in its data directory (app/server.ts).
+    const demoCa = demoTlsPaths(config.dataDir).clientCa;
+    if (existsSync(demoCa)) return caBundleTrustStore(demoCa, "the demo's client CA", `the demo's client CA ${demoCa}, as the demo relay does`);
+    return nodeRootsTrustStore(
+      `Node's root certificates: the built-in demo settings set no tls.clientCa and the demo's client CA ${demoCa} is not made yet (the first \`npm start\` makes it, and the demo relay trusts it from then on)`,
+    );
+  }
   return nodeRootsTrustStore(`Node's root certificates: ${file} sets no tls.clientCa, and the relay then trusts these`);
+}
+
+/** Whether `serve` with this configuration runs on the demo's own TLS files, as app/server.ts decides. */
+function usesDemoTls(config: RelaygateConfig): boolean {
+  return config.configFile === null && !config.tls.cert && config.listeners.some((l) => l.tls !== 'none');
 }
 
 async function runAudit(cli: CliContext, opts: CheckOptions, now: Date): Promise<void> {
