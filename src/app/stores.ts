@@ -19,7 +19,10 @@ import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
 import { PgBodyStore } from '../store/postgres/body-store.js';
+import { PgDecisionStore } from '../store/postgres/decision-store.js';
 import { PgDirectoryStore } from '../store/postgres/directory-store.js';
+import { PgQueueAdminStore } from '../store/postgres/queue-admin-store.js';
+import { PgQueueStore } from '../store/postgres/queue-store.js';
 import { postgresFailure } from '../store/postgres/errors.js';
 import { PgQuotaCounters } from '../store/postgres/quota-counters.js';
 import { PgServerSecrets } from '../store/postgres/server-secrets.js';
@@ -66,15 +69,6 @@ export interface SqliteStores extends Stores {
 
 export const SQLITE_FILE = 'relaygate.db';
 export const SPOOL_DIR = 'spool';
-
-export class UnsupportedStoreError extends RelaygateError {
-  constructor(store: string, what: string) {
-    super('unsupported', `store ${redactStoreUrl(store)}: ${what} is not on PostgreSQL yet: use "sqlite"`, {
-      details: { store: redactStoreUrl(store) },
-    });
-    this.name = 'UnsupportedStoreError';
-  }
-}
 
 /** Hides a password in a store URL before it reaches a message. */
 export function redactStoreUrl(url: string): string {
@@ -143,7 +137,7 @@ export function postgresOptions(config: Partial<Pick<RelaygateConfig, 'postgres'
 
 /**
  * The PostgreSQL stores on the database at config.store, this node's pool sized and its sessions'
- * timeouts set by config.postgres. The ports not yet on PostgreSQL say so when first used.
+ * timeouts set by config.postgres: every port, bodies included, so nodes share everything.
  */
 async function openPostgresStores(config: StoreConfig): Promise<Stores> {
   const location = redactStoreUrl(config.store);
@@ -155,22 +149,13 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     const code = failure instanceof RelaygateError && failure.code === 'store-full' ? 'store-full' : 'store-unavailable';
     throw new RelaygateError(code, `${location}: ${messageOf(err)}`, { details: { database: location }, cause: err });
   }
-  const notYet = (what: string): never => {
-    throw new UnsupportedStoreError(config.store, what);
-  };
   let closed: Promise<void> | undefined;
   return {
     location,
     directory: new PgDirectoryStore(db, newTenantId),
-    get queue(): QueueStore {
-      return notYet('the queue');
-    },
-    get queueAdmin(): QueueAdminStore {
-      return notYet('the queue');
-    },
-    get decisions(): DecisionStore {
-      return notYet('the decision log');
-    },
+    queue: new PgQueueStore(db),
+    queueAdmin: new PgQueueAdminStore(db),
+    decisions: new PgDecisionStore(db),
     bodies: new PgBodyStore(db),
     srsMinted: new PgSrsMintedStore(db),
     tenantSettings: new PgTenantSettingsStore(db),

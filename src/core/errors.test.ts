@@ -13,7 +13,6 @@ import { CsvError } from '../compliance/message-trace-csv.js';
 import { MessageTraceError } from '../compliance/message-trace.js';
 import { ScenarioError } from '../compliance/scenario.js';
 import { DataDirLockedError } from '../app/data-dir-lock.js';
-import { UnsupportedStoreError } from '../app/stores.js';
 import { BareLineEndingError, NulCharacterError } from '../smtp/line-ending-guard.js';
 import { ProxyHeaderError } from '../smtp/proxy-protocol.js';
 import { StorageError } from '../queue/accept.js';
@@ -36,7 +35,6 @@ test('every error class is a RelaygateError with its code and structured details
     [new MessageTraceError('no tenant named x', 'not-found'), 'not-found', {}],
     [new ScenarioError('s.yaml: bad'), 'invalid', {}],
     [new DataDirLockedError('locked', { dataDir: '/d', nodeId: 'n1', pid: 7 }), 'conflict', { dataDir: '/d', nodeId: 'n1', pid: 7 }],
-    [new UnsupportedStoreError('postgres://u:secret@h/db', 'the queue'), 'unsupported', { store: 'postgres://u:***@h/db' }],
     [new BareLineEndingError(12), 'invalid', { offset: 12 }],
     [new NulCharacterError(3), 'invalid', { offset: 3 }],
     [new ProxyHeaderError('bad header'), 'invalid', {}],

@@ -56,10 +56,17 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   };
 }
 
-/** A fresh database for the calling suite, dropped when the suite (the test file) ends. */
+const suiteDatabases: TestDatabase[] = [];
+// Registered when the test file imports this module, so on the file's root: a database asked for
+// inside a hook or a test still lives until the whole file is done.
+after(async () => {
+  for (const db of suiteDatabases.splice(0)) await db.drop();
+});
+
+/** A fresh database for the calling test file, dropped when the file's tests are done. */
 export async function testDatabase(label: string): Promise<string> {
   const db = await createTestDatabase(label);
-  after(() => db.drop());
+  suiteDatabases.push(db);
   return db.url;
 }
 

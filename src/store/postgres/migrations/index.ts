@@ -2,6 +2,7 @@ import { directoryMigration } from './001_directory.js';
 import { tenantSettingsMigration } from './002_tenant_settings.js';
 import { srsMintedMigration } from './003_srs_minted.js';
 import { bodiesMigration } from './004_bodies.js';
+import { queueMigration } from './005_queue.js';
 
 /**
  * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
@@ -15,4 +16,4 @@ export interface PostgresMigration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration];
+export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration];

@@ -1,0 +1,227 @@
+/**
+ * The queue on PostgreSQL (rules: src/queue/states.ts; tables: migration 005), shared by every node.
+ *
+ * Acceptance: one transaction per group-commit round holds the round's messages, their recipients
+ * and decisions; `commit()` resolves once it committed, and only then does the client get its 250.
+ *
+ * Delivery: a claim is one statement that picks due recipients in due order with FOR UPDATE SKIP
+ * LOCKED (nodes claiming at once take disjoint rows, none waits for another) and leases them to the
+ * owner, incrementing each lease's generation. An outcome applies only while the recipient is still
+ * in flight under that owner's lease; a lease that ran out and was claimed again has a new owner or
+ * generation, so the late outcome changes nothing.
+ */
+import { RelaygateError } from '../../core/errors.js';
+import { assertTransition } from '../../queue/states.js';
+import type { AcceptBatch, DeliveryQueue, GeneratedMessage, MessageWork, QueueStore, RecipientOutcome } from '../ports.js';
+import type { PgDatabase, PgQueryable } from './database.js';
+import { insertDecisions } from './decision-store.js';
+import { withMessages, type RecipientRow } from './queue-rows.js';
+
+const FINAL = ['delivered', 'failed', 'expired'];
+
+export class PgQueueStore implements QueueStore, DeliveryQueue {
+  /**
+   * The fencing token of every lease this instance holds: recipient id → the generation its claim
+   * set. An outcome is recorded only if the row still carries that generation, so neither another
+   * node nor a later run of this node under the same id (which releases and claims again) can be
+   * overwritten by a run that was paused past its lease and woke up.
+   */
+  private readonly generations = new Map<number, { generation: number; until: number }>();
+
+  constructor(private readonly db: PgDatabase) {}
+
+  // ---- acceptance ----
+
+  async commit(batch: AcceptBatch): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await insertMessages(tx, batch);
+      await insertDecisions(tx, batch.decisions);
+    });
+  }
+
+  async existingMessages(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await this.db.query<{ id: string }>('SELECT id FROM messages WHERE id = ANY($1::text[])', [ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  // ---- delivery ----
+
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<MessageWork[]> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<RecipientRow>(
+        `WITH due AS (
+           SELECT id FROM recipients
+           WHERE state IN ('queued', 'deferred', 'inflight') AND next_attempt_at <= $1 AND (state <> 'inflight' OR lease_until <= $1)
+           ORDER BY next_attempt_at, id
+           LIMIT $4
+           FOR UPDATE SKIP LOCKED
+         )
+         UPDATE recipients r SET state = 'inflight', lease_owner = $2, lease_until = $1 + $3::bigint,
+           lease_generation = r.lease_generation + 1, updated_at = $1
+         FROM due WHERE r.id = due.id
+         RETURNING r.*`,
+        [now, owner, leaseMs, limit],
+      );
+      rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
+      const work = await withMessages(tx, rows);
+      this.forgetLeasesBefore(now - leaseMs);
+      for (const r of rows) this.generations.set(r.id, { generation: r.lease_generation, until: r.lease_until ?? now + leaseMs });
+      return work;
+    });
+  }
+
+  /** Leases that ran out a lease's length ago are not worth a token: their outcome can only be refused. */
+  private forgetLeasesBefore(instant: number): void {
+    for (const [id, lease] of this.generations) if (lease.until < instant) this.generations.delete(id);
+  }
+
+  async record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number> {
+    for (const o of outcomes) assertTransition('inflight', o.state);
+    if (outcomes.length === 0) return 0;
+    const { rows } = await this.db.query<{ id: number }>(
+      `UPDATE recipients r SET state = o.state, last_reply = COALESCE(o.reply, r.last_reply),
+         last_remote_mta = CASE WHEN o.reply IS NULL THEN r.last_remote_mta ELSE o.remote END,
+         attempts = r.attempts + CASE WHEN o.attempted THEN 1 ELSE 0 END,
+         last_attempt_at = CASE WHEN o.attempted THEN $2 ELSE r.last_attempt_at END,
+         next_attempt_at = COALESCE(o.next, r.next_attempt_at), dsn_status = COALESCE(o.dsn, r.dsn_status),
+         lease_owner = NULL, lease_until = NULL, updated_at = $2
+       FROM jsonb_to_recordset($3::jsonb) AS o(id bigint, generation bigint, state text, reply text, remote text, attempted boolean, next bigint, dsn text)
+       WHERE r.id = o.id AND r.state = 'inflight' AND r.lease_owner = $1 AND r.lease_generation = o.generation
+       RETURNING r.id`,
+      [
+        owner,
+        now,
+        JSON.stringify(
+          outcomes.map((o) => ({
+            // A lease this instance never took (or forgot) has no token: -1 matches no row.
+            id: o.id, generation: this.generations.get(o.id)?.generation ?? -1, state: o.state, reply: o.reply, remote: o.remoteMta ?? null, attempted: o.attempted,
+            next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null,
+          })),
+        ),
+      ],
+    );
+    for (const r of rows) this.generations.delete(r.id);
+    return rows.length;
+  }
+
+  async recoverLeases(now: number): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `UPDATE recipients SET state = 'queued', lease_owner = NULL, lease_until = NULL,
+         next_attempt_at = LEAST(next_attempt_at, $1), updated_at = $1 WHERE state = 'inflight'`,
+      [now],
+    );
+    return rowCount ?? 0;
+  }
+
+  async owedDsns(limit: number): Promise<MessageWork[]> {
+    const { rows } = await this.db.query<RecipientRow>(
+      "SELECT * FROM recipients WHERE dsn_status = 'owed' ORDER BY message_id, id LIMIT $1",
+      [limit],
+    );
+    return withMessages(this.db, rows);
+  }
+
+  async delayNoticesDue(receivedBefore: number, limit: number): Promise<MessageWork[]> {
+    const { rows } = await this.db.query<RecipientRow>(
+      `SELECT r.* FROM recipients r JOIN messages m ON m.id = r.message_id
+       WHERE r.state = 'deferred' AND NOT r.delayed_dsn_sent AND m.received_at <= $1 ORDER BY r.message_id, r.id LIMIT $2`,
+      [receivedBefore, limit],
+    );
+    return withMessages(this.db, rows);
+  }
+
+  /**
+   * Marks the recipients reported on and queues the DSN in one transaction, all or nothing: when
+   * another node has reported on any of them in the meantime, this one changes nothing (and its
+   * DSN is not queued), so two nodes never send the sender two notices for one recipient.
+   */
+  async enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const mark = (ids: readonly number[], status: string): Promise<number> =>
+        (kind === 'failure'
+          ? tx.query("UPDATE recipients SET dsn_status = $2 WHERE id = ANY($1::bigint[]) AND dsn_status = 'owed'", [ids, status])
+          : tx.query('UPDATE recipients SET delayed_dsn_sent = true WHERE id = ANY($1::bigint[]) AND NOT delayed_dsn_sent', [ids])
+        ).then((r) => r.rowCount ?? 0);
+      const marked = reportedOn.length === 0 ? 0 : await mark(reportedOn, 'sent');
+      if (marked < new Set(reportedOn).size) throw new AlreadyReported();
+      if (suppressed.length > 0) await mark(suppressed, 'suppressed');
+      if (dsn) await insertDsn(tx, dsn, kind);
+    }).catch((err: unknown) => {
+      if (!(err instanceof AlreadyReported)) throw err;
+    });
+  }
+
+  async completedMessages(limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT m.id FROM messages m
+       WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND (r.state <> ALL($1::text[]) OR r.dsn_status = 'owed'))
+       ORDER BY m.id LIMIT $2`,
+      [FINAL, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async deleteMessages(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.db.query('DELETE FROM messages WHERE id = ANY($1::text[])', [ids]);
+  }
+}
+
+/** Another node reported on a recipient first: the transaction is rolled back and nothing is queued. */
+class AlreadyReported extends RelaygateError {
+  constructor() {
+    super('conflict', 'another node reported on these recipients first');
+    this.name = 'AlreadyReported';
+  }
+}
+
+async function insertMessages(tx: PgQueryable, batch: AcceptBatch): Promise<void> {
+  if (batch.messages.length === 0) return;
+  await tx.query(
+    `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
+       smtputf8, size, client_ip, client_helo, tls, header_from, subject, message_id_header, received_at, outside_recipients)
+     SELECT m."id", 'mail', m."tenant", m."connector", m."attribution", m."directionality", m."mailFrom", m."envId", m."ret",
+       m."bodyType", m."smtputf8", m."size", m."clientIp", m."clientHelo", m."tls", m."headerFrom", m."subject",
+       m."messageIdHeader", m."receivedAt", m."outside"
+     FROM jsonb_to_recordset($1::jsonb) AS m("id" text, "tenant" text, "connector" text, "attribution" text,
+       "directionality" text, "mailFrom" text, "envId" text, "ret" text, "bodyType" text, "smtputf8" boolean, "size" bigint,
+       "clientIp" text, "clientHelo" text, "tls" text, "headerFrom" text, "subject" text, "messageIdHeader" text,
+       "receivedAt" bigint, "outside" integer)`,
+    [JSON.stringify(batch.messages.map(({ recipients, ...m }) => ({ ...m, outside: recipients.filter((r) => r.verdict === 'relay').length })))],
+  );
+  const recipients = batch.messages.flatMap((m) =>
+    m.recipients.map((r) => ({
+      n: 0,
+      messageId: m.id, address: r.address, domain: r.domain, notify: r.notify, orcpt: r.orcpt, verdict: r.verdict, state: r.state,
+      lastReply: r.lastReply, dsnStatus: r.dsnStatus, at: m.receivedAt,
+    })),
+  );
+  recipients.forEach((r, n) => (r.n = n));
+  if (recipients.length === 0) return;
+  await tx.query(
+    `INSERT INTO recipients (message_id, address, domain, notify, orcpt, verdict, state, next_attempt_at, last_reply, dsn_status, updated_at)
+     SELECT r."messageId", r."address", r."domain", r."notify", r."orcpt", r."verdict", r."state", r."at", r."lastReply", r."dsnStatus", r."at"
+     FROM jsonb_to_recordset($1::jsonb) AS r("messageId" text, "address" text, "domain" text, "notify" text,
+       "orcpt" text, "verdict" text, "state" text, "lastReply" text, "dsnStatus" text, "at" bigint, n bigint)
+     ORDER BY r.n`,
+    [JSON.stringify(recipients)],
+  );
+}
+
+async function insertDsn(tx: PgQueryable, dsn: GeneratedMessage, kind: 'failure' | 'delay'): Promise<void> {
+  const m = dsn.message;
+  await tx.query(
+    `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
+       smtputf8, size, header_from, subject, received_at, outside_recipients)
+     VALUES ($1, 'dsn', $2, NULL, $3, $4, '', NULL, NULL, $5, $6, $7, $8, $9, $10, 0)`,
+    [m.id, m.tenant, m.attribution, m.directionality, m.bodyType, m.smtputf8, m.size, m.headerFrom,
+      kind === 'failure' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)', m.receivedAt],
+  );
+  if (dsn.recipients.length === 0) return;
+  await tx.query(
+    `INSERT INTO recipients (message_id, address, domain, state, next_attempt_at, updated_at)
+     SELECT $1, r.address, r.domain, 'queued', $2, $2
+     FROM jsonb_to_recordset($3::jsonb) AS r(address text, domain text, n bigint) ORDER BY r.n`,
+    [m.id, m.receivedAt, JSON.stringify(dsn.recipients.map((r, n) => ({ ...r, n })))],
+  );
+}
