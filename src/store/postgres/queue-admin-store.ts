@@ -55,6 +55,7 @@ export class PgQueueAdminStore implements QueueAdminStore {
             nextAttemptAt: r.next_attempt_at,
             dsnStatus: dsnStatusOf(r),
             delayNoticeSent: r.delayed_dsn_sent,
+            lease: r.state === 'inflight' && r.lease_owner !== null && r.lease_until !== null ? { owner: r.lease_owner, until: r.lease_until } : null,
           })),
         }));
       },

@@ -105,11 +105,26 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
     return rows.length;
   }
 
-  async recoverLeases(now: number): Promise<number> {
+  /** Extends this owner's live leases (a long pass); the generation stays: the claim's token still holds. */
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+    const { rowCount } = await this.db.query(
+      "UPDATE recipients SET lease_until = $3 WHERE state = 'inflight' AND lease_owner = $1 AND lease_until > $2",
+      [owner, now, now + leaseMs],
+    );
+    for (const lease of this.generations.values()) if (lease.until > now) lease.until = now + leaseMs;
+    return rowCount ?? 0;
+  }
+
+  /**
+   * At start: this owner's in-flight recipients (its previous run's) are due again at once. A run
+   * that is in fact still alive, paused, loses them: the claims that follow bump the generation, so
+   * its outcomes are refused.
+   */
+  async releaseLeases(owner: string, now: number): Promise<number> {
     const { rowCount } = await this.db.query(
       `UPDATE recipients SET state = 'queued', lease_owner = NULL, lease_until = NULL,
-         next_attempt_at = LEAST(next_attempt_at, $1), updated_at = $1 WHERE state = 'inflight'`,
-      [now],
+         next_attempt_at = LEAST(next_attempt_at, $2), updated_at = $2 WHERE state = 'inflight' AND lease_owner = $1`,
+      [owner, now],
     );
     return rowCount ?? 0;
   }
