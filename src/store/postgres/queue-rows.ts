@@ -6,7 +6,7 @@ import type { PgQueryable } from './database.js';
 
 export interface MessageRow {
   /** attribution and directionality hold only what acceptance wrote (AcceptedMessage's types). */
-  id: string; kind: string; tenant: string | null; attribution: AttributionKind; directionality: Directionality;
+  id: string; kind: string; tenant_id: string | null; tenant: string | null; attribution: AttributionKind; directionality: Directionality;
   mail_from: string; env_id: string | null; ret: string | null; body_type: string | null; smtputf8: boolean;
   size: number; header_from: string | null; received_at: number; outside_recipients: number;
   connector: string | null; client_ip: string | null; client_helo: string | null; tls: string | null;
@@ -24,6 +24,7 @@ export function toMessage(row: MessageRow): QueuedMessage {
   return {
     id: row.id,
     kind: row.kind === 'dsn' ? 'dsn' : 'mail',
+    tenantId: row.tenant_id,
     tenant: row.tenant,
     attribution: row.attribution,
     directionality: row.directionality,

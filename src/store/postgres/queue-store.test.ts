@@ -8,10 +8,14 @@ import { queueAdminStoreContract } from '../queue-admin-contract.js';
 import { accepted, queueStoreContract, T0, type OpenedQueue } from '../queue-contract.js';
 import { openPostgres } from './database.js';
 import { PgDecisionStore } from './decision-store.js';
+import { PgDirectoryStore } from './directory-store.js';
+import { randomBytes } from 'node:crypto';
+import { ulidGenerator } from '../../core/ulid.js';
 import { PgQueueAdminStore } from './queue-admin-store.js';
 import { PgQueueStore } from './queue-store.js';
 
 const database = testDatabase('queue');
+const newId = ulidGenerator(Date.now, (n) => randomBytes(n));
 
 async function openAt(url: string): Promise<OpenedQueue> {
   const db = await openPostgres(url, { poolSize: 4 });
@@ -20,6 +24,7 @@ async function openAt(url: string): Promise<OpenedQueue> {
     queue: new PgQueueStore(db),
     admin: new PgQueueAdminStore(db),
     decisions: new PgDecisionStore(db),
+    directory: new PgDirectoryStore(db, newId),
     close: () => (closed ??= db.close()),
     reopen: () => openAt(url),
     another: () => openAt(url),

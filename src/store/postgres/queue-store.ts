@@ -3,6 +3,8 @@
  *
  * Acceptance: one transaction per group-commit round holds the round's messages, their recipients
  * and decisions; `commit()` resolves once it committed, and only then does the client get its 250.
+ * A message whose tenant the directory no longer has (removed after the decision) is stored with a
+ * null tenant id rather than failing the round.
  *
  * Delivery: a claim is one statement that picks due recipients in due order with FOR UPDATE SKIP
  * LOCKED (nodes claiming at once take disjoint rows, none waits for another) and leases them to the
@@ -193,12 +195,12 @@ class AlreadyReported extends RelaygateError {
 async function insertMessages(tx: PgQueryable, batch: AcceptBatch): Promise<void> {
   if (batch.messages.length === 0) return;
   await tx.query(
-    `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
+    `INSERT INTO messages (id, kind, tenant_id, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
        smtputf8, size, client_ip, client_helo, tls, header_from, subject, message_id_header, received_at, outside_recipients)
-     SELECT m."id", 'mail', m."tenant", m."connector", m."attribution", m."directionality", m."mailFrom", m."envId", m."ret",
+     SELECT m."id", 'mail', (SELECT t.id FROM tenants t WHERE t.id = m."tenantId"), m."tenant", m."connector", m."attribution", m."directionality", m."mailFrom", m."envId", m."ret",
        m."bodyType", m."smtputf8", m."size", m."clientIp", m."clientHelo", m."tls", m."headerFrom", m."subject",
        m."messageIdHeader", m."receivedAt", m."outside"
-     FROM jsonb_to_recordset($1::jsonb) AS m("id" text, "tenant" text, "connector" text, "attribution" text,
+     FROM jsonb_to_recordset($1::jsonb) AS m("id" text, "tenantId" text, "tenant" text, "connector" text, "attribution" text,
        "directionality" text, "mailFrom" text, "envId" text, "ret" text, "bodyType" text, "smtputf8" boolean, "size" bigint,
        "clientIp" text, "clientHelo" text, "tls" text, "headerFrom" text, "subject" text, "messageIdHeader" text,
        "receivedAt" bigint, "outside" integer)`,
@@ -226,11 +228,11 @@ async function insertMessages(tx: PgQueryable, batch: AcceptBatch): Promise<void
 async function insertDsn(tx: PgQueryable, dsn: GeneratedMessage, kind: 'failure' | 'delay'): Promise<void> {
   const m = dsn.message;
   await tx.query(
-    `INSERT INTO messages (id, kind, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
+    `INSERT INTO messages (id, kind, tenant_id, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
        smtputf8, size, header_from, subject, received_at, outside_recipients)
-     VALUES ($1, 'dsn', $2, NULL, $3, $4, '', NULL, NULL, $5, $6, $7, $8, $9, $10, 0)`,
+     VALUES ($1, 'dsn', (SELECT t.id FROM tenants t WHERE t.id = $11), $2, NULL, $3, $4, '', NULL, NULL, $5, $6, $7, $8, $9, $10, 0)`,
     [m.id, m.tenant, m.attribution, m.directionality, m.bodyType, m.smtputf8, m.size, m.headerFrom,
-      kind === 'failure' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)', m.receivedAt],
+      kind === 'failure' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)', m.receivedAt, m.tenantId],
   );
   if (dsn.recipients.length === 0) return;
   await tx.query(

@@ -12,6 +12,9 @@ import type { PostgresMigration } from './index.js';
  * lease_until, and carries a generation that every claim increments: the fencing token an outcome is
  * checked against, so a node that was presumed dead cannot record over what another claim did.
  * outside_recipients (recipients relayed outside, the bound of SRS returns) is counted at insert.
+ * A message names its tenant by id (ON DELETE SET NULL: removing a tenant never takes accepted mail
+ * with it) and keeps the name it was accepted under; a decision keeps both as they were, referring
+ * to nothing, since the trace is history.
  *
  * decisions is partitioned by range of `at`; until day partitions are made, rows go to the default
  * partition, so retention can later drop whole days instead of deleting rows.
@@ -23,6 +26,7 @@ export const queueMigration: PostgresMigration = {
 CREATE TABLE messages (
   id text PRIMARY KEY,
   kind text NOT NULL CHECK (kind IN ('mail', 'dsn')),
+  tenant_id text REFERENCES tenants(id) ON DELETE SET NULL,
   tenant text,
   connector text,
   attribution text NOT NULL,
@@ -43,6 +47,7 @@ CREATE TABLE messages (
   outside_recipients integer NOT NULL
 );
 CREATE INDEX messages_tenant ON messages (tenant);
+CREATE INDEX messages_tenant_id ON messages (tenant_id);
 CREATE INDEX messages_received ON messages (received_at);
 CREATE TABLE recipients (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -77,6 +82,7 @@ CREATE TABLE decisions (
   session_id text NOT NULL,
   message_id text,
   client_ip text NOT NULL,
+  tenant_id text,
   tenant text,
   connector text,
   attribution text NOT NULL,
@@ -93,6 +99,6 @@ CREATE TABLE decisions_default PARTITION OF decisions DEFAULT;
 CREATE INDEX decisions_id ON decisions (id);
 CREATE INDEX decisions_message ON decisions (message_id, id);
 CREATE INDEX decisions_session ON decisions (session_id, id);
-CREATE INDEX decisions_tenant ON decisions (tenant, id);
+CREATE INDEX decisions_tenant ON decisions (tenant_id, id);
 `,
 };
