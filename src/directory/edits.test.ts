@@ -53,15 +53,17 @@ test('edits naming something missing or already present fail with a kind', () =>
   }
 });
 
-test('an edit that makes the directory invalid fails validation with the usual messages', () => {
-  assert.throws(
-    () => applyEdit(demoDirectory, { op: 'addDomain', tenant: 'fabrikam', domain: { domain: 'demo.example' } }),
-    (err: unknown) => {
-      assert.ok(err instanceof DirectoryValidationError);
-      assert.deepEqual(err.lines, ['tenant fabrikam, accepted domain demo.example: domain: demo.example is already an accepted domain of tenant demo']);
+test('adding a domain that has an owner is a conflict naming the owner, in this tenant or another', () => {
+  for (const [tenant, given] of [['fabrikam', 'demo.example'], ['demo', 'Demo.Example.']] as const) {
+    assert.throws(() => applyEdit(demoDirectory, { op: 'addDomain', tenant, domain: { domain: given } }), (err: unknown) => {
+      assert.ok(err instanceof DirectoryEditError);
+      assert.deepEqual([err.kind, err.code, err.message], ['exists', 'conflict', 'demo.example already belongs to tenant demo']);
       return true;
-    },
-  );
+    });
+  }
+});
+
+test('an edit that makes the directory invalid fails validation with the usual messages', () => {
   assert.throws(
     () => applyEdit(demoDirectory, { op: 'updateConnector', tenant: 'demo', connector: 'certificate', patch: { tlsSenderCertificateName: null } }),
     (err: unknown) => {

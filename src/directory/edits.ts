@@ -70,9 +70,16 @@ export function applyEdit(dir: Directory, edit: DirectoryEdit): Directory {
     case 'removeTenant':
       tenants.splice(tenants.indexOf(existingTenant(tenants, edit.tenant)), 1);
       break;
-    case 'addDomain':
-      existingTenant(tenants, edit.tenant).acceptedDomains.push(edit.domain);
+    case 'addDomain': {
+      const t = existingTenant(tenants, edit.tenant);
+      // A domain belongs to one tenant (relay-policy.md §1): adding one that has an owner is a
+      // conflict with the directory as it is, whichever tenant owns it, not a malformed file.
+      const d = typeof edit.domain.domain === 'string' ? normalizeDomain(edit.domain.domain) : null;
+      const owner = d === null ? undefined : tenants.find((x) => x.acceptedDomains.some((y) => (y as { domain: string }).domain === d));
+      if (owner) throw new DirectoryEditError(`${d} already belongs to tenant ${owner.name}`, 'exists');
+      t.acceptedDomains.push(edit.domain);
       break;
+    }
     case 'removeDomain': {
       const d = normalizeDomain(edit.domain) ?? edit.domain;
       const owner = tenants.find((t) => t.acceptedDomains.some((x) => (x as { domain: string }).domain === d));

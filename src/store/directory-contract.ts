@@ -133,7 +133,8 @@ export function directoryStoreContract(adapter: string, open: () => Promise<Open
 
   withStore('a failing edit changes nothing', async ({ store }) => {
     await store.replace(demoDirectory);
-    await assert.rejects(store.addDomain('fabrikam', { domain: 'demo.example' }), DirectoryValidationError);
+    await assert.rejects(store.addDomain('fabrikam', { domain: 'demo.example' }), { name: 'DirectoryEditError', message: 'demo.example already belongs to tenant demo' });
+    await assert.rejects(store.addDomain('demo', { domain: 'mail.*.example' }), DirectoryValidationError);
     await assert.rejects(store.addConnector('demo', { name: 'bad', type: 'OnPremises' }), DirectoryValidationError);
     await assert.rejects(store.removeTenant('nobody'), DirectoryEditError);
     await assert.rejects(store.addTenant({ name: 'DEMO' }), DirectoryEditError);

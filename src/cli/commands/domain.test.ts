@@ -41,8 +41,12 @@ test('domain errors name the tenant, the domain and the reason; nothing changes'
     assert.deepEqual(await s.run('domain', 'add', 'fabrikam', 'demo.example'), {
       code: 2,
       stdout: '',
-      stderr:
-        'relaygate: invalid directory (1 problem):\n  tenant fabrikam, accepted domain demo.example: domain: demo.example is already an accepted domain of tenant demo\n',
+      stderr: 'relaygate: demo.example already belongs to tenant demo\n',
+    });
+    assert.deepEqual(await s.run('domain', 'add', 'demo', 'demo.example'), {
+      code: 2,
+      stdout: '',
+      stderr: 'relaygate: demo.example already belongs to tenant demo\n',
     });
     assert.deepEqual(await s.run('domain', 'add', 'fabrikam', 'x.example', '--match-subdomains'), {
       code: 2,
