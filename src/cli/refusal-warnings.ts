@@ -13,13 +13,34 @@ import type { CliContext } from './io.js';
  * `relaygate check --tenant NAME` read the same directory (`--config FILE`, `--directory FILE`).
  */
 export function warnAboutRefusals(cli: CliContext, directory: Directory, changes: readonly DirectoryChange[], auditArgs: readonly string[], at: Date): void {
-  const touched = new Set(changes.map((c) => c.tenant.toLowerCase()));
+  const touched = touchedConnectors(changes);
   const snapshot = buildSnapshot(directory);
   for (const tenant of directory.tenants) {
-    if (!touched.has(tenant.name.toLowerCase())) continue;
-    const warnings = refusalWarnings(auditTenant(snapshot, tenant, at));
+    const key = tenant.name.toLowerCase();
+    if (!touched.has(key)) continue;
+    const warnings = refusalWarnings(auditTenant(snapshot, tenant, at), touched.get(key)!);
     if (warnings.length === 0) continue;
     for (const w of warnings) cli.stderr.write(`relaygate: warning: ${w}\n`);
     cli.stderr.write(`  The audit with its remedies: relaygate check --tenant ${[tenant.name, ...auditArgs].join(' ')}\n`);
   }
+}
+
+/**
+ * Per tenant (lower case) the connectors (lower case) the changes touch; null when a change to the
+ * tenant or its domains can change what any of its connectors relays.
+ */
+function touchedConnectors(changes: readonly DirectoryChange[]): Map<string, Set<string> | null> {
+  const touched = new Map<string, Set<string> | null>();
+  for (const c of changes) {
+    const key = c.tenant.toLowerCase();
+    if (c.entity !== 'connector') touched.set(key, null);
+    else if (touched.get(key) !== null) touched.set(key, (touched.get(key) ?? new Set<string>()).add(c.name.toLowerCase()));
+  }
+  return touched;
+}
+
+/** After an edit of the store's directory: its refusals for the tenants the changes touch. */
+export async function warnAfterEdit(cli: CliContext, directory: { load(): Promise<Directory> }, changes: readonly DirectoryChange[], config: string | undefined): Promise<void> {
+  if (changes.length === 0) return;
+  warnAboutRefusals(cli, await directory.load(), changes, config === undefined ? [] : ['--config', config], new Date());
 }

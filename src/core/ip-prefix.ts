@@ -76,3 +76,18 @@ export function parseIpAddress(input: string): string | null {
   const p = parsePrefix(input);
   return p ? prefixAddress(p) : null;
 }
+
+/**
+ * A range written with host bits set (`198.51.100.7/24`): its canonical form (`198.51.100.0/24`),
+ * which is what it matches; null when the text is already a network address, a single address, or
+ * not a range at all.
+ */
+export function hostBitsCleared(input: string): string | null {
+  const text = input.trim();
+  const slash = text.indexOf('/');
+  if (slash === -1) return null;
+  const range = parsePrefix(text);
+  const address = parsePrefix(text.slice(0, slash));
+  if (!range || !address || range.family !== address.family) return null;
+  return range.bytes.every((b, i) => b === address.bytes[i]) ? null : formatPrefix(range);
+}

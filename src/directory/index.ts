@@ -1,6 +1,6 @@
 export * from './model.js';
-export { parseDirectoryYaml, serializeDirectoryYaml } from './yaml.js';
-export { validateDirectory, DirectoryValidationError, formatIssue, type DirectoryIssue } from './validate.js';
+export { parseDirectoryYaml, readDirectoryYaml, serializeDirectoryYaml } from './yaml.js';
+export { validateDirectory, directoryNotes, hostBitsNote, DirectoryValidationError, formatIssue, type DirectoryIssue } from './validate.js';
 export { diffDirectories, formatChange, type DirectoryChange, type FieldChange, type ChangeAction, type ChangeEntity } from './changes.js';
 export { findTenant, requireTenant, sameTenantName, tenantNameKey } from './find-tenant.js';
 export { assignTenantIds } from './tenant-ids.js';

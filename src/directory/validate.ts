@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { didYouMean } from '../core/did-you-mean.js';
 import { normalizeDomain } from '../core/domain.js';
+import { hostBitsCleared } from '../core/ip-prefix.js';
 import type { Directory } from './model.js';
 import { directorySchema } from './schema.js';
 import { RelaygateError } from '../core/errors.js';
@@ -106,6 +107,33 @@ export function issueAt(raw: unknown, path: Path, reason: string): DirectoryIssu
   let field = '';
   for (const p of path.slice(i)) field += typeof p === 'number' ? `[${p}]` : field === '' ? p : `.${p}`;
   return { path, location: parts.join(', '), field, reason };
+}
+
+/**
+ * What a valid input says that the directory stores differently, for the person to check: an IP
+ * range written with host bits set is stored as its network (`198.51.100.7/24` → `198.51.100.0/24`).
+ */
+export function directoryNotes(input: unknown): string[] {
+  const notes: string[] = [];
+  const tenants = at(input, 'tenants');
+  if (!Array.isArray(tenants)) return notes;
+  tenants.forEach((tenant: unknown, t) => {
+    const connectors = at(tenant, 'inboundConnectors');
+    if (!Array.isArray(connectors)) return;
+    connectors.forEach((c: unknown, i) => {
+      const ips = at(c, 'senderIPAddresses');
+      if (!Array.isArray(ips)) return;
+      ips.forEach((ip: unknown, j) => {
+        const cleared = typeof ip === 'string' ? hostBitsCleared(ip) : null;
+        if (cleared) notes.push(formatIssue(issueAt(input, ['tenants', t, 'inboundConnectors', i, 'senderIPAddresses', j], hostBitsNote(ip as string, cleared))));
+      });
+    });
+  });
+  return notes;
+}
+
+export function hostBitsNote(given: string, cleared: string): string {
+  return `${given} has host bits set: it matches ${cleared}, and is stored so`;
 }
 
 function* crossItemProblems(raw: unknown): Generator<[Path, string]> {

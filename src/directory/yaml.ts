@@ -6,9 +6,14 @@
 import { Document, isMap, isScalar, isSeq, parse as parseYaml, YAMLParseError, type Node } from 'yaml';
 import { describeYamlError } from '../core/yaml-error.js';
 import type { AcceptedDomain, Directory, InboundConnector, Tenant } from './model.js';
-import { DirectoryValidationError, validateDirectory } from './validate.js';
+import { directoryNotes, DirectoryValidationError, validateDirectory } from './validate.js';
 
 export function parseDirectoryYaml(text: string): Directory {
+  return readDirectoryYaml(text).directory;
+}
+
+/** The directory of a tenants.yaml text, with the notes about what was read differently from how it is written. */
+export function readDirectoryYaml(text: string): { directory: Directory; notes: string[] } {
   let raw: unknown;
   try {
     raw = parseYaml(text, { uniqueKeys: true });
@@ -16,7 +21,7 @@ export function parseDirectoryYaml(text: string): Directory {
     if (!(err instanceof YAMLParseError)) throw err;
     throw new DirectoryValidationError([{ path: [], location: '', field: '', reason: describeYamlError(err, text) }]);
   }
-  return validateDirectory(raw);
+  return { directory: validateDirectory(raw), notes: directoryNotes(raw) };
 }
 
 function domainOut(d: AcceptedDomain): Record<string, unknown> {

@@ -190,3 +190,30 @@ test('a tenants.yaml with an indentation error shows the offending line and chan
     s.cleanup();
   }
 });
+
+test('a range written with host bits set is stored as its network, with a warning naming the field', async () => {
+  const s = cliSandbox();
+  try {
+    const file = join(s.dir, 'tenants.yaml');
+    writeFileSync(
+      file,
+      'tenants:\n  - name: hb\n    acceptedDomains: [{ domain: hb.example }, { domain: mail.hb.example }]\n    inboundConnectors:\n' +
+        '      - { name: apps, type: OnPremises, tlsSenderCertificateName: mail.hb.example, senderIPAddresses: [198.51.100.7/24, 203.0.113.0/24, "2001:db8::1/64", 192.0.2.9] }\n',
+    );
+    const r = await s.run('apply', '-f', file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      `relaygate: warning: ${file}: tenant hb, connector apps: senderIPAddresses[0]: 198.51.100.7/24 has host bits set: it matches 198.51.100.0/24, and is stored so\n` +
+        `relaygate: warning: ${file}: tenant hb, connector apps: senderIPAddresses[2]: 2001:db8::1/64 has host bits set: it matches 2001:db8::/64, and is stored so\n`,
+    );
+    assert.match((await s.run('export')).stdout, /senderIPAddresses: \[ 198\.51\.100\.0\/24, 203\.0\.113\.0\/24, "2001:db8::\/64", 192\.0\.2\.9\/32 \]/);
+    const again = await s.run('connector', 'set', 'hb', 'apps', '--ip', '10.1.2.3/8', '--ip', '10.0.0.0/8');
+    assert.deepEqual(
+      [again.code, again.stderr],
+      [0, 'relaygate: warning: --ip 10.1.2.3/8 has host bits set: it matches 10.0.0.0/8, and is stored so\n'],
+    );
+  } finally {
+    s.cleanup();
+  }
+});

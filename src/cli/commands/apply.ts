@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DirectoryValidationError, parseDirectoryYaml } from '../../directory/index.js';
+import { DirectoryValidationError, readDirectoryYaml } from '../../directory/index.js';
 import { printChanges } from '../directory-output.js';
 import { fileErrorReason } from '../../core/file-error.js';
 import { CliError } from '../errors.js';
@@ -29,13 +29,15 @@ export function register(program: Command, cli: CliContext): void {
     } catch (err) {
       throw new CliError(`-f ${opts.file}: ${fileErrorReason(err)}`, 'invalid', { cause: err });
     }
-    let dir;
+    let read;
     try {
-      dir = parseDirectoryYaml(text);
+      read = readDirectoryYaml(text);
     } catch (err) {
       if (err instanceof DirectoryValidationError) throw new CliError(`${opts.file}: ${err.message}`);
       throw err;
     }
+    const dir = read.directory;
+    for (const note of read.notes) cli.stderr.write(`relaygate: warning: ${opts.file}: ${note}\n`);
     await withStores(cli, opts, async ({ directory }) => {
       const changes = await directory.replace(dir, { dryRun: opts.dryRun === true });
       printChanges(cli, changes, { json: opts.json, dryRun: opts.dryRun, revision: await directory.revision() });

@@ -20,7 +20,14 @@ test('connector list, show, add and remove', async () => {
       'connector', 'add', 'demo', 'printers', '--type', 'OnPremises',
       '--ip', '192.0.2.10', '--ip', '::ffff:192.0.2.0/120', '--cert-name', '*.Printers.Demo.Example', '--require-tls', '--comment', 'office printers',
     );
-    assert.deepEqual([added.code, added.stdout, added.stderr], [0, '+ connector demo/printers\n1 change applied\n', '']);
+    assert.deepEqual([added.code, added.stdout], [0, '+ connector demo/printers\n1 change applied\n']);
+    assert.equal(
+      added.stderr,
+      "relaygate: warning: tenant demo, connector printers: refused now when sent to outside recipients (550 5.7.64 TenantAttribution; Relay Access Denied): null-sender bounces; mail whose envelope sender is not in demo's accepted domains.\n" +
+        '  Certificate name printers.demo.example is not an accepted domain of demo: mail on this connector relays only when the envelope sender domain is accepted (add printers.demo.example as an accepted domain).\n' +
+        `  The audit with its remedies: relaygate check --tenant demo --config ${s.config}\n`,
+      'the added connector alone: the warning of the demo\'s IP connector is not repeated',
+    );
     assert.deepEqual(JSON.parse((await s.run('connector', 'show', 'demo', 'PRINTERS', '--json')).stdout), {
       tenant: 'demo',
       name: 'printers',

@@ -1,8 +1,10 @@
 import { Option, type Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
-import { findTenant, type ConnectorInput } from '../../directory/index.js';
+import { findTenant, hostBitsNote, type ConnectorInput } from '../../directory/index.js';
+import { hostBitsCleared } from '../../core/ip-prefix.js';
 import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
+import { warnAfterEdit } from '../refusal-warnings.js';
 import type { ConnectorPatch } from '../../store/ports.js';
 import { addConfigOption, collect, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
@@ -118,7 +120,12 @@ export function register(program: Command, cli: CliContext): void {
       allowBareLineEndings: opts.bareLineEndings,
       comment: opts.comment ?? '',
     };
-    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.addConnector(tenant, input), { json: opts.json }));
+    warnAboutHostBits(cli, opts.ip);
+    await withStores(cli, opts, async ({ directory }) => {
+      const changes = await directory.addConnector(tenant, input);
+      printChanges(cli, changes, { json: opts.json });
+      await warnAfterEdit(cli, directory, changes, opts.config);
+    });
   });
 
   addConfigOption(
@@ -155,7 +162,12 @@ export function register(program: Command, cli: CliContext): void {
     if (opts.bareLineEndings !== undefined) patch.allowBareLineEndings = opts.bareLineEndings;
     if (opts.comment !== undefined) patch.comment = opts.comment;
     if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give at least one setting (see --help)');
-    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.updateConnector(tenant, name, patch), { json: opts.json }));
+    warnAboutHostBits(cli, opts.ip ?? []);
+    await withStores(cli, opts, async ({ directory }) => {
+      const changes = await directory.updateConnector(tenant, name, patch);
+      printChanges(cli, changes, { json: opts.json });
+      await warnAfterEdit(cli, directory, changes, opts.config);
+    });
   });
 
   addConfigOption(
@@ -166,6 +178,18 @@ export function register(program: Command, cli: CliContext): void {
       .argument('<name>')
       .option('--json', 'machine-readable output'),
   ).action(async (tenant: string, name: string, opts: JsonOption) => {
-    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.removeConnector(tenant, name), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => {
+      const changes = await directory.removeConnector(tenant, name);
+      printChanges(cli, changes, { json: opts.json });
+      await warnAfterEdit(cli, directory, changes, opts.config);
+    });
   });
+}
+
+/** An --ip range written with host bits set is stored as its network: say so. */
+function warnAboutHostBits(cli: CliContext, ips: readonly string[]): void {
+  for (const ip of ips) {
+    const cleared = hostBitsCleared(ip);
+    if (cleared) cli.stderr.write(`relaygate: warning: --ip ${hostBitsNote(ip, cleared)}\n`);
+  }
 }

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
+import { warnAfterEdit } from '../refusal-warnings.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
 
@@ -40,12 +41,17 @@ export function register(program: Command, cli: CliContext): void {
     await withStores(cli, opts, async ({ directory }) => {
       const changes = await directory.addDomain(tenant, { domain: name, type: opts.type, matchSubDomains: opts.matchSubdomains === true });
       printChanges(cli, changes, { json: opts.json });
+      await warnAfterEdit(cli, directory, changes, opts.config);
     });
   });
 
   addConfigOption(
     domain.command('remove').description('Remove an accepted domain').argument('<domain>').option('--json', 'machine-readable output'),
   ).action(async (name: string, opts: JsonOption) => {
-    await withStores(cli, opts, async ({ directory }) => printChanges(cli, await directory.removeDomain(name), { json: opts.json }));
+    await withStores(cli, opts, async ({ directory }) => {
+      const changes = await directory.removeDomain(name);
+      printChanges(cli, changes, { json: opts.json });
+      await warnAfterEdit(cli, directory, changes, opts.config);
+    });
   });
 }
