@@ -28,7 +28,7 @@ export interface TraceDecision {
   connector: string | null;
   attribution: string;
   remedies: Remedy[];
-  recipients: Array<{ currentVerdict: RecipientVerdict; legacyVerdict: RecipientVerdict }>;
+  recipients: Array<{ currentVerdict: RecipientVerdict; legacyVerdict: RecipientVerdict; partnerConnector: string | null }>;
 }
 
 export function slim(d: TransactionDecision): TraceDecision {
@@ -37,7 +37,7 @@ export function slim(d: TransactionDecision): TraceDecision {
     connector: d.connector,
     attribution: d.attribution,
     remedies: d.remedies.map((r) => ({ rank: r.rank, text: r.text })),
-    recipients: d.recipients.map((r) => ({ currentVerdict: r.currentVerdict, legacyVerdict: r.legacyVerdict })),
+    recipients: d.recipients.map((r) => ({ currentVerdict: r.currentVerdict, legacyVerdict: r.legacyVerdict, partnerConnector: r.partnerConnector })),
   };
 }
 

@@ -12,6 +12,18 @@ const VERDICT_TEXT: Record<RecipientVerdict, string> = {
   pending: 'if From: accepted',
 };
 
+/**
+ * A verdict in JSON and CSV: the engine's word, except `pending`, which only says something
+ * inside relaygate: there, as in the table, what it means (passed only if the From: header was accepted).
+ */
+function verdictValue(v: RecipientVerdict): string {
+  return v === 'pending' ? VERDICT_TEXT.pending : v;
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
 export function messageTraceJson(report: MessageTraceReport): string {
   return JSON.stringify(
     {
@@ -27,8 +39,8 @@ export function messageTraceJson(report: MessageTraceReport): string {
         tenant: g.tenant,
         connector: g.connector,
         attribution: g.attribution,
-        verdictNow: g.verdictNow,
-        verdictBefore: g.verdictBefore,
+        verdictNow: verdictValue(g.verdictNow),
+        verdictBefore: verdictValue(g.verdictBefore),
         messages: g.messages,
         firstSeen: g.firstSeen,
         lastSeen: g.lastSeen,
@@ -46,7 +58,7 @@ export function messageTraceCsv(report: MessageTraceReport): string {
   const lines = [CSV_HEADER.join(',')];
   for (const g of report.groups) {
     lines.push(
-      [g.sourceIp, g.p1Domain, g.tenant ?? '', g.connector ?? '', g.attribution, g.verdictNow, g.verdictBefore, String(g.messages), g.firstSeen, g.lastSeen, remedyText(g)]
+      [g.sourceIp, g.p1Domain, g.tenant ?? '', g.connector ?? '', g.attribution, verdictValue(g.verdictNow), verdictValue(g.verdictBefore), String(g.messages), g.firstSeen, g.lastSeen, remedyText(g)]
         .map(csvField)
         .join(','),
     );
@@ -65,8 +77,10 @@ function remedyText(g: ImpactGroup): string {
 export function messageTraceTable(report: MessageTraceReport): string {
   const out: string[] = [];
   out.push(
-    `Message trace for tenant ${report.tenant}: ${report.rows} rows, ${report.evaluated} recipients evaluated` +
-      (report.skippedNoSourceIp > 0 ? `, ${report.skippedNoSourceIp} rows without FromIP skipped (sent from mailboxes inside Exchange Online)` : '') +
+    `Message trace for tenant ${report.tenant}: ${count(report.rows, 'row', 'rows')}, ${count(report.evaluated, 'recipient', 'recipients')} evaluated` +
+      (report.skippedNoSourceIp > 0
+        ? `, ${count(report.skippedNoSourceIp, 'row', 'rows')} without FromIP skipped (sent from mailboxes inside Exchange Online)`
+        : '') +
       '.',
   );
   out.push(
@@ -96,7 +110,7 @@ export function messageTraceTable(report: MessageTraceReport): string {
     const n = unattributed.reduce((sum, g) => sum + g.messages, 0);
     out.push(
       '',
-      `${n} refused message(s) matched no connector at all. If they were sent by your users from Outlook or a phone ` +
+      `${count(n, 'refused message', 'refused messages')} matched no connector at all. If they were sent by your users from Outlook or a phone ` +
         '(authenticated submission), the trace shows the client\'s address as FromIP: such mail never crosses an inbound ' +
         'connector and the relay rule does not apply to it. Otherwise the source needs a connector (remedy 1).',
     );

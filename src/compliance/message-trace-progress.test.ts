@@ -21,6 +21,15 @@ describe('message trace progress bar', () => {
     ]);
   });
 
+  it('shows no row count before the first one is known, and one row as "1 row"', () => {
+    const written: string[] = [];
+    const bar = new ProgressBar({ write: (t: string) => written.push(t), columns: 60 });
+    bar.bytesRead(10, 1000);
+    bar.rowsRead(1);
+    bar.bytesRead(1000, 1000);
+    assert.deepEqual(written, [`\r[${' '.repeat(20)}]   1%`, `\r[${'#'.repeat(20)}] 100%  1 row`]);
+  });
+
   it('writes nothing at all when no bytes were reported', () => {
     const written: string[] = [];
     new ProgressBar({ write: (t: string) => written.push(t) }).finish();

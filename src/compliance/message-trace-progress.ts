@@ -24,7 +24,9 @@ export class ProgressBar {
     this.shown = percent;
     const width = Math.max(10, Math.min(40, (this.sink.columns ?? 80) - 40));
     const filled = Math.round((percent * width) / 100);
-    this.sink.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${this.rows.toLocaleString('en-US')} rows`);
+    // The row count is known only every few thousand rows: until then the bar shows none.
+    const rows = this.rows === 0 ? '' : `  ${this.rows.toLocaleString('en-US')} ${this.rows === 1 ? 'row' : 'rows'}`;
+    this.sink.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}%${rows}`);
   }
 
   finish(): void {

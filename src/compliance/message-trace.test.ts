@@ -48,7 +48,7 @@ describe('message trace check', () => {
       '203.0.113.25|monitoring-vendor.example|Apps and devices|rejected|pending|2|13',
       '198.51.100.7|<>|Inbound from 7d1e5f3a-0b2c-4d6e-8f90-a1b2c3d4e5f6|rejected|pending|1|123',
       '203.0.113.25|<>|Apps and devices|rejected|pending|1|13',
-      '192.0.2.10|fabrikam.com|-|inbound|inbound|1|',
+      '192.0.2.10|fabrikam.com|Fabrikam partner|inbound|inbound|1|',
       '198.51.100.40|contoso.com|Apps and devices|internal|internal|1|',
       '203.0.113.25|contoso.com|Apps and devices|relay|relay|1|',
     ]);
@@ -130,7 +130,7 @@ describe('message trace check', () => {
         connector: 'Apps and devices',
         attribution: 'ip',
         verdictNow: 'rejected',
-        verdictBefore: 'pending',
+        verdictBefore: 'if From: accepted',
         messages: 1,
         firstSeen: '2023-11-14T09:00:00.000Z',
         lastSeen: '2023-11-14T09:00:00.000Z',
@@ -139,7 +139,7 @@ describe('message trace check', () => {
     );
     const csv = messageTraceCsv(r).split('\r\n');
     assert.equal(csv[0], 'SourceIP,P1Domain,Tenant,Connector,Attribution,VerdictNow,VerdictBefore20231101,Messages,FirstSeen,LastSeen,Remedy');
-    assert.match(csv[1]!, /^203\.0\.113\.25,vendor\.example,contoso,Apps and devices,ip,rejected,pending,1,2023-11-14T09:00:00\.000Z,2023-11-14T09:00:00\.000Z,"\[1\] Use a certificate-based/);
+    assert.match(csv[1]!, /^203\.0\.113\.25,vendor\.example,contoso,Apps and devices,ip,rejected,if From: accepted,1,2023-11-14T09:00:00\.000Z,2023-11-14T09:00:00\.000Z,"\[1\] Use a certificate-based/);
     assert.equal(csv.length, 3);
   });
 

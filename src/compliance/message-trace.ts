@@ -168,7 +168,8 @@ export async function checkMessageTrace(
           sourceIp: ip,
           p1Domain: p1DomainOf(mailFrom),
           tenant: decision.tenant,
-          connector: decision.connector,
+          // Inbound mail crossed no connector of the tenant's own: name the Partner connector that applied.
+          connector: decision.connector ?? r.partnerConnector,
           attribution: decision.attribution,
           verdictNow: r.currentVerdict,
           verdictBefore: r.legacyVerdict,

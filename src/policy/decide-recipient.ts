@@ -42,6 +42,8 @@ interface Outcome {
   rule: DecisionRule;
   tenant: Tenant | null;
   explanation: string;
+  /** Inbound: the Partner connector that applied. */
+  partner?: string;
 }
 
 /** The decision for one RCPT (relay-policy.md §4 and §5), under both rule sets. */
@@ -83,6 +85,7 @@ export function decideRecipient(ctx: TransactionContext, rawRecipient: string): 
       chosen.rule === 'internal' || chosen.rule === 'relay' || chosen.verdict === 'pending'
         ? (attribution.connector?.name ?? null)
         : null,
+    partnerConnector: chosen.partner ?? null,
     attribution: attribution.kind,
     ruleSet,
     currentVerdict: current.verdict,
@@ -103,6 +106,7 @@ function hygieneRefusal(ctx: TransactionContext, address: string, reason: string
     tenant: null,
     tenantId: null,
     connector: null,
+    partnerConnector: null,
     attribution: 'none',
     ruleSet: ctx.ruleSet,
     currentVerdict: 'rejected',
@@ -189,7 +193,16 @@ function inbound(ctx: TransactionContext, u: Tenant, domain: Domain): Outcome {
   if (u.rejectDirectSend && ctx.snapshot.isAcceptedBy(ctx.p1Domain, u) && !anyConnectorMatchesSource(ctx.snapshot, u, ctx.source)) {
     return refuse('direct-send', Replies.directSendDenied, u, `${u.name} rejects Direct Send: the sender domain ${ctx.p1Domain} is its own, but no connector of ${u.name} matched this connection.`);
   }
-  return accept('inbound', 'inbound', u, `${domain} is an accepted domain of ${u.name}: inbound delivery.`);
+  // The one to name: a connector that recognised the source, else one that names the sender's domain, else one for every sender.
+  const applied = (
+    partners.find((ic) => connectorMatchesIp(ic, ctx.source) || connectorMatchesCertificate(ic, ctx.source)) ??
+    partners.find((ic) => !ic.connector.senderDomains.includes('*')) ??
+    partners[0]
+  )?.connector.name;
+  return {
+    ...accept('inbound', 'inbound', u, `${domain} is an accepted domain of ${u.name}: inbound delivery${applied ? ` (Partner connector ${applied})` : ''}.`),
+    ...(applied ? { partner: applied } : {}),
+  };
 }
 
 function nobodyExplanation(

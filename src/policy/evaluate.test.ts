@@ -135,3 +135,30 @@ describe('evaluate: bounces returning to SRS addresses (our rule)', () => {
     assert.equal(line(r), '550 5.1.1 Unknown or expired SRS address');
   });
 });
+
+describe('evaluate: the Partner connector that applied to inbound mail', () => {
+  const withPartners = buildSnapshot(
+    validateDirectory({
+      tenants: [
+        {
+          name: 'contoso',
+          acceptedDomains: [{ domain: 'contoso.com' }],
+          inboundConnectors: [
+            { name: 'partner-ip', type: 'Partner', senderIPAddresses: ['192.0.2.0/24'], senderDomains: ['partner.example'] },
+            { name: 'partner-domain', type: 'Partner', senderDomains: ['fabrikam.com'] },
+          ],
+        },
+      ],
+    }),
+  );
+  const inbound = (ip: string, mailFrom: string) =>
+    evaluate(withPartners, { at: new Date('2024-03-01T10:00:00Z'), connection: { ip, tls: true }, message: { mailFrom, recipients: ['alice@contoso.com'] } }).recipients[0]!;
+
+  test('by source IP, by sender domain, or none; the connector that attributed a relay stays null', () => {
+    assert.deepEqual([inbound('192.0.2.10', 'x@elsewhere.example').verdict, inbound('192.0.2.10', 'x@elsewhere.example').partnerConnector], ['inbound', 'partner-ip']);
+    assert.equal(inbound('198.51.100.1', 'carol@fabrikam.com').partnerConnector, 'partner-domain');
+    assert.equal(inbound('192.0.2.10', 'carol@fabrikam.com').partnerConnector, 'partner-ip', 'both apply: the one that recognised the source is named');
+    assert.equal(inbound('198.51.100.1', 'x@elsewhere.example').partnerConnector, null);
+    assert.equal(inbound('198.51.100.1', 'x@elsewhere.example').connector, null);
+  });
+});

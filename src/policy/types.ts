@@ -147,6 +147,8 @@ export interface RecipientDecision {
   /** That tenant's id (what per-tenant data is keyed by); null also for a tenant the directory gave none. */
   tenantId: TenantId | null;
   connector: string | null;
+  /** Inbound mail: the Partner connector of the recipient's tenant that applied to it (by sender domain, IP or certificate), if any. */
+  partnerConnector: string | null;
   attribution: AttributionKind;
   ruleSet: RuleSet;
   currentVerdict: RecipientVerdict;

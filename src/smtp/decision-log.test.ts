@@ -16,6 +16,7 @@ function decision(verdict: RecipientDecision['verdict']): RecipientDecision {
     tenant: null,
     tenantId: null,
     connector: null,
+    partnerConnector: null,
     attribution: 'none',
     ruleSet: '2023-11',
     currentVerdict: verdict,

@@ -149,8 +149,10 @@ describe('relaygate check on the imported tenant', () => {
     const r = await s.runRaw(['check', '--message-trace', TRACE, '--tenant', 'contoso', '--directory', directory, '--cert-name', '198.51.100.7=mail.contoso.com']);
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stdout.split('\n');
-    assert.equal(lines[0], 'Message trace for tenant contoso: 8 rows, 7 recipients evaluated, 1 rows without FromIP skipped (sent from mailboxes inside Exchange Online).');
+    assert.equal(lines[0], 'Message trace for tenant contoso: 8 rows, 7 recipients evaluated, 1 row without FromIP skipped (sent from mailboxes inside Exchange Online).');
     assert.match(lines[5]!, /^1 {2}203\.0\.113\.25 +monitoring-vendor\.example +Apps and devices +REFUSED +if From: accepted +2 {2}1, 3$/);
+    // Inbound mail from the partner crossed the tenant's Partner connector, not none.
+    assert.match(lines[8]!, /^4 {2}192\.0\.2\.10 +fabrikam\.com +Fabrikam partner +inbound +inbound +1 {2}-$/);
     assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
   });
 
