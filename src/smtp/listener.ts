@@ -52,7 +52,6 @@ export class Listener {
   ) {
     this.connect = connectionCatcher(deps.smtp);
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => deps.onError(err));
     if (deps.info.tls === 'implicit') {
       if (!tlsMaterial) throw new RelaygateError('invalid', `listener ${deps.info.name}: tls: implicit needs tls.cert and tls.key`);
       // A tls.Server judges client certificates itself (socket.authorized); sockets reach it
@@ -65,11 +64,18 @@ export class Listener {
 
   listen(): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
-      const failed = (err: Error) =>
-        reject(new RelaygateError('unavailable', messageOf(err), { details: { listener: this.deps.info.name, host: this.deps.host, port: this.deps.port }, cause: err }));
+      const { name } = this.deps.info;
+      const where = this.deps.host.includes(':') ? `[${this.deps.host}]:${this.deps.port}` : `${this.deps.host}:${this.deps.port}`;
+      // Reported once, by the caller: the server's error log is attached only once it listens.
+      const failed = (err: Error) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        const reason = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : messageOf(err);
+        reject(new RelaygateError('unavailable', `listener ${name}: cannot listen on ${where}: ${reason}`, { details: { listener: name, host: this.deps.host, port: this.deps.port }, cause: err }));
+      };
       this.server.once('error', failed);
       this.server.listen(this.deps.port, this.deps.host, () => {
         this.server.off('error', failed);
+        this.server.on('error', (err) => this.deps.onError(err));
         const a = this.server.address() as net.AddressInfo;
         resolve({ host: a.address, port: a.port });
       });

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync, copyFileSync, readFileSync } from '
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import { createTestPki, type TestPki } from '../support/certificates.js';
 import { runRelaygate, spawnRelaygate, startServe, type ServeProcess } from '../support/relaygate-process.js';
@@ -176,4 +177,17 @@ test('serve stops at start with the field named when relaygate.yaml is invalid o
   const missing = await spawnRelaygate(['serve', '--config', 'missing.yaml'], dir);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^relaygate: cannot start: tls\.cert \/.*nope\.pem: not found\n$/);
+});
+
+test('a port in use stops the start with one line naming the listener and the address', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as net.AddressInfo).port;
+    writeFileSync(join(dir, 'taken.yaml'), `hostname: relay.test\ndataDir: ./data-taken\nlisteners:\n  - { name: smtp, address: "127.0.0.1:${port}", tls: none }\n`);
+    const r = await spawnRelaygate(['serve', '--config', 'taken.yaml'], dir);
+    assert.deepEqual([r.code, r.stderr], [2, `relaygate: cannot start: listener smtp: cannot listen on 127.0.0.1:${port}: the address is already in use\n`]);
+  } finally {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+  }
 });
