@@ -54,3 +54,28 @@ test('tenant list in the binary: exit codes 0 and 1, and none of the mail librar
     s.cleanup();
   }
 });
+
+test('--version loads no command: it answers from the program alone', () => {
+  const s = cliSandbox();
+  try {
+    // A module hook that names every relative module the process imports, on stderr.
+    const hooks = join(s.dir, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      'export async function resolve(spec, ctx, next) {\n' +
+        "  if (spec.startsWith('.')) process.stderr.write(`import ${spec}\\n`);\n" +
+        '  return next(spec, ctx);\n}\n',
+    );
+    const tracer = join(s.dir, 'trace.mjs');
+    writeFileSync(tracer, `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)});\n`);
+    const r = spawnCli(['--version'], { env: { ...s.env, NODE_OPTIONS: `--import ${tracer}` }, cwd: s.dir });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, '0.1.0\n');
+    const imported = r.stderr.split('\n').filter((l) => l.startsWith('import '));
+    assert.ok(imported.includes('import ./commands/index.js'), `the hook saw the imports: ${imported.join(', ')}`);
+    const commandModules = ['migrate', 'apply', 'export', 'tenant', 'domain', 'connector', 'check', 'import', 'serve', 'queue', 'dkim', 'route', 'quota', 'srs'];
+    assert.deepEqual(imported.filter((l) => commandModules.some((c) => l === `import ./${c}.js`)), []);
+  } finally {
+    s.cleanup();
+  }
+});

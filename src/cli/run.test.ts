@@ -35,3 +35,19 @@ test('help and errors of commands that are not loaded yet: all commands are know
     s.cleanup();
   }
 });
+
+test('help of a subcommand: `help queue list` is `queue list --help`, not the group\'s help', async () => {
+  const s = cliSandbox();
+  try {
+    const viaHelp = await s.runRaw(['help', 'queue', 'list']);
+    assert.equal(viaHelp.code, 0);
+    assert.match(viaHelp.stdout, /^Usage: relaygate queue list \[options\]\n/);
+    assert.deepEqual(viaHelp, await s.runRaw(['queue', 'list', '--help']));
+    assert.match((await s.runRaw(['help', 'connector', 'add'])).stdout, /^Usage: relaygate connector add \[options\] <tenant> <name>\n/);
+    assert.match((await s.runRaw(['help', 'queue'])).stdout, /^Usage: relaygate queue \[options\] \[command\]\n/, 'one word: the group');
+    const unknown = await s.runRaw(['help', 'bogus', 'x']);
+    assert.equal(unknown.code, 2, 'an unknown command stays an error');
+  } finally {
+    s.cleanup();
+  }
+});

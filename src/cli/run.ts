@@ -6,7 +6,7 @@
  * run commands in-process, like fastify's `inject`.
  */
 import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index.js';
+import { isCommandName, registerCommands } from './commands/index.js';
 import { ExitCode, reportCliError } from './errors.js';
 import { cliContext, type CliIo } from './io.js';
 
@@ -26,13 +26,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       getOutHasColors: () => io.stdout.isTTY === true && io.stdout.hasColors?.() === true,
       getErrHasColors: () => io.stderr.isTTY === true && io.stderr.hasColors?.() === true,
     });
+  const args = helpOfSubcommand(argv);
   try {
-    await registerCommands(program, cli, argv);
-    await program.parseAsync([...argv], { from: 'user' });
+    await registerCommands(program, cli, args);
+    await program.parseAsync([...args], { from: 'user' });
     return cli.exitCode;
   } catch (err) {
     // commander has printed its own message (usage, unknown option, --help, --version).
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
     return reportCliError(err, io.stderr, io.env);
   }
+}
+
+/**
+ * `help queue list` as `queue list --help`: commander's help command takes one command name and
+ * would print the help of `queue`, not of its subcommand.
+ */
+function helpOfSubcommand(argv: readonly string[]): readonly string[] {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (argv[0] !== 'help' || words.length < 3 || !isCommandName(words[1])) return argv;
+  return [...argv.slice(1), '--help'];
 }

@@ -25,9 +25,22 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['srs', () => import('./srs.js')],
 ];
 
-/** Registers the command ARGV names, or all of them when it names none that exists (help, errors). */
+/** The top-level commands, in the order of the full help. */
+export function commandNames(): string[] {
+  return COMMANDS.map(([name]) => name);
+}
+
+export function isCommandName(name: string | undefined): boolean {
+  return COMMANDS.some(([n]) => n === name);
+}
+
+/**
+ * Registers the command ARGV names, or all of them when it names none that exists (help, errors).
+ * `--version` alone needs none: it answers without loading a command.
+ */
 export async function registerCommands(program: Command, cli: CliContext, argv: readonly string[]): Promise<void> {
   const named = commandNamed(argv);
+  if (named === undefined && argv.some((a) => a === '--version' || a === '-V')) return;
   const wanted = COMMANDS.filter(([name]) => name === named);
   for (const [, load] of wanted.length > 0 ? wanted : COMMANDS) (await load()).register(program, cli);
 }
