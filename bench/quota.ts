@@ -32,8 +32,8 @@ export async function runQuotaBench(rcpts = 2_000, concurrency = 50): Promise<Qu
     const directory = new SqliteDirectoryStore(db);
     await directory.replace(validateDirectory({ tenants: [{ name: 'open' }, { name: 'limited' }] }));
     const settings = new SqliteTenantSettingsStore(db);
-    const limited = (await directory.load()).tenants[1]!.id;
-    await settings.setDailyLimit(limited, 1_000_000_000);
+    const [open, limited] = (await directory.load()).tenants.map((t) => ({ id: t.id, name: t.name }));
+    await settings.setDailyLimit(limited!.id, 1_000_000_000);
     const snapshot = buildSnapshot(await directory.load());
     const cache = new TenantSettingsCache(settings, { snapshot: async () => snapshot });
     const quota = new RecipientQuota({ settings: cache, counters: new SqliteQuotaCounters(db), clock: systemClock });
@@ -43,15 +43,15 @@ export async function runQuotaBench(rcpts = 2_000, concurrency = 50): Promise<Qu
       return Number(process.hrtime.bigint() - t0) / 1000 / rcpts;
     };
     const unlimitedUsPerRcpt = await time(async () => {
-      for (let i = 0; i < rcpts; i++) await quota.admit('open');
+      for (let i = 0; i < rcpts; i++) await quota.admit(open!);
     });
     const limitedSequentialUsPerRcpt = await time(async () => {
-      for (let i = 0; i < rcpts; i++) await quota.admit('limited');
+      for (let i = 0; i < rcpts; i++) await quota.admit(limited!);
     });
     const limitedConcurrentUsPerRcpt = await time(async () => {
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
-          for (let i = 0; i < rcpts / concurrency; i++) await quota.admit('limited');
+          for (let i = 0; i < rcpts / concurrency; i++) await quota.admit(limited!);
         }),
       );
     });

@@ -235,8 +235,8 @@ function frontEndHooks(delivery: DeliveryService, stores: Stores, log: LogFn | u
 /** The daily quota counts the recipients a tenant sends (relay and internal), not mail it receives. */
 function quotaCheck(quota: RecipientQuota): NonNullable<RelayParts['admitRecipient']> {
   return async (r: RecipientDecision) => {
-    if (r.directionality !== 'Originating' || !r.tenant) return null;
-    const admitted = await quota.admit(r.tenant);
+    if (r.directionality !== 'Originating' || r.tenant === null || r.tenantId === null) return null;
+    const admitted = await quota.admit({ id: r.tenantId, name: r.tenant });
     return admitted.ok ? null : { reply: admitted.reply, reason: admitted.reason };
   };
 }

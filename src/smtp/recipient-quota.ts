@@ -43,11 +43,16 @@ export class RecipientQuota {
 
   constructor(private readonly deps: RecipientQuotaDeps) {}
 
-  /** Counts one more recipient of `tenant` (by name) today, or says which limit refuses it. */
-  async admit(tenant: string): Promise<Admission> {
+  /**
+   * Counts one more recipient of the tenant (its id, and the name the decision gave it) today, or
+   * says which limit refuses it. By id: a tenant renamed a moment ago keeps its limit, though the
+   * settings snapshot may not know the new name yet.
+   */
+  async admit(tenant: { id: TenantId; name: string }): Promise<Admission> {
     const settings = await this.deps.settings.snapshot();
-    const tenantId = settings.tenantId(tenant);
-    if (tenantId === null) return { ok: true };
+    const tenantId = tenant.id;
+    // A tenant the snapshot does not know yet has no limit (it was just added) or is gone: nothing to count.
+    if (settings.tenantName(tenantId) === null) return { ok: true };
     const day = utcDay(this.deps.clock.now());
     const key = `${tenantId}\u0000${day}`;
     const limit = settings.dailyLimitOf(tenantId);
@@ -57,7 +62,7 @@ export class RecipientQuota {
       this.unsaved.set(key, entry);
       return { ok: true };
     }
-    const name = settings.tenantName(tenantId) ?? tenant;
+    const name = tenant.name;
     if (this.refusedAt.get(key) === limit) return refusal(name, limit);
     await this.save(key);
     const counted = await this.deps.counters.add(tenantId, day, 1, limit);

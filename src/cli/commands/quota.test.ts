@@ -45,8 +45,9 @@ test("quota set and show: the limit the RCPT check enforces, and today's count",
     const check = openSqlite(join(s.dir, 'data', 'relaygate.db'));
     const settings = await tenantSettingsAt(join(s.dir, 'data', 'relaygate.db'));
     const quota = new RecipientQuota({ settings: { snapshot: async () => settings }, counters: new SqliteQuotaCounters(check), clock: new ManualClock(new Date('2026-03-02T12:00:00Z')) });
-    assert.equal((await quota.admit('fabrikam')).ok, false);
-    assert.equal((await quota.admit('demo')).ok, true);
+    const tenant = (name: string) => ({ id: settings.tenantId(name)!, name });
+    assert.equal((await quota.admit(tenant('fabrikam'))).ok, false);
+    assert.equal((await quota.admit(tenant('demo'))).ok, true);
     check.close();
 
     assert.deepEqual(await s.run('quota', 'set', 'fabrikam', 'Unlimited'), { code: 0, stdout: '~ tenant fabrikam: daily recipient limit 0 → unlimited\n', stderr: '' });
