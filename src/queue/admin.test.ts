@@ -10,6 +10,7 @@ import { RelaygateError } from '../core/errors.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { accepted, T0 } from '../store/queue-contract.js';
 import { openSqlite } from '../store/sqlite/database.js';
+import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
 import { SqliteQueueAdminStore } from '../store/sqlite/queue-admin-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import type { AcceptedMessage } from '../store/ports.js';
@@ -17,9 +18,14 @@ import { EmptySelectionError, QueueAdmin } from './admin.js';
 
 const HOUR = 3_600_000;
 
-async function setup(messages: AcceptedMessage[]) {
+/** The messages are queued as acceptance does: under the id of the directory's tenant (contoso, fabrikam) of their name. */
+async function setup(given: AcceptedMessage[]) {
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-admin-'));
   const db = openSqlite(join(dir, 'relaygate.db'));
+  const directory = new SqliteDirectoryStore(db);
+  for (const name of ['contoso', 'fabrikam']) await directory.addTenant({ name });
+  const ids = new Map((await directory.load()).tenants.map((t) => [t.name, t.id]));
+  const messages = given.map((m) => ({ ...m, tenantId: m.tenant !== null ? (ids.get(m.tenant) ?? null) : null }));
   const queue = new SqliteQueueStore(db);
   const store = new SqliteQueueAdminStore(db);
   const bodies = new FileBodyStore(join(dir, 'spool'));
@@ -30,9 +36,9 @@ async function setup(messages: AcceptedMessage[]) {
   }
   await queue.commit({ messages, decisions: [] });
   const clock = new ManualClock(new Date(T0 + 6 * HOUR));
-  const admin = new QueueAdmin({ store, bodies, clock });
+  const admin = new QueueAdmin({ store, directory, bodies, clock });
   const states = async () => (await store.select({}, { limit: 100 })).flatMap((e) => e.recipients.map((r) => `${r.address}:${r.state}`));
-  return { queue, store, bodies, admin, clock, states, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
+  return { queue, store, directory, bodies, admin, clock, states, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
 }
 
 const rejected = (code: string, message: RegExp) => (err: unknown) => err instanceof RelaygateError && err.code === code && message.test(err.message);

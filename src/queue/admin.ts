@@ -9,7 +9,8 @@ import type { Clock } from '../core/clock.js';
 import { normalizeDomain } from '../core/domain.js';
 import { RelaygateError } from '../core/errors.js';
 import { formatReply, Replies } from '../core/reply.js';
-import type { BodyStore, QueueAdminStore, QueueEntry, QueueFilter, QueuedRecipient, RecipientState, RecipientTransition } from '../store/ports.js';
+import { requireTenant } from '../directory/find-tenant.js';
+import type { BodyStore, DirectoryStore, QueueAdminStore, QueueEntry, QueueFilter, QueuedRecipient, RecipientState, RecipientTransition } from '../store/ports.js';
 import { failureDsnStatus } from './dsn-generator.js';
 import { canTransition, isRecipientState, sourcesOf } from './states.js';
 
@@ -18,6 +19,7 @@ export type QueueAction = 'retry' | 'hold' | 'release' | 'bounce';
 /** The messages an operator names: ids and filters narrow; `all` says "every message" on purpose. */
 export interface QueueSelection {
   ids?: readonly string[];
+  /** The tenant's name now, in any case: its messages under every name it had. */
   tenant?: string;
   /** Recipients in this domain (any form: it is made canonical). */
   domain?: string;
@@ -53,6 +55,8 @@ export class EmptySelectionError extends RelaygateError {
 
 export interface QueueAdminDeps {
   store: QueueAdminStore;
+  /** Where `--tenant NAME` is looked up (to the tenant's id). */
+  directory: Pick<DirectoryStore, 'load'>;
   bodies: BodyStore;
   clock: Clock;
 }
@@ -63,7 +67,7 @@ export class QueueAdmin {
   /** Messages oldest first (queue ids sort by arrival) with all their recipients. */
   async list(selection: Omit<QueueSelection, 'all'> = {}, limit = 1000): Promise<QueueEntry[]> {
     if (!Number.isSafeInteger(limit) || limit <= 0) throw new RelaygateError('invalid', `the limit must be a positive whole number, not ${limit}`);
-    return this.deps.store.select(this.filterOf(selection), { limit });
+    return this.deps.store.select(await this.filterOf(selection), { limit });
   }
 
   /** One message with its recipients. */
@@ -82,7 +86,7 @@ export class QueueAdmin {
 
   /** Applies `action` to every recipient the selection matches that may take it; returns how many moved. */
   async apply(action: QueueAction, selection: QueueSelection): Promise<number> {
-    const filter = this.filterOf(selection, true);
+    const filter = await this.filterOf(selection, true);
     const from = actionSources[action];
     const to = actionTargets[action];
     // Retrying a queued recipient only makes it due now: a move in place, not a transition.
@@ -98,7 +102,7 @@ export class QueueAdmin {
 
   /** Deletes every message the selection matches, rows then bodies; returns how many. No sender is told. */
   async delete(selection: QueueSelection): Promise<number> {
-    const filter = this.filterOf(selection, true);
+    const filter = await this.filterOf(selection, true);
     let deleted = 0;
     await this.eachPage(filter, async (entries) => {
       const ids = entries.map((e) => e.message.id);
@@ -135,10 +139,9 @@ export class QueueAdmin {
     }
   }
 
-  private filterOf(selection: QueueSelection, requireSelection = false): QueueFilter {
+  private async filterOf(selection: QueueSelection, requireSelection = false): Promise<QueueFilter> {
     const filter: QueueFilter = {};
     if (selection.ids && selection.ids.length > 0) filter.ids = selection.ids;
-    if (selection.tenant !== undefined && selection.tenant !== '') filter.tenant = selection.tenant;
     if (selection.domain !== undefined && selection.domain !== '') {
       const domain = normalizeDomain(selection.domain);
       if (domain === null) throw new RelaygateError('invalid', `not a domain name: ${selection.domain}`, { details: { domain: selection.domain } });
@@ -154,7 +157,9 @@ export class QueueAdmin {
       if (!Number.isFinite(selection.olderThanMs) || selection.olderThanMs < 0) throw new RelaygateError('invalid', 'the age must be a duration of zero or more');
       filter.receivedBefore = this.deps.clock.now().getTime() - selection.olderThanMs;
     }
-    if (requireSelection && Object.keys(filter).length === 0 && !selection.all) throw new EmptySelectionError();
+    if (requireSelection && Object.keys(filter).length === 0 && (selection.tenant ?? '') === '' && !selection.all) throw new EmptySelectionError();
+    // Looked up last, so a bad filter is reported without reading the directory.
+    if (selection.tenant !== undefined && selection.tenant !== '') filter.tenantId = requireTenant(await this.deps.directory.load(), selection.tenant).id;
     return filter;
   }
 }

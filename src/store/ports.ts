@@ -211,7 +211,8 @@ export interface QueueStore extends AcceptStore, DeliveryQueue {}
 /** Which messages an operator means. Every field narrows; none: every message. */
 export interface QueueFilter {
   ids?: readonly string[];
-  tenant?: string;
+  /** Messages queued under this tenant id: the tenant's mail under every name it had. */
+  tenantId?: TenantId;
   /** Messages with a recipient in this domain (canonical, lower case). */
   domain?: string;
   /** Messages with a recipient in this state. */

@@ -63,21 +63,39 @@ export function queueAdminStoreContract(adapter: string, open: () => Promise<Ope
     assert.deepEqual(seen, messages.map((m) => m.id));
   });
 
-  withQueue('filters narrow by ids, tenant, a recipient domain or state, and age; a match brings all its recipients', async ({ queue, admin }) => {
-    const old = accepted({ receivedAt: T0 - 5 * 60 * MINUTE }, ['a@remote.test', 'b@other.test']);
-    const fabrikam = accepted({ tenant: 'fabrikam' }, ['c@other.test']);
-    const held = accepted({}, ['d@remote.test']);
+  withQueue('filters narrow by ids, tenant id, a recipient domain or state, and age; a match brings all its recipients', async ({ queue, admin, directory }) => {
+    for (const name of ['contoso', 'fabrikam']) await directory.addTenant({ name });
+    const [contosoId, fabrikamId] = (await directory.load()).tenants.map((t) => t.id);
+    const old = accepted({ tenantId: contosoId!, receivedAt: T0 - 5 * 60 * MINUTE }, ['a@remote.test', 'b@other.test']);
+    const fabrikam = accepted({ tenantId: fabrikamId!, tenant: 'fabrikam' }, ['c@other.test']);
+    const held = accepted({ tenantId: contosoId! }, ['d@remote.test']);
     await queue.commit({ messages: [old, fabrikam, held], decisions: [] });
     await admin.transition({ ids: (await admin.select({ ids: [held.id] }, { limit: 1 }))[0]!.recipients.map((r) => r.id), from: ['queued'], to: 'held' }, T0);
     const ids = async (filter: Parameters<typeof admin.select>[0]) => (await admin.select(filter, { limit: 10 })).map((e) => e.message.id);
     assert.deepEqual(await ids({ ids: [held.id, fabrikam.id] }), [fabrikam.id, held.id].sort());
     assert.deepEqual(await ids({ ids: [] }), [], 'no id names no message');
-    assert.deepEqual(await ids({ tenant: 'fabrikam' }), [fabrikam.id]);
+    assert.deepEqual(await ids({ tenantId: fabrikamId! }), [fabrikam.id]);
     assert.deepEqual(await ids({ domain: 'other.test' }), [old.id, fabrikam.id].sort());
     assert.deepEqual(await ids({ state: 'held' }), [held.id]);
     assert.deepEqual(await ids({ receivedBefore: T0 - 4 * 60 * MINUTE }), [old.id]);
-    assert.deepEqual(await ids({ tenant: 'contoso', domain: 'other.test' }), [old.id]);
-    assert.deepEqual((await admin.select({ domain: 'other.test', tenant: 'contoso' }, { limit: 10 }))[0]?.recipients.map((r) => r.address), ['a@remote.test', 'b@other.test']);
+    assert.deepEqual(await ids({ tenantId: contosoId!, domain: 'other.test' }), [old.id]);
+    assert.deepEqual((await admin.select({ domain: 'other.test', tenantId: contosoId! }, { limit: 10 }))[0]?.recipients.map((r) => r.address), ['a@remote.test', 'b@other.test']);
+  });
+
+  // The tenant filter is the tenant's id (QueueFilter.tenantId), matched against the id the message
+  // was queued under, never the name stored with it: that name is the one of its acceptance.
+  withQueue('the tenant filter matches the id the message was queued under: through a rename, not by the stored name', async ({ queue, admin, directory }) => {
+    await directory.addTenant({ name: 'contoso' });
+    const [tenant] = (await directory.load()).tenants;
+    const before = accepted({ tenantId: tenant!.id, tenant: 'contoso' });
+    const untenanted = accepted({ tenantId: null, tenant: 'contoso' });
+    await queue.commit({ messages: [before, untenanted], decisions: [] });
+    await directory.replace({ tenants: [{ ...tenant!, name: 'Northwind' }] });
+    const after = accepted({ tenantId: tenant!.id, tenant: 'Northwind' });
+    await queue.commit({ messages: [after], decisions: [] });
+    const ids = async (filter: Parameters<typeof admin.select>[0]) => (await admin.select(filter, { limit: 10 })).map((e) => e.message.id);
+    assert.deepEqual(await ids({ tenantId: tenant!.id }), [before.id, after.id].sort(), 'a message without a tenant id is not the tenant\'s');
+    assert.deepEqual(await ids({ tenantId: '01JGZZZZZZZZZZZZZZZZZZZZZZ' }), []);
   });
 
   withQueue('a transition moves only the recipients still in one of its source states, and sets what it names', async ({ queue, admin }) => {

@@ -3,22 +3,36 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cliSandbox, type CliSandbox } from '../testing.js';
 import { openSqlite, type SqliteDatabase } from '../../store/sqlite/database.js';
 import { SqliteQueueStore } from '../../store/sqlite/queue-store.js';
+import { SqliteDirectoryStore } from '../../store/sqlite/directory-store.js';
+import { findTenant } from '../../directory/find-tenant.js';
 import { FileBodyStore } from '../../store/filesystem/body-store.js';
 import { newQueueId } from '../../queue/queue-id.js';
 import type { AcceptedMessage } from '../../store/ports.js';
 
 const HOUR = 3_600_000;
+const DEMO = fileURLToPath(new URL('../../../../examples/demo/tenants.yaml', import.meta.url));
 
 /** The sandbox's spool, as serve keeps it. */
 function bodiesOf(s: CliSandbox): FileBodyStore {
   return new FileBodyStore(join(s.dir, 'data', 'spool'));
 }
 
+/** Queues messages as acceptance does: under the id of the tenant of that name (added to the directory if it is not there). */
 async function seed(s: CliSandbox, count: number, make: (i: number) => { tenant: string; from: string; to: string[]; ageMs: number }): Promise<{ db: SqliteDatabase; ids: string[] }> {
   const db = openSqlite(join(s.dir, 'data', 'relaygate.db'));
+  const directory = new SqliteDirectoryStore(db);
+  const tenantIds = new Map<string, string>();
+  const idOf = async (name: string): Promise<string> => {
+    if (!findTenant(await directory.load(), name)) await directory.addTenant({ name });
+    const id = tenantIds.get(name) ?? findTenant(await directory.load(), name)!.id;
+    tenantIds.set(name, id);
+    return id;
+  };
   const bodies = bodiesOf(s);
   const now = Date.now();
   const messages: AcceptedMessage[] = [];
@@ -30,7 +44,7 @@ async function seed(s: CliSandbox, count: number, make: (i: number) => { tenant:
     await pipeline(Readable.from([Buffer.from(`From: ${m.from}\r\nSubject: message ${i}\r\n\r\nbody\r\n`)]), body.writable());
     await body.commit();
     messages.push({
-      id, tenantId: null, tenant: m.tenant, connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: m.from, envId: null, ret: null,
+      id, tenantId: tenantIds.get(m.tenant) ?? (await idOf(m.tenant)), tenant: m.tenant, connector: null, attribution: 'ip', directionality: 'Originating', mailFrom: m.from, envId: null, ret: null,
       bodyType: null, smtputf8: false, size: 40, clientIp: '127.0.0.1', clientHelo: null, tls: null, headerFrom: m.from,
       subject: `message ${i}`, messageIdHeader: null, receivedAt,
       recipients: m.to.map((a) => ({ address: a, domain: a.split('@')[1]!, notify: null, orcpt: null, state: 'queued' as const, lastReply: null, dsnStatus: null, verdict: 'relay' as const })),
@@ -178,6 +192,34 @@ test('list and show say when each waiting recipient is tried next, and (due) onc
     );
     const json = JSON.parse((await s.run('queue', 'list', '--json')).stdout) as Array<{ recipients: Array<{ nextAttemptAt: number }> }>;
     assert.deepEqual(json[0]!.recipients.map((r) => r.nextAttemptAt), [past, future, future, future]);
+    db.close();
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('--tenant names the tenant in any case and finds its mail under every name it had; an unknown tenant is not found', async () => {
+  const s = cliSandbox();
+  try {
+    assert.equal((await s.run('apply', '-f', DEMO)).code, 0);
+    const { db, ids } = await seed(s, 2, (i) => ({ tenant: i === 0 ? 'demo' : 'fabrikam', from: 'app@demo.example', to: ['a@remote.test'], ageMs: 0 }));
+    const id = ids[0]!;
+    const { received_at: receivedAt } = db.prepare('SELECT received_at FROM messages WHERE id = ?').get(id) as { received_at: number };
+    const listed = (tenant: string) =>
+      `${id}  ${new Date(receivedAt).toISOString()}  ${tenant}  <app@demo.example>  40 bytes  "message 0"\n    a@remote.test  queued  next ${new Date(receivedAt).toISOString()} (due)\n1 message\n`;
+    assert.deepEqual(await s.run('queue', 'list', '--tenant', 'DEMO'), { code: 0, stdout: listed('demo'), stderr: '' });
+
+    writeFileSync(join(s.dir, 'renamed.yaml'), readFileSync(DEMO, 'utf8').replace('  - name: demo\n', '  - name: acme\n'));
+    const renamed = await s.run('apply', '-f', join(s.dir, 'renamed.yaml'));
+    assert.deepEqual([renamed.code, renamed.stdout], [0, '~ tenant acme: name demo → acme\n1 change applied\n'], renamed.stderr);
+    // The list shows the name the message was accepted under; the filter goes by the tenant's id.
+    assert.deepEqual(await s.run('queue', 'list', '--tenant', 'acme'), { code: 0, stdout: listed('demo'), stderr: '' });
+    assert.deepEqual(await s.run('queue', 'hold', '--tenant', 'Acme'), { code: 0, stdout: '1 recipient held\n', stderr: '' });
+    assert.deepEqual(states(db), { held: 1, queued: 1 });
+    for (const args of [['list'], ['hold'], ['retry'], ['delete']]) {
+      assert.deepEqual(await s.run('queue', ...args, '--tenant', 'demo'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo does not exist\n' }, args[0]);
+    }
+    assert.deepEqual(states(db), { held: 1, queued: 1 }, 'an unknown tenant changes nothing');
     db.close();
   } finally {
     s.cleanup();

@@ -25,7 +25,7 @@ interface FilterOptions extends ConfigOption {
 }
 
 export function queueAdmin(stores: Stores): QueueAdmin {
-  return new QueueAdmin({ store: stores.queueAdmin, bodies: stores.bodies, clock: systemClock });
+  return new QueueAdmin({ store: stores.queueAdmin, directory: stores.directory, bodies: stores.bodies, clock: systemClock });
 }
 
 /**

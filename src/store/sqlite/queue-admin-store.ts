@@ -20,9 +20,9 @@ function matching(filter: QueueFilter, args: Record<string, unknown>): string {
     clauses.push(filter.ids.length === 0 ? '0 = 1' : `m.id IN (${filter.ids.map((_, i) => `@id${i}`).join(', ')})`);
     filter.ids.forEach((id, i) => (args[`id${i}`] = id));
   }
-  if (filter.tenant !== undefined) {
-    clauses.push('m.tenant = @tenant');
-    args.tenant = filter.tenant;
+  if (filter.tenantId !== undefined) {
+    clauses.push('m.tenant_id = @tenantId');
+    args.tenantId = filter.tenantId;
   }
   if (filter.receivedBefore !== undefined) {
     clauses.push('m.received_at <= @receivedBefore');
