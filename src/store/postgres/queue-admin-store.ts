@@ -31,7 +31,7 @@ export class PgQueueAdminStore implements QueueAdminStore {
       return `$${args.length}`;
     };
     if (filter.ids) where.push(`m.id = ANY(${param(filter.ids)}::text[])`);
-    if (filter.tenant !== undefined) where.push(`m.tenant = ${param(filter.tenant)}`);
+    if (filter.tenantId !== undefined) where.push(`m.tenant_id = ${param(filter.tenantId)}`);
     if (filter.receivedBefore !== undefined) where.push(`m.received_at <= ${param(filter.receivedBefore)}`);
     const recipient: string[] = [];
     if (filter.domain !== undefined) recipient.push(`r.domain = ${param(filter.domain)}`);
