@@ -5,7 +5,6 @@
  * process (postgres-cluster.ts). There is no skip: when neither can be had, every test that asks
  * fails with the reason.
  */
-import { after } from 'node:test';
 import pg from 'pg';
 import { startThrowawayCluster } from './postgres-cluster.js';
 
@@ -57,10 +56,12 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
 }
 
 const suiteDatabases: TestDatabase[] = [];
-// Registered when the test file imports this module, so on the file's root: a database asked for
-// inside a hook or a test still lives until the whole file is done.
-after(async () => {
-  for (const db of suiteDatabases.splice(0)) await db.drop();
+// Dropped once the file's tests and all their after hooks are done and nothing else is left to
+// run (a database asked for inside a hook or a test lives until then, and the hooks that close
+// their connections run first).
+process.on('beforeExit', () => {
+  const dropping = suiteDatabases.splice(0);
+  if (dropping.length > 0) void Promise.all(dropping.map((db) => db.drop().catch(() => undefined)));
 });
 
 /** A fresh database for the calling test file, dropped when the file's tests are done. */

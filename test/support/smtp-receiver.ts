@@ -13,7 +13,12 @@ export interface Refusal {
 }
 
 /** What to do at a step: accept, refuse with a reply, drop the TCP connection, or never answer. */
-export type StepAction = 'accept' | Refusal | 'drop' | 'stall';
+export type StepAction = 'accept' | Refusal | 'drop' | 'stall' | Later;
+
+/** Answer later, as the promise says: a slow server, or one a test holds at end of DATA until it lets go. */
+export interface Later {
+  later: Promise<'accept' | Refusal>;
+}
 
 export interface ReceiverBehaviour {
   mail?: (from: string) => StepAction;
@@ -141,9 +146,15 @@ export class SmtpReceiver {
             session: session.id,
             commandsBefore: this.sessionCommands.get(session.id)?.length ?? 0,
           };
-          const action = b.data?.(msg) ?? 'accept';
-          if (action === 'accept') this.messages.push(msg);
-          this.act(action, session, (err) => cb(err ?? null, 'ok: queued as test'));
+          const answer = (action: StepAction): void => {
+            if (typeof action === 'object' && 'later' in action) {
+              void action.later.then(answer, () => answer({ code: 451, text: '4.3.0 test receiver failed' }));
+              return;
+            }
+            if (action === 'accept') this.messages.push(msg);
+            this.act(action, session, (err) => cb(err ?? null, 'ok: queued as test'));
+          };
+          answer(b.data?.(msg) ?? 'accept');
         });
       },
     });
@@ -201,6 +212,10 @@ export class SmtpReceiver {
 
   private act(action: StepAction, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     if (action === 'accept') return cb();
+    if (typeof action === 'object' && 'later' in action) {
+      void action.later.then((a) => this.act(a, session, cb), () => cb(refusalError({ code: 451, text: '4.3.0 test receiver failed' })));
+      return;
+    }
     if (action === 'stall') {
       this.stalled.push(() => cb(refusalError({ code: 421, text: '4.4.2 stalled' })));
       return;
