@@ -124,7 +124,7 @@ export const Replies = Object.freeze({
   tooBigForHost: (host: string, limit: number): SmtpReply => reply(552, '5.3.4', `Message size exceeds the limit of ${host} (${limit} bytes)`),
   spoolUnreadable: (detail: string): SmtpReply => reply(451, '4.3.0', `Message body could not be read: ${detail}`),
   expired: (last: string | null, hours: number): SmtpReply =>
-    reply(550, '5.4.7', `Delivery time expired after ${hours} hours${last ? `; last error: ${last}` : ''}`),
+    reply(550, '5.4.7', `Delivery time expired after ${hours} ${hours === 1 ? 'hour' : 'hours'}${last ? `; last error: ${last}` : ''}`),
   /** The peer ended DATA without a verdict for this recipient (recorded as the peer's answer). */
   recipientNotAcknowledged: reply(451, '4.3.0', 'recipient not acknowledged'),
   /** A failed recipient whose store row holds no reply. */

@@ -184,7 +184,7 @@ test('scheduler: a temporary failure is retried on the schedule the clock drives
   const report = await s.body(s.messageIds()[0]!);
   assert.ok(report !== null, 'the DSN has its body');
   assert.match(report, /\r\nAction: failed\r\nStatus: 5\.4\.7\r\n/);
-  assert.match(report, /\r\nDiagnostic-Code: X-Relaygate; 550 5\.4\.7 Delivery time expired after 1 hours; last error: 451 4\.2\.0 mailbox busy\r\n/);
+  assert.match(report, /\r\nDiagnostic-Code: X-Relaygate; 550 5\.4\.7 Delivery time expired after 1 hour; last error: 451 4\.2\.0 mailbox busy\r\n/);
 
   await s.scheduler.runOnce();
   assert.deepEqual(courier.deliveries.at(-1), { hop: 'mx:contoso.test', jobs: [{ kind: 'dsn', from: '', to: ['alice@contoso.test'] }] });
