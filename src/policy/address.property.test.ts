@@ -30,7 +30,8 @@ const noise = fc.string({ unit: fc.constantFrom(...nasty, ...letters), maxLength
 const spliced = fc.tuple(mailbox, fc.array(fc.tuple(fc.nat(), fc.constantFrom(...nasty)), { maxLength: 3 })).map(([m, cuts]) =>
   cuts.reduce((s, [at, ch]) => s.slice(0, at % (s.length + 1)) + ch + s.slice(at % (s.length + 1)), m),
 );
-const anyAddress = fc.oneof(mailbox, spliced, noise, fc.tuple(domain, mailbox).map(([r, m]) => `@${r}:${m}`), mailbox.map((m) => `<${m}>`));
+const route = fc.array(fc.oneof(domain, spliced), { minLength: 1, maxLength: 2 }).map((hops) => `@${hops.join(',@')}:`);
+const anyAddress = fc.oneof(mailbox, spliced, noise, fc.tuple(route, fc.oneof(mailbox, spliced)).map(([r, m]) => r + m), mailbox.map((m) => `<${m}>`));
 
 const parse = (s: string): ParsedAddress => parseEnvelopeAddress(s);
 
@@ -72,7 +73,9 @@ test('an accepted address holds no control or invisible character (the live serv
     fc.property(anyAddress, (raw) => {
       const p = parse(raw);
       if (p.kind === 'mailbox' || p.kind === 'literal') assert.doesNotMatch(p.address, unsafe, JSON.stringify(raw));
-      if (unsafe.test(raw)) assert.ok(p.kind === 'invalid', `${JSON.stringify(raw)} is ${p.kind}`);
+      // A source route (RFC 5321 A-d-l) is dropped with whatever it holds, as the live session drops it.
+      const judged = raw.replace(/^ *<? *@[^\s,:@]+(?:,@[^\s,:@]+)*:/, '');
+      if (unsafe.test(judged)) assert.ok(p.kind === 'invalid', `${JSON.stringify(raw)} is ${p.kind}`);
     }),
     fuzzParameters(3000),
   );

@@ -17,21 +17,27 @@ export type ParsedAddress =
  * BOM): never part of an address, and the SMTP session's parser refuses them, so `check` must too.
  */
 const UNSAFE_CHARACTER = /[\x00-\x1f\x7f-\x9f\u200b\u2060\ufeff]/;
+/** RFC 5321 §4.1.2 `A-d-l ":"`: `@a.example,@b.example:` (no blank, comma, colon or @ in a hop). */
+const SOURCE_ROUTE = /^@[^\s,:@]+(?:,@[^\s,:@]+)*:/;
+
+/** Blanks around an address are not part of it; anything else there (a tab, a line end, a BOM) is. */
+function trimBlanks(s: string): string {
+  return s.replace(/^ +| +$/g, '');
+}
 
 export function parseEnvelopeAddress(raw: string): ParsedAddress {
-  // Before trimming: trim() would drop a BOM or a line end at either end instead of refusing it.
-  if (UNSAFE_CHARACTER.test(raw)) return invalid('a control or invisible character');
-  let s = raw.trim();
-  if (s.startsWith('<') && s.endsWith('>')) s = s.slice(1, -1).trim();
+  let s = trimBlanks(raw);
+  if (s.startsWith('<') && s.endsWith('>')) s = trimBlanks(s.slice(1, -1));
   else if (s.startsWith('<') || s.endsWith('>')) return invalid('unbalanced angle brackets');
   if (s === '') return { kind: 'null' };
 
   // RFC 5321 §4.1.2 source route `@a,@b:user@domain`: the route is dropped, the mailbox is judged.
   if (s.startsWith('@')) {
-    const colon = s.indexOf(':');
-    if (colon === -1) return invalid('source route without a mailbox');
-    s = s.slice(colon + 1);
+    const route = SOURCE_ROUTE.exec(s);
+    if (!route) return invalid(s.includes(':') ? 'malformed source route' : 'source route without a mailbox');
+    s = s.slice(route[0].length);
   }
+  if (UNSAFE_CHARACTER.test(s)) return invalid('a control or invisible character');
 
   let local: string;
   let domainPart: string;
