@@ -16,6 +16,10 @@ export function normalizeDomain(input: string): Domain | null {
   let s = input.trim();
   if (s.endsWith('.')) s = s.slice(0, -1);
   if (s.length === 0 || s.length > 253) return null;
+  // domainToASCII is the URL host parser: it would cut the name at `/`, `?`, `#` or `\` and decode
+  // `%41`, turning a malformed domain into another, valid one. Only letters, digits, hyphens and
+  // dots may be ASCII in an internationalized name.
+  if (!/^[\x00-\x7f]*$/.test(s) && /[^\x80-\uffffa-z0-9.-]/i.test(s)) return null;
   const ascii = /^[\x00-\x7f]*$/.test(s) ? s.toLowerCase() : domainToASCII(s.toLowerCase());
   if (!ascii) return null;
   const labels = ascii.split('.');

@@ -77,6 +77,9 @@ const recipients: ReadonlyArray<{ name: string; rcpt: string; target: Target }> 
   { name: 'IDN homoglyph, Greek omicron', rcpt: 'info@c\u03bfntoso.example', target: to('xn--cntoso-i0e.example') },
   { name: 'IDN homoglyph, Cyrillic es and o', rcpt: 'info@\u0441\u043entoso.example', target: to('xn--ntoso-iyeu.example') },
   { name: 'IDN homoglyph in A-label form', rcpt: 'info@xn--cntoso-i0e.example', target: to('xn--cntoso-i0e.example') },
+  // §5 "malformed": an IDN with a URL delimiter or a percent escape is no domain (not cut or decoded into one).
+  { name: 'IDN with a URL delimiter', rcpt: 'victim@ｅｌｓｅｗｈｅｒｅ.example/.contoso.example', target: hygiene },
+  { name: 'IDN with a percent escape', rcpt: 'info@ｃｏｎｔｏｓｏ.example%2eevil.example', target: hygiene },
   // §5: the domain is what follows the last ASCII @; a fullwidth ＠ is part of the local part.
   { name: 'fullwidth @ in the local part', rcpt: 'victim＠elsewhere.example@contoso.example', target: to('contoso.example') },
 ];
