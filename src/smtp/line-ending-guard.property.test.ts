@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzParameters } from '../../test/support/fuzz.js';
 import type { BareLineEndingPolicy } from '../directory/model.js';
 import { BareLineEndingError, LineEndingGuard, NulCharacterError } from './line-ending-guard.js';
 
@@ -75,7 +76,7 @@ test('every ending in headers and body, in random three-way splits, gives the un
       const chunks = [message.slice(0, i), message.slice(i, j), message.slice(j)];
       assert.deepEqual(await guard(policy, chunks), await guard(policy, [message]));
     }),
-    { numRuns: 2000 },
+    fuzzParameters(2000),
   );
 });
 
@@ -87,6 +88,6 @@ test('any mix of CR, LF, NUL, dots and text, cut anywhere into any number of chu
       const chunks = [0, ...at].map((from, k) => text.slice(from, at[k] ?? text.length));
       assert.deepEqual(await guard(policy, chunks), reference(policy, text), JSON.stringify({ policy, chunks }));
     }),
-    { numRuns: 3000 },
+    fuzzParameters(3000),
   );
 });
