@@ -6,7 +6,7 @@
 import type { OnTransaction } from '../core/courier.js';
 import type { DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
-import type { PreparedMessage } from './prepare.js';
+import type { PreparedContent, PreparedMessage } from './prepare.js';
 import type { HopTarget } from './routing.js';
 import { SmtpSession, type ClientSettings, type OutboundMessage } from './smtp-client.js';
 import type { Throttle } from './throttle.js';
@@ -16,6 +16,8 @@ export interface PreparedJob extends Job {
   prepared: PreparedMessage;
   /** This transaction's envelope sender (PreparedMessage.senderFor its recipients). */
   from: string;
+  /** This transaction's content (PreparedMessage.contentFor its recipients). */
+  content: PreparedContent;
 }
 
 export interface AttemptSettings {
@@ -36,7 +38,7 @@ function outbound(job: PreparedJob): OutboundMessage {
     bodyType: job.message.bodyType,
     smtputf8: job.message.smtputf8,
     size: job.message.size,
-    open: job.prepared.open,
+    open: job.content.open,
   };
 }
 

@@ -7,7 +7,7 @@ import type { Courier, OnTransaction } from '../core/courier.js';
 import type { Job, QueuedEnvelope, RecipientResult } from '../core/envelope.js';
 import { attemptDelivery, type AttemptSettings, type PreparedJob } from './attempt.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
-import { prepareMessage, type PrepareDeps, type PreparedMessage } from './prepare.js';
+import { prepareMessage, type PrepareDeps, type PreparedContent, type PreparedMessage } from './prepare.js';
 import type { NextHopPlan } from './routing.js';
 
 export class SmtpCourier implements Courier<NextHopPlan> {
@@ -15,7 +15,7 @@ export class SmtpCourier implements Courier<NextHopPlan> {
    * A message whose recipients lie on several hops is signed once: the jobs of one message share
    * its object, so a memo keyed by it lasts as long as the pass that claimed it, and no longer.
    */
-  private readonly prepared = new WeakMap<QueuedEnvelope, Promise<PreparedMessage>>();
+  private readonly prepared = new WeakMap<QueuedEnvelope, PreparedMessage>();
 
   constructor(
     private readonly attempt: AttemptSettings,
@@ -26,16 +26,17 @@ export class SmtpCourier implements Courier<NextHopPlan> {
     const results = new Map<number, RecipientResult>();
     const ready: PreparedJob[] = [];
     for (const job of jobs) {
-      let prepared: PreparedMessage;
+      const prepared = this.prepareOnce(job.message);
+      let content: PreparedContent;
       try {
-        prepared = await this.prepareOnce(job.message);
+        content = await prepared.contentFor(job.recipients);
       } catch (err) {
         const failure = err instanceof DeliveryError ? err.failure : LocalFailures.spoolUnreadable(String(err));
         for (const r of job.recipients) results.set(r.id, { kind: 'failed', failure, host: null });
         continue;
       }
       try {
-        ready.push({ ...job, prepared, from: await prepared.senderFor(job.recipients) });
+        ready.push({ ...job, prepared, content, from: await prepared.senderFor(job.recipients) });
       } catch (err) {
         // An SRS sender that could not be recorded is never used: the recipients wait for a retry.
         this.prepare.log?.(`envelope sender of ${job.message.id} not made: ${err instanceof Error ? err.message : String(err)}`);
@@ -48,7 +49,7 @@ export class SmtpCourier implements Courier<NextHopPlan> {
     return results;
   }
 
-  private prepareOnce(message: QueuedEnvelope): Promise<PreparedMessage> {
+  private prepareOnce(message: QueuedEnvelope): PreparedMessage {
     let p = this.prepared.get(message);
     if (!p) {
       p = prepareMessage(message, this.prepare);

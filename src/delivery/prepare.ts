@@ -1,8 +1,9 @@
 /**
  * Turns a queued message into what goes on the wire: the envelope sender of each transaction
  * (SRS-rewritten only for recipients the tenant relayed to outside domains, with a sender domain
- * that is not its own) and the content (DKIM-signed with the tenant's key for the From domain),
- * streamed from the body store.
+ * that is not its own) and the content (for relayed recipients without our X-Relaygate-* fields
+ * unless the tenant keeps them; DKIM-signed with the tenant's key for the From domain), streamed
+ * from the body store.
  */
 import { Readable } from 'node:stream';
 import { domainOf } from '../core/address.js';
@@ -11,6 +12,7 @@ import type { QueuedEnvelope, RecipientRef } from '../core/envelope.js';
 import { defaultSrsSetting, type BodyStore, type SrsMintedStore } from '../store/ports.js';
 import { dkimSignatureFor, findSigningKey, type DkimKeySource } from './dkim.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
+import { withoutOurHeaders } from './our-headers.js';
 import { Srs } from './srs.js';
 
 /** Tenants are named by id here: the one a queued message keeps, whatever the tenant is called now. */
@@ -31,14 +33,25 @@ export interface PrepareDeps {
   srs: SrsPolicy | null;
   clock: Clock;
   log?: (message: string) => void;
+  /** Whether mail the tenant relays to outside recipients keeps our X-Relaygate-* fields (absent: kept). */
+  keepsOurHeadersWhenRelayed?: (tenantId: string) => boolean;
+}
+
+export interface PreparedContent {
+  /** True when the content carries our DKIM signature. */
+  signed: boolean;
+  open(): Readable;
 }
 
 export interface PreparedMessage {
   /** The envelope sender of a transaction to these recipients (all relayed, or none: see Job). */
   senderFor(recipients: readonly RecipientRef[]): Promise<string>;
-  /** True when the content carries our DKIM signature. */
-  signed: boolean;
-  open(): Readable;
+  /**
+   * The content of a transaction to these recipients. For recipients the tenant relayed to outside
+   * domains it goes without our X-Relaygate-* fields unless the tenant keeps them; they are removed
+   * before signing, so the signature covers what is sent. Made once per kind, then reused.
+   */
+  contentFor(recipients: readonly RecipientRef[]): Promise<PreparedContent>;
 }
 
 /**
@@ -79,34 +92,53 @@ async function openBody(bodies: BodyStore, id: string): Promise<Readable> {
   return body;
 }
 
-export async function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps): Promise<PreparedMessage> {
-  const first = await openBody(deps.bodies, message.id);
+export function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps): PreparedMessage {
+  const strips = message.tenantId !== null && !(deps.keepsOurHeadersWhenRelayed?.(message.tenantId) ?? true);
+  const variants = new Map<boolean, Promise<PreparedContent>>();
+  return {
+    senderFor: (recipients) => envelopeSender(message, recipients, deps.srs, deps.clock),
+    contentFor: (recipients) => {
+      const withoutOurs = strips && recipients.some((r) => r.relayed);
+      let content = variants.get(withoutOurs);
+      if (!content) {
+        content = preparedContent(message, deps, withoutOurs);
+        variants.set(withoutOurs, content);
+      }
+      return content;
+    },
+  };
+}
+
+/** The content as it goes on the wire: our fields removed first when asked, then signed. */
+async function preparedContent(message: QueuedEnvelope, deps: PrepareDeps, withoutOurs: boolean): Promise<PreparedContent> {
+  const bodies = deps.bodies;
+  const read = async (): Promise<Readable> => {
+    const body = await openBody(bodies, message.id);
+    return withoutOurs ? withoutOurHeaders(body) : body;
+  };
   let header = '';
-  try {
-    const fromDomain = message.headerFrom ? domainOf(message.headerFrom) : null;
-    const key = message.tenantId && fromDomain ? findSigningKey(deps.dkimKeys, message.tenantId, fromDomain) : null;
-    if (key) {
+  const fromDomain = message.headerFrom ? domainOf(message.headerFrom) : null;
+  const key = message.tenantId && fromDomain ? findSigningKey(deps.dkimKeys, message.tenantId, fromDomain) : null;
+  if (key) {
+    const first = await read();
+    try {
       const signed = await dkimSignatureFor(first, key, deps.clock.now());
       if (signed.errors.length > 0) deps.log?.(`DKIM signing of ${message.id} failed: ${signed.errors.join('; ')}`);
       header = signed.header;
+    } finally {
+      first.destroy();
     }
-    const prefix = Buffer.from(header);
-    const bodies = deps.bodies;
-    return {
-      senderFor: (recipients) => envelopeSender(message, recipients, deps.srs, deps.clock),
-      signed: header !== '',
-      // Each attempt reads the body afresh (a hop may fail halfway and the next one starts over).
-      open: () =>
-        Readable.from(
-          (async function* () {
-            if (prefix.length > 0) yield prefix;
-            const body = await bodies.open(message.id);
-            if (!body) throw new Error(`no body stored for ${message.id}`);
-            for await (const chunk of body) yield chunk as Buffer;
-          })(),
-        ),
-    };
-  } finally {
-    first.destroy();
   }
+  const prefix = Buffer.from(header);
+  return {
+    signed: header !== '',
+    // Each attempt reads the body afresh (a hop may fail halfway and the next one starts over).
+    open: () =>
+      Readable.from(
+        (async function* () {
+          if (prefix.length > 0) yield prefix;
+          for await (const chunk of await read()) yield chunk as Buffer;
+        })(),
+      ),
+  };
 }
