@@ -439,10 +439,13 @@ export interface TenantSettingsState {
   srs: Array<{ tenantId: TenantId; setting: TenantSrsSetting }>;
   /** Tenants with a daily recipient limit (null: set to unlimited). */
   dailyLimits: Array<{ tenantId: TenantId; dailyRecipients: number | null }>;
+  /** Tenants that chose whether relayed mail keeps our X-Relaygate-* fields (off when never set). */
+  relayedHeaders: Array<{ tenantId: TenantId; keep: boolean }>;
 }
 
 /**
- * Per-tenant settings: DKIM keys, outbound routes, SRS settings and daily recipient limits. Writes
+ * Per-tenant settings: DKIM keys, outbound routes, SRS settings, daily recipient limits and whether
+ * relayed mail keeps our X-Relaygate-* fields. Writes
  * for a tenant id the directory does not have are refused. Every change (a tenant's removal
  * included) makes `revision()` grow, so readers rebuild their snapshot only when it moved; the hot
  * path reads the snapshot (store/tenant-settings-snapshot.ts), never this port.
@@ -472,6 +475,10 @@ export interface TenantSettingsStore {
   /** The tenant's daily recipient limit; null = unlimited. */
   dailyLimit(tenantId: TenantId): Promise<number | null>;
   setDailyLimit(tenantId: TenantId, limit: number | null): Promise<void>;
+
+  /** Whether mail the tenant relays to outside recipients keeps our X-Relaygate-* fields; false when never set. */
+  keepsRelayedHeaders(tenantId: TenantId): Promise<boolean>;
+  setRelayedHeaders(tenantId: TenantId, keep: boolean): Promise<void>;
 }
 
 // ---- Quota counters --------------------------------------------------------------------------

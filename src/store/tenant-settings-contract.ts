@@ -44,9 +44,10 @@ export function tenantSettingsContract(adapter: string, open: () => Promise<Open
   withStore('start empty at revision 0, with the defaults', async ({ directory, settings }) => {
     const [contoso] = await twoTenants(directory);
     assert.equal(await settings.revision(), 0);
-    assert.deepEqual(await settings.read(), { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [] });
+    assert.deepEqual(await settings.read(), { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [], relayedHeaders: [] });
     assert.deepEqual(await settings.srsSetting(contoso.id), defaultSrsSetting);
     assert.equal(await settings.dailyLimit(contoso.id), null);
+    assert.equal(await settings.keepsRelayedHeaders(contoso.id), false, 'relayed mail goes without our fields unless the tenant chose');
     assert.deepEqual(await settings.dkimKeys(), []);
     assert.deepEqual(await settings.routes(contoso.id), []);
   });
@@ -103,6 +104,19 @@ export function tenantSettingsContract(adapter: string, open: () => Promise<Open
     );
   });
 
+  withStore('the relayed-headers choice is per tenant, and can be taken back', async ({ directory, settings }) => {
+    const [contoso, fabrikam] = await twoTenants(directory);
+    await settings.setRelayedHeaders(contoso.id, true);
+    await settings.setRelayedHeaders(fabrikam.id, true);
+    await settings.setRelayedHeaders(fabrikam.id, false);
+    assert.equal(await settings.keepsRelayedHeaders(contoso.id), true);
+    assert.equal(await settings.keepsRelayedHeaders(fabrikam.id), false);
+    assert.deepEqual(
+      [...(await settings.read()).relayedHeaders].sort((x, y) => (x.tenantId < y.tenantId ? -1 : 1)),
+      [{ tenantId: contoso.id, keep: true }, { tenantId: fabrikam.id, keep: false }].sort((x, y) => (x.tenantId < y.tenantId ? -1 : 1)),
+    );
+  });
+
   withStore('every change makes the revision grow; reads do not', async ({ directory, settings }) => {
     const [contoso] = await twoTenants(directory);
     const seen = [await settings.revision()];
@@ -116,6 +130,8 @@ export function tenantSettingsContract(adapter: string, open: () => Promise<Open
     await step(settings.removeRoute(contoso.id, added.id));
     await step(settings.setSrsSetting(contoso.id, { enabled: false, rewriteDomain: null }));
     await step(settings.setDailyLimit(contoso.id, 5));
+    await step(settings.setRelayedHeaders(contoso.id, true));
+    await step(settings.setRelayedHeaders(contoso.id, false));
     await step(settings.read());
     for (let i = 1; i < seen.length - 1; i++) assert.ok(seen[i]! > seen[i - 1]!, `revision after change ${i}: ${seen.join(', ')}`);
     assert.equal(seen.at(-1), seen.at(-2), 'reading changes nothing');
@@ -128,7 +144,8 @@ export function tenantSettingsContract(adapter: string, open: () => Promise<Open
     await assert.rejects(settings.addRoute(ghost, route('a.example', ['*'])));
     await assert.rejects(settings.setSrsSetting(ghost, { enabled: false, rewriteDomain: null }));
     await assert.rejects(settings.setDailyLimit(ghost, 1));
-    assert.deepEqual(await settings.read(), { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [] });
+    await assert.rejects(settings.setRelayedHeaders(ghost, true));
+    assert.deepEqual(await settings.read(), { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [], relayedHeaders: [] });
   });
 
   withStore('a renamed tenant keeps its settings; a removed one takes them along, and the revision grows', async ({ directory, settings }) => {
@@ -138,6 +155,7 @@ export function tenantSettingsContract(adapter: string, open: () => Promise<Open
     await settings.setSrsSetting(contoso.id, { enabled: false, rewriteDomain: null });
     await settings.setDailyLimit(contoso.id, 7);
     await settings.setDailyLimit(fabrikam.id, 9);
+    await settings.setRelayedHeaders(contoso.id, true);
     const before = await settings.read();
     const current = await directory.load();
     // By case through an edit-free replace, then by name keeping the id.
@@ -148,13 +166,14 @@ export function tenantSettingsContract(adapter: string, open: () => Promise<Open
     await directory.removeTenant('northwind');
     const after = await settings.read();
     assert.ok(after.revision > before.revision);
-    assert.deepEqual({ ...after, revision: 0 }, { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [{ tenantId: fabrikam.id, dailyRecipients: 9 }] });
+    assert.deepEqual({ ...after, revision: 0 }, { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [{ tenantId: fabrikam.id, dailyRecipients: 9 }], relayedHeaders: [] });
   });
 
   withStore('what was written is there after reopening', async (o) => {
     const [contoso] = await twoTenants(o.directory);
     await o.settings.putDkimKey(key(contoso.id, 'contoso.example', 's1', 1));
     await o.settings.setDailyLimit(contoso.id, 3);
+    await o.settings.setRelayedHeaders(contoso.id, true);
     const before = await o.settings.read();
     await o.close();
     const again = await o.reopen();

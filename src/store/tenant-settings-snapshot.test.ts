@@ -102,9 +102,11 @@ test('the snapshot signs with the newest active key of exactly the domain and li
         { tenantId: 'V', setting: { enabled: false, rewriteDomain: null } },
       ],
       dailyLimits: [],
+      relayedHeaders: [{ tenantId: 'U', keep: true }, { tenantId: 'V', keep: false }],
     },
     [{ id: 'T', name: 'contoso' }],
   );
+  assert.deepEqual(['T', 'U', 'V'].map((id) => s.keepsRelayedHeaders(id)), [false, true, false], 'off unless the tenant chose to keep them');
   assert.equal(s.activeDkimKey('T', 'contoso.example')?.selector, 'a', 'newest; of two as new, the first selector');
   assert.equal(s.activeDkimKey('T', 'mail.contoso.example')?.selector, 'sub');
   assert.equal(s.activeDkimKey('T', 'other.example'), null);

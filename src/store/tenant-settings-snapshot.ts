@@ -1,6 +1,6 @@
 /**
  * Tenant settings indexed for the hot path: the daily limit at every RCPT, the DKIM key, routes
- * and SRS setting of every message delivered. Built from one read of the TenantSettingsStore and
+ * SRS setting and relayed-headers choice of every message delivered. Built from one read of the TenantSettingsStore and
  * the directory's tenants (for name → id), and rebuilt only when either changed, like the policy
  * snapshot (smtp/policy-source.ts). Lookups are synchronous and never touch storage.
  */
@@ -8,7 +8,7 @@ import { tenantNameKey } from '../directory/find-tenant.js';
 import type { Tenant, TenantId } from '../directory/model.js';
 import { defaultSrsSetting, type DkimKey, type Route, type StoredDkimKey, type TenantSettingsState, type TenantSettingsStore, type TenantSrsSetting } from './ports.js';
 
-const EMPTY: TenantSettingsState = { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [] };
+const EMPTY: TenantSettingsState = { revision: 0, dkimKeys: [], routes: [], srs: [], dailyLimits: [], relayedHeaders: [] };
 
 export class TenantSettingsSnapshot {
   readonly revision: number;
@@ -18,6 +18,7 @@ export class TenantSettingsSnapshot {
   private readonly routes = new Map<TenantId, Route[]>();
   private readonly srs = new Map<TenantId, TenantSrsSetting>();
   private readonly limits = new Map<TenantId, number | null>();
+  private readonly relayedHeaders = new Map<TenantId, boolean>();
   private readonly rewriteDomainList: readonly string[];
 
   constructor(state: TenantSettingsState, tenants: readonly Pick<Tenant, 'id' | 'name'>[]) {
@@ -41,6 +42,7 @@ export class TenantSettingsSnapshot {
     }
     for (const s of state.srs) this.srs.set(s.tenantId, s.setting);
     for (const l of state.dailyLimits) this.limits.set(l.tenantId, l.dailyRecipients);
+    for (const h of state.relayedHeaders) this.relayedHeaders.set(h.tenantId, h.keep);
     this.rewriteDomainList = [...new Set(state.srs.flatMap((s) => (s.setting.rewriteDomain !== null ? [s.setting.rewriteDomain] : [])))];
   }
 
@@ -75,6 +77,11 @@ export class TenantSettingsSnapshot {
   /** null: unlimited. */
   dailyLimitOf(tenantId: TenantId): number | null {
     return this.limits.get(tenantId) ?? null;
+  }
+
+  /** Whether the tenant's relayed mail keeps our X-Relaygate-* fields (off unless the tenant chose). */
+  keepsRelayedHeaders(tenantId: TenantId): boolean {
+    return this.relayedHeaders.get(tenantId) ?? false;
   }
 
   /** Every rewrite domain a tenant names (the server's default comes on top). */

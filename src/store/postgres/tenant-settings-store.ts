@@ -1,6 +1,6 @@
 /**
- * The TenantSettingsStore port on PostgreSQL (migration 002): DKIM keys, outbound routes, SRS
- * settings and daily limits, each in its own table keyed by tenant id (ON DELETE CASCADE from
+ * The TenantSettingsStore port on PostgreSQL (migrations 002 and 007): DKIM keys, outbound routes,
+ * SRS settings, daily limits and the relayed-headers choice, each in its own table keyed by tenant id (ON DELETE CASCADE from
  * tenants). Triggers bump tenant_settings_state.revision on every change, cascades included, in
  * the same transaction; `read` sees every table and the revision in one snapshot.
  */
@@ -101,6 +101,9 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
         dailyLimits: (
           await tx.query<{ tenant_id: string; daily_recipients: number | null }>('SELECT tenant_id, daily_recipients FROM tenant_limits ORDER BY tenant_id')
         ).rows.map((r) => ({ tenantId: r.tenant_id, dailyRecipients: r.daily_recipients })),
+        relayedHeaders: (
+          await tx.query<{ tenant_id: string; keep: boolean }>('SELECT tenant_id, keep FROM relayed_header_settings ORDER BY tenant_id')
+        ).rows.map((r) => ({ tenantId: r.tenant_id, keep: r.keep })),
       }),
       { readOnly: true },
     );
@@ -172,6 +175,18 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
     await this.db.query(
       'INSERT INTO tenant_limits (tenant_id, daily_recipients) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET daily_recipients = excluded.daily_recipients',
       [tenantId, limit],
+    );
+  }
+
+  async keepsRelayedHeaders(tenantId: TenantId): Promise<boolean> {
+    const { rows } = await this.db.query<{ keep: boolean }>('SELECT keep FROM relayed_header_settings WHERE tenant_id = $1', [tenantId]);
+    return rows[0]?.keep === true;
+  }
+
+  async setRelayedHeaders(tenantId: TenantId, keep: boolean): Promise<void> {
+    await this.db.query(
+      'INSERT INTO relayed_header_settings (tenant_id, keep) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET keep = excluded.keep',
+      [tenantId, keep],
     );
   }
 }

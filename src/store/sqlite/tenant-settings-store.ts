@@ -1,7 +1,7 @@
 /**
- * The TenantSettingsStore port on SQLite: DKIM keys, outbound routes, SRS settings and quota
- * limits, each in its own table keyed by tenant id (ON DELETE CASCADE from tenants). Triggers of
- * migration 006 bump tenant_settings_state.revision on every change of those tables, cascades
+ * The TenantSettingsStore port on SQLite: DKIM keys, outbound routes, SRS settings, quota limits
+ * and the relayed-headers choice, each in its own table keyed by tenant id (ON DELETE CASCADE from
+ * tenants). Triggers of migrations 006 and 009 bump tenant_settings_state.revision on every change of those tables, cascades
  * included, in the same transaction.
  */
 import type { TenantId } from '../../directory/model.js';
@@ -9,6 +9,7 @@ import type { DkimKeyInfo, Route, StoredDkimKey, StoredRoute, TenantSettingsStat
 import { statement, type SqliteDatabase } from './database.js';
 import { SqliteDkimKeys } from './dkim-keys.js';
 import { SqliteQuotaLimits } from './quota-limits.js';
+import { SqliteRelayedHeaders } from './relayed-headers.js';
 import { SqliteSrsSettings } from './srs-settings.js';
 import { SqliteTenantRoutes } from './tenant-routes.js';
 
@@ -17,12 +18,14 @@ export class SqliteTenantSettingsStore implements TenantSettingsStore {
   private readonly routeRows: SqliteTenantRoutes;
   private readonly srs: SqliteSrsSettings;
   private readonly limits: SqliteQuotaLimits;
+  private readonly relayedHeaders: SqliteRelayedHeaders;
 
   constructor(private readonly db: SqliteDatabase) {
     this.dkim = new SqliteDkimKeys(db);
     this.routeRows = new SqliteTenantRoutes(db);
     this.srs = new SqliteSrsSettings(db);
     this.limits = new SqliteQuotaLimits(db);
+    this.relayedHeaders = new SqliteRelayedHeaders(db);
   }
 
   async revision(): Promise<number> {
@@ -36,6 +39,7 @@ export class SqliteTenantSettingsStore implements TenantSettingsStore {
       routes: this.routeRows.list(),
       srs: this.srs.all(),
       dailyLimits: this.limits.all(),
+      relayedHeaders: this.relayedHeaders.all(),
     }))();
   }
 
@@ -73,6 +77,14 @@ export class SqliteTenantSettingsStore implements TenantSettingsStore {
 
   async setDailyLimit(tenantId: TenantId, limit: number | null): Promise<void> {
     this.limits.set(tenantId, limit);
+  }
+
+  async keepsRelayedHeaders(tenantId: TenantId): Promise<boolean> {
+    return this.relayedHeaders.keeps(tenantId);
+  }
+
+  async setRelayedHeaders(tenantId: TenantId, keep: boolean): Promise<void> {
+    this.relayedHeaders.set(tenantId, keep);
   }
 
   private currentRevision(): number {

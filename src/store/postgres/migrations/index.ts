@@ -4,6 +4,7 @@ import { srsMintedMigration } from './003_srs_minted.js';
 import { bodiesMigration } from './004_bodies.js';
 import { queueMigration } from './005_queue.js';
 import { queueVacuumMigration } from './006_queue_vacuum.js';
+import { relayedHeadersMigration } from './007_relayed_headers.js';
 
 /**
  * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
@@ -17,4 +18,4 @@ export interface PostgresMigration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration];
+export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration];

@@ -6,6 +6,7 @@ import { srsMintedMigration } from './005_srs_minted.js';
 import { tenantIdsMigration } from './006_tenant_ids.js';
 import { queueLeasesAndIndexesMigration } from './007_queue_leases_and_indexes.js';
 import { messageTenantIdsMigration } from './008_message_tenant_ids.js';
+import { relayedHeadersMigration } from './009_relayed_headers.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -33,4 +34,5 @@ export const migrations: Migration[] = [
   tenantIdsMigration,
   queueLeasesAndIndexesMigration,
   messageTenantIdsMigration,
+  relayedHeadersMigration,
 ];
