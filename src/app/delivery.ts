@@ -166,6 +166,7 @@ export class DeliveryService {
             defaultRewriteDomain: deps.srsDomain ?? deps.hostname,
             minted: deps.srsMinted,
           },
+          keepsOurHeadersWhenRelayed: (tenantId) => this.settings.keepsRelayedHeaders(tenantId),
           ...(log ? { log: (m: string) => log('warn', m) } : {}),
         },
       ),

@@ -33,7 +33,10 @@ export interface PrepareDeps {
   srs: SrsPolicy | null;
   clock: Clock;
   log?: (message: string) => void;
-  /** Whether mail the tenant relays to outside recipients keeps our X-Relaygate-* fields (absent: kept). */
+  /**
+   * Whether mail the tenant relays to outside recipients keeps our X-Relaygate-* fields; relayed mail
+   * without a tenant any more goes without them. Absent: every recipient gets them.
+   */
   keepsOurHeadersWhenRelayed?: (tenantId: string) => boolean;
 }
 
@@ -93,7 +96,9 @@ async function openBody(bodies: BodyStore, id: string): Promise<Readable> {
 }
 
 export function prepareMessage(message: QueuedEnvelope, deps: PrepareDeps): PreparedMessage {
-  const strips = message.tenantId !== null && !(deps.keepsOurHeadersWhenRelayed?.(message.tenantId) ?? true);
+  // A message whose tenant was removed has no choice left to follow: the default (strip) applies.
+  const keeps = deps.keepsOurHeadersWhenRelayed;
+  const strips = keeps !== undefined && !(message.tenantId !== null && keeps(message.tenantId));
   const variants = new Map<boolean, Promise<PreparedContent>>();
   return {
     senderFor: (recipients) => envelopeSender(message, recipients, deps.srs, deps.clock),

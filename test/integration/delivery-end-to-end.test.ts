@@ -57,6 +57,8 @@ before(async () => {
   });
   const key = { domain: 'demo.example', selector: 'e2e', algorithm: 'rsa' as const, ...generateDkimKey('rsa') };
   await settings.putDkimKey({ tenantId: demoDirectory.tenants[0]!.id, ...key, active: true, createdAt: Date.now() });
+  // Relayed mail keeps our X-Relaygate-* fields only when the tenant chose it; the test checks them.
+  await settings.setRelayedHeaders(demoDirectory.tenants[0]!.id, true);
   dns.set(dkimRecordName('e2e', 'demo.example'), { TXT: [dkimTxtRecord(key)] });
 });
 

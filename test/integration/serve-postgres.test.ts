@@ -61,6 +61,9 @@ delivery:
   );
   const applied = await runRelaygate(['apply', '-f', 'tenants.yaml', '--config', 'relaygate.yaml'], dir);
   assert.equal(applied.code, 0, applied.stderr);
+  // The deliveries below are checked for the tenant's X-Relaygate-Tenant field, which relayed mail has only when the tenant keeps it.
+  const kept = await runRelaygate(['headers', 'set', 'load', '--relayed', 'keep', '--config', 'relaygate.yaml'], dir);
+  assert.equal(kept.code, 0, kept.stderr);
   serve = await startServe(['--config', 'relaygate.yaml'], dir, ['plain']);
 });
 

@@ -107,6 +107,7 @@ before(async () => {
       '--auth-user', 'demo-route', '--auth-pass', 'route-secret'],
     ['srs', 'set', 'demo', '--rewrite-domain', 'bounces.demo.example'],
     ['quota', 'set', 'demo', String(QUOTA)],
+    ['headers', 'set', 'demo', '--relayed', 'keep'],
   ];
   for (const args of setup) {
     const r = await relaygate(...args);
@@ -144,13 +145,14 @@ test('renamed by case and by name, a tenant keeps its DKIM key, route, SRS domai
   assert.equal((await relaygate('route', 'list', '--tenant', 'acme')).code, 0);
   assert.match((await relaygate('dkim', 'list', '--tenant', 'acme')).stdout, /^acme {2}demo\.example {2}s1 {2}rsa\n$/);
   assert.match((await relaygate('srs', 'show', 'acme')).stdout, /\nacme {4}enabled {2}bounces\.demo\.example\n$/);
+  assert.equal((await relaygate('headers', 'show', 'acme')).stdout, 'TENANT  RELAYED\nacme    keep\n');
 });
 
 test('removing the tenant removes every row that belonged to it', async () => {
   assert.equal((await relaygate('tenant', 'remove', 'acme')).code, 0);
   const db = new Database(join(dir, 'data', 'relaygate.db'), { readonly: true });
   try {
-    const counts = ['dkim_keys', 'outbound_routes', 'srs_settings', 'tenant_limits', 'tenant_recipient_counts', 'accepted_domains', 'inbound_connectors', 'tenants'].map(
+    const counts = ['dkim_keys', 'outbound_routes', 'srs_settings', 'tenant_limits', 'relayed_header_settings', 'tenant_recipient_counts', 'accepted_domains', 'inbound_connectors', 'tenants'].map(
       (table) => [table, (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n],
     );
     assert.deepEqual(counts.filter(([, n]) => n !== 0), [], readFileSync(join(dir, 'tenants.yaml'), 'utf8'));

@@ -23,6 +23,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['route', () => import('./route.js')],
   ['quota', () => import('./quota.js')],
   ['srs', () => import('./srs.js')],
+  ['headers', () => import('./headers.js')],
 ];
 
 /** The top-level commands, in the order of the full help. */
