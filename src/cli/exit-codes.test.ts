@@ -39,6 +39,8 @@ const NOT_FOUND: readonly Row[] = [
   [['quota', 'show', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['quota', 'set', 'nobody', '5'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['srs', 'show', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['headers', 'show', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['headers', 'set', 'nobody', '--relayed', 'keep'], 1, /^relaygate: tenant nobody does not exist\n$/],
 ];
 
 /** Invalid input or usage, and requests that conflict with the directory: exit 2. */
@@ -64,6 +66,7 @@ const INVALID: readonly Row[] = [
   [['route', 'add', 'demo', '--domain', 'x.example', '--host', 'bad host'], 2, /^relaygate: --host: expected /],
   [['quota', 'set', 'demo', 'abc'], 2, /^relaygate: LIMIT: expected a whole number/],
   [['srs', 'set', 'demo', '--bogus'], 2, /^error: unknown option '--bogus'\n/],
+  [['headers', 'set', 'demo', '--relayed', 'maybe'], 2, /^error: option '--relayed <choice>' argument 'maybe' is invalid\. Allowed choices are keep, strip\.\n$/],
 ];
 
 let s: CliSandbox;
