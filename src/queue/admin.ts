@@ -66,7 +66,9 @@ export class QueueAdmin {
 
   /** Messages oldest first (queue ids sort by arrival) with all their recipients. */
   async list(selection: Omit<QueueSelection, 'all'> = {}, limit = 1000): Promise<QueueEntry[]> {
-    if (!Number.isSafeInteger(limit) || limit <= 0) throw new RelaygateError('invalid', `the limit must be a positive whole number, not ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit <= 0) {
+      throw new RelaygateError('invalid', `the limit must be a positive whole number${Number.isNaN(limit) ? '' : `, not ${limit}`}`, { details: { field: 'limit' } });
+    }
     return this.deps.store.select(await this.filterOf(selection), { limit });
   }
 
@@ -87,6 +89,7 @@ export class QueueAdmin {
   /** Applies `action` to every recipient the selection matches that may take it; returns how many moved. */
   async apply(action: QueueAction, selection: QueueSelection): Promise<number> {
     const filter = await this.filterOf(selection, true);
+    await this.requireNamedMessages(selection);
     const from = actionSources[action];
     const to = actionTargets[action];
     // Retrying a queued recipient only makes it due now: a move in place, not a transition.
@@ -103,6 +106,7 @@ export class QueueAdmin {
   /** Deletes every message the selection matches, rows then bodies; returns how many. No sender is told. */
   async delete(selection: QueueSelection): Promise<number> {
     const filter = await this.filterOf(selection, true);
+    await this.requireNamedMessages(selection);
     let deleted = 0;
     await this.eachPage(filter, async (entries) => {
       const ids = entries.map((e) => e.message.id);
@@ -137,6 +141,17 @@ export class QueueAdmin {
       await fn(entries);
       after = entries[entries.length - 1]!.message.id;
     }
+  }
+
+  /** Ids the operator named must all be in the queue: a typo changes nothing instead of "0 recipients". */
+  private async requireNamedMessages(selection: QueueSelection): Promise<void> {
+    const ids = [...new Set(selection.ids ?? [])];
+    if (ids.length === 0) return;
+    const found = new Set((await this.deps.store.select({ ids }, { limit: ids.length })).map((e) => e.message.id));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length === 0) return;
+    const named = missing.length === 1 ? `message ${missing[0]} is` : `messages ${missing.join(', ')} are`;
+    throw new RelaygateError('not-found', `${named} not in the queue; nothing was changed`, { details: { ids: missing } });
   }
 
   private async filterOf(selection: QueueSelection, requireSelection = false): Promise<QueueFilter> {

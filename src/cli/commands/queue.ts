@@ -25,7 +25,7 @@ export function register(program: Command, cli: CliContext): void {
     await withStores(cli, opts, async (stores) => {
       const found = await queueAdmin(stores).list(
         { ...(opts.tenant ? { tenant: opts.tenant } : {}), ...(opts.state ? { state: opts.state } : {}) },
-        Number(opts.limit) > 0 ? Number(opts.limit) : 1000,
+        Number(opts.limit),
       );
       const entries = found.map(({ message: m, recipients }) => ({
         id: m.id, kind: m.kind, tenant: m.tenant, mailFrom: m.mailFrom, size: m.size, receivedAt: m.receivedAt, clientIp: m.clientIp, subject: m.subject,
