@@ -1,4 +1,4 @@
-import { openSync, closeSync, writeSync, readFileSync, unlinkSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, writeSync, readFileSync, readdirSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf, RelaygateError } from '../core/errors.js';
 
@@ -62,6 +62,21 @@ export function lockDataDir(dataDir: string, nodeId: string, pid = process.pid):
     }
   }
   throw new DataDirLockedError(`could not lock ${dataDir} for node ${nodeId}`, { dataDir, nodeId });
+}
+
+/** The serves running on `dataDir` now: each live lock file's node id and pid. */
+export function liveServes(dataDir: string): Array<{ nodeId: string; pid: number }> {
+  let names: string[];
+  try {
+    names = readdirSync(dataDir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const m = /^serve-(.+)\.lock$/.exec(name);
+    const pid = m ? ownerOf(join(dataDir, name)) : null;
+    return m && pid !== null && isAlive(pid) ? [{ nodeId: m[1]!, pid }] : [];
+  });
 }
 
 /** A data directory on a read-only file system: said in so many words, it is what the operator must fix. */

@@ -5,6 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandNames } from './commands/index.js';
 import { cliSandbox, type CliSandbox } from './testing.js';
@@ -44,6 +46,7 @@ const NOT_FOUND: readonly Row[] = [
   [['srs', 'show', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['headers', 'show', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['headers', 'set', 'nobody', '--relayed', 'keep'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['store', 'copy', '--from', 'sqlite', '--to', 'postgres://relay@127.0.0.1:9/relay', '--config', 'no-store.yaml'], 1, /^relaygate: \/.*\/empty\/relaygate\.db does not exist: there is no SQLite store to copy\n$/],
 ];
 
 /** Invalid input or usage, and requests that conflict with the directory: exit 2. */
@@ -72,12 +75,14 @@ const INVALID: readonly Row[] = [
   [['quota', 'set', 'demo', 'abc'], 2, /^relaygate: LIMIT: expected a whole number/],
   [['srs', 'set', 'demo', '--bogus'], 2, /^error: unknown option '--bogus'\n/],
   [['headers', 'set', 'demo', '--relayed', 'maybe'], 2, /^error: option '--relayed <choice>' argument 'maybe' is invalid\. Allowed choices are keep, strip\.\n$/],
+  [['store', 'copy', '--from', 'mysql', '--to', 'postgres://relay@127.0.0.1:9/relay'], 2, /^relaygate: --from: only "sqlite" can be copied from, got "mysql"\n$/],
 ];
 
 let s: CliSandbox;
 before(async () => {
   s = cliSandbox();
   assert.equal((await s.run('apply', '-f', DEMO)).code, 0);
+  writeFileSync(join(s.dir, 'no-store.yaml'), 'hostname: test.example\ndataDir: ./empty\n');
 });
 after(() => s.cleanup());
 

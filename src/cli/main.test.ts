@@ -73,7 +73,7 @@ test('--version loads no command: it answers from the program alone', () => {
     assert.equal(r.stdout, '0.1.0\n');
     const imported = r.stderr.split('\n').filter((l) => l.startsWith('import '));
     assert.ok(imported.includes('import ./commands/index.js'), `the hook saw the imports: ${imported.join(', ')}`);
-    const commandModules = ['migrate', 'apply', 'export', 'tenant', 'domain', 'connector', 'check', 'import', 'serve', 'queue', 'dkim', 'route', 'quota', 'srs'];
+    const commandModules = ['migrate', 'apply', 'export', 'tenant', 'domain', 'connector', 'check', 'import', 'serve', 'queue', 'dkim', 'route', 'quota', 'srs', 'store'];
     assert.deepEqual(imported.filter((l) => commandModules.some((c) => l === `import ./${c}.js`)), []);
   } finally {
     s.cleanup();

@@ -24,6 +24,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['quota', () => import('./quota.js')],
   ['srs', () => import('./srs.js')],
   ['headers', () => import('./headers.js')],
+  ['store', () => import('./store.js')],
 ];
 
 /** The top-level commands, in the order of the full help. */

@@ -1,0 +1,66 @@
+/**
+ * The interchange format for moving a whole installation from one store to another (`relaygate
+ * store copy`): every table a store keeps, in an order where each table comes after the ones it
+ * refers to, with its columns and what kind of value each holds. An adapter that can be copied from
+ * reads its rows into this shape; one that can be copied into writes rows of this shape. Bodies are
+ * not rows: they go through the BodyStore port.
+ */
+
+/** text, integer (an int8 that fits a number), boolean, or a list of text. */
+export type TransferKind = 'text' | 'int' | 'bool' | 'texts';
+
+export type TransferValue = string | number | boolean | string[] | null;
+export type TransferRow = Record<string, TransferValue>;
+
+export const TRANSFER_TABLES = {
+  directory_state: { revision: 'int' },
+  tenants: { id: 'text', name: 'text', position: 'int', relay_rule_set: 'text', reject_direct_send: 'bool' },
+  accepted_domains: { domain: 'text', tenant_id: 'text', position: 'int', type: 'text', match_subdomains: 'bool' },
+  inbound_connectors: {
+    tenant_id: 'text', name: 'text', position: 'int', type: 'text', enabled: 'bool', sender_ip_addresses: 'texts',
+    tls_sender_certificate_name: 'text', require_tls: 'bool', restrict_domains_to_ip_addresses: 'bool',
+    restrict_domains_to_certificate: 'bool', sender_domains: 'texts', treat_messages_as_internal: 'bool',
+    cloud_services_mail_enabled: 'bool', allow_bare_line_endings: 'text', comment: 'text',
+  },
+  tenant_settings_state: { revision: 'int' },
+  dkim_keys: {
+    tenant_id: 'text', domain: 'text', selector: 'text', algorithm: 'text', private_key: 'text', public_key: 'text', active: 'bool', created_at: 'int',
+  },
+  outbound_routes: {
+    id: 'int', tenant_id: 'text', domains: 'texts', host: 'text', port: 'int', tls: 'text', auth_user: 'text', auth_pass: 'text',
+    client_cert: 'text', client_key: 'text',
+  },
+  srs_settings: { tenant_id: 'text', enabled: 'bool', rewrite_domain: 'text' },
+  tenant_limits: { tenant_id: 'text', daily_recipients: 'int' },
+  tenant_recipient_counts: { tenant_id: 'text', day: 'text', recipients: 'int' },
+  server_secrets: { name: 'text', value: 'text', created_at: 'int' },
+  srs_minted_messages: { message_id: 'text', outside_recipients: 'int', returns: 'int', minted_at: 'int' },
+  srs_minted_addresses: { address: 'text', message_id: 'text', minted_at: 'int' },
+  messages: {
+    id: 'text', kind: 'text', tenant_id: 'text', tenant: 'text', connector: 'text', attribution: 'text', directionality: 'text',
+    mail_from: 'text', env_id: 'text', ret: 'text', body_type: 'text', smtputf8: 'bool', size: 'int', client_ip: 'text',
+    client_helo: 'text', tls: 'text', header_from: 'text', subject: 'text', message_id_header: 'text', received_at: 'int',
+    outside_recipients: 'int',
+  },
+  recipients: {
+    id: 'int', message_id: 'text', address: 'text', domain: 'text', notify: 'text', orcpt: 'text', verdict: 'text', state: 'text',
+    attempts: 'int', next_attempt_at: 'int', lease_owner: 'text', lease_until: 'int', last_reply: 'text', last_attempt_at: 'int',
+    last_remote_mta: 'text', dsn_status: 'text', delayed_dsn_sent: 'bool', updated_at: 'int',
+  },
+  decisions: {
+    id: 'int', at: 'int', session_id: 'text', message_id: 'text', client_ip: 'text', tenant_id: 'text', tenant: 'text',
+    connector: 'text', attribution: 'text', mail_from: 'text', recipient: 'text', verdict: 'text', reply: 'text', rule_set: 'text',
+    current_verdict: 'text', legacy_verdict: 'text', steps: 'text',
+  },
+} as const satisfies Record<string, Record<string, TransferKind>>;
+
+export type TransferTable = keyof typeof TRANSFER_TABLES;
+
+/** The tables in copy order. */
+export const transferTables = Object.keys(TRANSFER_TABLES) as TransferTable[];
+
+/** Some rows of one table. */
+export interface TransferBatch {
+  table: TransferTable;
+  rows: TransferRow[];
+}
