@@ -3,7 +3,8 @@
  * store copy`): every table a store keeps, in an order where each table comes after the ones it
  * refers to, with its columns and what kind of value each holds. An adapter that can be copied from
  * reads its rows into this shape; one that can be copied into writes rows of this shape. Bodies are
- * not rows: they go through the BodyStore port.
+ * not rows: they go through the BodyStore port. A table or column added to a store must be added
+ * here too (cli/commands/store-copy.test.ts compares this list with both schemas).
  */
 
 /** text, integer (an int8 that fits a number), boolean, or a list of text. */
@@ -31,6 +32,7 @@ export const TRANSFER_TABLES = {
     client_cert: 'text', client_key: 'text',
   },
   srs_settings: { tenant_id: 'text', enabled: 'bool', rewrite_domain: 'text' },
+  relayed_header_settings: { tenant_id: 'text', keep: 'bool' },
   tenant_limits: { tenant_id: 'text', daily_recipients: 'int' },
   tenant_recipient_counts: { tenant_id: 'text', day: 'text', recipients: 'int' },
   server_secrets: { name: 'text', value: 'text', created_at: 'int' },

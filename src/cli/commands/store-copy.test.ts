@@ -10,6 +10,8 @@ import { openSqliteStores, openStores, type Stores } from '../../app/stores.js';
 import { lockDataDir } from '../../app/data-dir-lock.js';
 import { accepted, decision, T0 } from '../../store/queue-contract.js';
 import { freshSchema, testDatabase } from '../../../test/support/postgres.js';
+import pg from 'pg';
+import { TRANSFER_TABLES } from '../../store/transfer.js';
 import { cliSandbox, runCliCaptured, type CliSandbox } from '../testing.js';
 
 const database = testDatabase('copy');
@@ -26,6 +28,7 @@ async function populate(s: CliSandbox): Promise<{ ids: string[] }> {
     await settings.addRoute(demo!.id, { domains: ['partner.example', '*.partner.example'], host: 'smarthost.example', port: 587, tls: 'required', auth: { user: 'u', pass: 'p' }, clientCert: null });
     await settings.addRoute(fabrikam!.id, { domains: ['*'], host: 'out.fabrikam.example', port: 25, tls: 'opportunistic', auth: null, clientCert: { cert: 'CERT', key: 'KEY' } });
     await settings.setSrsSetting(fabrikam!.id, { enabled: false, rewriteDomain: 'srs.fabrikam.example' });
+    await settings.setRelayedHeaders(demo!.id, true);
     await settings.setDailyLimit(demo!.id, 1000);
     await stores.counters.add(demo!.id, '2026-03-02', 42, 1000);
     await stores.secrets.secret('srs', T0);
@@ -138,6 +141,51 @@ test('store copy refuses while a serve runs on the data directory, and without a
     const none = await runCliCaptured(['store', 'copy', '--from', 'sqlite', '--to', url, '--config', join(s.dir, 'empty.yaml')], { env: s.env, cwd: s.dir });
     assert.equal(none.code, 1);
     assert.equal(none.stderr, `relaygate: ${join(s.dir, 'nothing-here', 'relaygate.db')} does not exist: there is no SQLite store to copy\n`);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('the transfer list names every table and column of both stores (what is not in it would not be copied)', async () => {
+  const url = await freshSchema(await database);
+  const s = cliSandbox();
+  try {
+    const sqlite = openSqliteStores({ dataDir: join(s.dir, 'data') });
+    const postgres = await openStores({ dataDir: join(s.dir, 'unused'), store: url });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const transfer = Object.entries(TRANSFER_TABLES).map(([table, columns]) => `${table}(${Object.keys(columns).sort().join(',')})`).sort();
+      const notRows = new Set(['schema_migrations', 'bodies', 'body_chunks', 'decisions_default']);
+      const sqliteTables = (sqlite.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>)
+        .map((t) => t.name)
+        .filter((t) => !notRows.has(t))
+        .map((t) => {
+          const columns = (sqlite.db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name);
+          // SQLite computes outside_recipients on read; its secrets table has its old name.
+          const name = t === 'delivery_secrets' ? 'server_secrets' : t;
+          return `${name}(${[...columns, ...(t === 'messages' ? ['outside_recipients'] : [])].sort().join(',')})`;
+        })
+        .sort();
+      const { rows } = await client.query<{ table_name: string; columns: string }>(
+        `SELECT c.table_name, string_agg(c.column_name, ',' ORDER BY c.column_name) AS columns FROM information_schema.columns c
+         JOIN pg_class k ON k.relname = c.table_name AND k.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+         WHERE c.table_schema = current_schema() AND NOT k.relispartition GROUP BY c.table_name`,
+      );
+      // The lease generation is PostgreSQL's own fencing token: a copied recipient starts at 0.
+      const postgresTables = rows
+        .filter((r) => !notRows.has(r.table_name))
+        .map((r) => `${r.table_name}(${r.columns.replace(',lease_generation', '')})`)
+        .sort();
+      // directory_state and tenant_settings_state keep an id column that is always 1; only the revision moves.
+      const withoutStateIds = (list: string[]) => list.map((t) => t.replace(/^(directory_state|tenant_settings_state)\(id,/, '$1(').replace(',updated_at)', ')'));
+      assert.deepEqual(withoutStateIds(postgresTables), transfer, 'PostgreSQL');
+      assert.deepEqual(withoutStateIds(sqliteTables), transfer, 'SQLite');
+    } finally {
+      await client.end();
+      await sqlite.close();
+      await postgres.close();
+    }
   } finally {
     s.cleanup();
   }
