@@ -92,17 +92,20 @@ function freePort(): Promise<number> {
   });
 }
 
-const SERVER_SETTINGS = [
-  'fsync=off',
-  'synchronous_commit=off',
-  'full_page_writes=off',
-  'max_connections=200',
-  'shared_buffers=32MB',
-  'log_min_messages=warning',
-];
+const COMMON_SETTINGS = ['max_connections=200', 'log_min_messages=warning'];
+const SERVER_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', ...COMMON_SETTINGS];
+const DURABLE_SETTINGS = ['shared_buffers=128MB', ...COMMON_SETTINGS];
+
+export interface ClusterOptions {
+  /**
+   * fsync, synchronous commit and full page writes on, as a production server has them (for
+   * benchmarks); off by default, which tests do not need.
+   */
+  durable?: boolean;
+}
 
 /** Starts a new cluster owned by this process. Throws NoPostgresError when none can be had. */
-export async function startThrowawayCluster(env: NodeJS.ProcessEnv = process.env): Promise<ThrowawayCluster> {
+export async function startThrowawayCluster(env: NodeJS.ProcessEnv = process.env, options: ClusterOptions = {}): Promise<ThrowawayCluster> {
   const bin = postgresBinDir(env);
   const as = runAs();
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-pg-'));
@@ -133,10 +136,10 @@ export async function startThrowawayCluster(env: NodeJS.ProcessEnv = process.env
     let lastError = '';
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
-      const options = ['-c', 'listen_addresses=127.0.0.1', '-p', String(port), '-c', `unix_socket_directories=${dir}`]
-        .concat(SERVER_SETTINGS.flatMap((s) => ['-c', s]))
+      const serverOptions = ['-c', 'listen_addresses=127.0.0.1', '-p', String(port), '-c', `unix_socket_directories=${dir}`]
+        .concat((options.durable ? DURABLE_SETTINGS : SERVER_SETTINGS).flatMap((s) => ['-c', s]))
         .join(' ');
-      const started = run(as, pgCtl, ['start', '-D', data, '-w', '-s', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
+      const started = run(as, pgCtl, ['start', '-D', data, '-w', '-s', '-t', '30', '-l', join(dir, 'server.log'), '-o', serverOptions]);
       if (started.status === 0) {
         return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, dir, stop };
       }
