@@ -10,24 +10,24 @@ import {
   assignTenantIds,
   diffDirectories,
   validateDirectory,
-  type AcceptedDomainInput,
-  type ConnectorInput,
   type Directory,
   type DirectoryChange,
   type DirectoryEdit,
   type StoredDirectory,
-  type TenantInput,
 } from '../../directory/index.js';
-import type { ConnectorPatch, DirectoryStore, ReplaceOptions, TenantPatch } from '../ports.js';
+import { DirectoryEditMethods } from '../directory-edit-methods.js';
+import type { ReplaceOptions } from '../ports.js';
 import type { PgDatabase, PgQueryable } from './database.js';
 import { bumpRevision, lockDirectory, readDirectory, readRevision, writeDirectory } from './directory-rows.js';
 
-export class PgDirectoryStore implements DirectoryStore {
+export class PgDirectoryStore extends DirectoryEditMethods {
   /** `newId` makes the ids of new tenants. */
   constructor(
     private readonly db: PgDatabase,
     private readonly newId: IdGenerator,
-  ) {}
+  ) {
+    super();
+  }
 
   load(): Promise<StoredDirectory> {
     return this.db.transaction(readDirectory, { readOnly: true });
@@ -42,32 +42,8 @@ export class PgDirectoryStore implements DirectoryStore {
     return this.write(async (tx, current) => this.commit(tx, current, next, options.dryRun === true));
   }
 
-  addTenant(tenant: TenantInput): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'addTenant', tenant });
-  }
-  updateTenant(name: string, patch: TenantPatch): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'updateTenant', tenant: name, patch });
-  }
-  removeTenant(name: string): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'removeTenant', tenant: name });
-  }
-  addDomain(tenant: string, domain: AcceptedDomainInput): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'addDomain', tenant, domain });
-  }
-  removeDomain(domain: string): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'removeDomain', domain });
-  }
-  addConnector(tenant: string, connector: ConnectorInput): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'addConnector', tenant, connector });
-  }
-  updateConnector(tenant: string, name: string, patch: ConnectorPatch): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'updateConnector', tenant, connector: name, patch });
-  }
-  removeConnector(tenant: string, name: string): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'removeConnector', tenant, connector: name });
-  }
 
-  private edit(edit: DirectoryEdit): Promise<DirectoryChange[]> {
+  protected applyDirectoryEdit(edit: DirectoryEdit): Promise<DirectoryChange[]> {
     return this.write((tx, current) => this.commit(tx, current, applyEdit(current, edit), false));
   }
 

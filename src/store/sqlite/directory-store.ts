@@ -9,19 +9,17 @@ import {
   assignTenantIds,
   diffDirectories,
   validateDirectory,
-  type AcceptedDomainInput,
-  type ConnectorInput,
   type Directory,
   type DirectoryChange,
   type DirectoryEdit,
   type StoredDirectory,
-  type TenantInput,
 } from '../../directory/index.js';
-import type { ConnectorPatch, DirectoryStore, ReplaceOptions, TenantPatch } from '../ports.js';
+import { DirectoryEditMethods } from '../directory-edit-methods.js';
+import type { ReplaceOptions } from '../ports.js';
 import type { SqliteDatabase } from './database.js';
 import { DirectoryRows } from './directory-rows.js';
 
-export class SqliteDirectoryStore implements DirectoryStore {
+export class SqliteDirectoryStore extends DirectoryEditMethods {
   private readonly rows: DirectoryRows;
 
   /** `newId` makes the ids of new tenants (tests pass a deterministic one). */
@@ -29,6 +27,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
     private readonly db: SqliteDatabase,
     private readonly newId: IdGenerator = systemTenantIds(),
   ) {
+    super();
     this.rows = new DirectoryRows(db);
   }
 
@@ -45,32 +44,8 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return this.db.transaction(() => this.commit(this.rows.read(), next, options.dryRun === true)).immediate();
   }
 
-  addTenant(tenant: TenantInput): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'addTenant', tenant });
-  }
-  updateTenant(name: string, patch: TenantPatch): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'updateTenant', tenant: name, patch });
-  }
-  removeTenant(name: string): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'removeTenant', tenant: name });
-  }
-  addDomain(tenant: string, domain: AcceptedDomainInput): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'addDomain', tenant, domain });
-  }
-  removeDomain(domain: string): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'removeDomain', domain });
-  }
-  addConnector(tenant: string, connector: ConnectorInput): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'addConnector', tenant, connector });
-  }
-  updateConnector(tenant: string, name: string, patch: ConnectorPatch): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'updateConnector', tenant, connector: name, patch });
-  }
-  removeConnector(tenant: string, name: string): Promise<DirectoryChange[]> {
-    return this.edit({ op: 'removeConnector', tenant, connector: name });
-  }
 
-  private async edit(edit: DirectoryEdit): Promise<DirectoryChange[]> {
+  protected async applyDirectoryEdit(edit: DirectoryEdit): Promise<DirectoryChange[]> {
     return this.db
       .transaction(() => {
         const current = this.rows.read();
