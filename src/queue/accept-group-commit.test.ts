@@ -45,6 +45,9 @@ const decision: DecisionRecord = {
   ruleSet: '2023-11',
   currentVerdict: 'rejected',
   legacyVerdict: 'rejected',
+  certificateName: null,
+  headerFromDomain: null,
+  remedies: [],
   steps: '[]',
 };
 

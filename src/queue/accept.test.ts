@@ -194,6 +194,9 @@ test('decisions ride along with the next round and abandoned files are removed',
       ruleSet: '2023-11',
       currentVerdict: 'rejected',
       legacyVerdict: 'rejected',
+      certificateName: null,
+      headerFromDomain: null,
+      remedies: [],
       steps: '[]',
     };
     s.acceptor.recordDecisions([decision]);
@@ -264,6 +267,9 @@ test('a message that fails its commit takes its decisions with it: none point at
       ruleSet: '2023-11',
       currentVerdict: 'relay',
       legacyVerdict: 'relay',
+      certificateName: null,
+      headerFromDomain: null,
+      remedies: [],
       steps: '[]',
     });
     const results = await Promise.allSettled(

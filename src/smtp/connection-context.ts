@@ -37,6 +37,8 @@ export interface Transaction extends Envelope {
   recipients: TransactionRecipient[];
   /** Accept decisions not yet written: they are recorded with the queue id once it exists. */
   unrecordedAccepts: TransactionRecipient[];
+  /** The header From (P2) once the headers were read: recorded with the decisions. */
+  headerFrom?: string | null;
 }
 
 /** Everything the relay knows about one SMTP connection: facts built once, then per transaction. */

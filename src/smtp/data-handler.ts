@@ -193,6 +193,7 @@ export async function receiveData(
  * with P2 known. Everything else keeps the decision it had at RCPT.
  */
 async function decideAtHeaders(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, facts: HeaderFacts): Promise<Outcome> {
+  tx.headerFrom = facts.headerFrom;
   const pending = tx.recipients.filter((r) => r.decision.verdict === 'pending');
   const accepted = tx.recipients.filter((r) => r.decision.verdict !== 'pending');
   const refused: TransactionRecipient[] = [];
@@ -222,7 +223,7 @@ function recordAccepts(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, 
 }
 
 function logBase(ctx: ConnectionContext, tx: Transaction): DecisionBase {
-  return { at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom };
+  return { at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom, headerFrom: tx.headerFrom ?? null };
 }
 
 function queued(r: TransactionRecipient): AcceptedRecipient {

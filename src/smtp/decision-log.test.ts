@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { Replies } from '../core/reply.js';
 import type { DecisionRecord } from '../store/ports.js';
 import type { RecipientDecision, TransactionDecision } from '../policy/types.js';
-import { DecisionLog } from './decision-log.js';
+import { DecisionLog, recipientRecord } from './decision-log.js';
 
-const tx = { steps: [], certificate: { presented: false, names: [], reason: null } } as unknown as TransactionDecision;
+const tx = { steps: [], certificate: { presented: false, names: [], reason: null }, remedies: [] } as unknown as TransactionDecision;
 function decision(verdict: RecipientDecision['verdict']): RecipientDecision {
   return {
     address: 'v@elsewhere.example',
@@ -41,4 +41,19 @@ test('refusals are rate-limited per source IP; accepts never are; the drop count
   const last = written.at(-1)!;
   assert.equal(last.reply, '550 5.7.64 TenantAttribution; Relay Access Denied');
   assert.equal((JSON.parse(last.steps) as { suppressedBefore: number }).suppressedBefore, 7);
+});
+
+test('a decision records what the impact report groups by: the certificate name that counted, the P2 domain, the remedies', () => {
+  const withCert = {
+    ...tx,
+    certificate: { presented: true, names: ['mail.contoso.example', 'relay.contoso.example'], reason: null },
+    remedies: [{ rank: 2, text: 'Add the certificate host name mail.contoso.example as an accepted domain of contoso.' }],
+  } as unknown as TransactionDecision;
+  const base = { at: 1000, sessionId: 's', clientIp: '192.0.2.1', mailFrom: '' };
+  const record = recipientRecord({ ...base, headerFrom: 'Alerts@Contoso.EXAMPLE' }, withCert, decision('relay'), 'q1');
+  assert.deepEqual([record.certificateName, record.headerFromDomain, record.remedies], [
+    'mail.contoso.example', 'contoso.example', [{ rank: 2, text: 'Add the certificate host name mail.contoso.example as an accepted domain of contoso.' }],
+  ]);
+  const before = recipientRecord(base, tx, decision('rejected'), null);
+  assert.deepEqual([before.certificateName, before.headerFromDomain, before.remedies], [null, null, []], 'before DATA: no P2; no trusted certificate: no name');
 });

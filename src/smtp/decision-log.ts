@@ -1,6 +1,7 @@
 import type { DecisionRecord } from '../store/ports.js';
 import type { RecipientDecision, TransactionDecision } from '../policy/types.js';
 import { formatReply, type SmtpReply } from '../core/reply.js';
+import { domainOf } from '../core/address.js';
 
 export interface DecisionSink {
   recordDecisions(decisions: readonly DecisionRecord[]): void;
@@ -51,6 +52,7 @@ export class DecisionLog {
         ruleSet: tx.ruleSet,
         currentVerdict: 'rejected',
         legacyVerdict: 'rejected',
+        ...reportColumns(base, tx),
         steps: JSON.stringify({ steps: tx.steps, certificate: tx.certificate }),
       },
       true,
@@ -109,7 +111,17 @@ export function recipientRecord(base: DecisionBase, tx: TransactionDecision, r: 
     ruleSet: r.ruleSet,
     currentVerdict: r.currentVerdict,
     legacyVerdict: r.legacyVerdict,
+    ...reportColumns(base, tx),
     steps: JSON.stringify({ explanation: r.explanation, rule: r.rule, steps: tx.steps, certificate: tx.certificate }),
+  };
+}
+
+/** What the impact report groups by: the certificate name that counted, P2's domain, the engine's remedies. */
+function reportColumns(base: DecisionBase, tx: TransactionDecision): Pick<DecisionRecord, 'certificateName' | 'headerFromDomain' | 'remedies'> {
+  return {
+    certificateName: tx.certificate.names[0] ?? null,
+    headerFromDomain: base.headerFrom ? domainOf(base.headerFrom) : null,
+    remedies: tx.remedies.map((r) => ({ rank: r.rank, text: r.text })),
   };
 }
 
@@ -118,4 +130,6 @@ export interface DecisionBase {
   sessionId: string;
   clientIp: string;
   mailFrom: string | null;
+  /** The header From (P2), once the headers were read. */
+  headerFrom?: string | null;
 }

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decision, type OpenedQueue } from './queue-contract.js';
+import type { DecisionScanFilter, DecisionStore, ScannedDecision } from './ports.js';
 
 const CONTOSO = '01JH0000000000000000000001';
 const FABRIKAM = '01JH0000000000000000000002';
@@ -23,7 +24,12 @@ export function decisionStoreContract(adapter: string, open: () => Promise<Opene
   };
 
   withLog('an appended decision reads back whole, with an id; newest first', async ({ decisions }) => {
-    const first = decision({ steps: '[{"step":"A1","detail":"ü"}]' });
+    const first = decision({
+      steps: '[{"step":"A1","detail":"ü"}]',
+      certificateName: 'mail.contoso.test',
+      headerFromDomain: 'contoso.test',
+      remedies: [{ rank: 1, text: 'Use a certificate "connector"' }, { rank: 3, text: 'Envelope sender ü' }],
+    });
     const second = decision({ sessionId: 's2', messageId: null, tenant: null, connector: null, attribution: 'none', mailFrom: null, recipient: null, verdict: 'rejected', reply: '550 5.7.64 TenantAttribution; Relay Access Denied', currentVerdict: 'rejected', legacyVerdict: 'relay' });
     await decisions.append([first]);
     await decisions.append([second]);
@@ -66,4 +72,65 @@ export function decisionStoreContract(adapter: string, open: () => Promise<Opene
     assert.equal((await decisions.list({ limit: 500 })).length, 120);
     assert.equal((await decisions.list())[0]!.sessionId, 's119');
   });
+
+  withLog('a scan reads every decision oldest first, in pages of pageSize, with the typed columns and without the steps', async ({ decisions }) => {
+    assert.deepEqual(await scanned(decisions), { pages: [], rows: [] }, 'an empty log: no page');
+    const remedies = [{ rank: 2, text: 'Add the certificate host name mail.contoso.test as an accepted domain of contoso.' }];
+    await decisions.append(Array.from({ length: 7 }, (_, i) =>
+      decision({ sessionId: `s${i}`, certificateName: i % 2 ? 'mail.contoso.test' : null, headerFromDomain: i === 3 ? 'contoso.test' : null, remedies: i === 5 ? remedies : [] })));
+    const { pages, rows } = await scanned(decisions, { pageSize: 3 });
+    assert.deepEqual(pages, [3, 3, 1]);
+    assert.deepEqual(rows.map((d) => d.sessionId), ['s0', 's1', 's2', 's3', 's4', 's5', 's6']);
+    assert.ok(rows.every((d, i) => i === 0 || d.id > rows[i - 1]!.id), 'ids grow');
+    assert.ok(rows.every((d) => !('steps' in d)), 'the steps stay out of a scan');
+    const [listed] = await decisions.list({ sessionId: 's5' });
+    const { steps: _steps, ...withoutSteps } = listed!;
+    assert.deepEqual(rows[5], withoutSteps);
+    assert.deepEqual(rows.map((d) => [d.certificateName, d.headerFromDomain, d.remedies.length]), [
+      [null, null, 0], ['mail.contoso.test', null, 0], [null, null, 0], ['mail.contoso.test', 'contoso.test', 0],
+      [null, null, 0], ['mail.contoso.test', null, 1], [null, null, 0],
+    ]);
+    assert.deepEqual(rows[5]!.remedies, remedies);
+    assert.deepEqual((await scanned(decisions, { pageSize: 7 })).pages, [7], 'a full last page is not followed by an empty one');
+  });
+
+  withLog('a scan filters by tenant id (under every name it had) and by time: since inclusive, until exclusive', async ({ decisions }) => {
+    const at = (n: number): number => 1_800_000_000_000 + n * 1000;
+    await decisions.append([
+      decision({ sessionId: 'a', at: at(5), tenantId: CONTOSO, tenant: 'contoso' }),
+      decision({ sessionId: 'b', at: at(1), tenantId: FABRIKAM, tenant: 'fabrikam' }),
+      decision({ sessionId: 'c', at: at(2), tenantId: CONTOSO, tenant: 'Northwind' }),
+      decision({ sessionId: 'd', at: at(9), tenantId: null, tenant: null }),
+      decision({ sessionId: 'e', at: at(3), tenantId: CONTOSO, tenant: 'contoso' }),
+    ]);
+    const sessions = async (filter: DecisionScanFilter): Promise<string> => (await scanned(decisions, { pageSize: 2, ...filter })).rows.map((d) => d.sessionId).join('');
+    assert.equal(await sessions({}), 'abcde');
+    assert.equal(await sessions({ tenantId: CONTOSO }), 'ace');
+    assert.equal(await sessions({ since: at(3) }), 'ade', 'since is inclusive; the order stays the ids\'');
+    assert.equal(await sessions({ until: at(3) }), 'bc', 'until is exclusive');
+    assert.equal(await sessions({ tenantId: CONTOSO, since: at(2), until: at(5) }), 'ce');
+    assert.equal(await sessions({ tenantId: FABRIKAM, since: at(2) }), '');
+    assert.equal(await sessions({ tenantId: '01JH0000000000000000000009' }), '');
+  });
+
+  withLog('a scan sees the decisions that existed when it started: ones appended meanwhile wait for the next scan', async ({ decisions }) => {
+    await decisions.append(Array.from({ length: 5 }, (_, i) => decision({ sessionId: `old${i}` })));
+    const seen: string[] = [];
+    for await (const page of decisions.scan({ pageSize: 2 })) {
+      seen.push(...page.map((d) => d.sessionId));
+      await decisions.append([decision({ sessionId: `new${seen.length}` })]);
+    }
+    assert.deepEqual(seen, ['old0', 'old1', 'old2', 'old3', 'old4']);
+    assert.equal((await scanned(decisions)).rows.length, 8, 'the next scan reads them');
+  });
+}
+
+async function scanned(decisions: DecisionStore, filter?: DecisionScanFilter): Promise<{ pages: number[]; rows: ScannedDecision[] }> {
+  const pages: number[] = [];
+  const rows: ScannedDecision[] = [];
+  for await (const page of decisions.scan(filter)) {
+    pages.push(page.length);
+    rows.push(...page);
+  }
+  return { pages, rows };
 }

@@ -52,7 +52,7 @@ export function decision(over: Partial<DecisionRecord> = {}): DecisionRecord {
   return {
     at: T0, sessionId: 's1', messageId: null, clientIp: '192.0.2.7', tenantId: null, tenant: 'contoso', connector: 'apps', attribution: 'ip',
     mailFrom: 'alice@contoso.test', recipient: 'a@remote.test', verdict: 'relay', reply: '250 2.1.5 Recipient OK', ruleSet: '2023-11',
-    currentVerdict: 'relay', legacyVerdict: 'relay', steps: '[{"step":"A1"}]', ...over,
+    currentVerdict: 'relay', legacyVerdict: 'relay', certificateName: null, headerFromDomain: null, remedies: [], steps: '[{"step":"A1"}]', ...over,
   };
 }
 

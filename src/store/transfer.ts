@@ -52,7 +52,7 @@ export const TRANSFER_TABLES = {
   decisions: {
     id: 'int', at: 'int', session_id: 'text', message_id: 'text', client_ip: 'text', tenant_id: 'text', tenant: 'text',
     connector: 'text', attribution: 'text', mail_from: 'text', recipient: 'text', verdict: 'text', reply: 'text', rule_set: 'text',
-    current_verdict: 'text', legacy_verdict: 'text', steps: 'text',
+    current_verdict: 'text', legacy_verdict: 'text', steps: 'text', certificate_name: 'text', header_from_domain: 'text', remedies: 'text',
   },
 } as const satisfies Record<string, Record<string, TransferKind>>;
 

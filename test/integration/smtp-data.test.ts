@@ -164,6 +164,10 @@ test('legacy rule set: a relay recipient pending at RCPT is decided by the heade
     ['info@oldco.example', 'internal', 'legacy'],
     ['y@elsewhere.example', 'rejected', 'legacy'],
   ]);
+  // What the impact report reads: relayed only because the header From is accepted (1c), with P2's domain and the engine's remedies.
+  const [onlyByP2] = await h.decisions.list({ messageId: ok });
+  assert.deepEqual([onlyByP2?.verdict, onlyByP2?.currentVerdict, onlyByP2?.legacyVerdict, onlyByP2?.headerFromDomain], ['relay', 'rejected', 'relay', 'oldco.example']);
+  assert.deepEqual(onlyByP2?.remedies.map((r) => r.rank), [1, 3]);
 });
 
 test('a storage failure answers 451 4.3.0 and leaves nothing behind', async () => {

@@ -56,8 +56,20 @@ export interface DecisionRecord {
   ruleSet: string;
   currentVerdict: string;
   legacyVerdict: string;
+  /** The first name of the client certificate that counted (trusted and valid); null when none did. */
+  certificateName: string | null;
+  /** The header From's (P2) domain, lower case, once the headers were read; null before DATA or without one. */
+  headerFromDomain: string | null;
+  /** The engine's remedies for this decision, in order of preference (none when nothing needs fixing). */
+  remedies: DecisionRemedy[];
   /** The decision's steps (and, where it helps, the recipient's explanation), as JSON. */
   steps: string;
+}
+
+/** A remedy as the policy engine words it (relay-policy.md §6): its rank 1–4 and the advice. */
+export interface DecisionRemedy {
+  rank: number;
+  text: string;
 }
 
 /** A stored decision with its id (ids grow with every append). */
@@ -223,8 +235,29 @@ export interface DecisionFilter {
   limit?: number;
 }
 
+/** Which decisions a scan reads: every field narrows. */
+export interface DecisionScanFilter {
+  /** The tenant's decisions under every name it had. */
+  tenantId?: TenantId;
+  /** Decided at or after this instant (epoch ms). */
+  since?: number;
+  /** Decided before this instant (epoch ms). */
+  until?: number;
+  /** Rows per page read from the store (default 1000): what a scan holds at once. */
+  pageSize?: number;
+}
+
+/** A decision as reports read it: the typed columns, without the steps (the trace's, and the bulk of a row). */
+export type ScannedDecision = Omit<StoredDecision, 'steps'>;
+
 /** The decision log: appended with each acceptance (`AcceptStore.commit`) or on its own; read newest first. */
 export interface DecisionStore {
   append(decisions: readonly DecisionRecord[]): Promise<void>;
   list(filter?: DecisionFilter): Promise<StoredDecision[]>;
+  /**
+   * Every matching decision, oldest id first, read in keyset pages of `pageSize` rows: memory holds
+   * one page whatever the log's size. A scan sees the decisions that existed when it started; ones
+   * appended meanwhile are left for the next scan.
+   */
+  scan(filter?: DecisionScanFilter): AsyncIterable<ScannedDecision[]>;
 }

@@ -1,31 +1,28 @@
-/** The decision log on PostgreSQL (migration 005): appended in the acceptor's commit or on its own, read newest first. */
-import type { AttributionKind } from '../../policy/types.js';
-import type { DecisionFilter, DecisionRecord, DecisionStore, StoredDecision } from '../ports.js';
+/** The decision log on PostgreSQL (migrations 005, 008): appended in the acceptor's commit or on its own, read newest first or scanned in keyset pages. */
+import type { DecisionFilter, DecisionRecord, DecisionScanFilter, DecisionStore, ScannedDecision, StoredDecision } from '../ports.js';
+import { keysetPages, RemedyParser, SCANNED_COLUMNS, toDecision, toScannedDecision, type DecisionRow, type ScannedDecisionRow } from '../decision-rows.js';
 import type { PgDatabase, PgQueryable } from './database.js';
-
-interface DecisionRow {
-  id: number; at: number; session_id: string; message_id: string | null; client_ip: string; tenant_id: string | null; tenant: string | null;
-  connector: string | null; attribution: string; mail_from: string | null; recipient: string | null; verdict: string;
-  reply: string; rule_set: string; current_verdict: string; legacy_verdict: string; steps: string;
-}
 
 /** Inserts the decisions inside the caller's transaction, in one statement, ids in their order. */
 export async function insertDecisions(tx: PgQueryable, decisions: readonly DecisionRecord[]): Promise<void> {
   if (decisions.length === 0) return;
   await tx.query(
     `INSERT INTO decisions (at, session_id, message_id, client_ip, tenant_id, tenant, connector, attribution, mail_from, recipient,
-       verdict, reply, rule_set, current_verdict, legacy_verdict, steps)
+       verdict, reply, rule_set, current_verdict, legacy_verdict, certificate_name, header_from_domain, remedies, steps)
      SELECT d."at", d."sessionId", d."messageId", d."clientIp", d."tenantId", d."tenant", d."connector", d."attribution", d."mailFrom",
-       d."recipient", d."verdict", d."reply", d."ruleSet", d."currentVerdict", d."legacyVerdict", d."steps"
+       d."recipient", d."verdict", d."reply", d."ruleSet", d."currentVerdict", d."legacyVerdict", d."certificateName", d."headerFromDomain",
+       d."remedies", d."steps"
      FROM jsonb_to_recordset($1::jsonb) AS d("at" bigint, "sessionId" text, "messageId" text, "clientIp" text,
        "tenantId" text, "tenant" text, "connector" text, "attribution" text, "mailFrom" text, "recipient" text, "verdict" text, "reply" text,
-       "ruleSet" text, "currentVerdict" text, "legacyVerdict" text, "steps" text, n bigint)
+       "ruleSet" text, "currentVerdict" text, "legacyVerdict" text, "certificateName" text, "headerFromDomain" text, "remedies" text,
+       "steps" text, n bigint)
      ORDER BY d.n`,
-    [JSON.stringify(decisions.map((d, n) => ({ ...d, n })))],
+    [JSON.stringify(decisions.map((d, n) => ({ ...d, remedies: JSON.stringify(d.remedies), n })))],
   );
 }
 
 export class PgDecisionStore implements DecisionStore {
+  private readonly remedies = new RemedyParser();
   constructor(private readonly db: PgDatabase) {}
 
   async append(decisions: readonly DecisionRecord[]): Promise<void> {
@@ -48,15 +45,36 @@ export class PgDecisionStore implements DecisionStore {
       `SELECT * FROM decisions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${args.length}`,
       args,
     );
-    return rows.map(toDecision);
+    return rows.map((r) => toDecision(r, this.remedies));
   }
-}
 
-function toDecision(r: DecisionRow): StoredDecision {
-  return {
-    id: r.id, at: r.at, sessionId: r.session_id, messageId: r.message_id, clientIp: r.client_ip, tenantId: r.tenant_id, tenant: r.tenant,
-    connector: r.connector, attribution: r.attribution as AttributionKind, mailFrom: r.mail_from, recipient: r.recipient,
-    verdict: r.verdict, reply: r.reply, ruleSet: r.rule_set, currentVerdict: r.current_verdict, legacyVerdict: r.legacy_verdict,
-    steps: r.steps,
-  };
+  scan(filter: DecisionScanFilter = {}): AsyncIterable<ScannedDecision[]> {
+    const db = this.db;
+    return (async function* () {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      const add = (sql: string, value: unknown): void => {
+        args.push(value);
+        where.push(sql.replace('?', `$${args.length}`));
+      };
+      if (filter.tenantId !== undefined) add('tenant_id = ?', filter.tenantId);
+      if (filter.since !== undefined) add('at >= ?', filter.since);
+      if (filter.until !== undefined) add('at < ?', filter.until);
+      const matching = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const { rows: [bounds] } = await db.query<{ from: string | null; to: string | null }>(
+        `SELECT (SELECT min(id) FROM decisions ${matching}) AS "from", (SELECT max(id) FROM decisions ${matching}) AS "to"`,
+        args,
+      );
+      const n = args.length;
+      const sql =
+        `SELECT ${SCANNED_COLUMNS} FROM decisions WHERE id > $${n + 1} AND id <= $${n + 2} ${where.length ? 'AND ' + where.join(' AND ') : ''} ` +
+        `ORDER BY id LIMIT $${n + 3}`;
+      const remedies = new RemedyParser();
+      const range = bounds?.from == null || bounds.to == null ? null : { from: Number(bounds.from), to: Number(bounds.to) };
+      yield* keysetPages(filter, range, async (after, limit) => {
+        const { rows } = await db.query<ScannedDecisionRow>(sql, [...args, after, range!.to, limit]);
+        return rows.map((r) => toScannedDecision(r, remedies));
+      });
+    })();
+  }
 }

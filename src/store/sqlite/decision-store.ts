@@ -1,41 +1,23 @@
-import type { DecisionFilter, DecisionRecord, DecisionStore, StoredDecision } from '../ports.js';
+import type { DecisionFilter, DecisionRecord, DecisionScanFilter, DecisionStore, ScannedDecision, StoredDecision } from '../ports.js';
+import { keysetPages, RemedyParser, SCANNED_COLUMNS, toDecision, toScannedDecision, type DecisionRow, type ScannedDecisionRow } from '../decision-rows.js';
 import type { SqliteDatabase } from './database.js';
-
-interface DecisionRow {
-  id: number;
-  at: number;
-  session_id: string;
-  message_id: string | null;
-  client_ip: string;
-  tenant_id: string | null;
-  tenant: string | null;
-  connector: string | null;
-  attribution: string;
-  mail_from: string | null;
-  recipient: string | null;
-  verdict: string;
-  reply: string;
-  rule_set: string;
-  current_verdict: string;
-  legacy_verdict: string;
-  steps: string;
-}
 
 /** The `decisions` table: written in the acceptor's group commit, read by trace and reports. */
 export class SqliteDecisionStore implements DecisionStore {
   private readonly insertStmt;
+  private readonly remedies = new RemedyParser();
   constructor(private readonly db: SqliteDatabase) {
     this.insertStmt = db.prepare(
       `INSERT INTO decisions (at, session_id, message_id, client_ip, tenant_id, tenant, connector, attribution, mail_from,
-        recipient, verdict, reply, rule_set, current_verdict, legacy_verdict, steps)
+        recipient, verdict, reply, rule_set, current_verdict, legacy_verdict, certificate_name, header_from_domain, remedies, steps)
        VALUES (@at, @sessionId, @messageId, @clientIp, @tenantId, @tenant, @connector, @attribution, @mailFrom,
-        @recipient, @verdict, @reply, @ruleSet, @currentVerdict, @legacyVerdict, @steps)`,
+        @recipient, @verdict, @reply, @ruleSet, @currentVerdict, @legacyVerdict, @certificateName, @headerFromDomain, @remedies, @steps)`,
     );
   }
 
   /** Inserts inside the caller's transaction (the queue's commit of an AcceptBatch). */
   insertMany(decisions: readonly DecisionRecord[]): void {
-    for (const d of decisions) this.insertStmt.run({ ...d });
+    for (const d of decisions) this.insertStmt.run({ ...d, remedies: JSON.stringify(d.remedies) });
   }
 
   async append(decisions: readonly DecisionRecord[]): Promise<void> {
@@ -56,28 +38,39 @@ export class SqliteDecisionStore implements DecisionStore {
       args.before = filter.before;
     }
     const sql = `SELECT * FROM decisions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(args) as DecisionRow[]).map(toDecision);
+    return (this.db.prepare(sql).all(args) as DecisionRow[]).map((r) => toDecision(r, this.remedies));
   }
-}
 
-function toDecision(r: DecisionRow): StoredDecision {
-  return {
-    id: r.id,
-    at: r.at,
-    sessionId: r.session_id,
-    messageId: r.message_id,
-    clientIp: r.client_ip,
-    tenantId: r.tenant_id,
-    tenant: r.tenant,
-    connector: r.connector,
-    attribution: r.attribution as StoredDecision['attribution'],
-    mailFrom: r.mail_from,
-    recipient: r.recipient,
-    verdict: r.verdict,
-    reply: r.reply,
-    ruleSet: r.rule_set,
-    currentVerdict: r.current_verdict,
-    legacyVerdict: r.legacy_verdict,
-    steps: r.steps,
-  };
+  scan(filter: DecisionScanFilter = {}): AsyncIterable<ScannedDecision[]> {
+    const db = this.db;
+    return (async function* () {
+      const where: string[] = [];
+      const args: Record<string, unknown> = {};
+      if (filter.tenantId !== undefined) {
+        where.push('tenant_id = @tenantId');
+        args.tenantId = filter.tenantId;
+      }
+      if (filter.since !== undefined) {
+        where.push('at >= @since');
+        args.since = filter.since;
+      }
+      if (filter.until !== undefined) {
+        where.push('at < @until');
+        args.until = filter.until;
+      }
+      const matching = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      // Two subqueries, so that each can use an index on its own (one aggregate per query).
+      const bounds = db
+        .prepare(`SELECT (SELECT min(id) FROM decisions ${matching}) AS "from", (SELECT max(id) FROM decisions ${matching}) AS "to"`)
+        .get(args) as { from: number | null; to: number | null };
+      const page = db.prepare(
+        `SELECT ${SCANNED_COLUMNS} FROM decisions WHERE id > @after AND id <= @to ${where.length ? 'AND ' + where.join(' AND ') : ''} ORDER BY id LIMIT @limit`,
+      );
+      const remedies = new RemedyParser();
+      const range = bounds.from === null || bounds.to === null ? null : { from: bounds.from, to: bounds.to };
+      yield* keysetPages(filter, range, async (after, limit) =>
+        (page.all({ ...args, after, to: range!.to, limit }) as ScannedDecisionRow[]).map((r) => toScannedDecision(r, remedies)),
+      );
+    })();
+  }
 }

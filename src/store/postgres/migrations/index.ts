@@ -5,6 +5,7 @@ import { bodiesMigration } from './004_bodies.js';
 import { queueMigration } from './005_queue.js';
 import { queueVacuumMigration } from './006_queue_vacuum.js';
 import { relayedHeadersMigration } from './007_relayed_headers.js';
+import { decisionReportColumnsMigration } from './008_decision_report_columns.js';
 
 /**
  * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
@@ -18,4 +19,4 @@ export interface PostgresMigration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration];
+export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration, decisionReportColumnsMigration];

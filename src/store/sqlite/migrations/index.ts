@@ -7,6 +7,7 @@ import { tenantIdsMigration } from './006_tenant_ids.js';
 import { queueLeasesAndIndexesMigration } from './007_queue_leases_and_indexes.js';
 import { messageTenantIdsMigration } from './008_message_tenant_ids.js';
 import { relayedHeadersMigration } from './009_relayed_headers.js';
+import { decisionReportColumnsMigration } from './010_decision_report_columns.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -35,4 +36,5 @@ export const migrations: Migration[] = [
   queueLeasesAndIndexesMigration,
   messageTenantIdsMigration,
   relayedHeadersMigration,
+  decisionReportColumnsMigration,
 ];
