@@ -1,46 +1,28 @@
 /**
- * After a change to the directory: the warnings of the tenant audit about mail that will be refused
- * (a null-sender bounce over a certificate connector whose name is not accepted, ...), on stderr,
- * before the first message is. The directory is valid: these never change the exit code.
+ * After a change to the directory: the audit findings of what changed (compliance/change-findings.ts:
+ * a kind of mail a connector now refuses, with the finding that explains it, and the engine's other
+ * findings), on stderr, before the first message is refused. The directory is valid: these never
+ * change the exit code.
  */
-import { auditTenant, refusalWarnings } from '../compliance/audit.js';
-import type { Directory, DirectoryChange } from '../directory/index.js';
-import { buildSnapshot } from '../policy/index.js';
+import type { TenantChangeFindings } from '../compliance/change-findings.js';
 import type { CliContext } from './io.js';
 
 /**
- * Warns for each tenant the changes touch. `auditArgs` are the words that make
- * `relaygate check --tenant NAME` read the same directory (`--config FILE`, `--directory FILE`).
+ * Prints each tenant's findings. `auditArgs` are the words that make `relaygate check --tenant NAME`
+ * read the same directory (`--config FILE`, `--directory FILE`).
  */
-export function warnAboutRefusals(cli: CliContext, directory: Directory, changes: readonly DirectoryChange[], auditArgs: readonly string[], at: Date): void {
-  const touched = touchedConnectors(changes);
-  const snapshot = buildSnapshot(directory);
-  for (const tenant of directory.tenants) {
-    const key = tenant.name.toLowerCase();
-    if (!touched.has(key)) continue;
-    const warnings = refusalWarnings(auditTenant(snapshot, tenant, at), touched.get(key)!);
-    if (warnings.length === 0) continue;
-    for (const w of warnings) cli.stderr.write(`relaygate: warning: ${w}\n`);
-    cli.stderr.write(`  The audit with its remedies: relaygate check --tenant ${[tenant.name, ...auditArgs].join(' ')}\n`);
+export function printChangeFindings(cli: CliContext, findings: readonly TenantChangeFindings[], auditArgs: readonly string[]): void {
+  for (const t of findings) {
+    for (const f of t.findings) {
+      const where = f.connector === null ? `tenant ${t.tenant}` : `tenant ${t.tenant}, connector ${f.connector}`;
+      const text = f.code === 'refused-now' ? f.text : `[${f.code}] ${f.text}`;
+      cli.stderr.write(`relaygate: warning: ${where}: ${[text, ...f.because.map((b) => b.text)].join('\n  ')}\n`);
+    }
+    cli.stderr.write(`  The audit with its remedies: relaygate check --tenant ${[t.tenant, ...auditArgs].join(' ')}\n`);
   }
 }
 
-/**
- * Per tenant (lower case) the connectors (lower case) the changes touch; null when a change to the
- * tenant or its domains can change what any of its connectors relays.
- */
-function touchedConnectors(changes: readonly DirectoryChange[]): Map<string, Set<string> | null> {
-  const touched = new Map<string, Set<string> | null>();
-  for (const c of changes) {
-    const key = c.tenant.toLowerCase();
-    if (c.entity !== 'connector') touched.set(key, null);
-    else if (touched.get(key) !== null) touched.set(key, (touched.get(key) ?? new Set<string>()).add(c.name.toLowerCase()));
-  }
-  return touched;
-}
-
-/** After an edit of the store's directory: its refusals for the tenants the changes touch. */
-export async function warnAfterEdit(cli: CliContext, directory: { load(): Promise<Directory> }, changes: readonly DirectoryChange[], config: string | undefined): Promise<void> {
-  if (changes.length === 0) return;
-  warnAboutRefusals(cli, await directory.load(), changes, config === undefined ? [] : ['--config', config], new Date());
+/** The words that make `check --tenant` read the store this command used. */
+export function storeAuditArgs(config: string | undefined): string[] {
+  return config === undefined ? [] : ['--config', config];
 }

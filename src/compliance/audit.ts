@@ -141,26 +141,6 @@ export function auditHasFindings(a: TenantAudit): boolean {
   return a.toActOn.length > 0;
 }
 
-/**
- * What `apply` (and any other change to the directory) warns about before the first refusal: the
- * kinds of mail a connector now refuses, each with the finding that explains it when there is one.
- * A warning, not an error: the directory is valid. `connectors` (lower case) limits them to those
- * connectors; null: every connector of the tenant.
- */
-export function refusalWarnings(a: TenantAudit, connectors: ReadonlySet<string> | null = null): string[] {
-  const warnings: string[] = [];
-  for (const item of a.toActOn) {
-    if (item.kind !== 'refusal') continue;
-    if (connectors !== null && !connectors.has(item.connector!.toLowerCase())) continue;
-    const why = a.toActOn.filter((f) => f.kind === 'finding' && f.connector === item.connector && EXPLAINS_REFUSAL.has(f.code));
-    warnings.push([`tenant ${a.tenant}, connector ${item.connector}: ${item.text}`, ...why.map((f) => f.text)].join('\n  '));
-  }
-  return warnings;
-}
-
-/** The findings that say why a connector's mail is refused (the others are advice, not causes). */
-const EXPLAINS_REFUSAL = new Set(['certificate-name-not-accepted']);
-
 function dedupeRemedies(list: Remedy[]): Remedy[] {
   const seen = new Map<string, Remedy>();
   for (const r of list) if (!seen.has(r.text)) seen.set(r.text, r);

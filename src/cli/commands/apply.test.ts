@@ -10,11 +10,15 @@ const DEMO_TEXT = readFileSync(DEMO, 'utf8');
 
 /**
  * The demo's IP connector carries what the rule change refuses: it cannot relay a bounce (its
- * certificate connector can: mail.demo.example is accepted). apply says so before the first refusal.
+ * certificate connector can: mail.demo.example is accepted). apply says so before the first refusal,
+ * with the audit's other findings of what it added.
  */
 const demoWarnings = (auditArgs: string): string =>
   "relaygate: warning: tenant demo, connector loopback: refused now when sent to outside recipients (550 5.7.64 TenantAttribution; Relay Access Denied): null-sender bounces; mail whose envelope sender is not in demo's accepted domains.\n" +
-  `  The audit with its remedies: relaygate check --tenant demo ${auditArgs}\n`;
+  'relaygate: warning: tenant demo, connector loopback: [exo-refuses-ipv6] ::1/128: Exchange Online accepts only IPv4 entries in SenderIPAddresses; relaygate accepts it.\n' +
+  `  The audit with its remedies: relaygate check --tenant demo ${auditArgs}\n` +
+  'relaygate: warning: tenant fabrikam: [no-onpremises-connector] fabrikam has no enabled OnPremises connector: the rule change does not affect it, and it cannot relay.\n' +
+  `  The audit with its remedies: relaygate check --tenant fabrikam ${auditArgs}\n`;
 
 const DEMO_ADDED = [
   '+ tenant demo',
@@ -205,13 +209,21 @@ test('a range written with host bits set is stored as its network, with a warnin
     assert.equal(
       r.stderr,
       `relaygate: warning: ${file}: tenant hb, connector apps: senderIPAddresses[0]: 198.51.100.7/24 has host bits set: it matches 198.51.100.0/24, and is stored so\n` +
-        `relaygate: warning: ${file}: tenant hb, connector apps: senderIPAddresses[2]: 2001:db8::1/64 has host bits set: it matches 2001:db8::/64, and is stored so\n`,
+        `relaygate: warning: ${file}: tenant hb, connector apps: senderIPAddresses[2]: 2001:db8::1/64 has host bits set: it matches 2001:db8::/64, and is stored so\n` +
+        'relaygate: warning: tenant hb, connector apps: [exo-refuses-ipv6] 2001:db8::/64: Exchange Online accepts only IPv4 entries in SenderIPAddresses; relaygate accepts it.\n' +
+        `  The audit with its remedies: relaygate check --tenant hb --config ${s.config}\n`,
     );
     assert.match((await s.run('export')).stdout, /senderIPAddresses: \[ 198\.51\.100\.0\/24, 203\.0\.113\.0\/24, "2001:db8::\/64", 192\.0\.2\.9\/32 \]/);
     const again = await s.run('connector', 'set', 'hb', 'apps', '--ip', '10.1.2.3/8', '--ip', '10.0.0.0/8');
     assert.deepEqual(
       [again.code, again.stderr],
-      [0, 'relaygate: warning: --ip 10.1.2.3/8 has host bits set: it matches 10.0.0.0/8, and is stored so\n'],
+      [
+        0,
+        'relaygate: warning: --ip 10.1.2.3/8 has host bits set: it matches 10.0.0.0/8, and is stored so\n' +
+          'relaygate: warning: tenant hb, connector apps: [exo-refuses-range] 10.0.0.0/8: Exchange Online accepts only single IPv4 addresses and /24 to /32 ranges; relaygate accepts it.\n' +
+          'relaygate: warning: tenant hb, connector apps: [ip-range-wide] 10.0.0.0/8 is wider than /24: every host in it can relay as hb.\n' +
+          `  The audit with its remedies: relaygate check --tenant hb --config ${s.config}\n`,
+      ],
     );
   } finally {
     s.cleanup();

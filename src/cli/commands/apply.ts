@@ -4,7 +4,8 @@ import { DirectoryValidationError, readDirectoryYaml } from '../../directory/ind
 import { printChanges } from '../directory-output.js';
 import { fileErrorReason } from '../../core/file-error.js';
 import { CliError } from '../errors.js';
-import { warnAboutRefusals } from '../refusal-warnings.js';
+import { printChangeFindings } from '../refusal-warnings.js';
+import { DirectoryEditService } from '../../compliance/directory-edit-service.js';
 import { addConfigOption, withStores, type ConfigOption } from '../options.js';
 import { cliPath, type CliContext } from '../io.js';
 
@@ -39,11 +40,11 @@ export function register(program: Command, cli: CliContext): void {
     const dir = read.directory;
     for (const note of read.notes) cli.stderr.write(`relaygate: warning: ${opts.file}: ${note}\n`);
     await withStores(cli, opts, async ({ directory }) => {
-      const changes = await directory.replace(dir, { dryRun: opts.dryRun === true });
-      printChanges(cli, changes, { json: opts.json, dryRun: opts.dryRun, revision: await directory.revision() });
+      const { changes, findings, revision } = await new DirectoryEditService({ directory }).replace(dir, { dryRun: opts.dryRun === true });
+      printChanges(cli, changes, { json: opts.json, dryRun: opts.dryRun, revision });
       // After a dry run the store does not hold the file yet: the audit reads the file.
       const auditArgs = opts.dryRun ? ['--directory', opts.file] : opts.config === undefined ? [] : ['--config', opts.config];
-      warnAboutRefusals(cli, dir, changes, auditArgs, new Date());
+      printChangeFindings(cli, findings, auditArgs);
     });
   });
 }

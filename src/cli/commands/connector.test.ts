@@ -25,6 +25,7 @@ test('connector list, show, add and remove', async () => {
       added.stderr,
       "relaygate: warning: tenant demo, connector printers: refused now when sent to outside recipients (550 5.7.64 TenantAttribution; Relay Access Denied): null-sender bounces; mail whose envelope sender is not in demo's accepted domains.\n" +
         '  Certificate name printers.demo.example is not an accepted domain of demo: mail on this connector relays only when the envelope sender domain is accepted (add printers.demo.example as an accepted domain).\n' +
+        'relaygate: warning: tenant demo, connector printers: [wildcard-certificate-name] TlsSenderCertificateName *.printers.demo.example is allowed but not recommended: any certificate under printers.demo.example is attributed to demo.\n' +
         `  The audit with its remedies: relaygate check --tenant demo --config ${s.config}\n`,
       'the added connector alone: the warning of the demo\'s IP connector is not repeated',
     );
@@ -106,7 +107,10 @@ test('connector set changes only the given settings; lists replace; invalid resu
     assert.deepEqual(await s.run('connector', 'set', 'demo', 'loopback', '--enabled', 'false', '--ip', '10.0.0.1', '--ip', '10.0.0.0/8'), {
       code: 0,
       stdout: '~ connector demo/loopback: enabled true → false, senderIPAddresses ["127.0.0.1/32","::1/128"] → ["10.0.0.1/32","10.0.0.0/8"]\n1 change applied\n',
-      stderr: '',
+      stderr:
+        'relaygate: warning: tenant demo, connector loopback: [exo-refuses-range] 10.0.0.0/8: Exchange Online accepts only single IPv4 addresses and /24 to /32 ranges; relaygate accepts it.\n' +
+        'relaygate: warning: tenant demo, connector loopback: [ip-range-wide] 10.0.0.0/8 is wider than /24: every host in it can relay as demo.\n' +
+        `  The audit with its remedies: relaygate check --tenant demo --config ${s.config}\n`,
     });
     assert.deepEqual(await s.run('connector', 'set', 'demo', 'certificate', '--cert-name', 'none'), {
       code: 2,
@@ -125,6 +129,26 @@ test('connector set changes only the given settings; lists replace; invalid resu
     assert.deepEqual(await s.run('connector', 'set', 'demo', 'nope', '--enabled', 'true'), { code: 1, stdout: '', stderr: 'relaygate: tenant demo has no connector nope\n' });
     const c = JSON.parse((await s.run('connector', 'show', 'demo', 'certificate', '--json')).stdout) as { tlsSenderCertificateName: string };
     assert.equal(c.tlsSenderCertificateName, 'mail.demo.example');
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('connector set prints the audit findings the change brought, and still makes it', async () => {
+  const s = cliSandbox();
+  try {
+    await s.run('apply', '-f', DEMO);
+    const r = await s.run('connector', 'set', 'demo', 'certificate', '--cert-name', 'relay.demo.example');
+    assert.deepEqual([r.code, r.stdout], [0, '~ connector demo/certificate: tlsSenderCertificateName mail.demo.example → relay.demo.example\n1 change applied\n']);
+    assert.equal(
+      r.stderr,
+      "relaygate: warning: tenant demo, connector certificate: refused now when sent to outside recipients (550 5.7.64 TenantAttribution; Relay Access Denied): null-sender bounces; mail whose envelope sender is not in demo's accepted domains.\n" +
+        '  Certificate name relay.demo.example is not an accepted domain of demo: mail on this connector relays only when the envelope sender domain is accepted (add relay.demo.example as an accepted domain).\n' +
+        `  The audit with its remedies: relaygate check --tenant demo --config ${s.config}\n`,
+    );
+    assert.match((await s.run('connector', 'show', 'demo', 'certificate')).stdout, /tlsSenderCertificateName: relay\.demo\.example\n/);
+    const back = await s.run('connector', 'set', 'demo', 'certificate', '--cert-name', 'mail.demo.example');
+    assert.deepEqual([back.code, back.stderr], [0, ''], 'the fix brings no finding');
   } finally {
     s.cleanup();
   }

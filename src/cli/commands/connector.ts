@@ -4,7 +4,8 @@ import { findTenant, hostBitsNote, type ConnectorInput } from '../../directory/i
 import { hostBitsCleared } from '../../core/ip-prefix.js';
 import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
-import { warnAfterEdit } from '../refusal-warnings.js';
+import { printChangeFindings, storeAuditArgs } from '../refusal-warnings.js';
+import { DirectoryEditService } from '../../compliance/directory-edit-service.js';
 import type { ConnectorPatch } from '../../store/ports.js';
 import { addConfigOption, collect, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
@@ -122,9 +123,9 @@ export function register(program: Command, cli: CliContext): void {
     };
     warnAboutHostBits(cli, opts.ip);
     await withStores(cli, opts, async ({ directory }) => {
-      const changes = await directory.addConnector(tenant, input);
+      const { changes, findings } = await new DirectoryEditService({ directory }).addConnector(tenant, input);
       printChanges(cli, changes, { json: opts.json });
-      await warnAfterEdit(cli, directory, changes, opts.config);
+      printChangeFindings(cli, findings, storeAuditArgs(opts.config));
     });
   });
 
@@ -164,9 +165,9 @@ export function register(program: Command, cli: CliContext): void {
     if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give at least one setting (see --help)');
     warnAboutHostBits(cli, opts.ip ?? []);
     await withStores(cli, opts, async ({ directory }) => {
-      const changes = await directory.updateConnector(tenant, name, patch);
+      const { changes, findings } = await new DirectoryEditService({ directory }).updateConnector(tenant, name, patch);
       printChanges(cli, changes, { json: opts.json });
-      await warnAfterEdit(cli, directory, changes, opts.config);
+      printChangeFindings(cli, findings, storeAuditArgs(opts.config));
     });
   });
 
@@ -179,9 +180,9 @@ export function register(program: Command, cli: CliContext): void {
       .option('--json', 'machine-readable output'),
   ).action(async (tenant: string, name: string, opts: JsonOption) => {
     await withStores(cli, opts, async ({ directory }) => {
-      const changes = await directory.removeConnector(tenant, name);
+      const { changes, findings } = await new DirectoryEditService({ directory }).removeConnector(tenant, name);
       printChanges(cli, changes, { json: opts.json });
-      await warnAfterEdit(cli, directory, changes, opts.config);
+      printChangeFindings(cli, findings, storeAuditArgs(opts.config));
     });
   });
 }

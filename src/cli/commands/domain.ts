@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import { printChanges, selectTenants, table } from '../directory-output.js';
 import { CliError } from '../errors.js';
-import { warnAfterEdit } from '../refusal-warnings.js';
+import { printChangeFindings, storeAuditArgs } from '../refusal-warnings.js';
+import { DirectoryEditService } from '../../compliance/directory-edit-service.js';
 import { addConfigOption, printJson, withStores, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
 
@@ -39,9 +40,9 @@ export function register(program: Command, cli: CliContext): void {
       .option('--json', 'machine-readable output'),
   ).action(async (tenant: string, name: string, opts: JsonOption & { type: 'Authoritative' | 'InternalRelay'; matchSubdomains?: boolean }) => {
     await withStores(cli, opts, async ({ directory }) => {
-      const changes = await directory.addDomain(tenant, { domain: name, type: opts.type, matchSubDomains: opts.matchSubdomains === true });
+      const { changes, findings } = await new DirectoryEditService({ directory }).addDomain(tenant, { domain: name, type: opts.type, matchSubDomains: opts.matchSubdomains === true });
       printChanges(cli, changes, { json: opts.json });
-      await warnAfterEdit(cli, directory, changes, opts.config);
+      printChangeFindings(cli, findings, storeAuditArgs(opts.config));
     });
   });
 
@@ -49,9 +50,9 @@ export function register(program: Command, cli: CliContext): void {
     domain.command('remove').description('Remove an accepted domain').argument('<domain>').option('--json', 'machine-readable output'),
   ).action(async (name: string, opts: JsonOption) => {
     await withStores(cli, opts, async ({ directory }) => {
-      const changes = await directory.removeDomain(name);
+      const { changes, findings } = await new DirectoryEditService({ directory }).removeDomain(name);
       printChanges(cli, changes, { json: opts.json });
-      await warnAfterEdit(cli, directory, changes, opts.config);
+      printChangeFindings(cli, findings, storeAuditArgs(opts.config));
     });
   });
 }

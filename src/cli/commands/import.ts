@@ -16,7 +16,9 @@ import { fileErrorReason } from '../../core/file-error.js';
 import { CliError } from '../errors.js';
 import type { Tenant } from '../../directory/model.js';
 import { withStores } from '../options.js';
-import { warnAboutRefusals } from '../refusal-warnings.js';
+import { printChangeFindings } from '../refusal-warnings.js';
+import { DirectoryEditService } from '../../compliance/directory-edit-service.js';
+import type { TenantChangeFindings } from '../../compliance/change-findings.js';
 import { newTenantId } from '../../app/ids.js';
 import { cliPath, type CliContext } from '../io.js';
 
@@ -46,9 +48,9 @@ export function register(program: Command, cli: CliContext): void {
       cli.stderr.write(importSummary(result));
       if (opts.apply) {
         const auditArgs = opts.config === undefined ? [] : ['--config', opts.config];
-        const { changes, directory } = await applyImportedTenant(cli, result.tenant, opts.config);
+        const { changes, findings } = await applyImportedTenant(cli, result.tenant, opts.config);
         cli.stderr.write(changes.length === 0 ? 'The store already matches: nothing changed.\n' : `Applied to the store:\n  ${changes.map(formatChange).join('\n  ')}\n`);
-        warnAboutRefusals(cli, directory, changes, auditArgs, new Date());
+        printChangeFindings(cli, findings, auditArgs);
         cli.stderr.write(nextSteps(result.tenant.name, auditArgs));
         return;
       }
@@ -121,11 +123,11 @@ async function mergeIntoFile(file: string, imported: Directory): Promise<{ direc
 }
 
 /** Replaces (or adds) the tenant in the store's directory, in one transaction; returns the changes and the new directory. */
-async function applyImportedTenant(cli: CliContext, tenant: Tenant, config: string | undefined): Promise<{ changes: DirectoryChange[]; directory: Directory }> {
+async function applyImportedTenant(cli: CliContext, tenant: Tenant, config: string | undefined): Promise<{ changes: DirectoryChange[]; findings: TenantChangeFindings[] }> {
   return await withStores(cli, { config }, async (stores) => {
     const merged = replaceTenant(await stores.directory.load(), tenant);
     try {
-      return { changes: await stores.directory.replace(merged.directory), directory: merged.directory };
+      return await new DirectoryEditService({ directory: stores.directory }).replace(merged.directory);
     } catch (err) {
       if (err instanceof DirectoryValidationError) throw new CliError(`the store with tenant ${tenant.name} imported: ${err.message}`);
       throw err;
