@@ -52,7 +52,7 @@ export interface DeliveryDeps {
   srsSecret: string;
   /** This node's id (config `nodeId`): the owner of its leases, the same across restarts. */
   nodeId: string;
-  /** How long a claim holds; renewed while a pass runs (default 5 minutes). */
+  /** How long a claim holds; renewed while a pass runs (default DEFAULT_LEASE_MS, 90 s). */
   leaseMs?: number;
   /** Message bodies (read for delivery and DSNs, written for DSNs, removed with finished messages). */
   bodies: BodyStore;

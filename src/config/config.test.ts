@@ -377,7 +377,7 @@ test('delivery.leaseTime and delivery.pollInterval: durations with a floor', () 
   const dir = tempDir();
   try {
     const defaults = loadConfig(writeConfig(dir, 'hostname: relay.test\n'), {});
-    assert.deepEqual([defaults.delivery.leaseTime, defaults.delivery.pollInterval], [300_000, 5_000]);
+    assert.deepEqual([defaults.delivery.leaseTime, defaults.delivery.pollInterval], [90_000, 5_000]);
     const set = loadConfig(writeConfig(dir, 'hostname: relay.test\ndelivery: { leaseTime: 2s, pollInterval: 200ms }\n', 'set.yaml'), {});
     assert.deepEqual([set.delivery.leaseTime, set.delivery.pollInterval], [2_000, 200]);
     assert.throws(() => loadConfig(writeConfig(dir, 'hostname: relay.test\ndelivery: { leaseTime: 10ms }\n', 'short.yaml'), {}), (err: unknown) => {

@@ -195,8 +195,11 @@ export const configSchema = z
           })
           .prefault({}),
         routes: z.array(route).default([]),
-        /** How long a node's claim on a recipient holds; renewed while it delivers. Another node takes over what a dead one held after this. */
-        leaseTime: duration.refine((ms) => ms >= 1_000, { error: 'expected at least 1s' }).default(300_000),
+        /**
+         * How long a node's claim on a recipient holds; renewed every third of it while it delivers.
+         * Another node takes over what a dead one held after this: a dead node costs one lease of delay.
+         */
+        leaseTime: duration.refine((ms) => ms >= 1_000, { error: 'expected at least 1s' }).default(90_000),
         /** How often delivery looks for due retries when nothing wakes it. */
         pollInterval: duration.refine((ms) => ms >= 10, { error: 'expected at least 10ms' }).default(5_000),
         /**

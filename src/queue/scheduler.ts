@@ -12,7 +12,7 @@ import { formatFailure, type DeliveryFailure, type Job, type RecipientResult } f
 import { formatReply } from '../core/reply.js';
 import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
 import { expiryFailure, nextAttempt, type RetryPolicies } from './retry-schedule.js';
-import type { BodyStore, DeliveryQueue, MessageWork, QueuedRecipient, RecipientOutcome } from '../store/ports.js';
+import type { BodyStore, ClaimedRecipient, ClaimedWork, DeliveryQueue, LeaseToken, RecipientOutcome } from '../store/ports.js';
 
 export interface SchedulerDeps<H extends NextHop = NextHop> {
   queue: DeliveryQueue;
@@ -25,7 +25,7 @@ export interface SchedulerDeps<H extends NextHop = NextHop> {
   dsn: DsnGenerator;
   /** Where message bodies are; a finished message's body is removed after its rows. */
   bodies: BodyStore;
-  /** How long a claim holds (5 minutes); a pass renews its leases every third of it while it runs. */
+  /** How long a claim holds (DEFAULT_LEASE_MS); a pass renews its leases every third of it while it runs. */
   leaseMs?: number;
   batchSize?: number;
   /** Groups (next hops) delivered at the same time. */
@@ -44,6 +44,8 @@ export interface PassSummary {
   throttled: number;
   dsns: number;
   removed: number;
+  /** Outcomes refused because their lease had passed to another claim (never applied). */
+  refused: number;
   /** The pass claimed a full batch: more may be due now, so the next pass should not wait. */
   more: boolean;
 }
@@ -51,15 +53,28 @@ export interface PassSummary {
 interface Group<H extends NextHop> {
   hop: H;
   /** By message id: one job per message and hop. */
-  jobs: Map<string, Job & { recipients: QueuedRecipient[] }>;
+  jobs: Map<string, Job & { recipients: ClaimedRecipient[] }>;
 }
 
 /** How many messages a connection to one destination carries before a parallel one is opened. */
 const MESSAGES_PER_CONNECTION = 5;
-export const DEFAULT_LEASE_MS = 5 * 60_000;
+/**
+ * How long a claim holds unless configured (`delivery.leaseTime`): what a node that dies costs its
+ * recipients in delay before another node claims them. A working node renews every third of it.
+ */
+export const DEFAULT_LEASE_MS = 90_000;
+
+/** How often a pass renews its leases: a third of the lease, so two renewals may fail before one runs out. */
+export function renewalInterval(leaseMs: number): number {
+  return Math.max(10, Math.floor(leaseMs / 3));
+}
 
 export class Scheduler<H extends NextHop = NextHop> {
   private running: Promise<PassSummary> | null = null;
+  /** The leases the pass in progress holds and has not recorded yet: recipient id → generation. */
+  private readonly held = new Map<number, number>();
+  /** Outcomes refused since start because their lease had passed to another claim. */
+  refusedOutcomes = 0;
 
   constructor(private readonly deps: SchedulerDeps<H>) {}
 
@@ -95,12 +110,12 @@ export class Scheduler<H extends NextHop = NextHop> {
     let renewing: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
       renewing = renewing.then(() =>
-        d.queue.renewLeases(d.owner, d.clock.now().getTime(), leaseMs).then(
+        d.queue.renewLeases(d.owner, this.heldLeases(), d.clock.now().getTime(), leaseMs).then(
           () => undefined,
           (err: unknown) => d.log?.('warn', `leases not renewed: ${err instanceof Error ? err.message : String(err)}`),
         ),
       );
-    }, Math.max(10, Math.floor(leaseMs / 3)));
+    }, renewalInterval(leaseMs));
     return {
       stop: async () => {
         clearInterval(timer);
@@ -109,13 +124,19 @@ export class Scheduler<H extends NextHop = NextHop> {
     };
   }
 
+  private heldLeases(): LeaseToken[] {
+    return [...this.held].map(([id, generation]) => ({ id, generation }));
+  }
+
   private async deliverDue(): Promise<PassSummary> {
     const d = this.deps;
-    const summary: PassSummary = { claimed: 0, delivered: 0, deferred: 0, failed: 0, expired: 0, throttled: 0, dsns: 0, removed: 0, more: false };
+    const summary: PassSummary = { claimed: 0, delivered: 0, deferred: 0, failed: 0, expired: 0, throttled: 0, dsns: 0, removed: 0, refused: 0, more: false };
     summary.dsns += await d.dsn.run();
     const now = d.clock.now().getTime();
     const batchSize = d.batchSize ?? 500;
     const works = await d.queue.claimDue(d.owner, now, d.leaseMs ?? DEFAULT_LEASE_MS, batchSize);
+    this.held.clear();
+    for (const w of works) for (const r of w.recipients) this.held.set(r.id, r.generation);
     summary.claimed = works.reduce((n, w) => n + w.recipients.length, 0);
     summary.more = summary.claimed >= batchSize;
     if (works.length > 0) {
@@ -130,7 +151,7 @@ export class Scheduler<H extends NextHop = NextHop> {
   }
 
   /** Sorts the claimed recipients into next-hop groups; those with nowhere to go fail at once. */
-  private async group(works: MessageWork[], outcomes: RecipientOutcome[]): Promise<Map<string, Group<H>>> {
+  private async group(works: ClaimedWork[], outcomes: RecipientOutcome[]): Promise<Map<string, Group<H>>> {
     const d = this.deps;
     const groups = new Map<string, Group<H>>();
     const hops = new Map<string, { hop: H } | { failure: DeliveryFailure }>();
@@ -161,13 +182,21 @@ export class Scheduler<H extends NextHop = NextHop> {
 
   /**
    * Writes outcomes as soon as they are known (queue rule 4): after each SMTP transaction, so a
-   * crash later in the pass never makes a delivered recipient due again.
+   * crash later in the pass never makes a delivered recipient due again. Each names the lease it
+   * was claimed under; the store refuses those whose lease has passed to another claim, which are
+   * counted and logged, never applied.
    */
   private async record(outcomes: RecipientOutcome[], summary: PassSummary): Promise<void> {
     if (outcomes.length === 0) return;
     const d = this.deps;
     const applied = await d.queue.record(d.owner, outcomes, d.clock.now().getTime());
-    if (applied < outcomes.length) d.log?.('warn', `${outcomes.length - applied} outcomes not recorded: their lease had passed to another scheduler`);
+    for (const o of outcomes) this.held.delete(o.id);
+    if (applied < outcomes.length) {
+      const refused = outcomes.length - applied;
+      summary.refused += refused;
+      this.refusedOutcomes += refused;
+      d.log?.('warn', `${refused} outcomes not recorded: their lease had passed to another scheduler (recipients ${outcomes.map((o) => o.id).join(', ')} of this write)`);
+    }
     for (const o of outcomes) {
       if (o.state === 'delivered') summary.delivered++;
       else if (o.state === 'deferred') summary.deferred++;
@@ -177,7 +206,7 @@ export class Scheduler<H extends NextHop = NextHop> {
     }
   }
 
-  private async deliverGroups(groups: Group<H>[], works: MessageWork[], summary: PassSummary): Promise<void> {
+  private async deliverGroups(groups: Group<H>[], works: ClaimedWork[], summary: PassSummary): Promise<void> {
     const byMessage = new Map(works.map((w) => [w.message.id, w]));
     const claimed = new Map(works.flatMap((w) => w.recipients.map((r) => [r.id, r] as const)));
     const limit = Math.max(1, this.deps.concurrency ?? 20);
@@ -202,7 +231,7 @@ export class Scheduler<H extends NextHop = NextHop> {
             const result = results.get(ref.id);
             if (recorded.has(ref.id) || (!result && !final)) continue;
             recorded.add(ref.id);
-            out.push(result ? this.outcome(work, claimed.get(ref.id)!, result) : this.unanswered(ref.id, task.hop));
+            out.push(result ? this.outcome(work, claimed.get(ref.id)!, result) : this.unanswered(claimed.get(ref.id)!, task.hop));
           }
           return out;
         };
@@ -218,32 +247,33 @@ export class Scheduler<H extends NextHop = NextHop> {
    * A recipient the courier gave no result for (a courier bug): due again soon without counting
    * an attempt or inventing a reply, so the mail is neither lost nor bounced.
    */
-  private unanswered(id: number, hop: H): RecipientOutcome {
+  private unanswered({ id, generation }: ClaimedRecipient, hop: H): RecipientOutcome {
     this.deps.log?.('warn', `delivery to ${hop.destination} gave no result for recipient ${id}; it is due again`);
-    return { id, state: 'queued', reply: null, remoteMta: null, nextAttemptAt: this.deps.clock.now().getTime() + 1_000, attempted: false };
+    return { id, generation, state: 'queued', reply: null, remoteMta: null, nextAttemptAt: this.deps.clock.now().getTime() + 1_000, attempted: false };
   }
 
   /** The one mapping from an attempt's result to a recipient's next state. */
-  private outcome(work: MessageWork, r: QueuedRecipient, result: RecipientResult): RecipientOutcome {
+  private outcome(work: ClaimedWork, r: ClaimedRecipient, result: RecipientResult): RecipientOutcome {
     const now = this.deps.clock.now().getTime();
+    const lease = { id: r.id, generation: r.generation };
     if (result.kind === 'delivered') {
-      return { id: r.id, state: 'delivered', reply: `${formatReply(result.reply)}`, remoteMta: result.host, attempted: true };
+      return { ...lease, state: 'delivered', reply: `${formatReply(result.reply)}`, remoteMta: result.host, attempted: true };
     }
     if (result.kind === 'throttled') {
-      return { id: r.id, state: 'queued', reply: `throttled: ${result.text}`, remoteMta: null, nextAttemptAt: Math.max(result.retryAt, now + 1_000), attempted: false };
+      return { ...lease, state: 'queued', reply: `throttled: ${result.text}`, remoteMta: null, nextAttemptAt: Math.max(result.retryAt, now + 1_000), attempted: false };
     }
     const reply = formatFailure(result.failure);
     if (result.failure.permanent) {
-      return { id: r.id, state: 'failed', reply, remoteMta: result.host, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
+      return { ...lease, state: 'failed', reply, remoteMta: result.host, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
     }
     const policy = this.deps.policies.for(work.message.tenant);
     const next = nextAttempt(policy, work.message.receivedAt, r.attempts + 1, now);
     if (next === null) {
       const expired = expiryFailure(policy, reply);
       // Our own verdict (it quotes the remote's last reply): no Remote-MTA.
-      return { id: r.id, state: 'expired', reply: formatFailure(expired), remoteMta: null, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
+      return { ...lease, state: 'expired', reply: formatFailure(expired), remoteMta: null, attempted: true, dsnStatus: failureDsnStatus(work.message, r.notify) };
     }
-    return { id: r.id, state: 'deferred', reply, remoteMta: result.host, nextAttemptAt: next, attempted: true };
+    return { ...lease, state: 'deferred', reply, remoteMta: result.host, nextAttemptAt: next, attempted: true };
   }
 
   private async removeCompleted(): Promise<number> {

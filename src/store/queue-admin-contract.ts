@@ -104,7 +104,7 @@ export function queueAdminStoreContract(adapter: string, open: () => Promise<Ope
     const [a, b, c] = (await admin.select({}, { limit: 1 }))[0]!.recipients.map((r) => r.id);
     // A delivery leases c: the operator's action must leave it to the delivery.
     const leased = await queue.claimDue('node-a', T0, MINUTE, 10);
-    await queue.record('node-a', leased.flatMap((w) => w.recipients.filter((r) => r.id !== c).map((r) => ({ id: r.id, state: 'deferred' as const, reply: '451 4.2.0 busy', remoteMta: 'mx.remote.test', attempted: true, nextAttemptAt: T0 + 30 * MINUTE }))), T0);
+    await queue.record('node-a', leased.flatMap((w) => w.recipients.filter((r) => r.id !== c).map((r) => ({ id: r.id, generation: r.generation, state: 'deferred' as const, reply: '451 4.2.0 busy', remoteMta: 'mx.remote.test', attempted: true, nextAttemptAt: T0 + 30 * MINUTE }))), T0);
     assert.equal(await admin.transition({ ids: [a!, b!, c!], from: ['queued', 'deferred'], to: 'failed', reply: '554 5.0.0 Message returned by the relay operator', dsnStatus: 'owed' }, T0 + MINUTE), 2);
     assert.equal(await admin.transition({ ids: [a!], from: ['queued', 'deferred'], to: 'queued', nextAttemptAt: T0 }, T0 + MINUTE), 0, 'a failed recipient is final');
     const [entry] = await admin.select({}, { limit: 1 });
@@ -122,8 +122,8 @@ export function queueAdminStoreContract(adapter: string, open: () => Promise<Ope
     const m = accepted({}, ['a@remote.test']);
     await queue.commit({ messages: [m], decisions: [] });
     const [work] = await queue.claimDue('node-a', T0, MINUTE, 10);
-    const id = work!.recipients[0]!.id;
-    await queue.record('node-a', [{ id, state: 'deferred', reply: '451 4.2.0 busy', remoteMta: 'mx.remote.test', attempted: true, nextAttemptAt: T0 + 60 * MINUTE }], T0);
+    const { id, generation } = work!.recipients[0]!;
+    await queue.record('node-a', [{ id, generation, state: 'deferred', reply: '451 4.2.0 busy', remoteMta: 'mx.remote.test', attempted: true, nextAttemptAt: T0 + 60 * MINUTE }], T0);
     assert.equal(await admin.transition({ ids: [id], from: ['queued', 'deferred'], to: 'held' }, T0 + MINUTE), 1);
     assert.deepEqual(await queue.claimDue('node-a', T0 + 2 * 60 * MINUTE, MINUTE, 10), [], 'a held recipient is never claimed');
     assert.equal(await admin.transition({ ids: [id], from: ['held'], to: 'queued', nextAttemptAt: T0 + 2 * MINUTE }, T0 + 2 * MINUTE), 1);

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newQueueId } from '../queue/queue-id.js';
-import type { AcceptedMessage, AcceptedRecipient, DecisionRecord, DecisionStore, DirectoryStore, QueueAdminStore, QueueStore } from './ports.js';
+import type {
+  AcceptedMessage, AcceptedRecipient, ClaimedWork, DecisionRecord, DecisionStore, DirectoryStore, LeaseToken, QueueAdminStore, QueueStore,
+} from './ports.js';
 
 /** The queue's ports on one database. */
 export interface OpenedQueue {
@@ -82,8 +84,8 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
     assert.deepEqual(
       work?.recipients.map(({ id: _id, ...r }) => r),
       [
-        { messageId: m.id, address: 'a@remote.test', domain: 'remote.test', notify: null, orcpt: null, relayed: true, state: 'inflight', attempts: 0, lastReply: null, lastAttemptAt: null, lastRemoteMta: null },
-        { messageId: m.id, address: 'b@other.test', domain: 'other.test', notify: 'FAILURE,DELAY', orcpt: 'rfc822;b@other.test', relayed: false, state: 'inflight', attempts: 0, lastReply: null, lastAttemptAt: null, lastRemoteMta: null },
+        { messageId: m.id, address: 'a@remote.test', domain: 'remote.test', notify: null, orcpt: null, relayed: true, state: 'inflight', attempts: 0, lastReply: null, lastAttemptAt: null, lastRemoteMta: null, generation: 1 },
+        { messageId: m.id, address: 'b@other.test', domain: 'other.test', notify: 'FAILURE,DELAY', orcpt: 'rfc822;b@other.test', relayed: false, state: 'inflight', attempts: 0, lastReply: null, lastAttemptAt: null, lastRemoteMta: null, generation: 1 },
       ],
     );
   });
@@ -164,12 +166,13 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
   withQueue("renewing extends only this owner's live leases", async ({ queue, admin }) => {
     const lapsed = accepted({ receivedAt: T0 - 10 * MINUTE }, ['c@remote.test']);
     await queue.commit({ messages: [lapsed], decisions: [] });
-    await queue.claimDue('node-a', T0 - 10 * MINUTE, 5 * MINUTE, 1);
+    const tokens = (works: ClaimedWork[]): LeaseToken[] => works.flatMap((w) => w.recipients.map((r) => ({ id: r.id, generation: r.generation })));
+    const lapsedLease = tokens(await queue.claimDue('node-a', T0 - 10 * MINUTE, 5 * MINUTE, 1));
     const [mine, theirs] = [accepted({ receivedAt: T0 - 10 * MINUTE }, ['a@remote.test']), accepted({ receivedAt: T0 - 10 * MINUTE }, ['b@remote.test'])];
     await queue.commit({ messages: [mine, theirs], decisions: [] });
-    await queue.claimDue('node-a', T0 - 10 * MINUTE, 20 * MINUTE, 1);
-    await queue.claimDue('node-b', T0 - 10 * MINUTE, 20 * MINUTE, 1);
-    assert.equal(await queue.renewLeases('node-a', T0, MINUTE), 1, 'only the live one: the lapsed lease is not revived');
+    const mineLease = tokens(await queue.claimDue('node-a', T0 - 10 * MINUTE, 20 * MINUTE, 1));
+    const theirLease = tokens(await queue.claimDue('node-b', T0 - 10 * MINUTE, 20 * MINUTE, 1));
+    assert.equal(await queue.renewLeases('node-a', [...lapsedLease, ...mineLease, ...theirLease], T0, MINUTE), 1, 'only the live one: the lapsed lease is not revived');
     const leases = Object.fromEntries((await admin.select({}, { limit: 10 })).flatMap((e) => e.recipients.map((r) => [r.address, r.lease])));
     assert.deepEqual(leases, {
       'a@remote.test': { owner: 'node-a', until: T0 + MINUTE },
@@ -202,12 +205,12 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
     const m = accepted({}, ['ok@remote.test', 'later@remote.test', 'bad@remote.test', 'wait@remote.test']);
     await queue.commit({ messages: [m], decisions: [] });
     const [work] = await queue.claimDue('node-a', T0, MINUTE, 10);
-    const [ok, later, bad, wait] = work!.recipients.map((r) => r.id);
+    const [ok, later, bad, wait] = work!.recipients.map((r) => ({ id: r.id, generation: r.generation }));
     const outcomes = [
-      { id: ok!, state: 'delivered' as const, reply: '250 2.0.0 queued as 1', remoteMta: 'mx.remote.test', attempted: true },
-      { id: later!, state: 'deferred' as const, reply: '451 4.2.0 busy', remoteMta: 'mx.remote.test', nextAttemptAt: T0 + 10 * MINUTE, attempted: true },
-      { id: bad!, state: 'failed' as const, reply: '550 5.1.1 no such user', remoteMta: 'mx.remote.test', attempted: true, dsnStatus: 'owed' as const },
-      { id: wait!, state: 'queued' as const, reply: 'throttled: later', remoteMta: null, nextAttemptAt: T0 + 2 * MINUTE, attempted: false },
+      { ...ok!, state: 'delivered' as const, reply: '250 2.0.0 queued as 1', remoteMta: 'mx.remote.test', attempted: true },
+      { ...later!, state: 'deferred' as const, reply: '451 4.2.0 busy', remoteMta: 'mx.remote.test', nextAttemptAt: T0 + 10 * MINUTE, attempted: true },
+      { ...bad!, state: 'failed' as const, reply: '550 5.1.1 no such user', remoteMta: 'mx.remote.test', attempted: true, dsnStatus: 'owed' as const },
+      { ...wait!, state: 'queued' as const, reply: 'throttled: later', remoteMta: null, nextAttemptAt: T0 + 2 * MINUTE, attempted: false },
     ];
     assert.equal(await queue.record('node-b', outcomes, T0 + 1000), 0, 'another node holds no lease on them');
     assert.equal(await queue.record('node-a', outcomes, T0 + 1000), 4);
@@ -226,12 +229,51 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
     assert.deepEqual(again.flatMap((w) => w.recipients.map((r) => [r.address, r.attempts])), [['wait@remote.test', 0], ['later@remote.test', 1]]);
   });
 
+  withQueue("fencing: once a lease ran out and another owner claimed it, the first owner's outcome is refused and the second's applies", async (o) => {
+    const other = await o.another();
+    try {
+      const m = accepted();
+      await o.queue.commit({ messages: [m], decisions: [] });
+      const [first] = await o.queue.claimDue('node-a', T0, MINUTE, 10);
+      const [second] = await other.queue.claimDue('node-b', T0 + MINUTE, MINUTE, 10);
+      const [a, b] = [first!.recipients[0]!, second!.recipients[0]!];
+      assert.equal(a.id, b.id);
+      assert.notEqual(a.generation, b.generation, 'every claim gives the lease a new generation');
+      const late = { id: a.id, generation: a.generation, state: 'failed' as const, reply: '550 5.1.1 late', remoteMta: 'mx.remote.test', attempted: true, dsnStatus: 'owed' as const };
+      assert.equal(await o.queue.renewLeases('node-a', [a], T0 + MINUTE + 1, MINUTE), 0, 'the first owner cannot renew it either');
+      assert.equal(await o.queue.record('node-a', [late], T0 + MINUTE + 1), 0, "the first owner's outcome is refused");
+      assert.equal(await other.queue.record('node-b', [{ id: b.id, generation: b.generation, state: 'delivered', reply: '250 ok', remoteMta: 'mx.remote.test', attempted: true }], T0 + MINUTE + 2), 1);
+      const [entry] = await o.admin.select({ ids: [m.id] }, { limit: 1 });
+      assert.deepEqual(entry!.recipients.map((r) => [r.state, r.lastReply, r.dsnStatus, r.attempts, r.lease]), [['delivered', '250 ok', null, 1, null]]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  withQueue('fencing: a later run under the same node id claims again, and the earlier run\'s outcome and renewal are refused', async ({ queue, admin }) => {
+    const m = accepted();
+    await queue.commit({ messages: [m], decisions: [] });
+    const [before] = await queue.claimDue('node-a', T0, 10 * MINUTE, 10);
+    // The node restarts (its previous run presumed dead) and claims the recipient again at once.
+    assert.equal(await queue.releaseLeases('node-a', T0 + MINUTE), 1);
+    const [after] = await queue.claimDue('node-a', T0 + MINUTE, 10 * MINUTE, 10);
+    const [stale, current] = [before!.recipients[0]!, after!.recipients[0]!];
+    assert.equal(await queue.renewLeases('node-a', [stale], T0 + 2 * MINUTE, 10 * MINUTE), 0);
+    assert.equal(await queue.record('node-a', [{ id: stale.id, generation: stale.generation, state: 'delivered', reply: '250 stale', attempted: true }], T0 + 2 * MINUTE), 0);
+    assert.equal(await queue.renewLeases('node-a', [current], T0 + 2 * MINUTE, 10 * MINUTE), 1);
+    const [held] = await admin.select({ ids: [m.id] }, { limit: 1 });
+    assert.deepEqual([held!.recipients[0]!.state, held!.recipients[0]!.lease], ['inflight', { owner: 'node-a', until: T0 + 12 * MINUTE }]);
+    assert.equal(await queue.record('node-a', [{ id: current.id, generation: current.generation, state: 'delivered', reply: '250 current', attempted: true }], T0 + 3 * MINUTE), 1);
+    const [entry] = await admin.select({ ids: [m.id] }, { limit: 1 });
+    assert.deepEqual(entry!.recipients.map((r) => [r.state, r.lastReply, r.attempts]), [['delivered', '250 current', 1]]);
+  });
+
   withQueue('an outcome the rules forbid is refused and changes nothing', async ({ queue, admin }) => {
     const m = accepted();
     await queue.commit({ messages: [m], decisions: [] });
     const [work] = await queue.claimDue('node-a', T0, MINUTE, 10);
-    const id = work!.recipients[0]!.id;
-    await assert.rejects(queue.record('node-a', [{ id, state: 'held' as never, reply: null, attempted: false }], T0), /a recipient cannot go from inflight to held/);
+    const { id, generation } = work!.recipients[0]!;
+    await assert.rejects(queue.record('node-a', [{ id, generation, state: 'held' as never, reply: null, attempted: false }], T0), /a recipient cannot go from inflight to held/);
     const [entry] = await admin.select({ ids: [m.id] }, { limit: 1 });
     assert.equal(entry?.recipients[0]?.state, 'inflight');
   });
@@ -286,7 +328,7 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
     const young = accepted({ receivedAt: T0 + 60 * MINUTE });
     await queue.commit({ messages: [old, young], decisions: [] });
     const works = await queue.claimDue('node-a', T0 + 60 * MINUTE, MINUTE, 10);
-    const outcomes = works.flatMap((w) => w.recipients.map((r) => ({ id: r.id, state: 'deferred' as const, reply: '451 4.2.0 busy', attempted: true, nextAttemptAt: T0 + 90 * MINUTE })));
+    const outcomes = works.flatMap((w) => w.recipients.map((r) => ({ id: r.id, generation: r.generation, state: 'deferred' as const, reply: '451 4.2.0 busy', attempted: true, nextAttemptAt: T0 + 90 * MINUTE })));
     assert.equal(await queue.record('node-a', outcomes, T0 + 60 * MINUTE), 2);
     const due = await queue.delayNoticesDue(T0 + 30 * MINUTE, 10);
     assert.deepEqual(due.map((w) => w.message.id), [old.id]);
@@ -301,8 +343,8 @@ export function queueStoreContract(adapter: string, open: () => Promise<OpenedQu
     const open = accepted({}, ['c@remote.test']);
     await queue.commit({ messages: [done, owes, open], decisions: [] });
     const works = await queue.claimDue('node-a', T0, MINUTE, 10);
-    const a = works.find((w) => w.message.id === done.id)!.recipients[0]!.id;
-    await queue.record('node-a', [{ id: a, state: 'delivered', reply: '250 ok', attempted: true }], T0);
+    const { id: a, generation } = works.find((w) => w.message.id === done.id)!.recipients[0]!;
+    await queue.record('node-a', [{ id: a, generation, state: 'delivered', reply: '250 ok', attempted: true }], T0);
     assert.deepEqual(await queue.completedMessages(10), [done.id]);
     await queue.deleteMessages([done.id]);
     assert.deepEqual(await queue.completedMessages(10), []);

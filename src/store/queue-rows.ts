@@ -3,7 +3,7 @@
  * to the port's records once. Each adapter's row type extends these with what only it selects.
  */
 import type { AttributionKind, Directionality } from '../policy/types.js';
-import { recipientStates, type QueuedMessage, type QueuedRecipient, type RecipientState } from './ports.js';
+import { recipientStates, type ClaimedRecipient, type QueuedMessage, type QueuedRecipient, type RecipientState } from './ports.js';
 
 export interface QueueMessageRow {
   /** attribution and directionality hold only what acceptance wrote (AcceptedMessage's types). */
@@ -59,4 +59,9 @@ export function toRecipient(row: QueueRecipientRow): QueuedRecipient {
     // NULL: a DSN, or queued before verdicts were kept (migration 005): not relayed, never rewritten.
     relayed: row.verdict === 'relay',
   };
+}
+
+/** A recipient row as a claim returned it: the recipient with its lease's generation (the fencing token). */
+export function toClaimed(row: QueueRecipientRow & { lease_generation: number }): ClaimedRecipient {
+  return { ...toRecipient(row), generation: row.lease_generation };
 }

@@ -46,7 +46,7 @@ export const TRANSFER_TABLES = {
   },
   recipients: {
     id: 'int', message_id: 'text', address: 'text', domain: 'text', notify: 'text', orcpt: 'text', verdict: 'text', state: 'text',
-    attempts: 'int', next_attempt_at: 'int', lease_owner: 'text', lease_until: 'int', last_reply: 'text', last_attempt_at: 'int',
+    attempts: 'int', next_attempt_at: 'int', lease_owner: 'text', lease_until: 'int', lease_generation: 'int', last_reply: 'text', last_attempt_at: 'int',
     last_remote_mta: 'text', dsn_status: 'text', delayed_dsn_sent: 'bool', updated_at: 'int',
   },
   decisions: {

@@ -70,10 +70,11 @@ test('leases: another scheduler claims only after the lease ran out, and the old
   const taken = await store.claimDue('node-y', T0 + 60_000, 60_000, 10);
   assert.equal(taken.length, 1, 'an expired lease makes the recipient due again');
   const id = work.recipients[0]!.id;
-  assert.equal(await store.record('node-x', [{ id, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 0);
-  assert.equal(await store.record('node-y', [{ id, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 1);
+  const [old, current] = [work.recipients[0]!.generation, taken[0]!.recipients[0]!.generation];
+  assert.equal(await store.record('node-x', [{ id, generation: old, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 0);
+  assert.equal(await store.record('node-y', [{ id, generation: current, state: 'delivered', reply: '250 ok', attempted: true }], T0 + 61_000), 1);
   assert.equal((await h.recipients())[0]!.state, 'delivered');
-  await assert.rejects(store.record('node-y', [{ id, state: 'held' as never, reply: null, attempted: false }], T0), /a recipient cannot go from inflight to held/);
+  await assert.rejects(store.record('node-y', [{ id, generation: current, state: 'held' as never, reply: null, attempted: false }], T0), /a recipient cannot go from inflight to held/);
 });
 
 test('throttled messages wait without using up an attempt', async () => {

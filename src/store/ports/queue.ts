@@ -96,15 +96,33 @@ export interface QueuedRecipient extends RecipientRef {
   lastRemoteMta: string | null;
 }
 
-/** Recipients claimed together, with their message. */
-export interface MessageWork {
+/** Recipients read together, with their message. */
+export interface MessageWork<R extends QueuedRecipient = QueuedRecipient> {
   message: QueuedMessage;
-  recipients: QueuedRecipient[];
+  recipients: R[];
 }
 
-/** What happened to one claimed recipient. */
-export interface RecipientOutcome {
+/**
+ * A lease's fencing token: the recipient and the generation its claim gave it. Every claim of a
+ * recipient gives it a new generation; what its holder later records or renews names the token, and
+ * applies only while the recipient still carries it, so a holder that was presumed dead (paused past
+ * its lease, cut off, or an earlier run of the same node id) never overwrites the claim that followed.
+ */
+export interface LeaseToken {
   id: number;
+  generation: number;
+}
+
+/** A recipient as a claim leased it, with its lease's generation. */
+export interface ClaimedRecipient extends QueuedRecipient {
+  generation: number;
+}
+
+/** Recipients claimed together, with their message. */
+export type ClaimedWork = MessageWork<ClaimedRecipient>;
+
+/** What happened to one claimed recipient, under the lease (`generation`) it was claimed with. */
+export interface RecipientOutcome extends LeaseToken {
   state: Extract<RecipientState, 'delivered' | 'deferred' | 'failed' | 'expired' | 'queued'>;
   reply: string | null;
   /** The remote host that gave `reply` (null: our own verdict). */
@@ -143,13 +161,25 @@ export interface AcceptStore {
  * with FOR UPDATE SKIP LOCKED behind the same methods.
  */
 export interface DeliveryQueue {
-  /** Leases due recipients (queued/deferred whose time has come, or inflight whose lease ran out). */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<MessageWork[]>;
-  /** Applies outcomes of recipients this owner holds; returns how many applied (others lost their lease). */
+  /**
+   * Leases due recipients (queued/deferred whose time has come, or inflight whose lease ran out),
+   * each with a new generation: its fencing token.
+   */
+  claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedWork[]>;
+  /**
+   * Applies the outcomes whose recipient this owner still holds under the outcome's generation;
+   * returns how many applied. The others are refused and change nothing: their lease ran out and
+   * was claimed again (by another node, or by a later run of this one), or was released.
+   */
   record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number>;
-  /** Extends every live lease this owner holds to `now + leaseMs`; returns how many. */
-  renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
-  /** This owner's in-flight recipients are due again at once (its previous run is gone); returns how many. */
+  /** Extends to `now + leaseMs` those of these leases this owner still holds, live, under their generation; returns how many. */
+  renewLeases(owner: string, leases: readonly LeaseToken[], now: number, leaseMs: number): Promise<number>;
+  /**
+   * At start: this owner's in-flight recipients are due again at once; returns how many. It names no
+   * token because it releases the previous run's leases, whose tokens died with it (one serve per
+   * node id: app/data-dir-lock.ts); the claims that follow give them new generations, so a run that
+   * was in fact only paused has every outcome refused.
+   */
   releaseLeases(owner: string, now: number): Promise<number>;
   /** Messages with recipients whose failure DSN is owed. */
   owedDsns(limit: number): Promise<MessageWork[]>;

@@ -70,6 +70,7 @@ test('postgres queue: a run paused past its lease cannot record over the claim t
     await paused.queue.commit({ messages: [m], decisions: [] });
     const [before] = await paused.queue.claimDue('node-a', T0, MINUTE, 10);
     const [a, b] = before!.recipients.map((r) => r.id);
+    const token = new Map(before!.recipients.map((r) => [r.id, r.generation]));
     // The lease runs out. node-a comes back as a new process (same node id) and claims a again;
     // another node claims b.
     const [again] = await restarted.queue.claimDue('node-a', T0 + MINUTE, MINUTE, 1);
@@ -77,10 +78,10 @@ test('postgres queue: a run paused past its lease cannot record over the claim t
     const [taken] = await other.queue.claimDue('node-b', T0 + MINUTE, MINUTE, 1);
     assert.deepEqual(taken!.recipients.map((r) => r.id), [b]);
     // The paused run wakes up and reports what it did with the lease it no longer holds.
-    const late = [a!, b!].map((id) => ({ id, state: 'failed' as const, reply: '550 5.1.1 late', remoteMta: 'mx.remote.test', attempted: true, dsnStatus: 'owed' as const }));
+    const late = [a!, b!].map((id) => ({ id, generation: token.get(id)!, state: 'failed' as const, reply: '550 5.1.1 late', remoteMta: 'mx.remote.test', attempted: true, dsnStatus: 'owed' as const }));
     assert.equal(await paused.queue.record('node-a', late, T0 + MINUTE + 1), 0);
-    assert.equal(await restarted.queue.record('node-a', [{ id: a!, state: 'delivered', reply: '250 ok', attempted: true }], T0 + MINUTE + 2), 1);
-    assert.equal(await other.queue.record('node-b', [{ id: b!, state: 'delivered', reply: '250 ok', attempted: true }], T0 + MINUTE + 3), 1);
+    assert.equal(await restarted.queue.record('node-a', [{ id: a!, generation: again!.recipients[0]!.generation, state: 'delivered', reply: '250 ok', attempted: true }], T0 + MINUTE + 2), 1);
+    assert.equal(await other.queue.record('node-b', [{ id: b!, generation: taken!.recipients[0]!.generation, state: 'delivered', reply: '250 ok', attempted: true }], T0 + MINUTE + 3), 1);
     const [entry] = await other.admin.select({ ids: [m.id] }, { limit: 1 });
     assert.deepEqual(entry!.recipients.map((r) => [r.state, r.lastReply, r.dsnStatus, r.attempts]), [
       ['delivered', '250 ok', null, 1],

@@ -8,28 +8,21 @@
  *
  * Delivery: a claim is one statement that picks due recipients in due order with FOR UPDATE SKIP
  * LOCKED (nodes claiming at once take disjoint rows, none waits for another) and leases them to the
- * owner, incrementing each lease's generation. An outcome applies only while the recipient is still
- * in flight under that owner's lease; a lease that ran out and was claimed again has a new owner or
- * generation, so the late outcome changes nothing.
+ * owner, incrementing each lease's generation, which goes back to the caller with each recipient
+ * (the fencing token). An outcome applies only while the recipient is still in flight under that
+ * owner and generation; a lease that ran out and was claimed again has a new generation, so the
+ * late outcome changes nothing.
  */
 import { RelaygateError } from '../../core/errors.js';
 import { assertTransition } from '../../queue/states.js';
-import type { AcceptBatch, DeliveryQueue, GeneratedMessage, MessageWork, QueueStore, RecipientOutcome } from '../ports.js';
+import type { AcceptBatch, ClaimedWork, DeliveryQueue, GeneratedMessage, LeaseToken, MessageWork, QueueStore, RecipientOutcome } from '../ports.js';
 import type { PgDatabase, PgQueryable } from './database.js';
 import { insertDecisions } from './decision-store.js';
-import { withMessages, type RecipientRow } from './queue-rows.js';
+import { toClaimed, toRecipient, withMessages, type RecipientRow } from './queue-rows.js';
 
 const FINAL = ['delivered', 'failed', 'expired'];
 
 export class PgQueueStore implements QueueStore, DeliveryQueue {
-  /**
-   * The fencing token of every lease this instance holds: recipient id → the generation its claim
-   * set. An outcome is recorded only if the row still carries that generation, so neither another
-   * node nor a later run of this node under the same id (which releases and claims again) can be
-   * overwritten by a run that was paused past its lease and woke up.
-   */
-  private readonly generations = new Map<number, { generation: number; until: number }>();
-
   constructor(private readonly db: PgDatabase) {}
 
   // ---- acceptance ----
@@ -49,7 +42,7 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
 
   // ---- delivery ----
 
-  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<MessageWork[]> {
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedWork[]> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<RecipientRow>(
         `WITH due AS (
@@ -66,16 +59,8 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
         [now, owner, leaseMs, limit],
       );
       rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
-      const work = await withMessages(tx, rows);
-      this.forgetLeasesBefore(now - leaseMs);
-      for (const r of rows) this.generations.set(r.id, { generation: r.lease_generation, until: r.lease_until ?? now + leaseMs });
-      return work;
+      return withMessages(tx, rows, toClaimed);
     });
-  }
-
-  /** Leases that ran out a lease's length ago are not worth a token: their outcome can only be refused. */
-  private forgetLeasesBefore(instant: number): void {
-    for (const [id, lease] of this.generations) if (lease.until < instant) this.generations.delete(id);
   }
 
   async record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number> {
@@ -96,24 +81,23 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
         now,
         JSON.stringify(
           outcomes.map((o) => ({
-            // A lease this instance never took (or forgot) has no token: -1 matches no row.
-            id: o.id, generation: this.generations.get(o.id)?.generation ?? -1, state: o.state, reply: o.reply, remote: o.remoteMta ?? null, attempted: o.attempted,
+            id: o.id, generation: o.generation, state: o.state, reply: o.reply, remote: o.remoteMta ?? null, attempted: o.attempted,
             next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null,
           })),
         ),
       ],
     );
-    for (const r of rows) this.generations.delete(r.id);
     return rows.length;
   }
 
-  /** Extends this owner's live leases (a long pass); the generation stays: the claim's token still holds. */
-  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+  /** Extends these live leases (a long pass) while they carry their token; the generation stays: the claim's token still holds. */
+  async renewLeases(owner: string, leases: readonly LeaseToken[], now: number, leaseMs: number): Promise<number> {
+    if (leases.length === 0) return 0;
     const { rowCount } = await this.db.query(
-      "UPDATE recipients SET lease_until = $3 WHERE state = 'inflight' AND lease_owner = $1 AND lease_until > $2",
-      [owner, now, now + leaseMs],
+      `UPDATE recipients r SET lease_until = $3 FROM unnest($4::bigint[], $5::bigint[]) AS l(id, generation)
+       WHERE r.id = l.id AND r.lease_generation = l.generation AND r.state = 'inflight' AND r.lease_owner = $1 AND r.lease_until > $2`,
+      [owner, now, now + leaseMs, leases.map((l) => l.id), leases.map((l) => l.generation)],
     );
-    for (const lease of this.generations.values()) if (lease.until > now) lease.until = now + leaseMs;
     return rowCount ?? 0;
   }
 
@@ -136,7 +120,7 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
       "SELECT * FROM recipients WHERE dsn_status = 'owed' ORDER BY message_id, id LIMIT $1",
       [limit],
     );
-    return withMessages(this.db, rows);
+    return withMessages(this.db, rows, toRecipient);
   }
 
   async delayNoticesDue(receivedBefore: number, limit: number): Promise<MessageWork[]> {
@@ -145,7 +129,7 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
        WHERE r.state = 'deferred' AND NOT r.delayed_dsn_sent AND m.received_at <= $1 ORDER BY r.message_id, r.id LIMIT $2`,
       [receivedBefore, limit],
     );
-    return withMessages(this.db, rows);
+    return withMessages(this.db, rows, toRecipient);
   }
 
   /**

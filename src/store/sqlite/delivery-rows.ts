@@ -1,7 +1,7 @@
 /** Row mapping shared by the delivery store and the queue operations on SQLite. */
 import type { QueueMessageRow, QueueRecipientRow } from '../queue-rows.js';
 
-export { toMessage, toRecipient } from '../queue-rows.js';
+export { toClaimed, toMessage, toRecipient } from '../queue-rows.js';
 
 export interface MessageRow extends QueueMessageRow {
   smtputf8: number;

@@ -1,30 +1,31 @@
 /**
  * The delivery side of the queue on SQLite (rules: src/queue/states.ts). Claims lease recipients
  * in one IMMEDIATE transaction, so two schedulers on the same file never claim the same recipient;
- * outcomes apply only while the caller still holds the lease.
+ * each claim gives the lease a new generation, and outcomes apply only while the caller still holds
+ * the lease under that generation (the fencing token it got with the claim).
  */
 import type {
-  DeliveryQueue, GeneratedMessage, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
+  ClaimedWork, DeliveryQueue, GeneratedMessage, LeaseToken, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
 } from '../ports.js';
 import { assertTransition } from '../../queue/states.js';
 import { statement, type SqliteDatabase } from './database.js';
-import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, TENANT_ID_IF_KNOWN, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
+import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, TENANT_ID_IF_KNOWN, toClaimed, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
   constructor(protected readonly db: SqliteDatabase) {}
 
-  /** Groups recipient rows by message, loading each message once. */
-  private withMessages(rows: RecipientRow[]): MessageWork[] {
-    const byMessage = new Map<string, QueuedRecipient[]>();
+  /** Groups recipient rows by message, each mapped by `map`, loading each message once. */
+  private withMessages<Row extends RecipientRow, R extends QueuedRecipient>(rows: Row[], map: (row: Row) => R): Array<MessageWork<R>> {
+    const byMessage = new Map<string, R[]>();
     for (const r of rows) {
       const list = byMessage.get(r.message_id) ?? [];
-      list.push(toRecipient(r));
+      list.push(map(r));
       byMessage.set(r.message_id, list);
     }
     const get = this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`);
-    const out: MessageWork[] = [];
+    const out: Array<MessageWork<R>> = [];
     for (const [id, recipients] of byMessage) {
       const row = get.get(id) as MessageRow | undefined;
       if (row) out.push({ message: toMessage(row), recipients });
@@ -32,7 +33,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return out;
   }
 
-  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<MessageWork[]> {
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedWork[]> {
     const claim = this.db.transaction(() => {
       const ids = this.db
         .prepare(
@@ -47,12 +48,12 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         .pluck()
         .all({ now, limit }) as number[];
       const lease = this.db.prepare(
-        `UPDATE recipients SET state = 'inflight', lease_owner = @owner, lease_until = @until, updated_at = @now
-         WHERE id = @id RETURNING ${RECIPIENT_COLUMNS.replaceAll('r.', '')}`,
+        `UPDATE recipients SET state = 'inflight', lease_owner = @owner, lease_until = @until, lease_generation = lease_generation + 1, updated_at = @now
+         WHERE id = @id RETURNING ${RECIPIENT_COLUMNS.replaceAll('r.', '')}, lease_generation`,
       );
-      return ids.map((id) => lease.get({ id, owner, until: now + leaseMs, now }) as RecipientRow);
+      return ids.map((id) => lease.get({ id, owner, until: now + leaseMs, now }) as RecipientRow & { lease_generation: number });
     });
-    return this.withMessages(claim.immediate());
+    return this.withMessages(claim.immediate(), toClaimed);
   }
 
   async record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number> {
@@ -62,14 +63,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
          attempts = attempts + @attempted, last_attempt_at = CASE WHEN @attempted = 1 THEN @now ELSE last_attempt_at END,
          next_attempt_at = COALESCE(@next, next_attempt_at), dsn_status = COALESCE(@dsn, dsn_status),
          lease_owner = NULL, lease_until = NULL, updated_at = @now
-       WHERE id = @id AND state = 'inflight' AND lease_owner = @owner`,
+       WHERE id = @id AND state = 'inflight' AND lease_owner = @owner AND lease_generation = @generation`,
     );
     const apply = this.db.transaction(() => {
       let applied = 0;
       for (const o of outcomes) {
         assertTransition('inflight', o.state);
         applied += update.run({
-          id: o.id, owner, now, state: o.state, reply: o.reply, attempted: o.attempted ? 1 : 0,
+          id: o.id, generation: o.generation, owner, now, state: o.state, reply: o.reply, attempted: o.attempted ? 1 : 0,
           next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null, remote: o.remoteMta ?? null,
         }).changes;
       }
@@ -78,9 +79,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return apply.immediate();
   }
 
-  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
-    return statement(this.db, `UPDATE recipients SET lease_until = @until WHERE state = 'inflight' AND lease_owner = @owner AND lease_until > @now`)
-      .run({ owner, now, until: now + leaseMs }).changes;
+  async renewLeases(owner: string, leases: readonly LeaseToken[], now: number, leaseMs: number): Promise<number> {
+    const renew = statement(
+      this.db,
+      `UPDATE recipients SET lease_until = @until
+       WHERE id = @id AND lease_generation = @generation AND state = 'inflight' AND lease_owner = @owner AND lease_until > @now`,
+    );
+    return this.db.transaction(() => leases.reduce((n, l) => n + renew.run({ id: l.id, generation: l.generation, owner, now, until: now + leaseMs }).changes, 0)).immediate();
   }
 
   async releaseLeases(owner: string, now: number): Promise<number> {
@@ -95,7 +100,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const rows = this.db
       .prepare(`SELECT ${RECIPIENT_COLUMNS} FROM recipients r WHERE r.dsn_status = 'owed' ORDER BY r.message_id, r.id LIMIT ?`)
       .all(limit) as RecipientRow[];
-    return this.withMessages(rows);
+    return this.withMessages(rows, toRecipient);
   }
 
   async delayNoticesDue(receivedBefore: number, limit: number): Promise<MessageWork[]> {
@@ -105,7 +110,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
          WHERE r.state = 'deferred' AND r.delayed_dsn_sent = 0 AND m.received_at <= ? ORDER BY r.message_id, r.id LIMIT ?`,
       )
       .all(receivedBefore, limit) as RecipientRow[];
-    return this.withMessages(rows);
+    return this.withMessages(rows, toRecipient);
   }
 
   async enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void> {

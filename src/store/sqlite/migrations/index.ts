@@ -8,6 +8,7 @@ import { queueLeasesAndIndexesMigration } from './007_queue_leases_and_indexes.j
 import { messageTenantIdsMigration } from './008_message_tenant_ids.js';
 import { relayedHeadersMigration } from './009_relayed_headers.js';
 import { decisionReportColumnsMigration } from './010_decision_report_columns.js';
+import { leaseGenerationsMigration } from './011_lease_generations.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   messageTenantIdsMigration,
   relayedHeadersMigration,
   decisionReportColumnsMigration,
+  leaseGenerationsMigration,
 ];
