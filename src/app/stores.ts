@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { BodyStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore } from '../store/ports.js';
+import type { BodyStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
@@ -15,6 +15,7 @@ import { SqliteQueueAdminStore } from '../store/sqlite/queue-admin-store.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { SqliteSrsMintedStore } from '../store/sqlite/srs-minted-store.js';
 import { SqliteQuotaCounters } from '../store/sqlite/quota-counters.js';
+import { SqliteDestinationBudget } from '../store/sqlite/destination-budget.js';
 import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
@@ -25,6 +26,7 @@ import { PgQueueAdminStore } from '../store/postgres/queue-admin-store.js';
 import { PgQueueStore } from '../store/postgres/queue-store.js';
 import { postgresFailure } from '../store/postgres/errors.js';
 import { PgQuotaCounters } from '../store/postgres/quota-counters.js';
+import { PgDestinationBudget } from '../store/postgres/destination-budget.js';
 import { PgServerSecrets } from '../store/postgres/server-secrets.js';
 import { PgSrsMintedStore } from '../store/postgres/srs-minted-store.js';
 import { PgTenantSettingsStore } from '../store/postgres/tenant-settings-store.js';
@@ -49,6 +51,8 @@ export interface Stores {
   tenantSettings: TenantSettingsStore;
   /** Daily recipient counts (the quota's atomic add-and-check). */
   counters: QuotaCounters;
+  /** Each destination's connection slots and message rate, for all nodes on the store together. */
+  destinationBudget: DestinationBudget;
   secrets: ServerSecrets;
   /** The schema migrations applied to the database, in order. */
   migrations(): Promise<AppliedMigration[]>;
@@ -106,6 +110,7 @@ export function openSqliteStores(config: Pick<RelaygateConfig, 'dataDir'>): Sqli
       srsMinted: new SqliteSrsMintedStore(opened),
       tenantSettings: new SqliteTenantSettingsStore(opened),
       counters: new SqliteQuotaCounters(opened),
+      destinationBudget: new SqliteDestinationBudget(opened),
       secrets: new SqliteServerSecrets(opened),
       migrations: async () =>
         (opened.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as Array<{
@@ -160,6 +165,7 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     srsMinted: new PgSrsMintedStore(db),
     tenantSettings: new PgTenantSettingsStore(db),
     counters: new PgQuotaCounters(db),
+    destinationBudget: new PgDestinationBudget(db),
     secrets: new PgServerSecrets(db),
     migrations: () => postgresMigrations(db),
     close: () => (closed ??= db.close()),

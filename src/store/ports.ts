@@ -11,3 +11,4 @@ export * from './ports/srs-minted.js';
 export * from './ports/tenant-settings.js';
 export * from './ports/quota-counters.js';
 export * from './ports/server-secrets.js';
+export * from './ports/destination-budget.js';

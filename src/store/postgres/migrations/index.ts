@@ -6,6 +6,7 @@ import { queueMigration } from './005_queue.js';
 import { queueVacuumMigration } from './006_queue_vacuum.js';
 import { relayedHeadersMigration } from './007_relayed_headers.js';
 import { decisionReportColumnsMigration } from './008_decision_report_columns.js';
+import { destinationBudgetMigration } from './009_destination_budget.js';
 
 /**
  * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
@@ -19,4 +20,4 @@ export interface PostgresMigration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration, decisionReportColumnsMigration];
+export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration, decisionReportColumnsMigration, destinationBudgetMigration];

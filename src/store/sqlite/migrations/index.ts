@@ -9,6 +9,7 @@ import { messageTenantIdsMigration } from './008_message_tenant_ids.js';
 import { relayedHeadersMigration } from './009_relayed_headers.js';
 import { decisionReportColumnsMigration } from './010_decision_report_columns.js';
 import { leaseGenerationsMigration } from './011_lease_generations.js';
+import { destinationBudgetMigration } from './012_destination_budget.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -39,4 +40,5 @@ export const migrations: Migration[] = [
   relayedHeadersMigration,
   decisionReportColumnsMigration,
   leaseGenerationsMigration,
+  destinationBudgetMigration,
 ];
