@@ -6,12 +6,13 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { BodyStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore } from '../store/ports.js';
+import type { BodyStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
 import { SqliteDecisionStore } from '../store/sqlite/decision-store.js';
 import { SqliteQueueAdminStore } from '../store/sqlite/queue-admin-store.js';
+import { SqliteQueueStatsStore } from '../store/sqlite/queue-stats.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { SqliteSrsMintedStore } from '../store/sqlite/srs-minted-store.js';
 import { SqliteQuotaCounters } from '../store/sqlite/quota-counters.js';
@@ -23,6 +24,7 @@ import { PgBodyStore } from '../store/postgres/body-store.js';
 import { PgDecisionStore } from '../store/postgres/decision-store.js';
 import { PgDirectoryStore } from '../store/postgres/directory-store.js';
 import { PgQueueAdminStore } from '../store/postgres/queue-admin-store.js';
+import { PgQueueStatsStore } from '../store/postgres/queue-stats.js';
 import { PgQueueStore } from '../store/postgres/queue-store.js';
 import { postgresFailure } from '../store/postgres/errors.js';
 import { PgQuotaCounters } from '../store/postgres/quota-counters.js';
@@ -41,6 +43,8 @@ export interface Stores {
   queue: QueueStore;
   /** The operator's side of the queue (queue/admin.ts). */
   queueAdmin: QueueAdminStore;
+  /** Counts over the whole queue (the metrics read them at scrape time). */
+  queueStats: QueueStatsStore;
   /** The decision log (trace, impact report). */
   decisions: DecisionStore;
   /** Message bodies: files under `<dataDir>/spool`. */
@@ -105,6 +109,7 @@ export function openSqliteStores(config: Pick<RelaygateConfig, 'dataDir'>): Sqli
       directory: new SqliteDirectoryStore(opened),
       queue: new SqliteQueueStore(opened),
       queueAdmin: new SqliteQueueAdminStore(opened),
+      queueStats: new SqliteQueueStatsStore(opened),
       decisions: new SqliteDecisionStore(opened),
       bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
       srsMinted: new SqliteSrsMintedStore(opened),
@@ -160,6 +165,7 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     directory: new PgDirectoryStore(db, newTenantId),
     queue: new PgQueueStore(db),
     queueAdmin: new PgQueueAdminStore(db),
+    queueStats: new PgQueueStatsStore(db),
     decisions: new PgDecisionStore(db),
     bodies: new PgBodyStore(db),
     srsMinted: new PgSrsMintedStore(db),

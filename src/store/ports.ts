@@ -12,3 +12,4 @@ export * from './ports/tenant-settings.js';
 export * from './ports/quota-counters.js';
 export * from './ports/server-secrets.js';
 export * from './ports/destination-budget.js';
+export * from './ports/queue-stats.js';
