@@ -24,6 +24,7 @@ import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-sch
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
 import type { BodyStore, DeliveryQueue, SrsMintedStore } from '../store/ports.js';
 import { TenantSettingsSnapshot } from '../store/tenant-settings-snapshot.js';
+import type { DeliveryMetrics } from '../core/metrics-recorder.js';
 
 /** The `delivery` section of relaygate.yaml, as the config module resolves it (durations in ms). */
 export interface DeliveryConfig {
@@ -82,6 +83,8 @@ export interface DeliveryDeps {
   transactionTimeoutMs?: number;
   /** SRS rewrite domain when a tenant names none (default: hostname). */
   srsDomain?: string;
+  /** Delivery outcomes and lost leases for the metrics. */
+  metrics?: DeliveryMetrics;
 }
 
 const tlsModes: readonly TlsMode[] = ['none', 'opportunistic', 'required', 'verify'];
@@ -174,6 +177,7 @@ export class DeliveryService {
       dsn: new DsnGenerator({ queue: this.store, bodies: deps.bodies, clock, hostname: deps.hostname, policies, ...(log ? { log: (m: string) => log('warn', m) } : {}) }),
       bodies: deps.bodies,
       ...(log ? { log } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
   }
 

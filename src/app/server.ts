@@ -19,6 +19,8 @@ import { SessionPolicy, SnapshotCache, type DirectorySource } from '../smtp/poli
 import { SrsReturnFacts } from '../smtp/srs-return-facts.js';
 import { RecipientQuota } from '../smtp/recipient-quota.js';
 import { TenantSettingsCache } from '../store/tenant-settings-snapshot.js';
+import type { MetricsRecorder } from '../core/metrics-recorder.js';
+import { certificateNotAfter, serveMetrics, type ServedMetrics } from './metrics.js';
 
 import type { LogFn } from '../observability/logger.js';
 export type { LogFn };
@@ -68,6 +70,8 @@ export interface RelayParts {
   admitRecipient?: RelayServerDeps['admitRecipient'];
   /** Where the front end meets delivery: bounces to SRS addresses and a nudge per accepted message. */
   delivery?: Pick<RelayServerDeps, 'srsReturns'> & { onAccepted(): void };
+  /** Connections, transactions, decisions and accept latency for the metrics. */
+  metrics?: MetricsRecorder;
 }
 
 export interface RunningRelay {
@@ -101,10 +105,10 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
   const orphans = await removeOrphanBodies(parts.bodies, parts.queue, clock.now().getTime(), grace);
   if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
   const delivery = parts.delivery;
-  const acceptor = new MessageAcceptor(parts.bodies, committer, delivery ? () => delivery.onAccepted() : undefined);
+  const acceptor = new MessageAcceptor(parts.bodies, committer, delivery ? () => delivery.onAccepted() : undefined, parts.metrics);
   const policy = new SessionPolicy(parts.snapshots ?? new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000), {
     allowAddressLiterals: parts.settings.limits.allowAddressLiterals,
-  });
+  }, parts.metrics);
   const server = new RelayServer({
     settings: parts.settings,
     policy,
@@ -113,6 +117,7 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
     log,
     ...(delivery?.srsReturns ? { srsReturns: delivery.srsReturns } : {}),
     ...(parts.admitRecipient ? { admitRecipient: parts.admitRecipient } : {}),
+    ...(parts.metrics ? { metrics: parts.metrics } : {}),
   });
   const listeners = await server.start();
   return {
@@ -149,7 +154,9 @@ export interface ServeOptions {
  * `relaygate serve`: on the configured stores. With the built-in demo settings (no relaygate.yaml)
  * an empty directory is seeded with the demo tenants and a demo certificate is made.
  */
-export async function serve({ config, stores, log }: ServeOptions): Promise<RunningRelay & { demo: DemoRun | null; delivery: DeliveryService | null; quota: RecipientQuota }> {
+export async function serve({ config, stores, log }: ServeOptions): Promise<
+  RunningRelay & { demo: DemoRun | null; delivery: DeliveryService | null; quota: RecipientQuota; metrics: ServedMetrics | null }
+> {
   const demo = config.configFile === null;
   if (demo && (await stores.directory.revision()) === 0) await stores.directory.replace(demoDirectory);
   const needsTls = config.listeners.some((l) => l.tls !== 'none');
@@ -162,7 +169,9 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
   await settings.snapshot();
   const quota = new RecipientQuota({ settings, counters: stores.counters, clock: systemClock, ...(log ? { log } : {}) });
   const srsSecret = await stores.secrets.secret('srs', Date.now());
-  const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, settings, srsSecret, log) : null;
+  // First: a metrics port that cannot be bound stops the start before anything else runs.
+  const metrics = config.metrics ? await serveMetrics(config.metrics, stores.queueStats) : null;
+  const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, settings, srsSecret, log, metrics) : null;
   const relay = await startRelay({
     settings: relaySettings(config, tls),
     directory: stores.directory,
@@ -172,7 +181,13 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
     admitRecipient: quotaCheck(quota),
     ...(log ? { log } : {}),
     ...(delivery ? { delivery: frontEndHooks(delivery, stores, log) } : {}),
+    ...(metrics ? { metrics: metrics.recorder } : {}),
+  }).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
   });
+  const certificate = tls?.cert ?? config.tls.cert;
+  metrics?.watch({ openConnections: () => relay.server.openConnections, serverCertificateNotAfter: () => certificateNotAfter(certificate) });
   quota.start();
   // Delivery starts after the relay: startRelay sweeps orphaned spool files first.
   await delivery?.start();
@@ -181,10 +196,12 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<Runn
     demo: demo ? { tls: demoTls } : null,
     delivery,
     quota,
+    metrics,
     async stop() {
       const summary = await relay.stop();
       const deliveryPassAwaited = (await delivery?.stop()) ?? false;
       await quota.stop();
+      await metrics?.close();
       return { ...summary, deliveryPassAwaited };
     },
   };
@@ -197,6 +214,7 @@ function deliveryService(
   settings: TenantSettingsCache,
   srsSecret: string,
   log: LogFn | undefined,
+  metrics: ServedMetrics | null,
 ): DeliveryService {
   return new DeliveryService({
     queue: stores.queue,
@@ -213,6 +231,7 @@ function deliveryService(
     srsMinted: stores.srsMinted,
     ...(config.delivery.srsDomain ? { srsDomain: config.delivery.srsDomain } : {}),
     ...(log ? { log: (level, message) => log(level, message) } : {}),
+    ...(metrics ? { metrics: metrics.recorder } : {}),
   });
 }
 

@@ -91,6 +91,8 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
     store,
     dataDir,
     nodeId,
+    // RELAYGATE_METRICS_TOKEN keeps the scrape token out of the file.
+    metrics: c.metrics && env.RELAYGATE_METRICS_TOKEN ? { ...c.metrics, token: env.RELAYGATE_METRICS_TOKEN } : c.metrics,
     tls: {
       cert: c.tls.cert === undefined ? undefined : resolve(base, c.tls.cert),
       key: c.tls.key === undefined ? undefined : resolve(base, c.tls.key),

@@ -4,6 +4,7 @@
  * milliseconds; listen addresses keep their text and gain `host`/`port`.
  */
 import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
 import { normalizeDomain } from '../core/domain.js';
 import { ipRangeSchema } from '../directory/schema.js';
 import { NODE_ID, NODE_ID_RULE } from './node-id.js';
@@ -222,7 +223,30 @@ export const configSchema = z
       })
       .prefault({}),
     admin: z.strictObject({ address }).transform((a) => a.address).prefault({ address: '127.0.0.1:8025' }),
+    /** Prometheus metrics (docs/metrics.md); absent: no metrics listener. */
+    metrics: z
+      .strictObject({
+        /** Where `serve` answers GET /metrics. */
+        address: address.prefault('127.0.0.1:9464'),
+        /** A scrape must send `Authorization: Bearer <token>` (RELAYGATE_METRICS_TOKEN overrides it). */
+        token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+        /** Client address ranges allowed to scrape; empty: any client that reaches the address. */
+        allowFrom: z.array(ipRangeSchema).default([]),
+        /** Tenants that get a `tenant` label of their own; the others share tenant="other". */
+        tenantLabelLimit: z.number().int().min(0, { error: 'expected 0 or more' }).default(50),
+      })
+      .superRefine((m, ctx) => {
+        if (!isLoopback(m.address.host) && m.token === undefined && m.allowFrom.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['address'], message: `${m.address.address} is not a loopback address: set metrics.token or metrics.allowFrom` });
+        }
+      })
+      .optional(),
   });
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  return ipaddr.isValid(host) && ipaddr.process(host).range() === 'loopback';
+}
 
 type Parsed = z.output<typeof configSchema>;
 

@@ -7,6 +7,7 @@
 import { errorCodeOf, RelaygateError } from '../core/errors.js';
 import type { AcceptedMessage, BodyStore, BodyWriter, DecisionRecord } from '../store/ports.js';
 import type { GroupCommitter } from './accept-group-commit.js';
+import type { AcceptMetrics } from '../core/metrics-recorder.js';
 
 /**
  * The client gets `451 4.3.0` for this (`452 4.3.1` when the store said its disk is full); nothing
@@ -27,6 +28,8 @@ export class MessageAcceptor {
     private readonly committer: GroupCommitter,
     /** Told after each message became durable (delivery starts a pass instead of waiting to poll). */
     private readonly onAccepted: (message: AcceptedMessage) => void = () => undefined,
+    /** Told how long each message took from the end of its data to durable (the 250). */
+    private readonly metrics?: AcceptMetrics,
   ) {}
 
   /** A fresh body for the message with this queue id. */
@@ -44,6 +47,7 @@ export class MessageAcceptor {
    */
   async accept(body: BodyWriter, envelope: MessageEnvelope, decisions: readonly DecisionRecord[] = []): Promise<AcceptedMessage> {
     const message: AcceptedMessage = { ...envelope, size: body.bytes };
+    const started = performance.now();
     try {
       await body.sync();
       await this.committer.commitMessage(message, body, decisions);
@@ -51,6 +55,7 @@ export class MessageAcceptor {
       await body.discard();
       throw new StorageError(`cannot store message ${envelope.id}: ${describe(err)}`, { cause: err });
     }
+    this.metrics?.accepted((performance.now() - started) / 1000);
     this.onAccepted(message);
     return message;
   }

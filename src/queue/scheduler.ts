@@ -13,6 +13,7 @@ import { formatReply } from '../core/reply.js';
 import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
 import { expiryFailure, nextAttempt, type RetryPolicies } from './retry-schedule.js';
 import type { BodyStore, ClaimedRecipient, ClaimedWork, DeliveryQueue, LeaseToken, RecipientOutcome } from '../store/ports.js';
+import type { DeliveryClass, DeliveryMetrics } from '../core/metrics-recorder.js';
 
 export interface SchedulerDeps<H extends NextHop = NextHop> {
   queue: DeliveryQueue;
@@ -33,6 +34,8 @@ export interface SchedulerDeps<H extends NextHop = NextHop> {
   /** A big group is split over up to this many parallel connections (the throttle still caps them). */
   connectionsPerDestination?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Told every attempt's outcome and every outcome a lost lease kept from being recorded. */
+  metrics?: DeliveryMetrics;
 }
 
 export interface PassSummary {
@@ -195,6 +198,7 @@ export class Scheduler<H extends NextHop = NextHop> {
       const refused = outcomes.length - applied;
       summary.refused += refused;
       this.refusedOutcomes += refused;
+      d.metrics?.leasesLost(refused);
       d.log?.('warn', `${refused} outcomes not recorded: their lease had passed to another scheduler (recipients ${outcomes.map((o) => o.id).join(', ')} of this write)`);
     }
     for (const o of outcomes) {
@@ -252,8 +256,18 @@ export class Scheduler<H extends NextHop = NextHop> {
     return { id, generation, state: 'queued', reply: null, remoteMta: null, nextAttemptAt: this.deps.clock.now().getTime() + 1_000, attempted: false };
   }
 
-  /** The one mapping from an attempt's result to a recipient's next state. */
   private outcome(work: ClaimedWork, r: ClaimedRecipient, result: RecipientResult): RecipientOutcome {
+    const next = this.nextState(work, r, result);
+    if (this.deps.metrics && next.state !== 'queued' && result.kind !== 'throttled') {
+      const delivered = next.state === 'delivered';
+      const seconds = delivered ? Math.max(0, (this.deps.clock.now().getTime() - work.message.receivedAt) / 1000) : null;
+      this.deps.metrics.delivery({ outcome: next.state, class: deliveryClass(result), tenant: work.message.tenant, endToEndSeconds: seconds });
+    }
+    return next;
+  }
+
+  /** The one mapping from an attempt's result to a recipient's next state. */
+  private nextState(work: ClaimedWork, r: ClaimedRecipient, result: RecipientResult): RecipientOutcome {
     const now = this.deps.clock.now().getTime();
     const lease = { id: r.id, generation: r.generation };
     if (result.kind === 'delivered') {
@@ -289,4 +303,11 @@ export class Scheduler<H extends NextHop = NextHop> {
     }
     return removed;
   }
+}
+
+/** 2xx for a delivery; a failure by its scope (connection) or its reply's class. */
+function deliveryClass(result: Exclude<RecipientResult, { kind: 'throttled' }>): DeliveryClass {
+  if (result.kind === 'delivered') return '2xx';
+  if (result.failure.scope === 'connection') return 'connection';
+  return result.failure.reply.code >= 500 ? '5xx' : '4xx';
 }

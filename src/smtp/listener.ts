@@ -17,6 +17,7 @@ import { tapCommandLines } from './address-bytes.js';
 import { parseQuotedLocalParts } from './address-command.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import type { TlsMaterial } from './tls-material.js';
+import type { SmtpMetrics } from '../core/metrics-recorder.js';
 
 export interface ListenerDeps {
   info: ListenerInfo;
@@ -37,6 +38,8 @@ export interface ListenerDeps {
   /** Time allowed for the PROXY header and the implicit-TLS handshake. */
   handshakeTimeoutMs: number;
   onError(err: unknown): void;
+  /** Told of each connection admitted or turned away. */
+  metrics?: Pick<SmtpMetrics, 'connection'>;
 }
 
 export class Listener {
@@ -121,6 +124,7 @@ export class Listener {
   }
 
   private refuse(socket: net.Socket, reply: SmtpReply): void {
+    this.deps.metrics?.connection(this.deps.info.name, 'refused');
     if (this.deps.info.tls === 'implicit') socket.destroy();
     else socket.end(formatReply(reply) + '\r\n');
     setTimeout(() => socket.destroy(), 1000).unref();
@@ -132,6 +136,7 @@ export class Listener {
     const ip = source?.ip ?? peerIp;
     const slot = this.deps.limits.acquire(ip, attributed);
     if (typeof slot === 'string') return this.refuse(socket, refusalReply(slot));
+    this.deps.metrics?.connection(this.deps.info.name, 'accepted');
     let released = false;
     const id = randomBytes(10).toString('hex');
     let ctx: ConnectionContext | null = null;

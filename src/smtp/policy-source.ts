@@ -1,5 +1,7 @@
 import type { BareLineEndingPolicy, Directory } from '../directory/model.js';
 import { buildSnapshot, evaluate, type DirectorySnapshot, type EvaluationInput, type PolicySettings, type TransactionDecision } from '../policy/index.js';
+import type { SmtpMetrics } from '../core/metrics-recorder.js';
+import { observeDecision } from './decision-metrics.js';
 
 /** What the session needs of the directory store (structurally the store's DirectoryStore port). */
 export interface DirectorySource {
@@ -49,10 +51,14 @@ export class SessionPolicy {
     private readonly cache: SnapshotCache,
     /** The server's settings the engine reads (relaygate.yaml), given with every evaluation. */
     private readonly settings: PolicySettings = { allowAddressLiterals: false },
+    /** Told every final decision (docs/metrics.md, relaygate_policy_*). */
+    private readonly metrics?: Pick<SmtpMetrics, 'decision' | 'connectorCertificate'>,
   ) {}
 
   async evaluate(input: EvaluationInput): Promise<TransactionDecision> {
-    return evaluate(await this.cache.snapshot(), { ...input, settings: this.settings });
+    const decision = evaluate(await this.cache.snapshot(), { ...input, settings: this.settings });
+    if (this.metrics) observeDecision(this.metrics, input, decision);
+    return decision;
   }
 
   /** Is the source in an enabled connector's IP range, in the current snapshot? */

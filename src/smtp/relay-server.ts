@@ -15,6 +15,7 @@ import { Listener } from './listener.js';
 import type { SessionPolicy } from './policy-source.js';
 import { SessionHooks, type SessionDeps } from './session.js';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
+import type { SmtpMetrics } from '../core/metrics-recorder.js';
 
 export interface ListenerSettings {
   name: string;
@@ -53,6 +54,8 @@ export interface RelayServerDeps {
   clock: Clock;
   srsReturns?: SessionDeps['srsReturns'];
   admitRecipient?: SessionDeps['admitRecipient'];
+  /** Connections and transactions as they end (the policy's decisions are told by SessionPolicy). */
+  metrics?: SmtpMetrics;
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -91,6 +94,7 @@ export class RelayServer {
       onError,
       ...(deps.srsReturns ? { srsReturns: deps.srsReturns } : {}),
       ...(deps.admitRecipient ? { admitRecipient: deps.admitRecipient } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
     const material = loadTlsMaterial(s.tls);
     for (const l of s.listeners) {
@@ -118,6 +122,7 @@ export class RelayServer {
           handshakeTimeoutMs: Math.min(s.limits.commandTimeout, 30_000),
           maxUnknownCommands: s.limits.maxUnknownCommands,
           onError,
+          ...(deps.metrics ? { metrics: deps.metrics } : {}),
         },
         material,
       );

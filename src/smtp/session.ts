@@ -18,6 +18,7 @@ import { addressBytesReply } from './address-bytes.js';
 import { sessionFailure } from './error-reply.js';
 import { libraryRefusal } from './reply-control.js';
 import { RelaygateError } from '../core/errors.js';
+import type { SmtpMetrics } from '../core/metrics-recorder.js';
 
 export interface SessionLimits {
   maxRecipients: number;
@@ -37,6 +38,8 @@ export interface SessionDeps extends DataDeps {
   /** The context the listener registered for a session id. */
   context(sessionId: string): ConnectionContext | undefined;
   onError(err: unknown, ctx: ConnectionContext | undefined): void;
+  /** Told how each transaction ended. */
+  metrics?: Pick<SmtpMetrics, 'transaction'>;
 }
 
 type Done = (err?: Error | null) => void;
@@ -66,7 +69,11 @@ export class SessionHooks {
     const ctx = this.deps.context(session.id);
     if (!ctx?.replies) return done(this.withoutContext());
     this.mailFrom(ctx, address, session).then(
-      (reply) => (reply ? done(ctx.replies!.refuse(reply, reply.code === 421)) : done()),
+      (reply) => {
+        if (!reply) return done();
+        this.deps.metrics?.transaction(ctx.listener.name, 'refused');
+        done(ctx.replies!.refuse(reply, reply.code === 421));
+      },
       (err: unknown) => this.failed(ctx, err, done),
     );
   }
@@ -94,12 +101,16 @@ export class SessionHooks {
     ctx.transaction = null;
     receiveData(this.deps, ctx, tx, session, stream).then(
       (outcome) => {
+        this.deps.metrics?.transaction(ctx.listener.name, outcome.kind === 'closed' ? 'abandoned' : transactionOutcome(outcome.reply));
         if (outcome.kind === 'closed') return; // the reply went out already and the connection is closing
         if (outcome.reply.code >= 400) return done(ctx.replies!.refuse(outcome.reply));
         ctx.replies!.expect(outcome.reply);
         done(null, `${outcome.reply.enhanced} ${outcome.reply.text}`);
       },
-      (err: unknown) => done(ctx.replies!.refuse(sessionFailure(this.deps, err, ctx))),
+      (err: unknown) => {
+        this.deps.metrics?.transaction(ctx.listener.name, 'deferred');
+        done(ctx.replies!.refuse(sessionFailure(this.deps, err, ctx)));
+      },
     );
   }
 
@@ -212,6 +223,7 @@ export class SessionHooks {
 
   /** A transaction that ends without a queued message: its accepts are logged, its counted returns given back. */
   private recordUnfinished(ctx: ConnectionContext, tx: Transaction): void {
+    this.deps.metrics?.transaction(ctx.listener.name, tx.recipients.length > 0 ? 'abandoned' : 'refused');
     this.deps.srsReturns?.release(tx.recipients.map((r) => r.srsReturn?.reservation ?? null));
     for (const r of tx.unrecordedAccepts) {
       this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, r.transaction, r.decision, null);
@@ -227,6 +239,11 @@ export class SessionHooks {
   private withoutContext(): Error {
     return libraryRefusal(sessionFailure(this.deps, new RelaygateError('internal', 'no session context'), undefined));
   }
+}
+
+/** A transaction's end by the reply to its DATA. */
+function transactionOutcome(reply: SmtpReply): 'accepted' | 'refused' | 'deferred' {
+  return reply.code >= 500 ? 'refused' : reply.code >= 400 ? 'deferred' : 'accepted';
 }
 
 /** OpenSSL's verify code as Node reports it (a string at run time, typed as an Error). */
