@@ -85,6 +85,10 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
   const dataDir = env.RELAYGATE_DATA_DIR ? resolve(cwd, env.RELAYGATE_DATA_DIR) : resolve(base, c.dataDir);
   const nodeId = env.RELAYGATE_NODE_ID || c.nodeId || defaultNodeId(dataDir);
   if (!NODE_ID.test(nodeId)) throw new ConfigError(`RELAYGATE_NODE_ID: ${NODE_ID_RULE}`, [`RELAYGATE_NODE_ID: ${NODE_ID_RULE}`]);
+  const metricsToken = env.RELAYGATE_METRICS_TOKEN;
+  if (c.metrics && metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('RELAYGATE_METRICS_TOKEN: expected a token of at least 16 characters', ['RELAYGATE_METRICS_TOKEN: expected a token of at least 16 characters']);
+  }
   const config: RelaygateConfig = {
     ...c,
     configFile: file,
@@ -92,7 +96,7 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
     dataDir,
     nodeId,
     // RELAYGATE_METRICS_TOKEN keeps the scrape token out of the file.
-    metrics: c.metrics && env.RELAYGATE_METRICS_TOKEN ? { ...c.metrics, token: env.RELAYGATE_METRICS_TOKEN } : c.metrics,
+    metrics: c.metrics && metricsToken ? { ...c.metrics, token: metricsToken } : c.metrics,
     tls: {
       cert: c.tls.cert === undefined ? undefined : resolve(base, c.tls.cert),
       key: c.tls.key === undefined ? undefined : resolve(base, c.tls.key),
