@@ -20,6 +20,15 @@ test('many tenants are counted, not named; an empty directory says how to fill i
   assert.match(none, /^relaygate: no tenants yet, so every message is refused: add them with {2}npx relaygate apply -f tenants\.yaml --config '\/srv\/my relay\/relaygate\.yaml'$/m);
 });
 
+test('the metrics line says where /metrics answers and how it is guarded', () => {
+  const banner = (metrics: Parameters<typeof serveBanner>[0]['metrics']) =>
+    serveBanner({ configFile: '/etc/relaygate/relaygate.yaml', dataDir: '/d', tenants: ['contoso'], listeners: [listener], demo: null, metrics });
+  assert.match(banner({ host: '127.0.0.1', port: 9464, token: true, allowFrom: 0 }), /^relaygate: metrics on http:\/\/127\.0\.0\.1:9464\/metrics \(bearer token\)$/m);
+  assert.match(banner({ host: '::', port: 9464, token: true, allowFrom: 2 }), /^relaygate: metrics on http:\/\/\[::\]:9464\/metrics \(bearer token, 2 allowed address ranges\)$/m);
+  assert.match(banner({ host: '127.0.0.1', port: 9464, token: false, allowFrom: 0 }), /^relaygate: metrics on http:\/\/127\.0\.0\.1:9464\/metrics \(open to any client that reaches it\)$/m);
+  assert.doesNotMatch(banner(null), /metrics/);
+});
+
 test('the demo without TLS files prints only the IP-connector command', () => {
   const text = serveBanner({ configFile: null, dataDir: '/d', tenants: ['demo', 'fabrikam'], listeners: [listener], demo: { tls: null } });
   assert.equal(text.split('\n').filter((l) => l.includes('swaks ')).length, 1);

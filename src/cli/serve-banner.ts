@@ -15,6 +15,8 @@ export interface BannerFacts {
   listeners: readonly BoundListener[];
   /** With the built-in demo settings: the demo's TLS files (null when no listener uses TLS). */
   demo: { tls: DemoTlsFiles | null } | null;
+  /** Where /metrics answers, when relaygate.yaml has a metrics section. */
+  metrics?: { host: string; port: number; token: boolean; allowFrom: number } | null;
 }
 
 /** Tenant names shown in the banner; more are counted only. */
@@ -26,11 +28,17 @@ export function serveBanner(f: BannerFacts): string {
     `relaygate: data directory: ${f.dataDir}`,
     `relaygate: directory: ${tenantSummary(f.tenants)}`,
     ...f.listeners.map((l) => `relaygate: listening on ${hostPort(l)} (${l.name}, tls: ${l.tls})`),
+    ...(f.metrics ? [`relaygate: metrics on http://${hostPort(f.metrics)}/metrics (${metricsGuard(f.metrics)})`] : []),
   ];
   const plain = f.listeners.find((l) => l.tls !== 'implicit');
   if (f.demo && plain) lines.push(...demoHints(hostPort(plain), plain.tls === 'starttls' ? f.demo.tls : null));
   else if (f.tenants.length === 0) lines.push('relaygate: no tenants yet, so every message is refused: add them with  npx relaygate apply -f tenants.yaml' + configArg(f));
   return lines.join('\n') + '\n';
+}
+
+function metricsGuard(m: NonNullable<BannerFacts['metrics']>): string {
+  const guards = [...(m.token ? ['bearer token'] : []), ...(m.allowFrom > 0 ? [`${m.allowFrom} allowed address range${m.allowFrom === 1 ? '' : 's'}`] : [])];
+  return guards.length > 0 ? guards.join(', ') : 'open to any client that reaches it';
 }
 
 function tenantSummary(tenants: readonly string[]): string {

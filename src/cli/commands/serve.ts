@@ -38,7 +38,8 @@ export function register(program: Command, cli: CliContext): void {
       throw failedTo('cannot start', asStoreFailure(err));
     }
     const tenants = (await stores.directory.load()).tenants.map((t) => t.name);
-    cli.stdout.write(serveBanner({ configFile: config.configFile, dataDir: config.dataDir, tenants, listeners: relay.listeners, demo: relay.demo }));
+    const metrics = relay.metrics ? { host: relay.metrics.host, port: relay.metrics.port, token: relay.metrics.access.token !== undefined, allowFrom: relay.metrics.access.allowFrom?.length ?? 0 } : null;
+    cli.stdout.write(serveBanner({ configFile: config.configFile, dataDir: config.dataDir, tenants, listeners: relay.listeners, demo: relay.demo, metrics }));
     process.on('SIGHUP', () => {
       try {
         relay.server.reloadTls();
