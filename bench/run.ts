@@ -5,6 +5,7 @@
 import { runMessageTraceBench } from './message-trace.js';
 import { runPolicyBench } from './policy.js';
 import { runQuotaBench } from './quota.js';
+import { runMetricsBench } from './metrics.js';
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -19,4 +20,7 @@ if (want('message-trace')) {
 }
 if (want('quota')) {
   console.log(JSON.stringify({ bench: 'quota', ...(await runQuotaBench()) }));
+}
+if (want('metrics')) {
+  for (const waiting of [10_000, 100_000]) console.log(JSON.stringify({ bench: 'metrics', ...(await runMetricsBench(waiting)) }));
 }

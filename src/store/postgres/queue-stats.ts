@@ -1,6 +1,6 @@
 /**
  * Queue statistics on PostgreSQL, over every node's recipients, in one statement (one snapshot):
- * the waiting rows are read through the partial due index.
+ * the oldest waiting message is the first by received_at (its index) with a waiting recipient.
  */
 import { recipientStates, type QueueStats, type QueueStatsStore, type RecipientState } from '../ports.js';
 import type { PgDatabase } from './database.js';
@@ -12,8 +12,9 @@ export class PgQueueStatsStore implements QueueStatsStore {
     const { rows } = await this.db.query<{ by_state: Record<string, string> | null; oldest: string | null; expired: string }>(
       `SELECT
          (SELECT json_object_agg(state, n) FROM (SELECT state, count(*) AS n FROM recipients GROUP BY state) s) AS by_state,
-         (SELECT min(m.received_at) FROM recipients r JOIN messages m ON m.id = r.message_id
-           WHERE r.state IN ('queued', 'deferred', 'inflight')) AS oldest,
+         (SELECT m.received_at FROM messages m
+           WHERE EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN ('queued', 'deferred', 'inflight'))
+           ORDER BY m.received_at LIMIT 1) AS oldest,
          (SELECT count(*) FROM recipients WHERE state = 'inflight' AND lease_until <= $1) AS expired`,
       [now],
     );
