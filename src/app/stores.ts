@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { BodyStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore } from '../store/ports.js';
+import type { AuditLog, BodyStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore, TokenStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
@@ -19,6 +19,7 @@ import { SqliteQuotaCounters } from '../store/sqlite/quota-counters.js';
 import { SqliteDestinationBudget } from '../store/sqlite/destination-budget.js';
 import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
+import { SqliteAuditLog, SqliteTokenStore } from '../store/sqlite/access-stores.js';
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
 import { PgBodyStore } from '../store/postgres/body-store.js';
 import { PgDecisionStore } from '../store/postgres/decision-store.js';
@@ -32,6 +33,7 @@ import { PgDestinationBudget } from '../store/postgres/destination-budget.js';
 import { PgServerSecrets } from '../store/postgres/server-secrets.js';
 import { PgSrsMintedStore } from '../store/postgres/srs-minted-store.js';
 import { PgTenantSettingsStore } from '../store/postgres/tenant-settings-store.js';
+import { PgAuditLog, PgTokenStore } from '../store/postgres/access-stores.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import { newTenantId } from './ids.js';
 
@@ -58,6 +60,9 @@ export interface Stores {
   /** Each destination's connection slots and message rate, for all nodes on the store together. */
   destinationBudget: DestinationBudget;
   secrets: ServerSecrets;
+  /** The admin API's tokens (hashes only) and its audit log of writes. */
+  tokens: TokenStore;
+  audit: AuditLog;
   /** The schema migrations applied to the database, in order. */
   migrations(): Promise<AppliedMigration[]>;
   close(): Promise<void>;
@@ -117,6 +122,8 @@ export function openSqliteStores(config: Pick<RelaygateConfig, 'dataDir'>): Sqli
       counters: new SqliteQuotaCounters(opened),
       destinationBudget: new SqliteDestinationBudget(opened),
       secrets: new SqliteServerSecrets(opened),
+      tokens: new SqliteTokenStore(opened),
+      audit: new SqliteAuditLog(opened),
       migrations: async () =>
         (opened.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as Array<{
           version: number;
@@ -173,6 +180,8 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     counters: new PgQuotaCounters(db),
     destinationBudget: new PgDestinationBudget(db),
     secrets: new PgServerSecrets(db),
+    tokens: new PgTokenStore(db),
+    audit: new PgAuditLog(db),
     migrations: () => postgresMigrations(db),
     close: () => (closed ??= db.close()),
   };

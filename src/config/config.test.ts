@@ -88,7 +88,7 @@ test('a full file parses sizes, durations, addresses and resolves paths against 
       { domains: ['example.com', '*.example.org'], tls: 'none', host: '127.0.0.1', port: 2526 },
       { domains: ['example.net'], tls: 'opportunistic', host: 'mx.example.net', port: 25 },
     ]);
-    assert.deepEqual(c.admin, { address: '127.0.0.1:8025', host: '127.0.0.1', port: 8025 });
+    assert.deepEqual(c.admin, { address: '127.0.0.1:8025', host: '127.0.0.1', port: 8025, tls: null, maxAuthFailures: 10, authFailureWindow: 60_000, maxBodySize: 10 * 1024 * 1024 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

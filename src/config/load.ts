@@ -102,6 +102,7 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
       key: c.tls.key === undefined ? undefined : resolve(base, c.tls.key),
       clientCa: c.tls.clientCa === undefined ? undefined : resolve(base, c.tls.clientCa),
     },
+    admin: { ...c.admin, tls: c.admin.tls === null ? null : { cert: resolve(base, c.admin.tls.cert), key: resolve(base, c.admin.tls.key) } },
   };
   return deepFreeze(config);
 }

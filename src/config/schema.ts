@@ -222,7 +222,19 @@ export const configSchema = z
         srsDomain: z.string().min(1).optional(),
       })
       .prefault({}),
-    admin: z.strictObject({ address }).transform((a) => a.address).prefault({ address: '127.0.0.1:8025' }),
+    admin: z
+      .strictObject({
+        address,
+        /** Serve the API over HTTPS with this certificate chain and key (PEM files); absent: plain HTTP. */
+        tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+        /** Failed authentications one client address may make per `authFailureWindow` before it gets 429. */
+        maxAuthFailures: positiveInt.default(10),
+        authFailureWindow: duration.refine((ms) => ms >= 1_000, { error: 'expected at least 1s' }).default(60_000),
+        /** The largest request body the API reads (an uploaded .eml for /v1/check included). */
+        maxBodySize: size.default(10 * 1024 * 1024),
+      })
+      .transform(({ address: a, tls, ...rest }) => ({ ...a, tls: tls ?? null, ...rest }))
+      .prefault({ address: '127.0.0.1:8025' }),
     /** Prometheus metrics (docs/metrics.md); absent: no metrics listener. */
     metrics: z
       .strictObject({

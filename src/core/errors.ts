@@ -2,7 +2,7 @@
  * The one error base: every error relaygate throws on purpose is a RelaygateError with a stable
  * `code` from a closed list, structured `details` and the `cause` it wraps. Boundaries map the code,
  * never the class: the CLI to an exit code (cli/errors.ts), an SMTP session to a reply
- * (smtp/error-reply.ts), and later the admin API to a problem document. Anything that is not a
+ * (smtp/error-reply.ts), and the admin API to an RFC 9457 problem document (admin/problem.ts). Anything that is not a
  * RelaygateError is a bug and is reported as `internal`. docs/errors.md has the table.
  */
 
@@ -13,8 +13,18 @@ export const errorCodes = [
   'not-found',
   /** The request contradicts the current state: it exists already, is taken, is locked, cannot move there. */
   'conflict',
+  /** The request was written against a revision that has moved on (a stale `If-Match`): read again, then retry. */
+  'stale-revision',
   /** Valid, but not something this version does. */
   'unsupported',
+  /** The input is larger than the limit that applies to it. */
+  'too-large',
+  /** No credentials, or credentials that do not (or no longer) prove who is asking. */
+  'unauthorized',
+  /** The credentials are good, but they do not allow this. */
+  'forbidden',
+  /** Too many attempts from one client: try again later. */
+  'rate-limited',
   /** The store (database, spool, data directory) cannot be opened, read or written. */
   'store-unavailable',
   /** The store's disk is full (ENOSPC, SQLITE_FULL): nothing can be written until there is space. */

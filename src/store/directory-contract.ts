@@ -142,6 +142,41 @@ export function directoryStoreContract(adapter: string, open: () => Promise<Open
     assert.equal(await store.revision(), 1);
   });
 
+  withStore('ifRevision: a write at the current revision applies; at a stale one it is stale-revision and changes nothing', async ({ store }) => {
+    await store.replace(demoDirectory);
+    const { directory, revision } = await store.loadWithRevision();
+    assert.deepEqual(directory, await store.load());
+    assert.equal(revision, 1);
+    await store.updateTenant('demo', { rejectDirectSend: true }, { ifRevision: 1 });
+    assert.equal(await store.revision(), 2);
+    const stale = { code: 'stale-revision', message: 'the directory is at revision 2, not 1: read it again and retry' };
+    await assert.rejects(store.updateTenant('demo', { rejectDirectSend: false }, { ifRevision: 1 }), stale);
+    await assert.rejects(store.addTenant({ name: 'northwind' }, { ifRevision: 1 }), stale);
+    await assert.rejects(store.removeTenant('fabrikam', { ifRevision: 1 }), stale);
+    await assert.rejects(store.addDomain('demo', { domain: 'other.example' }, { ifRevision: 1 }), stale);
+    await assert.rejects(store.removeDomain('demo.example', { ifRevision: 1 }), stale);
+    await assert.rejects(store.addConnector('demo', { name: 'x', type: 'OnPremises', senderIPAddresses: ['192.0.2.1'] }, { ifRevision: 1 }), stale);
+    await assert.rejects(store.updateConnector('demo', 'loopback', { enabled: false }, { ifRevision: 1 }), stale);
+    await assert.rejects(store.removeConnector('demo', 'loopback', { ifRevision: 1 }), stale);
+    await assert.rejects(store.replace({ tenants: [] }, { ifRevision: 1 }), stale);
+    assert.equal(await store.revision(), 2);
+    assert.equal((await store.load()).tenants.find((t) => t.name === 'demo')?.rejectDirectSend, true);
+    assert.equal((await store.load()).tenants.length, 2);
+  });
+
+  withStore('ifRevision: of two writers that read the same revision exactly one wins', async ({ store }) => {
+    await store.replace(demoDirectory);
+    const revision = await store.revision();
+    const results = await Promise.allSettled([
+      store.updateTenant('demo', { relayRuleSet: 'legacy' }, { ifRevision: revision }),
+      store.updateTenant('demo', { relayRuleSet: '2023-11' }, { ifRevision: revision }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+    assert.equal((lost.reason as { code: string }).code, 'stale-revision');
+    assert.equal(await store.revision(), revision + 1);
+  });
+
   withStore('renaming by case and reordering keep a stable export', async ({ store }) => {
     await store.replace(demoDirectory);
     const reordered = validateDirectory({ tenants: [...demoDirectory.tenants].reverse() });

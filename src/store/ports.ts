@@ -13,3 +13,4 @@ export * from './ports/quota-counters.js';
 export * from './ports/server-secrets.js';
 export * from './ports/destination-budget.js';
 export * from './ports/queue-stats.js';
+export * from './ports/access.js';

@@ -54,6 +54,14 @@ export const TRANSFER_TABLES = {
     connector: 'text', attribution: 'text', mail_from: 'text', recipient: 'text', verdict: 'text', reply: 'text', rule_set: 'text',
     current_verdict: 'text', legacy_verdict: 'text', steps: 'text', certificate_name: 'text', header_from_domain: 'text', remedies: 'text',
   },
+  admin_tokens: {
+    id: 'text', name: 'text', role: 'text', tenant_id: 'text', scope: 'text', secret_hash: 'text', created_at: 'int', expires_at: 'int',
+    revoked_at: 'int', created_by: 'text',
+  },
+  audit_log: {
+    id: 'int', at: 'int', actor: 'text', actor_name: 'text', tenant_id: 'text', action: 'text', target: 'text', client_ip: 'text',
+    before: 'text', after: 'text',
+  },
 } as const satisfies Record<string, Record<string, TransferKind>>;
 
 export type TransferTable = keyof typeof TRANSFER_TABLES;

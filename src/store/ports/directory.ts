@@ -4,7 +4,15 @@ import type { AcceptedDomainInput, ConnectorInput, Directory, DirectoryChange, S
 export type TenantPatch = Partial<Omit<TenantInput, 'name' | 'id' | 'acceptedDomains' | 'inboundConnectors'>>;
 export type ConnectorPatch = Partial<Omit<ConnectorInput, 'name'>>;
 
-export interface ReplaceOptions {
+export interface EditOptions {
+  /**
+   * Optimistic concurrency: write only if the directory is still at this revision, checked in the
+   * write's own transaction; otherwise throw a `stale-revision` RelaygateError and change nothing.
+   */
+  ifRevision?: number;
+}
+
+export interface ReplaceOptions extends EditOptions {
   /** Compute and return the changes without writing anything. */
   dryRun?: boolean;
 }
@@ -22,17 +30,19 @@ export interface ReplaceOptions {
  */
 export interface DirectoryStore {
   load(): Promise<StoredDirectory>;
+  /** The directory and the revision it is at, read together (what an ETag names). */
+  loadWithRevision(): Promise<{ directory: StoredDirectory; revision: number }>;
   /** A number that grows with every change; 0 for a directory never written. */
   revision(): Promise<number>;
   /** Makes the store match `dir` in one transaction; returns what changed (empty: nothing). */
   replace(dir: Directory, options?: ReplaceOptions): Promise<DirectoryChange[]>;
-  addTenant(tenant: TenantInput): Promise<DirectoryChange[]>;
-  updateTenant(name: string, patch: TenantPatch): Promise<DirectoryChange[]>;
-  removeTenant(name: string): Promise<DirectoryChange[]>;
-  addDomain(tenant: string, domain: AcceptedDomainInput): Promise<DirectoryChange[]>;
+  addTenant(tenant: TenantInput, options?: EditOptions): Promise<DirectoryChange[]>;
+  updateTenant(name: string, patch: TenantPatch, options?: EditOptions): Promise<DirectoryChange[]>;
+  removeTenant(name: string, options?: EditOptions): Promise<DirectoryChange[]>;
+  addDomain(tenant: string, domain: AcceptedDomainInput, options?: EditOptions): Promise<DirectoryChange[]>;
   /** Removes the domain from whichever tenant has it. */
-  removeDomain(domain: string): Promise<DirectoryChange[]>;
-  addConnector(tenant: string, connector: ConnectorInput): Promise<DirectoryChange[]>;
-  updateConnector(tenant: string, name: string, patch: ConnectorPatch): Promise<DirectoryChange[]>;
-  removeConnector(tenant: string, name: string): Promise<DirectoryChange[]>;
+  removeDomain(domain: string, options?: EditOptions): Promise<DirectoryChange[]>;
+  addConnector(tenant: string, connector: ConnectorInput, options?: EditOptions): Promise<DirectoryChange[]>;
+  updateConnector(tenant: string, name: string, patch: ConnectorPatch, options?: EditOptions): Promise<DirectoryChange[]>;
+  removeConnector(tenant: string, name: string, options?: EditOptions): Promise<DirectoryChange[]>;
 }

@@ -15,8 +15,8 @@ import {
   type DirectoryEdit,
   type StoredDirectory,
 } from '../../directory/index.js';
-import { DirectoryEditMethods } from '../directory-edit-methods.js';
-import type { ReplaceOptions } from '../ports.js';
+import { checkRevision, DirectoryEditMethods } from '../directory-edit-methods.js';
+import type { EditOptions, ReplaceOptions } from '../ports.js';
 import type { PgDatabase, PgQueryable } from './database.js';
 import { bumpRevision, lockDirectory, readDirectory, readRevision, writeDirectory } from './directory-rows.js';
 
@@ -33,24 +33,29 @@ export class PgDirectoryStore extends DirectoryEditMethods {
     return this.db.transaction(readDirectory, { readOnly: true });
   }
 
+  loadWithRevision(): Promise<{ directory: StoredDirectory; revision: number }> {
+    return this.db.transaction(async (tx) => ({ directory: await readDirectory(tx), revision: await readRevision(tx) }), { readOnly: true });
+  }
+
   revision(): Promise<number> {
     return readRevision(this.db);
   }
 
   async replace(dir: Directory, options: ReplaceOptions = {}): Promise<DirectoryChange[]> {
     const next = validateDirectory(dir);
-    return this.write(async (tx, current) => this.commit(tx, current, next, options.dryRun === true));
+    return this.write(options, async (tx, current) => this.commit(tx, current, next, options.dryRun === true));
   }
 
 
-  protected applyDirectoryEdit(edit: DirectoryEdit): Promise<DirectoryChange[]> {
-    return this.write((tx, current) => this.commit(tx, current, applyEdit(current, edit), false));
+  protected applyDirectoryEdit(edit: DirectoryEdit, options: EditOptions): Promise<DirectoryChange[]> {
+    return this.write(options, (tx, current) => this.commit(tx, current, applyEdit(current, edit), false));
   }
 
   /** Runs `fn` in a transaction holding the directory's lock, with the directory as it is then. */
-  private write<T>(fn: (tx: PgQueryable, current: StoredDirectory) => Promise<T>): Promise<T> {
+  private write<T>(options: EditOptions, fn: (tx: PgQueryable, current: StoredDirectory) => Promise<T>): Promise<T> {
     return this.db.transaction(async (tx) => {
       await lockDirectory(tx);
+      checkRevision(options, await readRevision(tx));
       return fn(tx, await readDirectory(tx));
     });
   }

@@ -14,8 +14,8 @@ import {
   type DirectoryEdit,
   type StoredDirectory,
 } from '../../directory/index.js';
-import { DirectoryEditMethods } from '../directory-edit-methods.js';
-import type { ReplaceOptions } from '../ports.js';
+import { checkRevision, DirectoryEditMethods } from '../directory-edit-methods.js';
+import type { EditOptions, ReplaceOptions } from '../ports.js';
 import type { SqliteDatabase } from './database.js';
 import { DirectoryRows } from './directory-rows.js';
 
@@ -35,19 +35,29 @@ export class SqliteDirectoryStore extends DirectoryEditMethods {
     return this.db.transaction(() => this.rows.read())();
   }
 
+  async loadWithRevision(): Promise<{ directory: StoredDirectory; revision: number }> {
+    return this.db.transaction(() => ({ directory: this.rows.read(), revision: this.rows.revision() }))();
+  }
+
   async revision(): Promise<number> {
     return this.rows.revision();
   }
 
   async replace(dir: Directory, options: ReplaceOptions = {}): Promise<DirectoryChange[]> {
     const next = validateDirectory(dir);
-    return this.db.transaction(() => this.commit(this.rows.read(), next, options.dryRun === true)).immediate();
+    return this.db
+      .transaction(() => {
+        checkRevision(options, this.rows.revision());
+        return this.commit(this.rows.read(), next, options.dryRun === true);
+      })
+      .immediate();
   }
 
 
-  protected async applyDirectoryEdit(edit: DirectoryEdit): Promise<DirectoryChange[]> {
+  protected async applyDirectoryEdit(edit: DirectoryEdit, options: EditOptions): Promise<DirectoryChange[]> {
     return this.db
       .transaction(() => {
+        checkRevision(options, this.rows.revision());
         const current = this.rows.read();
         return this.commit(current, applyEdit(current, edit), false);
       })

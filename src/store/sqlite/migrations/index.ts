@@ -10,6 +10,7 @@ import { relayedHeadersMigration } from './009_relayed_headers.js';
 import { decisionReportColumnsMigration } from './010_decision_report_columns.js';
 import { leaseGenerationsMigration } from './011_lease_generations.js';
 import { destinationBudgetMigration } from './012_destination_budget.js';
+import { accessMigration } from './013_access.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -41,4 +42,5 @@ export const migrations: Migration[] = [
   decisionReportColumnsMigration,
   leaseGenerationsMigration,
   destinationBudgetMigration,
+  accessMigration,
 ];
