@@ -34,6 +34,9 @@ if (files.length === 0) {
 }
 
 const env = { ...process.env };
+// Every `relaygate serve` a test starts gets an admin API port of its own, never the default 8025
+// (tests run in parallel, and other worktrees' runs on the same machine too).
+env.RELAYGATE_ADMIN_ADDRESS ??= '127.0.0.1:0';
 const usesPostgres = (file) => /\/postgres\.js['"]/.test(readFileSync(file, 'utf8'));
 if (!env.RELAYGATE_TEST_PG_URL && files.some(usesPostgres)) {
   const cluster = pathToFileURL(resolve('dist/test/support/postgres-cluster.js')).href;

@@ -46,6 +46,8 @@ const NOT_FOUND: readonly Row[] = [
   [['srs', 'show', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['headers', 'show', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['headers', 'set', 'nobody', '--relayed', 'keep'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['token', 'create', '--tenant', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['token', 'revoke', '01KDVDNA00ZZZZZZZZZZZZZZZZ'], 1, /^relaygate: token 01KDVDNA00ZZZZZZZZZZZZZZZZ does not exist\n$/],
   [['store', 'copy', '--from', 'sqlite', '--to', 'postgres://relay@127.0.0.1:9/relay', '--config', 'no-store.yaml'], 1, /^relaygate: \/.*\/empty\/relaygate\.db does not exist: there is no SQLite store to copy\n$/],
 ];
 
@@ -75,6 +77,7 @@ const INVALID: readonly Row[] = [
   [['quota', 'set', 'demo', 'abc'], 2, /^relaygate: LIMIT: expected a whole number/],
   [['srs', 'set', 'demo', '--bogus'], 2, /^error: unknown option '--bogus'\n/],
   [['headers', 'set', 'demo', '--relayed', 'maybe'], 2, /^error: option '--relayed <choice>' argument 'maybe' is invalid\. Allowed choices are keep, strip\.\n$/],
+  [['token', 'create', '--admin', '--scope', 'root'], 2, /^relaygate: --scope: expected read or write, got "root"\n$/],
   [['store', 'copy', '--from', 'mysql', '--to', 'postgres://relay@127.0.0.1:9/relay'], 2, /^relaygate: --from: only "sqlite" can be copied from, got "mysql"\n$/],
 ];
 

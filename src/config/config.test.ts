@@ -389,3 +389,22 @@ test('delivery.leaseTime and delivery.pollInterval: durations with a floor', () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('admin: tls paths resolve against the file; RELAYGATE_ADMIN_ADDRESS moves the API; bad values name their field', () => {
+  const dir = tempDir();
+  try {
+    const file = writeConfig(dir, 'admin:\n  address: "[::1]:9443"\n  tls: { cert: certs/admin.pem, key: certs/admin.key }\n  maxAuthFailures: 3\n  authFailureWindow: 2m\n  maxBodySize: 1MB\n');
+    const c = loadConfig(file, {});
+    assert.deepEqual(c.admin, {
+      address: '[::1]:9443', host: '::1', port: 9443, maxAuthFailures: 3, authFailureWindow: 120_000, maxBodySize: 1024 * 1024,
+      tls: { cert: join(dir, 'certs', 'admin.pem'), key: join(dir, 'certs', 'admin.key') },
+    });
+    const moved = loadConfig(file, { RELAYGATE_ADMIN_ADDRESS: '127.0.0.1:0' });
+    assert.deepEqual([moved.admin.address, moved.admin.host, moved.admin.port, moved.admin.tls?.cert], ['127.0.0.1:0', '127.0.0.1', 0, join(dir, 'certs', 'admin.pem')]);
+    assert.throws(() => loadConfig(file, { RELAYGATE_ADMIN_ADDRESS: 'anywhere' }), { message: 'RELAYGATE_ADMIN_ADDRESS: expected "host:port" or "[ipv6]:port", got "anywhere"' });
+    const bad = writeConfig(dir, 'admin: { address: "127.0.0.1:8025", tls: { cert: a.pem } }\n', 'bad.yaml');
+    assert.throws(() => loadConfig(bad, {}), (err: unknown) => err instanceof ConfigError && /admin\.tls\.key/.test(err.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

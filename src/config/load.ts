@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { parseHostPort } from './units.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { didYouMean } from '../core/did-you-mean.js';
@@ -102,9 +103,25 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
       key: c.tls.key === undefined ? undefined : resolve(base, c.tls.key),
       clientCa: c.tls.clientCa === undefined ? undefined : resolve(base, c.tls.clientCa),
     },
-    admin: { ...c.admin, tls: c.admin.tls === null ? null : { cert: resolve(base, c.admin.tls.cert), key: resolve(base, c.admin.tls.key) } },
+    admin: {
+      ...c.admin,
+      ...adminAddressOverride(env),
+      tls: c.admin.tls === null ? null : { cert: resolve(base, c.admin.tls.cert), key: resolve(base, c.admin.tls.key) },
+    },
   };
   return deepFreeze(config);
+}
+
+/** RELAYGATE_ADMIN_ADDRESS moves the admin API (a container's port; the test runner's port 0). */
+function adminAddressOverride(env: NodeJS.ProcessEnv): { address: string; host: string; port: number } | Record<string, never> {
+  const value = env.RELAYGATE_ADMIN_ADDRESS;
+  if (!value) return {};
+  const hp = parseHostPort(value);
+  if (hp === null) {
+    const message = `RELAYGATE_ADMIN_ADDRESS: expected "host:port" or "[ipv6]:port", got ${JSON.stringify(value)}`;
+    throw new ConfigError(message, [message]);
+  }
+  return { address: value, ...hp };
 }
 
 function readYaml(file: string): unknown {

@@ -25,6 +25,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['srs', () => import('./srs.js')],
   ['headers', () => import('./headers.js')],
   ['store', () => import('./store.js')],
+  ['token', () => import('./token.js')],
 ];
 
 /** The top-level commands, in the order of the full help. */

@@ -37,6 +37,20 @@ export function register(program: Command, cli: CliContext): void {
       lock.release();
       throw failedTo('cannot start', asStoreFailure(err));
     }
+    // The admin API on the same stores; without it serve does not start (its port is the operator's choice).
+    let listenersUp = true;
+    const { startAdmin } = await import('../../app/admin.js');
+    let admin;
+    try {
+      const bound = relay.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(', ');
+      admin = await startAdmin({ config, stores, log, readiness: () => ({ listeners: { ok: listenersUp, detail: listenersUp ? bound : 'stopping' } }) });
+    } catch (err) {
+      await relay.stop();
+      await stores.close();
+      lock.release();
+      throw failedTo('cannot start', err);
+    }
+    log('info', `admin API listening on ${admin.url}`);
     const tenants = (await stores.directory.load()).tenants.map((t) => t.name);
     const metrics = relay.metrics ? { host: relay.metrics.host, port: relay.metrics.port, token: relay.metrics.access.token !== undefined, allowFrom: relay.metrics.access.allowFrom?.length ?? 0 } : null;
     cli.stdout.write(serveBanner({ configFile: config.configFile, dataDir: config.dataDir, tenants, listeners: relay.listeners, demo: relay.demo, metrics }));
@@ -53,6 +67,8 @@ export function register(program: Command, cli: CliContext): void {
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
     log('info', `${signal} received: stopping (no new connections; open sessions are closed; pending commits and the delivery pass in progress finish)`);
+    listenersUp = false;
+    await admin.stop();
     const summary = await relay.stop();
     log('info', stopSummaryText(summary), { ...summary });
     await stores.close();

@@ -1,0 +1,27 @@
+/** What the admin API calls: the services (the same ones the CLI calls) and the access rules' state. */
+import type { AuditService } from '../access/audit.js';
+import type { AuthThrottle } from '../access/auth-throttle.js';
+import type { TokenService } from '../access/tokens.js';
+import type { Clock } from '../core/clock.js';
+import type { LogFn } from '../observability/logger.js';
+import type { DirectoryStore } from '../store/ports.js';
+
+export interface ReadinessCheck {
+  ok: boolean;
+  detail: string;
+}
+
+export interface AdminDeps {
+  directory: DirectoryStore;
+  tokens: TokenService;
+  audit: AuditService;
+  throttle: AuthThrottle;
+  clock: Clock;
+  /** Store reachable, listeners up: each check by name. */
+  readiness(): Promise<Record<string, ReadinessCheck>>;
+  /** Turns a store adapter's own failure into store-unavailable/store-full (app/stores.ts's asStoreFailure). */
+  classifyError(err: unknown): unknown;
+  log?: LogFn;
+  /** The largest body any route reads (an uploaded message); JSON bodies are held to a smaller limit. */
+  maxBodySize: number;
+}

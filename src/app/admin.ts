@@ -1,0 +1,92 @@
+/**
+ * Composition of the admin API: the services it calls, built on the same stores `serve` uses, and
+ * its listener on `admin.address` (HTTPS when `admin.tls` names a certificate).
+ */
+import { readFileSync } from 'node:fs';
+import { AuditService } from '../access/audit.js';
+import { AuthThrottle } from '../access/auth-throttle.js';
+import { TokenService } from '../access/tokens.js';
+import type { AdminDeps, ReadinessCheck } from '../admin/deps.js';
+import { buildAdminApi, type AdminApi } from '../admin/server.js';
+import type { RelaygateConfig } from '../config/index.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { messageOf, RelaygateError } from '../core/errors.js';
+import type { LogFn } from '../observability/logger.js';
+import { asStoreFailure, type Stores } from './stores.js';
+
+export interface AdminParts {
+  config: Pick<RelaygateConfig, 'admin'>;
+  stores: Stores;
+  clock?: Clock;
+  log?: LogFn;
+  /** The other readiness checks of the process (the SMTP listeners). */
+  readiness?: () => Record<string, ReadinessCheck>;
+}
+
+export function adminDeps(parts: AdminParts): AdminDeps {
+  const { stores, config } = parts;
+  const clock = parts.clock ?? systemClock;
+  return {
+    directory: stores.directory,
+    tokens: new TokenService({ tokens: stores.tokens, directory: stores.directory, clock }),
+    audit: new AuditService({ log: stores.audit, clock }),
+    throttle: new AuthThrottle({ maxFailures: config.admin.maxAuthFailures, windowMs: config.admin.authFailureWindow, clock }),
+    clock,
+    readiness: async () => {
+      let store: ReadinessCheck;
+      try {
+        store = { ok: true, detail: `revision ${await stores.directory.revision()}` };
+      } catch (err) {
+        store = { ok: false, detail: messageOf(asStoreFailure(err)) };
+      }
+      return { store, ...(parts.readiness?.() ?? {}) };
+    },
+    classifyError: asStoreFailure,
+    maxBodySize: config.admin.maxBodySize,
+    ...(parts.log ? { log: parts.log } : {}),
+  };
+}
+
+export function adminApi(parts: AdminParts): AdminApi {
+  const tls = parts.config.admin.tls;
+  let material: { cert: Buffer; key: Buffer } | null = null;
+  if (tls) {
+    try {
+      material = { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+    } catch (err) {
+      throw new RelaygateError('invalid', `admin.tls: ${messageOf(err)}`, { details: { field: 'admin.tls' }, cause: err });
+    }
+  }
+  return buildAdminApi(adminDeps(parts), { tls: material });
+}
+
+export interface RunningAdmin {
+  api: AdminApi;
+  /** `http://host:port` or `https://...` as bound (port 0 in the file: the port chosen). */
+  url: string;
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Builds the API and listens on admin.address; a port it cannot bind is `unavailable`. */
+export async function startAdmin(parts: AdminParts): Promise<RunningAdmin> {
+  const api = adminApi(parts);
+  const { host, port, address } = parts.config.admin;
+  try {
+    await api.app.listen({ host, port });
+  } catch (err) {
+    await api.app.close();
+    throw new RelaygateError('unavailable', `admin.address ${address}: ${messageOf(err)}`, { details: { field: 'admin.address' }, cause: err });
+  }
+  const bound = api.app.server.address();
+  const boundPort = typeof bound === 'object' && bound !== null ? bound.port : port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    api,
+    url: `${parts.config.admin.tls ? 'https' : 'http'}://${shown}:${boundPort}`,
+    host,
+    port: boundPort,
+    stop: () => api.app.close(),
+  };
+}
