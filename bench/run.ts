@@ -1,13 +1,18 @@
 /**
- * `npm run bench [name ...]`: the project's in-process benchmarks, bounded in count; one JSON line
- * each. The side-by-side SMTP comparison with Postfix and Haraka is `npm run bench:peers`.
+ * `npm run bench [name ...] [--option ...]`: the project's benchmarks, bounded in count. The
+ * in-process ones (policy, message-trace, quota, metrics) print one JSON line each; `peers` is the
+ * side-by-side SMTP comparison with Postfix and Haraka (bench/peers/compare.ts; its options, e.g.
+ * `--quick --scenarios=base,rcpt10`, follow the names). No name: all of them.
  */
 import { runMessageTraceBench } from './message-trace.js';
 import { runPolicyBench } from './policy.js';
 import { runQuotaBench } from './quota.js';
 import { runMetricsBench } from './metrics.js';
+import { runPeerComparison } from './peers/compare.js';
 
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const only = args.filter((a) => !a.startsWith('--'));
+const options = args.filter((a) => a.startsWith('--'));
 const want = (name: string) => only.length === 0 || only.includes(name);
 
 if (want('policy')) {
@@ -23,4 +28,7 @@ if (want('quota')) {
 }
 if (want('metrics')) {
   for (const waiting of [10_000, 100_000]) console.log(JSON.stringify({ bench: 'metrics', ...(await runMetricsBench(waiting)) }));
+}
+if (want('peers')) {
+  await runPeerComparison(options);
 }
