@@ -5,7 +5,7 @@
  * p50/p99 transaction latency, peak RSS, and the ratios to Postfix. Loopback only; every load is
  * bounded by a message count and a deadline. See docs/benchmarks.md and docs/performance.md.
  */
-import { mkdirSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -199,10 +199,39 @@ function printTable(s: Scenario, rows: Row[]): void {
   }
 }
 
+/** One comparison at a time on a machine: two would share the sink's and the relays' ports. */
+function takeLock(pb: string): () => void {
+  const lock = join(pb, 'compare.lock');
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(lock, 'utf8'));
+    let alive = false;
+    try {
+      process.kill(holder, 0);
+      alive = true;
+    } catch {
+      // a stale lock
+    }
+    if (alive) throw new Error(`another comparison (pid ${holder}) is running; ${lock}`);
+    writeFileSync(lock, String(process.pid));
+  }
+  return () => rmSync(lock, { force: true });
+}
+
 export async function runPeerComparison(args: readonly string[]): Promise<void> {
   const o = parseOptions(args);
   const results = join(o.pb, 'results');
   mkdirSync(results, { recursive: true });
+  const unlock = takeLock(o.pb);
+  try {
+    await compare(o, results);
+  } finally {
+    unlock();
+  }
+}
+
+async function compare(o: Options, results: string): Promise<void> {
   const file = join(results, `compare-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
   const targets = TARGETS.filter((t) => o.targets.includes(t.name));
   const missing = targets.filter((t) => !peerInstalled(t, o.pb));
