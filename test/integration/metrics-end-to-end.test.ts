@@ -164,3 +164,27 @@ test('a refused relay attempt, a delivered message and a legacy-only message, as
     for (const v of Object.values(s.labels)) assert.doesNotMatch(v, /@|^\d+\.\d+\.\d+\.\d+$|:.*:/, `${s.name} ${JSON.stringify(s.labels)}`);
   }
 });
+
+test('a flood of refusals is counted in full, while the decision log keeps only its per-source burst', async () => {
+  const refusal = { rule: 'nobody', rule_set: '2023-11', tenant: 'none', verdict: 'rejected' };
+  const before = sampleValue(await scrape(), 'relaygate_policy_decisions_total', refusal) ?? 0;
+  const SESSIONS = 12;
+  const PER_SESSION = 10; // limits.maxErrors: the session's last refusal allowed
+  for (let s = 0; s < SESSIONS; s++) {
+    const c = await session('127.0.0.10');
+    assert.equal(await c.command('MAIL FROM:<flood@spam.example>'), '250 2.1.0 Sender OK');
+    for (let i = 0; i < PER_SESSION; i++) assert.equal(await c.command(`RCPT TO:<v${s}-${i}@external.example>`), '550 5.7.64 TenantAttribution; Relay Access Denied');
+    await quit(c);
+  }
+  const after = await scrape();
+  assert.equal(sampleValue(after, 'relaygate_policy_decisions_total', refusal), before + SESSIONS * PER_SESSION);
+  // The log's bucket (100 refusals, then one a second) wrote its burst and dropped most of the rest.
+  const logged = await waitFor(
+    async () => {
+      const rows = (await stores.decisions.list({ limit: 1000 })).filter((d) => d.clientIp === '127.0.0.10');
+      return rows.length >= 100 && rows;
+    },
+    { message: 'the burst of 100 refusals in the decision log', timeoutMs: 10_000 },
+  );
+  assert.ok(logged.length < SESSIONS * PER_SESSION, `${logged.length} refusals logged`);
+});
