@@ -27,6 +27,8 @@ export interface TraceDecision {
   tenant: string | null;
   connector: string | null;
   attribution: string;
+  /** The certificate name that counted (the first the engine judged trusted and valid). */
+  certificateName: string | null;
   remedies: Remedy[];
   recipients: Array<{ currentVerdict: RecipientVerdict; legacyVerdict: RecipientVerdict; partnerConnector: string | null }>;
 }
@@ -36,6 +38,7 @@ export function slim(d: TransactionDecision): TraceDecision {
     tenant: d.tenant,
     connector: d.connector,
     attribution: d.attribution,
+    certificateName: d.certificate.names[0] ?? null,
     remedies: d.remedies.map((r) => ({ rank: r.rank, text: r.text })),
     recipients: d.recipients.map((r) => ({ currentVerdict: r.currentVerdict, legacyVerdict: r.legacyVerdict, partnerConnector: r.partnerConnector })),
   };

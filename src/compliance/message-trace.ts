@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
-import { splitAddress } from '../core/address.js';
 import { findTenant } from '../directory/find-tenant.js';
 import type { Directory } from '../directory/model.js';
 import { buildSnapshot, evaluate } from '../policy/index.js';
 import type { CertificateFacts, Remedy } from '../policy/types.js';
-import { ImpactGrouping, isRefused, type ImpactGroup } from './impact-grouping.js';
+import { ImpactGrouping, impactOf, isRefused, p1DomainOf, type ImpactGroup } from './impact-grouping.js';
 import { CsvError, readCsvRecords } from './message-trace-csv.js';
 import { parseReceived } from './message-trace-date.js';
 import { DecisionMemo, slim, type TraceDecision } from './message-trace-memo.js';
@@ -163,18 +162,22 @@ export async function checkMessageTrace(
         report.evaluated++;
         const refused = isRefused(r.currentVerdict);
         if (refused) report.refusedNow++;
-        if (refused && !isRefused(r.legacyVerdict)) report.newlyRefused++;
+        // What the relay applied is unknown here (Exchange Online received every row): no verdictApplied.
+        const observed = { verdictNow: r.currentVerdict, verdictBefore: r.legacyVerdict, verdictApplied: null };
+        if (impactOf(observed) !== null) report.newlyRefused++;
         grouping.add({
+          ...observed,
           sourceIp: ip,
+          certificateName: decision.certificateName,
           p1Domain: p1DomainOf(mailFrom),
+          // A trace does not carry the header From.
+          p2Domain: null,
           tenant: decision.tenant,
           // Inbound mail crossed no connector of the tenant's own: name the Partner connector that applied.
           connector: decision.connector ?? r.partnerConnector,
           attribution: decision.attribution,
-          verdictNow: r.currentVerdict,
-          verdictBefore: r.legacyVerdict,
           remedies: refused || r.legacyVerdict === 'pending' ? decision.remedies : NO_REMEDIES,
-          at,
+          at: at.getTime(),
         });
       }
     }
@@ -198,10 +201,4 @@ function findColumns(header: string[], name: string): Record<Column, number> {
     );
   }
   return Object.fromEntries(REQUIRED_COLUMNS.map((c) => [c, index.get(c.toLowerCase())!])) as Record<Column, number>;
-}
-
-function p1DomainOf(mailFrom: string): string {
-  if (mailFrom === '') return '<>';
-  const parts = splitAddress(mailFrom);
-  return parts ? parts.domain.replace(/>$/, '').toLowerCase() : mailFrom.toLowerCase();
 }

@@ -57,3 +57,14 @@ test('a decision records what the impact report groups by: the certificate name 
   const before = recipientRecord(base, tx, decision('rejected'), null);
   assert.deepEqual([before.certificateName, before.headerFromDomain, before.remedies], [null, null, []], 'before DATA: no P2; no trusted certificate: no name');
 });
+
+test("a refusal's row names the tenant and connector the connection was attributed to", () => {
+  const attributed = { ...tx, tenant: 'contoso', tenantId: '01JH0000000000000000000001', connector: 'apps' } as unknown as TransactionDecision;
+  const base = { at: 1000, sessionId: 's', clientIp: '192.0.2.1', mailFrom: 'app@vendor.example' };
+  const refused = recipientRecord(base, attributed, decision('rejected'), null);
+  assert.deepEqual([refused.tenantId, refused.tenant, refused.connector], ['01JH0000000000000000000001', 'contoso', 'apps']);
+  const inbound = recipientRecord(base, attributed, { ...decision('inbound'), tenant: 'fabrikam', tenantId: '01JH0000000000000000000002' }, 'q1');
+  assert.deepEqual([inbound.tenantId, inbound.tenant, inbound.connector], ['01JH0000000000000000000002', 'fabrikam', null], "inbound mail is the recipient's tenant's, on no connector of the sender's");
+  const nobodys = recipientRecord(base, { ...tx, tenant: null, tenantId: null, connector: null } as unknown as TransactionDecision, decision('rejected'), null);
+  assert.deepEqual([nobodys.tenantId, nobodys.tenant, nobodys.connector], [null, null, null]);
+});

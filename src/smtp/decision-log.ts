@@ -100,9 +100,7 @@ export function recipientRecord(base: DecisionBase, tx: TransactionDecision, r: 
     sessionId: base.sessionId,
     messageId,
     clientIp: base.clientIp,
-    tenantId: r.tenantId,
-    tenant: r.tenant,
-    connector: r.connector,
+    ...owner(tx, r),
     attribution: r.attribution,
     mailFrom: base.mailFrom,
     recipient: r.address,
@@ -114,6 +112,16 @@ export function recipientRecord(base: DecisionBase, tx: TransactionDecision, r: 
     ...reportColumns(base, tx),
     steps: JSON.stringify({ explanation: r.explanation, rule: r.rule, steps: tx.steps, certificate: tx.certificate }),
   };
+}
+
+/**
+ * Whose decision it is: the recipient's tenant and connector as the engine gave them; a refusal
+ * belongs to no tenant in the engine's answer, and its row names the tenant and connector the
+ * connection was attributed to (none when nobody's).
+ */
+function owner(tx: TransactionDecision, r: RecipientDecision): Pick<DecisionRecord, 'tenantId' | 'tenant' | 'connector'> {
+  if (r.verdict === 'rejected' && r.tenant === null) return { tenantId: tx.tenantId, tenant: tx.tenant, connector: tx.connector };
+  return { tenantId: r.tenantId, tenant: r.tenant, connector: r.connector };
 }
 
 /** What the impact report groups by: the certificate name that counted, P2's domain, the engine's remedies. */

@@ -103,7 +103,11 @@ export function decisionStoreContract(adapter: string, open: () => Promise<Opene
       decision({ sessionId: 'd', at: at(9), tenantId: null, tenant: null }),
       decision({ sessionId: 'e', at: at(3), tenantId: CONTOSO, tenant: 'contoso' }),
     ]);
-    const sessions = async (filter: DecisionScanFilter): Promise<string> => (await scanned(decisions, { pageSize: 2, ...filter })).rows.map((d) => d.sessionId).join('');
+    const sessions = async (filter: DecisionScanFilter): Promise<string> => {
+      const read = (await scanned(decisions, { pageSize: 2, ...filter })).rows.map((d) => d.sessionId).join('');
+      assert.equal(await decisions.count(filter), read.length, 'count says how many the scan reads');
+      return read;
+    };
     assert.equal(await sessions({}), 'abcde');
     assert.equal(await sessions({ tenantId: CONTOSO }), 'ace');
     assert.equal(await sessions({ since: at(3) }), 'ade', 'since is inclusive; the order stays the ids\'');

@@ -26,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['headers', () => import('./headers.js')],
   ['store', () => import('./store.js')],
   ['token', () => import('./token.js')],
+  ['report', () => import('./report.js')],
 ];
 
 /** The top-level commands, in the order of the full help. */

@@ -290,4 +290,6 @@ export interface DecisionStore {
    * appended meanwhile are left for the next scan.
    */
   scan(filter?: DecisionScanFilter): AsyncIterable<ScannedDecision[]>;
+  /** How many decisions a scan with this filter would read now (for progress). */
+  count(filter?: DecisionScanFilter): Promise<number>;
 }

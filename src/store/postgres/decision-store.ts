@@ -48,18 +48,16 @@ export class PgDecisionStore implements DecisionStore {
     return rows.map((r) => toDecision(r, this.remedies));
   }
 
+  async count(filter: DecisionScanFilter = {}): Promise<number> {
+    const { where, args } = scanWhere(filter);
+    const { rows: [row] } = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM decisions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`, args);
+    return Number(row?.n ?? 0);
+  }
+
   scan(filter: DecisionScanFilter = {}): AsyncIterable<ScannedDecision[]> {
     const db = this.db;
     return (async function* () {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      const add = (sql: string, value: unknown): void => {
-        args.push(value);
-        where.push(sql.replace('?', `$${args.length}`));
-      };
-      if (filter.tenantId !== undefined) add('tenant_id = ?', filter.tenantId);
-      if (filter.since !== undefined) add('at >= ?', filter.since);
-      if (filter.until !== undefined) add('at < ?', filter.until);
+      const { where, args } = scanWhere(filter);
       const matching = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const { rows: [bounds] } = await db.query<{ from: string | null; to: string | null }>(
         `SELECT (SELECT min(id) FROM decisions ${matching}) AS "from", (SELECT max(id) FROM decisions ${matching}) AS "to"`,
@@ -77,4 +75,17 @@ export class PgDecisionStore implements DecisionStore {
       });
     })();
   }
+}
+
+function scanWhere(filter: DecisionScanFilter): { where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const add = (sql: string, value: unknown): void => {
+    args.push(value);
+    where.push(sql.replace('?', `$${args.length}`));
+  };
+  if (filter.tenantId !== undefined) add('tenant_id = ?', filter.tenantId);
+  if (filter.since !== undefined) add('at >= ?', filter.since);
+  if (filter.until !== undefined) add('at < ?', filter.until);
+  return { where, args };
 }

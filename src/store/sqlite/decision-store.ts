@@ -41,23 +41,15 @@ export class SqliteDecisionStore implements DecisionStore {
     return (this.db.prepare(sql).all(args) as DecisionRow[]).map((r) => toDecision(r, this.remedies));
   }
 
+  async count(filter: DecisionScanFilter = {}): Promise<number> {
+    const { where, args } = scanWhere(filter);
+    return (this.db.prepare(`SELECT count(*) AS n FROM decisions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`).get(args) as { n: number }).n;
+  }
+
   scan(filter: DecisionScanFilter = {}): AsyncIterable<ScannedDecision[]> {
     const db = this.db;
     return (async function* () {
-      const where: string[] = [];
-      const args: Record<string, unknown> = {};
-      if (filter.tenantId !== undefined) {
-        where.push('tenant_id = @tenantId');
-        args.tenantId = filter.tenantId;
-      }
-      if (filter.since !== undefined) {
-        where.push('at >= @since');
-        args.since = filter.since;
-      }
-      if (filter.until !== undefined) {
-        where.push('at < @until');
-        args.until = filter.until;
-      }
+      const { where, args } = scanWhere(filter);
       const matching = where.length ? `WHERE ${where.join(' AND ')}` : '';
       // Two subqueries, so that each can use an index on its own (one aggregate per query).
       const bounds = db
@@ -73,4 +65,22 @@ export class SqliteDecisionStore implements DecisionStore {
       );
     })();
   }
+}
+
+function scanWhere(filter: DecisionScanFilter): { where: string[]; args: Record<string, unknown> } {
+  const where: string[] = [];
+  const args: Record<string, unknown> = {};
+  if (filter.tenantId !== undefined) {
+    where.push('tenant_id = @tenantId');
+    args.tenantId = filter.tenantId;
+  }
+  if (filter.since !== undefined) {
+    where.push('at >= @since');
+    args.since = filter.since;
+  }
+  if (filter.until !== undefined) {
+    where.push('at < @until');
+    args.until = filter.until;
+  }
+  return { where, args };
 }

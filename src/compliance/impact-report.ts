@@ -1,0 +1,169 @@
+import type { Clock } from '../core/clock.js';
+import { RelaygateError } from '../core/errors.js';
+import { findTenant } from '../directory/find-tenant.js';
+import type { RecipientVerdict } from '../policy/types.js';
+import type { DecisionScanFilter, DecisionStore, DirectoryStore, ScannedDecision } from '../store/ports.js';
+import { ImpactGrouping, impactOf, p1DomainOf, type ImpactGroup, type ImpactKind } from './impact-grouping.js';
+
+/**
+ * The live impact report (`relaygate report impact`, the admin API's impact report): the decisions
+ * the relay recorded, where both rule sets were evaluated on every message, grouped with the
+ * message-trace report's grouping (impact-grouping.ts). Only the decisions the rule change touches
+ * are grouped: what passes today only because of the legacy rule, and what is refused now and passed
+ * (or would have passed with an accepted From:) before. Remedies are the engine's, as recorded.
+ *
+ * Memory: one page of decisions from the store's keyset scan, and the groups (capped).
+ */
+export interface ImpactReportInput {
+  /** A tenant's name (any case) or its id; absent: every tenant. */
+  tenant?: string;
+  /** How far back: a duration (`30d`, `12h`, `90m`, `2w`) or an ISO 8601 date or instant. Default 30d. */
+  since?: string;
+  /** Up to this instant (exclusive), ISO 8601; absent: now. */
+  until?: string;
+}
+
+export interface ImpactReportOptions {
+  /** After each page: decisions read so far, and how many the scan covers. */
+  onProgress?: (read: number, total: number) => void;
+  /** Decisions read from the store at once (the scan's page). */
+  pageSize?: number;
+  /** At most this many groups are kept; decisions that would open more are counted as ungrouped. */
+  maxGroups?: number;
+}
+
+export interface ImpactQuery {
+  /** The tenant asked for, with the name it has now; null for every tenant. */
+  tenant: { id: string; name: string | null } | null;
+  since: string;
+  until: string;
+}
+
+export interface ImpactTotals {
+  /** Decisions read. */
+  scanned: number;
+  /** Passed only because the tenant still runs the legacy rule set. */
+  legacyOnly: number;
+  /** Refused under the 2023-11 rule, passed (or pending on the From: header) under the legacy one. */
+  newlyRefused: number;
+  groups: number;
+  /** Touched decisions counted in no group: the group cap was reached. */
+  ungrouped: number;
+}
+
+/** What a report streams: the groups, most urgent first, then the totals. */
+export type ImpactReportItem = { kind: 'group'; group: ImpactGroup } | { kind: 'totals'; totals: ImpactTotals };
+
+export interface ImpactReport {
+  query: ImpactQuery;
+  items: AsyncIterable<ImpactReportItem>;
+}
+
+const DAY = 86_400_000;
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY, w: 7 * DAY };
+const DEFAULT_SINCE = '30d';
+const VERDICTS = new Set<string>(['relay', 'internal', 'inbound', 'rejected', 'pending'] satisfies RecipientVerdict[]);
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+export class ImpactReportService {
+  constructor(
+    private readonly ports: { decisions: DecisionStore; directory: DirectoryStore },
+    private readonly clock: Clock,
+  ) {}
+
+  /** Checks the input (an invalid or unknown one throws before anything is read) and returns the report to stream. */
+  async report(input: ImpactReportInput, options: ImpactReportOptions = {}): Promise<ImpactReport> {
+    const now = this.clock.now().getTime();
+    const until = input.until === undefined ? now : parseInstant(input.until, 'until');
+    const since = parseSince(input.since ?? DEFAULT_SINCE, now);
+    if (since >= until) {
+      throw new RelaygateError('invalid', `--since ${input.since ?? DEFAULT_SINCE} is not before --until ${new Date(until).toISOString()}`, {
+        details: { field: 'since', since: input.since ?? DEFAULT_SINCE },
+      });
+    }
+    const tenant = input.tenant === undefined ? null : await this.tenant(input.tenant);
+    const filter: DecisionScanFilter = {
+      since,
+      until,
+      ...(tenant ? { tenantId: tenant.id } : {}),
+      ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    };
+    return {
+      query: { tenant, since: new Date(since).toISOString(), until: new Date(until).toISOString() },
+      items: this.items(filter, options),
+    };
+  }
+
+  private async tenant(given: string): Promise<{ id: string; name: string | null }> {
+    const known = findTenant(await this.ports.directory.load(), given);
+    if (known) return { id: known.id, name: known.name };
+    // A removed tenant's decisions keep its id: they can be asked for by it.
+    if (ULID.test(given)) return { id: given.toUpperCase(), name: null };
+    throw new RelaygateError('not-found', `tenant ${given} does not exist`, { details: { field: 'tenant', tenant: given } });
+  }
+
+  private async *items(filter: DecisionScanFilter, options: ImpactReportOptions): AsyncGenerator<ImpactReportItem> {
+    const total = options.onProgress ? await this.ports.decisions.count(filter) : 0;
+    const grouping = new ImpactGrouping(options.maxGroups);
+    const totals: ImpactTotals = { scanned: 0, legacyOnly: 0, newlyRefused: 0, groups: 0, ungrouped: 0 };
+    for await (const page of this.ports.decisions.scan(filter)) {
+      for (const d of page) {
+        totals.scanned++;
+        const observation = observe(d);
+        if (observation === null) continue;
+        if (observation.impact === 'legacy-only') totals.legacyOnly++;
+        else totals.newlyRefused++;
+        grouping.add(observation);
+      }
+      options.onProgress?.(totals.scanned, Math.max(total, totals.scanned));
+    }
+    totals.groups = grouping.size;
+    totals.ungrouped = grouping.ungrouped;
+    for (const group of grouping.sorted()) yield { kind: 'group', group };
+    yield { kind: 'totals', totals };
+  }
+}
+
+/** A recorded decision as the grouping observes it, when the rule change touches it; null otherwise. */
+function observe(d: ScannedDecision): (Parameters<ImpactGrouping['add']>[0] & { impact: ImpactKind }) | null {
+  if (!isVerdict(d.currentVerdict) || !isVerdict(d.legacyVerdict) || !isVerdict(d.verdict)) return null;
+  const verdicts = { verdictNow: d.currentVerdict, verdictBefore: d.legacyVerdict, verdictApplied: d.verdict };
+  const impact = impactOf(verdicts);
+  if (impact === null) return null;
+  return {
+    ...verdicts,
+    impact,
+    sourceIp: d.clientIp,
+    certificateName: d.certificateName,
+    p1Domain: p1DomainOf(d.mailFrom),
+    p2Domain: d.headerFromDomain,
+    tenant: d.tenant,
+    connector: d.connector,
+    attribution: d.attribution,
+    remedies: d.remedies,
+    at: d.at,
+  };
+}
+
+function isVerdict(v: string): v is RecipientVerdict {
+  return VERDICTS.has(v);
+}
+
+function parseSince(text: string, now: number): number {
+  const duration = /^\s*(\d{1,6})\s*([mhdw])\s*$/i.exec(text);
+  if (duration) return now - Number(duration[1]) * UNITS[duration[2]!.toLowerCase()]!;
+  return parseInstant(text, 'since');
+}
+
+function parseInstant(text: string, field: 'since' | 'until'): number {
+  const t = text.trim();
+  const at = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) ? Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t) : NaN;
+  if (Number.isNaN(at)) {
+    throw new RelaygateError(
+      'invalid',
+      `--${field} ${JSON.stringify(text)} is not ${field === 'since' ? 'a duration (30d, 12h, 90m, 2w) or ' : ''}an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)`,
+      { details: { field, [field]: text } },
+    );
+  }
+  return at;
+}
