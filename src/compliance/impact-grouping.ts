@@ -95,10 +95,9 @@ export class ImpactGrouping {
       this.remedyKeys.set(o.remedies, remedyKey);
     }
     const source = o.certificateName ?? o.sourceIp;
-    const key = [
-      o.certificateName === null ? 'ip' : 'cert', source, o.p1Domain, o.p2Domain ?? '', o.tenant ?? '', o.connector ?? '', o.attribution,
-      o.verdictNow, o.verdictBefore, o.verdictApplied ?? '', remedyKey,
-    ].join('\u0000');
+    const key =
+      `${o.certificateName === null ? 'ip' : 'cert'}\u0000${source}\u0000${o.p1Domain}\u0000${o.p2Domain ?? ''}\u0000${o.tenant ?? ''}\u0000` +
+      `${o.connector ?? ''}\u0000${o.attribution}\u0000${o.verdictNow}\u0000${o.verdictBefore}\u0000${o.verdictApplied ?? ''}\u0000${remedyKey}`;
     const g = this.groups.get(key);
     if (g) {
       g.messages++;

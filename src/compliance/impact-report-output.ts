@@ -127,7 +127,7 @@ export async function writeImpactTable(query: ImpactQuery, items: AsyncIterable<
   if (totals === null) throw new RelaygateError('internal', 'the impact report ended without its totals');
   const lines: string[] = [];
   const who = query.tenant ? `tenant ${query.tenant.name ?? query.tenant.id}` : 'all tenants';
-  lines.push(`Impact of the 2023-11 relay rule, ${who}, ${query.since} to ${query.until}: ${count(totals.scanned, 'decision', 'decisions')} read.`);
+  lines.push(`Impact of the 2023-11 relay rule, ${who}, ${query.since} to ${query.until}: ${count(totals.decisions, 'decision', 'decisions')} recorded.`);
   if (totals.legacyOnly + totals.newlyRefused === 0) {
     lines.push('Nothing here passes only because of the legacy rule, and nothing refused now passed before.');
     out.write(lines.join('\n') + '\n');

@@ -3,7 +3,7 @@ import { RelaygateError } from '../core/errors.js';
 import { findTenant } from '../directory/find-tenant.js';
 import type { RecipientVerdict } from '../policy/types.js';
 import type { DecisionScanFilter, DecisionStore, DirectoryStore, ScannedDecision } from '../store/ports.js';
-import { ImpactGrouping, impactOf, p1DomainOf, type ImpactGroup, type ImpactKind } from './impact-grouping.js';
+import { ImpactGrouping, impactOf, isRefused, p1DomainOf, type ImpactGroup, type ImpactKind, type ImpactObservation } from './impact-grouping.js';
 
 /**
  * The live impact report (`relaygate report impact`, the admin API's impact report): the decisions
@@ -24,7 +24,7 @@ export interface ImpactReportInput {
 }
 
 export interface ImpactReportOptions {
-  /** After each page: decisions read so far, and how many the scan covers. */
+  /** After each page: decisions read so far, and how many the scan covers (those the rule change can touch). */
   onProgress?: (read: number, total: number) => void;
   /** Decisions read from the store at once (the scan's page). */
   pageSize?: number;
@@ -40,8 +40,8 @@ export interface ImpactQuery {
 }
 
 export interface ImpactTotals {
-  /** Decisions read. */
-  scanned: number;
+  /** Decisions recorded in the range (for the tenant asked for). */
+  decisions: number;
   /** Passed only because the tenant still runs the legacy rule set. */
   legacyOnly: number;
   /** Refused under the 2023-11 rule, passed (or pending on the From: header) under the legacy one. */
@@ -62,7 +62,10 @@ export interface ImpactReport {
 const DAY = 86_400_000;
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY, w: 7 * DAY };
 const DEFAULT_SINCE = '30d';
-const VERDICTS = new Set<string>(['relay', 'internal', 'inbound', 'rejected', 'pending'] satisfies RecipientVerdict[]);
+const ALL_VERDICTS: RecipientVerdict[] = ['relay', 'internal', 'inbound', 'rejected', 'pending'];
+const VERDICTS = new Set<string>(ALL_VERDICTS);
+const REFUSED = ALL_VERDICTS.filter(isRefused);
+const NOT_REFUSED = ALL_VERDICTS.filter((v) => !isRefused(v));
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 
 export class ImpactReportService {
@@ -103,19 +106,22 @@ export class ImpactReportService {
   }
 
   private async *items(filter: DecisionScanFilter, options: ImpactReportOptions): AsyncGenerator<ImpactReportItem> {
-    const total = options.onProgress ? await this.ports.decisions.count(filter) : 0;
+    // The store hands over only what the rule change can touch: refused now, not refused before.
+    const touched: DecisionScanFilter = { ...filter, currentVerdicts: REFUSED, legacyVerdicts: NOT_REFUSED };
+    const totals: ImpactTotals = { decisions: await this.ports.decisions.count(filter), legacyOnly: 0, newlyRefused: 0, groups: 0, ungrouped: 0 };
+    const total = options.onProgress ? await this.ports.decisions.count(touched) : 0;
     const grouping = new ImpactGrouping(options.maxGroups);
-    const totals: ImpactTotals = { scanned: 0, legacyOnly: 0, newlyRefused: 0, groups: 0, ungrouped: 0 };
-    for await (const page of this.ports.decisions.scan(filter)) {
+    let read = 0;
+    for await (const page of this.ports.decisions.scan(touched)) {
       for (const d of page) {
-        totals.scanned++;
         const observation = observe(d);
         if (observation === null) continue;
         if (observation.impact === 'legacy-only') totals.legacyOnly++;
         else totals.newlyRefused++;
         grouping.add(observation);
       }
-      options.onProgress?.(totals.scanned, Math.max(total, totals.scanned));
+      read += page.length;
+      options.onProgress?.(read, Math.max(total, read));
     }
     totals.groups = grouping.size;
     totals.ungrouped = grouping.ungrouped;
@@ -125,14 +131,16 @@ export class ImpactReportService {
 }
 
 /** A recorded decision as the grouping observes it, when the rule change touches it; null otherwise. */
-function observe(d: ScannedDecision): (Parameters<ImpactGrouping['add']>[0] & { impact: ImpactKind }) | null {
-  if (!isVerdict(d.currentVerdict) || !isVerdict(d.legacyVerdict) || !isVerdict(d.verdict)) return null;
-  const verdicts = { verdictNow: d.currentVerdict, verdictBefore: d.legacyVerdict, verdictApplied: d.verdict };
-  const impact = impactOf(verdicts);
+function observe(d: ScannedDecision): (ImpactObservation & { impact: ImpactKind }) | null {
+  const { currentVerdict: now, legacyVerdict: before, verdict: applied } = d;
+  if (!isVerdict(now) || !isVerdict(before) || !isVerdict(applied)) return null;
+  const impact = impactOf({ verdictNow: now, verdictBefore: before, verdictApplied: applied });
   if (impact === null) return null;
   return {
-    ...verdicts,
     impact,
+    verdictNow: now,
+    verdictBefore: before,
+    verdictApplied: applied,
     sourceIp: d.clientIp,
     certificateName: d.certificateName,
     p1Domain: p1DomainOf(d.mailFrom),

@@ -94,26 +94,32 @@ export function decisionStoreContract(adapter: string, open: () => Promise<Opene
     assert.deepEqual((await scanned(decisions, { pageSize: 7 })).pages, [7], 'a full last page is not followed by an empty one');
   });
 
-  withLog('a scan filters by tenant id (under every name it had) and by time: since inclusive, until exclusive', async ({ decisions }) => {
+  withLog('a scan filters by tenant id (under every name it had), by time (since inclusive, until exclusive) and by the verdicts under each rule set', async ({ decisions }) => {
     const at = (n: number): number => 1_800_000_000_000 + n * 1000;
     await decisions.append([
       decision({ sessionId: 'a', at: at(5), tenantId: CONTOSO, tenant: 'contoso' }),
       decision({ sessionId: 'b', at: at(1), tenantId: FABRIKAM, tenant: 'fabrikam' }),
       decision({ sessionId: 'c', at: at(2), tenantId: CONTOSO, tenant: 'Northwind' }),
       decision({ sessionId: 'd', at: at(9), tenantId: null, tenant: null }),
-      decision({ sessionId: 'e', at: at(3), tenantId: CONTOSO, tenant: 'contoso' }),
+      decision({ sessionId: 'e', at: at(3), tenantId: CONTOSO, tenant: 'contoso', currentVerdict: 'rejected', legacyVerdict: 'pending' }),
+      decision({ sessionId: 'f', at: at(4), tenantId: CONTOSO, tenant: 'contoso', currentVerdict: 'rejected', legacyVerdict: 'relay' }),
+      decision({ sessionId: 'g', at: at(4), tenantId: FABRIKAM, tenant: 'fabrikam', currentVerdict: 'rejected', legacyVerdict: 'rejected' }),
     ]);
     const sessions = async (filter: DecisionScanFilter): Promise<string> => {
       const read = (await scanned(decisions, { pageSize: 2, ...filter })).rows.map((d) => d.sessionId).join('');
       assert.equal(await decisions.count(filter), read.length, 'count says how many the scan reads');
       return read;
     };
-    assert.equal(await sessions({}), 'abcde');
-    assert.equal(await sessions({ tenantId: CONTOSO }), 'ace');
-    assert.equal(await sessions({ since: at(3) }), 'ade', 'since is inclusive; the order stays the ids\'');
+    assert.equal(await sessions({}), 'abcdefg');
+    assert.equal(await sessions({ tenantId: CONTOSO }), 'acef');
+    assert.equal(await sessions({ since: at(3) }), 'adefg', 'since is inclusive; the order stays the ids\'');
     assert.equal(await sessions({ until: at(3) }), 'bc', 'until is exclusive');
-    assert.equal(await sessions({ tenantId: CONTOSO, since: at(2), until: at(5) }), 'ce');
-    assert.equal(await sessions({ tenantId: FABRIKAM, since: at(2) }), '');
+    assert.equal(await sessions({ tenantId: CONTOSO, since: at(2), until: at(5) }), 'cef');
+    assert.equal(await sessions({ tenantId: FABRIKAM, since: at(2) }), 'g');
+    assert.equal(await sessions({ currentVerdicts: ['rejected'] }), 'efg');
+    assert.equal(await sessions({ currentVerdicts: ['rejected'], legacyVerdicts: ['relay', 'pending'] }), 'ef');
+    assert.equal(await sessions({ currentVerdicts: ['rejected'], legacyVerdicts: ['pending'], tenantId: CONTOSO, since: at(3) }), 'e');
+    assert.equal(await sessions({ currentVerdicts: [] }), '', 'an empty list matches nothing');
     assert.equal(await sessions({ tenantId: '01JH0000000000000000000009' }), '');
   });
 

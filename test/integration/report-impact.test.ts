@@ -80,7 +80,7 @@ test('the table lists the source that passes only by the header From, with its r
   assert.equal(r.code, 1, 'something is touched by the rule change: a negative answer');
   assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
   const lines = r.stdout.split('\n');
-  assert.match(lines[0]!, /^Impact of the 2023-11 relay rule, all tenants, \S+Z to \S+Z: 5 decisions read\.$/);
+  assert.match(lines[0]!, /^Impact of the 2023-11 relay rule, all tenants, \S+Z to \S+Z: 5 decisions recorded\.$/);
   assert.equal(lines[1], 'Passing only because of the legacy rule (the header From is accepted): 2. Refused now that passed before (or would have, with an accepted From:): 1.');
   const rows = lines.filter((l) => /^\d+ {2}/.test(l)).map((l) => l.split(/ {2,}/));
   assert.deepEqual(rows.map((c) => c.slice(0, 10)), [
@@ -98,7 +98,7 @@ test('--tenant narrows to one tenant; --json is one document with the groups and
   assert.equal(r.code, 1, r.stderr);
   const doc = JSON.parse(r.stdout) as { query: { tenant: unknown }; groups: Array<Record<string, unknown>>; totals: Record<string, number> };
   assert.deepEqual(doc.query.tenant, { id: LEGACYCO, name: 'legacyco' });
-  assert.deepEqual(doc.totals, { scanned: 3, legacyOnly: 2, newlyRefused: 0, groups: 1, ungrouped: 0 });
+  assert.deepEqual(doc.totals, { decisions: 3, legacyOnly: 2, newlyRefused: 0, groups: 1, ungrouped: 0 });
   const [g] = doc.groups;
   assert.deepEqual(
     { ...g, firstSeen: typeof g!.firstSeen, lastSeen: typeof g!.lastSeen, remedies: (g!.remedies as Array<{ rank: number }>).map((x) => x.rank) },
@@ -123,7 +123,7 @@ test('nothing touched in the range: exit 0 and says so', async () => {
   const r = await s.run('report', 'impact', '--since', '2020-01-01', '--until', '2020-02-01');
   assert.deepEqual([r.code, r.stdout], [
     0,
-    'Impact of the 2023-11 relay rule, all tenants, 2020-01-01T00:00:00.000Z to 2020-02-01T00:00:00.000Z: 0 decisions read.\n' +
+    'Impact of the 2023-11 relay rule, all tenants, 2020-01-01T00:00:00.000Z to 2020-02-01T00:00:00.000Z: 0 decisions recorded.\n' +
       'Nothing here passes only because of the legacy rule, and nothing refused now passed before.\n',
   ]);
 });

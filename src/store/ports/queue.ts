@@ -273,6 +273,10 @@ export interface DecisionScanFilter {
   since?: number;
   /** Decided before this instant (epoch ms). */
   until?: number;
+  /** Only decisions whose verdict under the 2023-11 rule is one of these. */
+  currentVerdicts?: readonly string[];
+  /** Only decisions whose verdict under the legacy rule is one of these. */
+  legacyVerdicts?: readonly string[];
   /** Rows per page read from the store (default 1000): what a scan holds at once. */
   pageSize?: number;
 }

@@ -87,5 +87,7 @@ function scanWhere(filter: DecisionScanFilter): { where: string[]; args: unknown
   if (filter.tenantId !== undefined) add('tenant_id = ?', filter.tenantId);
   if (filter.since !== undefined) add('at >= ?', filter.since);
   if (filter.until !== undefined) add('at < ?', filter.until);
+  if (filter.currentVerdicts !== undefined) add('current_verdict = ANY(?::text[])', [...filter.currentVerdicts]);
+  if (filter.legacyVerdicts !== undefined) add('legacy_verdict = ANY(?::text[])', [...filter.legacyVerdicts]);
   return { where, args };
 }

@@ -82,5 +82,11 @@ function scanWhere(filter: DecisionScanFilter): { where: string[]; args: Record<
     where.push('at < @until');
     args.until = filter.until;
   }
+  for (const [key, column] of [['currentVerdicts', 'current_verdict'], ['legacyVerdicts', 'legacy_verdict']] as const) {
+    const values = filter[key];
+    if (values === undefined) continue;
+    where.push(`${column} IN (SELECT value FROM json_each(@${key}))`);
+    args[key] = JSON.stringify(values);
+  }
   return { where, args };
 }
