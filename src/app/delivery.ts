@@ -22,7 +22,7 @@ import type { DirectorySnapshot } from '../policy/index.js';
 import { DsnGenerator } from '../queue/dsn-generator.js';
 import { RetryPolicies, retryPolicy, type RetryPolicy } from '../queue/retry-schedule.js';
 import { Scheduler, type PassSummary } from '../queue/scheduler.js';
-import type { BodyStore, DeliveryQueue, SrsMintedStore } from '../store/ports.js';
+import type { BodyStore, DeliveryQueue, DestinationBudget, SrsMintedStore } from '../store/ports.js';
 import { TenantSettingsSnapshot } from '../store/tenant-settings-snapshot.js';
 import type { DeliveryMetrics } from '../core/metrics-recorder.js';
 
@@ -68,6 +68,11 @@ export interface DeliveryDeps {
   random?: RandomSource;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   throttle?: Partial<ThrottleLimits>;
+  /**
+   * Where the destinations' concurrency and per-minute rate are held for every node on the store
+   * (the store's DestinationBudget). Without it they are this process's own, in its throttle.
+   */
+  destinationBudget?: DestinationBudget;
   tenantPolicies?: ReadonlyMap<string, Partial<RetryPolicy>>;
   pollIntervalMs?: number;
   /** Recipients claimed per pass (500). */
@@ -129,9 +134,13 @@ export class DeliveryService {
     this.srs = new Srs({ secrets: [srsSecret], rewriteDomain: deps.srsDomain ?? deps.hostname }, clock);
     const log = deps.log;
     const throttleLimits = { ...defaultThrottleLimits, ...deps.throttle };
+    const budget = deps.destinationBudget;
     this.scheduler = new Scheduler<NextHopPlan>({
       // A busy destination gets as many parallel connections as its concurrency limit allows.
       connectionsPerDestination: throttleLimits.perDestinationConcurrency,
+      ...(budget
+        ? { destinations: { budget, concurrency: throttleLimits.perDestinationConcurrency, perMinute: throttleLimits.perDestinationPerMinute } }
+        : {}),
       ...(deps.batchSize !== undefined ? { batchSize: deps.batchSize } : {}),
       queue: this.store,
       clock,
@@ -156,7 +165,8 @@ export class DeliveryService {
             ...(deps.setupTimeoutMs !== undefined ? { setupTimeoutMs: deps.setupTimeoutMs } : {}),
             ...(deps.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: deps.transactionTimeoutMs } : {}),
           },
-          throttle: new Throttle(throttleLimits, clock),
+          // With the shared budget, a destination's rate is counted there, once for all nodes.
+          throttle: new Throttle(budget ? { ...throttleLimits, perDestinationPerMinute: 0 } : throttleLimits, clock),
         },
         {
           bodies: deps.bodies,
@@ -189,6 +199,7 @@ export class DeliveryService {
     if (!this.stopped) return;
     this.stopped = false;
     const released = await this.store.releaseLeases(this.deps.nodeId, this.clock.now().getTime());
+    await this.deps.destinationBudget?.releaseSlots(this.deps.nodeId);
     if (released > 0) this.deps.log?.('info', `delivery: ${released} recipients node ${this.deps.nodeId} left in flight are due again`);
     await this.pruneSrsRecords();
     this.schedule(0);

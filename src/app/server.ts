@@ -227,6 +227,7 @@ function deliveryService(
     hostname: config.hostname,
     delivery: config.delivery,
     throttle: config.delivery.limits,
+    destinationBudget: stores.destinationBudget,
     senderDomainAccepted: acceptedDomainCheck(snapshots),
     srsMinted: stores.srsMinted,
     ...(config.delivery.srsDomain ? { srsDomain: config.delivery.srsDomain } : {}),

@@ -25,6 +25,8 @@ import { DsnGenerator } from './dsn-generator.js';
 import { newQueueId } from './queue-id.js';
 import { RetryPolicies, retryPolicy } from './retry-schedule.js';
 import { Scheduler } from './scheduler.js';
+import type { DestinationLimits } from './destination-shares.js';
+import { SqliteDestinationBudget } from '../store/sqlite/destination-budget.js';
 
 const T0 = Date.UTC(2026, 2, 2, 8, 0, 0);
 const MINUTE = 60_000;
@@ -87,7 +89,7 @@ afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(courier: RecordingCourier, log: string[] = [], leaseMs?: number) {
+function setup(courier: RecordingCourier, log: string[] = [], leaseMs?: number, destinations?: (db: SqliteDatabase) => DestinationLimits) {
   dir = mkdtempSync(join(tmpdir(), 'relaygate-scheduler-'));
   db = openSqlite(join(dir, 'relaygate.db'));
   const clock = new ManualClock(new Date(T0));
@@ -97,6 +99,7 @@ function setup(courier: RecordingCourier, log: string[] = [], leaseMs?: number) 
   const scheduler = new Scheduler({
     queue, clock, owner: 'test-node', resolver, courier, policies, bodies,
     ...(leaseMs !== undefined ? { leaseMs } : {}),
+    ...(destinations ? { destinations: destinations(db) } : {}),
     dsn: new DsnGenerator({ queue, bodies, clock, hostname: 'relay.test', policies }),
     log: (level, message) => log.push(`${level}: ${message}`),
   });
@@ -298,4 +301,63 @@ test('scheduler: a node that stopped renewing loses its leases once they run out
   s.clock.advance(300);
   assert.equal((await s.scheduler.runOnce()).delivered, 1);
   assert.deepEqual(courier.recipients(), ['a@one.test']);
+});
+
+test('scheduler: an outcome whose lease passed to another node meanwhile is refused, counted and logged, and the other node\'s stands', async () => {
+  // This node's attempt fails for good: applied, it would owe the sender a failure DSN.
+  const courier = new HeldCourier();
+  courier.script = () => failed('550 5.1.1 no such user');
+  const log: string[] = [];
+  const s = setup(courier, log, 300);
+  await s.enqueue('alice@contoso.test', ['slow@one.test']);
+  const pass = s.scheduler.runOnce();
+  let taken;
+  try {
+    await waitFor(() => courier.entered, { message: 'the courier was handed the job' });
+    // This node stalls past its lease (no renewal gets in between); another claims and delivers.
+    s.clock.advance(301);
+    [taken] = await s.queue.claimDue('other-node', s.clock.now().getTime(), 300, 10);
+    const r = taken!.recipients[0]!;
+    assert.equal(await s.queue.record('other-node', [{ id: r.id, generation: r.generation, state: 'delivered', reply: '250 2.0.0 other', remoteMta: 'mx.test', attempted: true }], s.clock.now().getTime()), 1);
+  } finally {
+    courier.letGo();
+  }
+  const summary = await pass;
+  assert.deepEqual([summary.failed, summary.refused, summary.dsns, s.scheduler.refusedOutcomes], [1, 1, 0, 1]);
+  assert.deepEqual(s.messages(), [], "the other node's delivery stands: the message is complete, and no DSN was made");
+  assert.deepEqual(log.filter((l) => l.includes('not recorded')), [`warn: 1 outcomes not recorded: their lease had passed to another scheduler (recipients ${taken!.recipients[0]!.id} of this write)`]);
+});
+
+test('scheduler: while other nodes hold all of a destination\'s slots its recipients wait, throttled; once given back they go, and this node gives its own back', async () => {
+  const courier = new RecordingCourier();
+  let budget!: SqliteDestinationBudget;
+  const s = setup(courier, [], undefined, (db) => ({ budget: (budget = new SqliteDestinationBudget(db)), concurrency: 2, perMinute: 0 }));
+  await s.enqueue('alice@contoso.test', ['a@one.test', 'b@two.test']);
+  await budget.acquireSlots('other-node', 'one.test', 2, 2, T0, T0 + MINUTE);
+  const first = await s.scheduler.runOnce();
+  assert.deepEqual([first.delivered, first.throttled], [1, 1]);
+  assert.deepEqual(courier.recipients(), ['b@two.test']);
+  assert.deepEqual(s.rows()[0], {
+    address: 'a@one.test', state: 'queued', attempts: 0, next_attempt_at: T0 + 1_000, last_reply: 'throttled: limit of 2 concurrent connections to one.test reached', dsn_status: null,
+  });
+  await budget.releaseSlots('other-node');
+  s.clock.advance(1_000);
+  assert.equal((await s.scheduler.runOnce()).delivered, 1);
+  assert.deepEqual(courier.recipients(), ['b@two.test', 'a@one.test']);
+  assert.equal(await budget.acquireSlots('next-node', 'one.test', 2, 2, s.clock.now().getTime(), T0 + MINUTE), 2, 'the scheduler gave its slots back');
+});
+
+test('scheduler: when the destination budget cannot be read, the destination\'s recipients wait without an attempt, and it is logged', async () => {
+  const courier = new RecordingCourier();
+  const log: string[] = [];
+  const failing = {
+    acquireSlots: async () => { throw new Error('database unreachable'); },
+    renewSlots: async () => 0, releaseSlots: async () => undefined, countMessages: async () => 0,
+  };
+  const s = setup(courier, log, undefined, () => ({ budget: failing, concurrency: 2, perMinute: 0 }));
+  await s.enqueue('alice@contoso.test', ['a@one.test']);
+  assert.equal((await s.scheduler.runOnce()).throttled, 1);
+  assert.deepEqual(courier.deliveries, []);
+  assert.deepEqual(s.rows().map((r) => [r.state, r.attempts, r.next_attempt_at, r.last_reply]), [['queued', 0, T0 + 1_000, 'throttled: budget of one.test not available']]);
+  assert.deepEqual(log, ['warn: connection slots to one.test not taken: database unreachable']);
 });

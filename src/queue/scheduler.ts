@@ -11,6 +11,7 @@ import type { Courier, NextHop, NextHopResolver } from '../core/courier.js';
 import { formatFailure, type DeliveryFailure, type Job, type RecipientResult } from '../core/envelope.js';
 import { formatReply } from '../core/reply.js';
 import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
+import { DestinationShares, type DestinationLimits } from './destination-shares.js';
 import { expiryFailure, nextAttempt, type RetryPolicies } from './retry-schedule.js';
 import type { BodyStore, ClaimedRecipient, ClaimedWork, DeliveryQueue, LeaseToken, RecipientOutcome } from '../store/ports.js';
 import type { DeliveryClass, DeliveryMetrics } from '../core/metrics-recorder.js';
@@ -33,6 +34,12 @@ export interface SchedulerDeps<H extends NextHop = NextHop> {
   concurrency?: number;
   /** A big group is split over up to this many parallel connections (the throttle still caps them). */
   connectionsPerDestination?: number;
+  /**
+   * Each destination's concurrency and rate for all nodes on the store together: the pass takes
+   * this node's share before it connects (destination-shares.ts). Without it, only this process's
+   * own throttle limits a destination.
+   */
+  destinations?: DestinationLimits;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Told every attempt's outcome and every outcome a lost lease kept from being recorded. */
   metrics?: DeliveryMetrics;
@@ -47,7 +54,7 @@ export interface PassSummary {
   throttled: number;
   dsns: number;
   removed: number;
-  /** Outcomes refused because their lease had passed to another claim (never applied). */
+  /** Outcomes refused because their lease had passed to another claim: never applied (the counts above include them). */
   refused: number;
   /** The pass claimed a full batch: more may be due now, so the next pass should not wait. */
   more: boolean;
@@ -78,8 +85,11 @@ export class Scheduler<H extends NextHop = NextHop> {
   private readonly held = new Map<number, number>();
   /** Outcomes refused since start because their lease had passed to another claim. */
   refusedOutcomes = 0;
+  private readonly shares: DestinationShares;
 
-  constructor(private readonly deps: SchedulerDeps<H>) {}
+  constructor(private readonly deps: SchedulerDeps<H>) {
+    this.shares = new DestinationShares(deps.destinations, deps.owner, deps.clock, deps.log);
+  }
 
   /** One pass; concurrent calls share the pass in progress. */
   runOnce(): Promise<PassSummary> {
@@ -113,7 +123,10 @@ export class Scheduler<H extends NextHop = NextHop> {
     let renewing: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
       renewing = renewing.then(() =>
-        d.queue.renewLeases(d.owner, this.heldLeases(), d.clock.now().getTime(), leaseMs).then(
+        Promise.all([
+          d.queue.renewLeases(d.owner, this.heldLeases(), d.clock.now().getTime(), leaseMs),
+          this.shares.renew(d.clock.now().getTime(), leaseMs),
+        ]).then(
           () => undefined,
           (err: unknown) => d.log?.('warn', `leases not renewed: ${err instanceof Error ? err.message : String(err)}`),
         ),
@@ -215,14 +228,30 @@ export class Scheduler<H extends NextHop = NextHop> {
     const claimed = new Map(works.flatMap((w) => w.recipients.map((r) => [r.id, r] as const)));
     const limit = Math.max(1, this.deps.concurrency ?? 20);
     const perDestination = Math.max(1, this.deps.connectionsPerDestination ?? 2);
+    // A connection carries several messages before another is opened (reuse saves handshakes);
+    // how many a group gets at once is this node's share of its destination.
+    const shares = await this.shares.take(
+      groups.map((g) => ({ destination: g.hop.destination, connections: Math.min(perDestination, Math.ceil(g.jobs.size / MESSAGES_PER_CONNECTION)), jobs: [...g.jobs.values()] })),
+      this.deps.leaseMs ?? DEFAULT_LEASE_MS,
+    );
+    await this.record(
+      shares.flatMap(({ refused }) =>
+        (refused?.jobs ?? []).flatMap((job) => job.recipients.map((r) => this.outcome(byMessage.get(job.message.id)!, claimed.get(r.id)!, { kind: 'throttled', retryAt: refused!.retryAt, text: refused!.text })))),
+      summary,
+    );
     // Each task is one connection's share of a group: big groups are split, round robin.
     const tasks: Array<{ hop: H; jobs: Job[] }> = [];
-    for (const g of groups) {
-      const jobs = [...g.jobs.values()];
-      // A connection carries several messages before another is opened (reuse saves handshakes).
-      const parts = Math.min(perDestination, Math.ceil(jobs.length / MESSAGES_PER_CONNECTION));
-      for (let p = 0; p < parts; p++) tasks.push({ hop: g.hop, jobs: jobs.filter((_, i) => i % parts === p) });
-    }
+    shares.forEach(({ connections: parts, jobs }, g) => {
+      for (let p = 0; p < parts; p++) tasks.push({ hop: groups[g]!.hop, jobs: jobs.filter((_, i) => i % parts === p) });
+    });
+    // A destination's slots go back when its last connection is done.
+    const open = new Map<string, number>();
+    for (const t of tasks) open.set(t.hop.destination, (open.get(t.hop.destination) ?? 0) + 1);
+    const done = async (destination: string): Promise<void> => {
+      const left = (open.get(destination) ?? 1) - 1;
+      open.set(destination, left);
+      if (left === 0) await this.shares.release(destination);
+    };
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < tasks.length) {
@@ -242,9 +271,14 @@ export class Scheduler<H extends NextHop = NextHop> {
         const results = await this.deps.courier.deliver(task.hop, task.jobs, (job, sofar) => this.record(outcomesOf(job, sofar, false), summary));
         // What no transaction settled: throttled, deferred to the next host, or never tried.
         await this.record(task.jobs.flatMap((job) => outcomesOf(job, results, true)), summary);
+        await done(task.hop.destination);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    } finally {
+      await this.shares.releaseAll();
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { domainPartOf } from '../../src/core/address.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/database.js';
+import { SqliteDestinationBudget } from '../../src/store/sqlite/destination-budget.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/queue-store.js';
 import { SqliteSrsMintedStore } from '../../src/store/sqlite/srs-minted-store.js';
 import { SqliteQueueAdminStore } from '../../src/store/sqlite/queue-admin-store.js';
@@ -125,6 +126,7 @@ export class DeliveryHarness {
       },
       senderDomainAccepted: async (tenantId, domain) => [...this.tenantIds].some(([name, id]) => id === tenantId && this.accepted.has(`${name}/${domain}`)),
       srsMinted: new SqliteSrsMintedStore(this.db),
+      destinationBudget: new SqliteDestinationBudget(this.db),
       clock: this.clock,
       random: () => 0.99,
       mxPort: this.port,

@@ -84,6 +84,9 @@ export class SmtpReceiver {
   /** The same command lines per session id, in order. */
   readonly sessionCommands = new Map<string, string[]>();
   connections = 0;
+  /** Connections open now, and the most that were ever open at once (from connect to close). */
+  openConnections = 0;
+  peakConnections = 0;
   private server: SMTPServer | null = null;
   private stalled: Array<() => void> = [];
   port = 0;
@@ -112,8 +115,12 @@ export class SmtpReceiver {
       size: 50 * 1024 * 1024,
       onConnect: (session, cb) => {
         this.connections++;
+        this.peakConnections = Math.max(this.peakConnections, ++this.openConnections);
         this.recordCommandLines(session);
         cb();
+      },
+      onClose: () => {
+        this.openConnections--;
       },
       onAuth: (auth, _session, cb) => {
         if (b.auth && auth.username === b.auth.user && auth.password === b.auth.pass) cb(null, { user: auth.username });
