@@ -1,16 +1,19 @@
 /**
  * `relaygate report impact` in-process against the SQLite file a real SMTP session wrote: a legacy
  * rule set tenant's scanner passes only because its header From is accepted (listed with the
- * engine's remedies), a 2023-11 tenant's application is refused what it passed before, and traffic
- * the rule change does not touch stays out of the report.
+ * engine's remedies), so do its mail server's bounces over a client certificate whose name is not an
+ * accepted domain (listed by that name), a 2023-11 tenant's application is refused what it passed
+ * before, and traffic the rule change does not touch stays out of the report.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliSandbox, type CliSandbox } from '../../src/cli/testing.js';
+import { runCli } from '../../src/cli/run.js';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { startHarness, type Harness } from '../support/relay-harness.js';
+import { createTestPki, type KeyPair, type TestPki } from '../support/certificates.js';
 
 const LEGACYCO = '01JH0000000000000000000011';
 const CONTOSO = '01JH0000000000000000000012';
@@ -23,6 +26,7 @@ tenants:
       - { domain: legacyco.example }
     inboundConnectors:
       - { name: scanner, type: OnPremises, senderIPAddresses: [127.0.0.2/32] }
+      - { name: mailserver, type: OnPremises, tlsSenderCertificateName: mail.legacyco.example }
   - name: contoso
     id: ${CONTOSO}
     acceptedDomains:
@@ -33,8 +37,11 @@ tenants:
 
 let h: Harness;
 let s: CliSandbox;
+let pki: TestPki;
 before(async () => {
-  h = await startHarness({ directory: directoryYaml });
+  pki = createTestPki();
+  const mailserver = pki.client('mailserver', { cn: 'mail.legacyco.example', dnsNames: ['mail.legacyco.example'] });
+  h = await startHarness({ directory: directoryYaml, pki });
   s = cliSandbox();
   // The CLI reads the relay's own SQLite file; the directory goes into it with the ids the relay decided with.
   writeFileSync(s.config, `hostname: test.example\ndataDir: ${JSON.stringify(h.dataDir)}\nstore: sqlite\nlisteners:\n  - { name: smtp, address: "127.0.0.1:0", tls: none }\n`);
@@ -42,11 +49,16 @@ before(async () => {
   const applied = await s.run('apply', '-f', join(s.dir, 'tenants.yaml'));
   assert.equal(applied.code, 0, applied.stderr);
 
-  const send = async (ip: string, mailFrom: string, rcpt: string, headerFrom: string | null): Promise<string[]> => {
+  const send = async (ip: string, mailFrom: string, rcpt: string, headerFrom: string | null, cert?: KeyPair): Promise<string[]> => {
     const c = await RawSmtpClient.connect({ host: '127.0.0.1', port: h.port('smtp'), localAddress: ip });
     try {
       assert.match(await c.read(), /^220 /);
       assert.match(await c.command('EHLO app.example'), /^250/);
+      if (cert) {
+        assert.equal(await c.command('STARTTLS'), '220 2.0.0 Ready to start TLS');
+        await c.upgrade({ key: cert.key, cert: cert.cert });
+        assert.match(await c.command('EHLO mail.legacyco.example'), /^250/);
+      }
       const replies = [await c.command(`MAIL FROM:<${mailFrom}>`), await c.command(`RCPT TO:<${rcpt}>`)];
       if (headerFrom !== null && replies[1]!.startsWith('250')) {
         await c.command('DATA');
@@ -64,6 +76,9 @@ before(async () => {
   for (let i = 0; i < 2; i++) assert.match((await send('127.0.0.2', 'scanner@vendor.example', 'x@elsewhere.example', 'scanner@legacyco.example'))[2]!, queued);
   // The same scanner with a foreign From: refused under both rule sets (at end of DATA): not the rule change.
   assert.equal((await send('127.0.0.2', 'scanner@vendor.example', 'x@elsewhere.example', 'scanner@vendor.example'))[2], '550 5.7.64 TenantAttribution; Relay Access Denied');
+  // legacyco's mail server, by its certificate from an address no connector has: a bounce (null P1) whose certificate name
+  // is not an accepted domain (1a fails) relays only because the From: is legacyco's.
+  assert.match((await send('127.0.0.4', '', 'z@elsewhere.example', 'postmaster@legacyco.example', mailserver))[2]!, queued);
   // contoso (2023-11): a foreign P1 is refused at RCPT; before 2023-11-01 it depended on the From:.
   assert.equal((await send('127.0.0.1', 'app@vendor.example', 'y@elsewhere.example', null))[1], '550 5.7.64 TenantAttribution; Relay Access Denied');
   // contoso's own P1 relays under both: not listed.
@@ -73,6 +88,7 @@ before(async () => {
 after(async () => {
   s?.cleanup();
   await h?.stop();
+  pki?.cleanup();
 });
 
 test('the table lists the source that passes only by the header From, with its remedy, and the newly refused one', async () => {
@@ -80,16 +96,18 @@ test('the table lists the source that passes only by the header From, with its r
   assert.equal(r.code, 1, 'something is touched by the rule change: a negative answer');
   assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
   const lines = r.stdout.split('\n');
-  assert.match(lines[0]!, /^Impact of the 2023-11 relay rule, all tenants, \S+Z to \S+Z: 5 decisions recorded\.$/);
-  assert.equal(lines[1], 'Passing only because of the legacy rule (the header From is accepted): 2. Refused now that passed before (or would have, with an accepted From:): 1.');
+  assert.match(lines[0]!, /^Impact of the 2023-11 relay rule, all tenants, \S+Z to \S+Z: 6 decisions recorded\.$/);
+  assert.equal(lines[1], 'Passing only because of the legacy rule (the header From is accepted): 3. Refused now that passed before (or would have, with an accepted From:): 1.');
   const rows = lines.filter((l) => /^\d+ {2}/.test(l)).map((l) => l.split(/ {2,}/));
   assert.deepEqual(rows.map((c) => c.slice(0, 10)), [
     ['1', 'passes only by From: (legacy rule)', '127.0.0.2', 'legacyco', 'scanner', 'vendor.example', 'legacyco.example', 'REFUSED', 'relay', '2'],
     ['2', 'refused now, passed before', '127.0.0.1', 'contoso', 'apps', 'vendor.example', '?', 'REFUSED', 'if From: accepted', '1'],
+    ['3', 'passes only by From: (legacy rule)', 'mail.legacyco.example (127.0.0.4)', 'legacyco', 'mailserver', '<>', 'legacyco.example', 'REFUSED', 'relay', '1'],
   ]);
-  assert.deepEqual(rows.map((c) => c[12]), ['1, 3', '1, 3']);
+  assert.deepEqual(rows.map((c) => c[12]), ['1, 3', '1, 3', '1, 2, 3']);
   const remedies = r.stdout.slice(r.stdout.indexOf('Remedies'));
   assert.match(remedies, /#1 127\.0\.0\.2, P1 vendor\.example, P2 legacyco\.example:\n {5}1\. Use a certificate-based OnPremises connector of legacyco whose TlsSenderCertificateName is an accepted domain/);
+  assert.match(remedies, /#3 mail\.legacyco\.example \(127\.0\.0\.4\), P1 <>, P2 legacyco\.example:\n(.*\n){1}\s+2\. Add the certificate host name mail\.legacyco\.example as an accepted domain of legacyco\.\n/);
   assert.match(remedies, /3\. Make the application send with an envelope sender \(MAIL FROM\) in an accepted domain of legacyco, or add vendor\.example as an accepted domain of legacyco if it is yours\./);
 });
 
@@ -98,7 +116,11 @@ test('--tenant narrows to one tenant; --json is one document with the groups and
   assert.equal(r.code, 1, r.stderr);
   const doc = JSON.parse(r.stdout) as { query: { tenant: unknown }; groups: Array<Record<string, unknown>>; totals: Record<string, number> };
   assert.deepEqual(doc.query.tenant, { id: LEGACYCO, name: 'legacyco' });
-  assert.deepEqual(doc.totals, { decisions: 3, legacyOnly: 2, newlyRefused: 0, groups: 1, ungrouped: 0 });
+  assert.deepEqual(doc.totals, { decisions: 4, legacyOnly: 3, newlyRefused: 0, groups: 2, ungrouped: 0 });
+  assert.deepEqual(doc.groups.map((x) => [x.source, x.sourceKind, x.certificateName, x.sourceIps]), [
+    ['127.0.0.2', 'ip', null, ['127.0.0.2']],
+    ['mail.legacyco.example', 'certificate', 'mail.legacyco.example', ['127.0.0.4']],
+  ]);
   const [g] = doc.groups;
   assert.deepEqual(
     { ...g, firstSeen: typeof g!.firstSeen, lastSeen: typeof g!.lastSeen, remedies: (g!.remedies as Array<{ rank: number }>).map((x) => x.rank) },
@@ -138,4 +160,15 @@ test('bad input changes nothing and says what is wrong: exit 2 for --since and -
   assert.deepEqual([both.code, both.stderr], [2, 'relaygate: give either --json or --csv, not both\n']);
   const unknown = await s.run('report', 'impact', '--tenant', 'nobody');
   assert.deepEqual([unknown.code, unknown.stdout, unknown.stderr], [1, '', 'relaygate: tenant nobody does not exist\n']);
+});
+
+test('on a terminal a progress bar runs on stderr, erased before the report; the report is the same', async () => {
+  const plain = await s.run('report', 'impact', '--json');
+  const stdout = { text: '', write(t: string) { this.text += t; return true; } };
+  const stderr = { text: '', isTTY: true, columns: 80, write(t: string) { this.text += t; return true; } };
+  const code = await runCli(['report', 'impact', '--json', '--config', s.config], { stdout, stderr, env: s.env, cwd: s.dir });
+  assert.equal(code, 1);
+  assert.equal(stderr.text, `\r[${'#'.repeat(40)}] 100%  4 decisions\r\x1b[2K`);
+  const untimed = (text: string): string => text.replace(/"(since|until)":"[^"]+"/g, '"$1":"-"');
+  assert.equal(untimed(stdout.text), untimed(plain.stdout));
 });
