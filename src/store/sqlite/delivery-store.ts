@@ -2,13 +2,16 @@
  * The delivery side of the queue on SQLite (rules: src/queue/states.ts). Claims lease recipients
  * in one IMMEDIATE transaction, so two schedulers on the same file never claim the same recipient;
  * each claim gives the lease a new generation, and outcomes apply only while the caller still holds
- * the lease under that generation (the fencing token it got with the claim).
+ * the lease under that generation (the fencing token it got with the claim). Outcomes recorded in
+ * the same turn of the event loop, by all delivery connections and acceptance, share one commit
+ * (tick-batcher.ts).
  */
 import type {
   ClaimedWork, DeliveryQueue, GeneratedMessage, LeaseToken, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
 } from '../ports.js';
 import { assertTransition } from '../../queue/states.js';
 import { statement, type SqliteDatabase } from './database.js';
+import { tickBatcher } from './tick-batcher.js';
 import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, TENANT_ID_IF_KNOWN, toClaimed, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
@@ -56,8 +59,17 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.withMessages(claim.immediate(), toClaimed);
   }
 
+  /** Outcomes of concurrent transactions share one commit (tick-batcher.ts). */
   async record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number> {
-    const update = this.db.prepare(
+    for (const o of outcomes) assertTransition('inflight', o.state);
+    if (outcomes.length === 0) return 0;
+    return tickBatcher(this.db).run(() => this.applyOutcomes(owner, outcomes, now));
+  }
+
+  /** Within the batch's transaction. */
+  private applyOutcomes(owner: string, outcomes: readonly RecipientOutcome[], now: number): number {
+    const update = statement(
+      this.db,
       `UPDATE recipients SET state = @state, last_reply = COALESCE(@reply, last_reply),
          last_remote_mta = CASE WHEN @reply IS NULL THEN last_remote_mta ELSE @remote END,
          attempts = attempts + @attempted, last_attempt_at = CASE WHEN @attempted = 1 THEN @now ELSE last_attempt_at END,
@@ -65,18 +77,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
          lease_owner = NULL, lease_until = NULL, updated_at = @now
        WHERE id = @id AND state = 'inflight' AND lease_owner = @owner AND lease_generation = @generation`,
     );
-    const apply = this.db.transaction(() => {
-      let applied = 0;
-      for (const o of outcomes) {
-        assertTransition('inflight', o.state);
-        applied += update.run({
-          id: o.id, generation: o.generation, owner, now, state: o.state, reply: o.reply, attempted: o.attempted ? 1 : 0,
-          next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null, remote: o.remoteMta ?? null,
-        }).changes;
-      }
-      return applied;
-    });
-    return apply.immediate();
+    let applied = 0;
+    for (const o of outcomes) {
+      applied += update.run({
+        id: o.id, generation: o.generation, owner, now, state: o.state, reply: o.reply, attempted: o.attempted ? 1 : 0,
+        next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null, remote: o.remoteMta ?? null,
+      }).changes;
+    }
+    return applied;
   }
 
   async renewLeases(owner: string, leases: readonly LeaseToken[], now: number, leaseMs: number): Promise<number> {

@@ -1,13 +1,15 @@
 import type { AcceptBatch, AcceptedMessage, QueueStore } from '../ports.js';
 import { sqliteFailure, statement, type SqliteDatabase } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
+import { tickBatcher } from './tick-batcher.js';
 import { SqliteDeliveryQueue } from './delivery-store.js';
 import { TENANT_ID_IF_KNOWN } from './delivery-rows.js';
 
 /**
  * The queue on SQLite: the accept side here (one transaction per group-commit round, so many
- * sessions' messages share the WAL fsync; `synchronous = FULL` makes the commit durable before
- * `commit()` returns), the delivery side in delivery-store.ts.
+ * sessions' messages share the WAL fsync, and that transaction also carries the delivery outcomes
+ * recorded in the same turn: tick-batcher.ts; `synchronous = FULL` makes the commit durable before
+ * `commit()` resolves), the delivery side in delivery-store.ts.
  */
 export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore {
   private readonly insertMessage;
@@ -41,7 +43,7 @@ export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore 
 
   async commit(batch: AcceptBatch): Promise<void> {
     try {
-      this.commitTx.immediate(batch);
+      await tickBatcher(this.db).run(() => this.commitTx(batch));
     } catch (err) {
       throw sqliteFailure(err);
     }
