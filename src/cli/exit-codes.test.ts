@@ -79,7 +79,7 @@ const INVALID: readonly Row[] = [
   [['srs', 'set', 'demo', '--bogus'], 2, /^error: unknown option '--bogus'\n/],
   [['headers', 'set', 'demo', '--relayed', 'maybe'], 2, /^error: option '--relayed <choice>' argument 'maybe' is invalid\. Allowed choices are keep, strip\.\n$/],
   [['token', 'create', '--admin', '--scope', 'root'], 2, /^relaygate: --scope: expected read or write, got "root"\n$/],
-  [['report', 'impact', '--since', 'yesterday'], 2, /^relaygate: --since "yesterday" is not a duration \(30d, 12h, 90m, 2w\) or an ISO 8601 date or instant/],
+  [['report', 'impact', '--since', 'yesterday'], 2, /^relaygate: since "yesterday" is not a duration \(30d, 12h, 90m, 2w\) or an ISO 8601 date or instant/],
   [['store', 'copy', '--from', 'mysql', '--to', 'postgres://relay@127.0.0.1:9/relay'], 2, /^relaygate: --from: only "sqlite" can be copied from, got "mysql"\n$/],
 ];
 

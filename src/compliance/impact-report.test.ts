@@ -125,9 +125,9 @@ describe('live impact report over a SQLite decision log', () => {
       }
       assert.fail('accepted');
     };
-    assert.deepEqual(await refused({ since: '3 weeks' }), ['invalid', '--since "3 weeks" is not a duration (30d, 12h, 90m, 2w) or an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)', 'since']);
-    assert.deepEqual(await refused({ until: '30d' }), ['invalid', '--until "30d" is not an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)', 'until']);
-    assert.deepEqual(await refused({ since: '0d' }), ['invalid', '--since 0d is not before --until 2026-12-01T12:00:00.000Z', 'since']);
+    assert.deepEqual(await refused({ since: '3 weeks' }), ['invalid', 'since "3 weeks" is not a duration (30d, 12h, 90m, 2w) or an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)', 'since']);
+    assert.deepEqual(await refused({ until: '30d' }), ['invalid', 'until "30d" is not an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)', 'until']);
+    assert.deepEqual(await refused({ since: '0d' }), ['invalid', 'the range is empty: since 0d (2026-12-01T12:00:00.000Z) is not before until 2026-12-01T12:00:00.000Z', 'since']);
     assert.deepEqual(await refused({ tenant: 'nobody' }), ['not-found', 'tenant nobody does not exist', 'tenant']);
     const { query } = await service.report({ since: '2w', tenant: '01jh0000000000000000000009' });
     assert.deepEqual(query, { tenant: { id: '01JH0000000000000000000009', name: null }, since: '2026-11-17T12:00:00.000Z', until: '2026-12-01T12:00:00.000Z' });

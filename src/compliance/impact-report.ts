@@ -80,7 +80,7 @@ export class ImpactReportService {
     const until = input.until === undefined ? now : parseInstant(input.until, 'until');
     const since = parseSince(input.since ?? DEFAULT_SINCE, now);
     if (since >= until) {
-      throw new RelaygateError('invalid', `--since ${input.since ?? DEFAULT_SINCE} is not before --until ${new Date(until).toISOString()}`, {
+      throw new RelaygateError('invalid', `the range is empty: since ${input.since ?? DEFAULT_SINCE} (${new Date(since).toISOString()}) is not before until ${new Date(until).toISOString()}`, {
         details: { field: 'since', since: input.since ?? DEFAULT_SINCE },
       });
     }
@@ -169,7 +169,7 @@ function parseInstant(text: string, field: 'since' | 'until'): number {
   if (Number.isNaN(at)) {
     throw new RelaygateError(
       'invalid',
-      `--${field} ${JSON.stringify(text)} is not ${field === 'since' ? 'a duration (30d, 12h, 90m, 2w) or ' : ''}an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)`,
+      `${field} ${JSON.stringify(text)} is not ${field === 'since' ? 'a duration (30d, 12h, 90m, 2w) or ' : ''}an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)`,
       { details: { field, [field]: text } },
     );
   }

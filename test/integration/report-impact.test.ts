@@ -153,9 +153,9 @@ test('nothing touched in the range: exit 0 and says so', async () => {
 test('bad input changes nothing and says what is wrong: exit 2 for --since and --json with --csv, 1 for an unknown tenant', async () => {
   const since = await s.run('report', 'impact', '--since', 'yesterday');
   assert.deepEqual([since.code, since.stdout], [2, '']);
-  assert.equal(since.stderr, 'relaygate: --since "yesterday" is not a duration (30d, 12h, 90m, 2w) or an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)\n');
+  assert.equal(since.stderr, 'relaygate: since "yesterday" is not a duration (30d, 12h, 90m, 2w) or an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)\n');
   const order = await s.run('report', 'impact', '--since', '2026-01-01', '--until', '2025-01-01');
-  assert.deepEqual([order.code, order.stderr], [2, 'relaygate: --since 2026-01-01 is not before --until 2025-01-01T00:00:00.000Z\n']);
+  assert.deepEqual([order.code, order.stderr], [2, 'relaygate: the range is empty: since 2026-01-01 (2026-01-01T00:00:00.000Z) is not before until 2025-01-01T00:00:00.000Z\n']);
   const both = await s.run('report', 'impact', '--json', '--csv');
   assert.deepEqual([both.code, both.stderr], [2, 'relaygate: give either --json or --csv, not both\n']);
   const unknown = await s.run('report', 'impact', '--tenant', 'nobody');
