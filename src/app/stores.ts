@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { AuditLog, BodyStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore, TokenStore } from '../store/ports.js';
+import type { AuditLog, BodyStore, ConnectorHealthStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore, TokenStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
@@ -20,6 +20,7 @@ import { SqliteDestinationBudget } from '../store/sqlite/destination-budget.js';
 import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
 import { SqliteAuditLog, SqliteTokenStore } from '../store/sqlite/access-stores.js';
+import { SqliteConnectorHealthStore } from '../store/sqlite/connector-health-store.js';
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
 import { PgBodyStore } from '../store/postgres/body-store.js';
 import { PgDecisionStore } from '../store/postgres/decision-store.js';
@@ -34,6 +35,7 @@ import { PgServerSecrets } from '../store/postgres/server-secrets.js';
 import { PgSrsMintedStore } from '../store/postgres/srs-minted-store.js';
 import { PgTenantSettingsStore } from '../store/postgres/tenant-settings-store.js';
 import { PgAuditLog, PgTokenStore } from '../store/postgres/access-stores.js';
+import { PgConnectorHealthStore } from '../store/postgres/connector-health-store.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import { newTenantId } from './ids.js';
 
@@ -63,6 +65,8 @@ export interface Stores {
   /** The admin API's tokens (hashes only) and its audit log of writes. */
   tokens: TokenStore;
   audit: AuditLog;
+  /** Per connector: traffic per day, client certificates and source addresses seen (connector health). */
+  connectorHealth: ConnectorHealthStore;
   /** The schema migrations applied to the database, in order. */
   migrations(): Promise<AppliedMigration[]>;
   close(): Promise<void>;
@@ -124,6 +128,7 @@ export function openSqliteStores(config: Pick<RelaygateConfig, 'dataDir'>): Sqli
       secrets: new SqliteServerSecrets(opened),
       tokens: new SqliteTokenStore(opened),
       audit: new SqliteAuditLog(opened),
+      connectorHealth: new SqliteConnectorHealthStore(opened),
       migrations: async () =>
         (opened.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as Array<{
           version: number;
@@ -182,6 +187,7 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     secrets: new PgServerSecrets(db),
     tokens: new PgTokenStore(db),
     audit: new PgAuditLog(db),
+    connectorHealth: new PgConnectorHealthStore(db),
     migrations: () => postgresMigrations(db),
     close: () => (closed ??= db.close()),
   };

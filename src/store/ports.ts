@@ -14,3 +14,4 @@ export * from './ports/server-secrets.js';
 export * from './ports/destination-budget.js';
 export * from './ports/queue-stats.js';
 export * from './ports/access.js';
+export * from './ports/connector-health.js';

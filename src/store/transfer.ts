@@ -23,6 +23,12 @@ export const TRANSFER_TABLES = {
     restrict_domains_to_certificate: 'bool', sender_domains: 'texts', treat_messages_as_internal: 'bool',
     cloud_services_mail_enabled: 'bool', allow_bare_line_endings: 'text', comment: 'text',
   },
+  connector_traffic: { tenant_id: 'text', connector: 'text', day: 'text', accepted: 'int', refused: 'int', last_seen: 'int' },
+  connector_certificates: {
+    tenant_id: 'text', connector: 'text', fingerprint: 'text', subject: 'text', names: 'texts', issuer: 'text', not_before: 'int', not_after: 'int',
+    trusted: 'bool', first_seen: 'int', last_seen: 'int', seen: 'int', null_senders: 'int', foreign_senders: 'int',
+  },
+  connector_sources: { tenant_id: 'text', connector: 'text', ip: 'text', first_seen: 'int', last_seen: 'int', seen: 'int' },
   tenant_settings_state: { revision: 'int' },
   dkim_keys: {
     tenant_id: 'text', domain: 'text', selector: 'text', algorithm: 'text', private_key: 'text', public_key: 'text', active: 'bool', created_at: 'int',

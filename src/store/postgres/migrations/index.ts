@@ -8,6 +8,7 @@ import { relayedHeadersMigration } from './007_relayed_headers.js';
 import { decisionReportColumnsMigration } from './008_decision_report_columns.js';
 import { destinationBudgetMigration } from './009_destination_budget.js';
 import { accessMigration } from './010_access.js';
+import { connectorHealthMigration } from './011_connector_health.js';
 
 /**
  * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
@@ -21,4 +22,4 @@ export interface PostgresMigration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration, decisionReportColumnsMigration, destinationBudgetMigration, accessMigration];
+export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration, decisionReportColumnsMigration, destinationBudgetMigration, accessMigration, connectorHealthMigration];

@@ -11,6 +11,7 @@ import { decisionReportColumnsMigration } from './010_decision_report_columns.js
 import { leaseGenerationsMigration } from './011_lease_generations.js';
 import { destinationBudgetMigration } from './012_destination_budget.js';
 import { accessMigration } from './013_access.js';
+import { connectorHealthMigration } from './014_connector_health.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -43,4 +44,5 @@ export const migrations: Migration[] = [
   leaseGenerationsMigration,
   destinationBudgetMigration,
   accessMigration,
+  connectorHealthMigration,
 ];
