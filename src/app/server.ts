@@ -21,6 +21,9 @@ import { RecipientQuota } from '../smtp/recipient-quota.js';
 import { TenantSettingsCache } from '../store/tenant-settings-snapshot.js';
 import type { MetricsRecorder } from '../core/metrics-recorder.js';
 import { certificateNotAfter, serveMetrics, type ServedMetrics } from './metrics.js';
+import type { TrafficObserver } from '../smtp/traffic-observer.js';
+import { ConnectorHealthRecorder } from '../health/recorder.js';
+import { ConnectorHealthWatch } from '../health/watch.js';
 
 import type { LogFn } from '../observability/logger.js';
 export type { LogFn };
@@ -72,6 +75,8 @@ export interface RelayParts {
   delivery?: Pick<RelayServerDeps, 'srsReturns'> & { onAccepted(): void };
   /** Connections, transactions, decisions and accept latency for the metrics. */
   metrics?: MetricsRecorder;
+  /** Told what became of each refused command and each message (connector health). */
+  traffic?: TrafficObserver;
 }
 
 export interface RunningRelay {
@@ -118,6 +123,7 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
     ...(delivery?.srsReturns ? { srsReturns: delivery.srsReturns } : {}),
     ...(parts.admitRecipient ? { admitRecipient: parts.admitRecipient } : {}),
     ...(parts.metrics ? { metrics: parts.metrics } : {}),
+    ...(parts.traffic ? { traffic: parts.traffic } : {}),
   });
   const listeners = await server.start();
   return {
@@ -127,6 +133,7 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
     async stop() {
       const before = { ...acceptor.stats };
       const sessionsClosed = await server.stop();
+      await sessionsEnded(server);
       await acceptor.drain();
       return {
         sessionsClosed,
@@ -136,6 +143,15 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
       };
     },
   };
+}
+
+/**
+ * The listeners are closed, but a TLS socket's own close (which ends its session: an unfinished
+ * transaction's accepts are recorded then) can come a few turns of the event loop later. Waits for
+ * those, a bounded number of turns.
+ */
+async function sessionsEnded(server: RelayServer): Promise<void> {
+  for (let turn = 0; turn < 100 && server.tracked.sessions > 0; turn++) await new Promise((resolve) => setTimeout(resolve, turn < 10 ? 0 : 10));
 }
 
 /** What `serve` made for the built-in demo settings. */
@@ -169,10 +185,13 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
   await settings.snapshot();
   const quota = new RecipientQuota({ settings, counters: stores.counters, clock: systemClock, ...(log ? { log } : {}) });
   const srsSecret = await stores.secrets.secret('srs', Date.now());
+  const health = new ConnectorHealthRecorder({ store: stores.connectorHealth, ...(log ? { log } : {}) });
+  health.seed(await stores.connectorHealth.read({ since: '9999-12-31' }));
   // First: a metrics port that cannot be bound stops the start before anything else runs.
   const metrics = config.metrics ? await serveMetrics(config.metrics, stores.queueStats) : null;
   const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, settings, srsSecret, log, metrics) : null;
   const relay = await startRelay({
+    traffic: health,
     settings: relaySettings(config, tls),
     directory: stores.directory,
     snapshots,
@@ -189,6 +208,9 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
   const certificate = tls?.cert ?? config.tls.cert;
   metrics?.watch({ openConnections: () => relay.server.openConnections, serverCertificateNotAfter: () => certificateNotAfter(certificate) });
   quota.start();
+  health.start();
+  const watch = new ConnectorHealthWatch({ directory: stores.directory, health: stores.connectorHealth, ...(log ? { log } : {}) });
+  await watch.start();
   // Delivery starts after the relay: startRelay sweeps orphaned spool files first.
   await delivery?.start();
   return {
@@ -199,6 +221,9 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
     metrics,
     async stop() {
       const summary = await relay.stop();
+      // After the sessions closed: what they saw last is written too.
+      await health.stop();
+      watch.stop();
       const deliveryPassAwaited = (await delivery?.stop()) ?? false;
       await quota.stop();
       await metrics?.close();

@@ -56,6 +56,7 @@ export interface RelayServerDeps {
   admitRecipient?: SessionDeps['admitRecipient'];
   /** Connections and transactions as they end (the policy's decisions are told by SessionPolicy). */
   metrics?: SmtpMetrics;
+  traffic?: SessionDeps['traffic'];
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -95,6 +96,7 @@ export class RelayServer {
       ...(deps.srsReturns ? { srsReturns: deps.srsReturns } : {}),
       ...(deps.admitRecipient ? { admitRecipient: deps.admitRecipient } : {}),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.traffic ? { traffic: deps.traffic } : {}),
     });
     const material = loadTlsMaterial(s.tls);
     for (const l of s.listeners) {

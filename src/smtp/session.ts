@@ -19,6 +19,7 @@ import { sessionFailure } from './error-reply.js';
 import { libraryRefusal } from './reply-control.js';
 import { RelaygateError } from '../core/errors.js';
 import type { SmtpMetrics } from '../core/metrics-recorder.js';
+import { observation, type TrafficObserver } from './traffic-observer.js';
 
 export interface SessionLimits {
   maxRecipients: number;
@@ -35,6 +36,8 @@ export interface SessionDeps extends DataDeps {
    * reply the client gets and whose reason only the decision record keeps.
    */
   admitRecipient?: (decision: RecipientDecision) => Promise<{ reply: SmtpReply; reason: string } | null>;
+  /** Told what became of each refused command and each message (connector health). */
+  traffic?: TrafficObserver;
   /** The context the listener registered for a session id. */
   context(sessionId: string): ConnectionContext | undefined;
   onError(err: unknown, ctx: ConnectionContext | undefined): void;
@@ -102,6 +105,7 @@ export class SessionHooks {
     receiveData(this.deps, ctx, tx, session, stream).then(
       (outcome) => {
         this.deps.metrics?.transaction(ctx.listener.name, outcome.kind === 'closed' ? 'abandoned' : transactionOutcome(outcome.reply));
+        this.observe(ctx, tx.at.getTime(), outcome.kind === 'reply' && outcome.reply.code < 400 ? 'accepted' : 'refused', tx.mailFrom, tx.mailDecision, tx.recipients.map((r) => r.decision));
         if (outcome.kind === 'closed') return; // the reply went out already and the connection is closing
         if (outcome.reply.code >= 400) return done(ctx.replies!.refuse(outcome.reply));
         ctx.replies!.expect(outcome.reply);
@@ -109,6 +113,7 @@ export class SessionHooks {
       },
       (err: unknown) => {
         this.deps.metrics?.transaction(ctx.listener.name, 'deferred');
+        this.observe(ctx, tx.at.getTime(), 'refused', tx.mailFrom, tx.mailDecision, tx.recipients.map((r) => r.decision));
         done(ctx.replies!.refuse(sessionFailure(this.deps, err, ctx)));
       },
     );
@@ -135,6 +140,7 @@ export class SessionHooks {
     const decision = await this.deps.policy.evaluate({ connection: connectionFacts(ctx), message: { mailFrom: address.address, recipients: [] }, at });
     if (decision.mailFromReply) {
       this.deps.decisions.mailFrom({ at: at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: address.address }, decision, decision.mailFromReply);
+      this.observe(ctx, at.getTime(), 'refused', decision.mailFrom, decision, []);
       ctx.errors++;
       return decision.mailFromReply;
     }
@@ -194,6 +200,7 @@ export class SessionHooks {
         ? { ...r, verdict: 'rejected', reply: limited.reply, explanation: `Accepted by the policy, refused by a tenant limit: ${limited.reason}` }
         : r;
       this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, decision, recorded, null);
+      this.observe(ctx, tx.at.getTime(), 'refused', tx.mailFrom, decision, [recorded]);
       ctx.errors++;
       return recorded.reply;
     }
@@ -224,11 +231,16 @@ export class SessionHooks {
   /** A transaction that ends without a queued message: its accepts are logged, its counted returns given back. */
   private recordUnfinished(ctx: ConnectionContext, tx: Transaction): void {
     this.deps.metrics?.transaction(ctx.listener.name, tx.recipients.length > 0 ? 'abandoned' : 'refused');
+    if (tx.recipients.length > 0) this.observe(ctx, tx.at.getTime(), 'abandoned', tx.mailFrom, tx.mailDecision, tx.recipients.map((r) => r.decision));
     this.deps.srsReturns?.release(tx.recipients.map((r) => r.srsReturn?.reservation ?? null));
     for (const r of tx.unrecordedAccepts) {
       this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, r.transaction, r.decision, null);
     }
     tx.unrecordedAccepts = [];
+  }
+
+  private observe(...args: Parameters<typeof observation>): void {
+    this.deps.traffic?.observe(observation(...args));
   }
 
   private failed(ctx: ConnectionContext, err: unknown, done: Done): void {

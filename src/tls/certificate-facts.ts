@@ -29,6 +29,11 @@ export interface PresentedCertificate {
   issuer: string;
   /** The chain verified against the server's trusted CAs (which also checks the dates). */
   verified: boolean;
+  /** SHA-256 of the DER certificate, as Node prints it (`AB:CD:...`). */
+  fingerprint?: string;
+  /** The subject's and the issuer's whole distinguished names, one `KEY=value` per line. */
+  subject?: string;
+  issuerName?: string;
 }
 
 /** What the Received header says about a presented client certificate. */
@@ -38,6 +43,9 @@ export function presentedCertificate(cert: X509Certificate, verified: boolean): 
     name: commonName(cert.subject) ?? (firstDns ? firstDns.slice(4).trim() : null),
     issuer: commonName(cert.issuer) ?? cert.issuer.replace(/\n/g, ', '),
     verified,
+    fingerprint: cert.fingerprint256,
+    subject: cert.subject,
+    issuerName: cert.issuer,
   };
 }
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parseDirectoryYaml } from '../../src/directory/index.js';
 import type { Directory } from '../../src/directory/model.js';
 import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import type { BodyStore, DecisionStore, QueueAdminStore, QueueEntry, QueueStore } from '../../src/store/ports.js';
+import type { BodyStore, ConnectorHealthStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueEntry, QueueStore } from '../../src/store/ports.js';
+import { ConnectorHealthRecorder } from '../../src/health/recorder.js';
 import { openSqliteStores } from '../../src/app/stores.js';
 import { startRelay, type RunningRelay } from '../../src/app/server.js';
 import type { ListenerSettings, RelayServerSettings } from '../../src/smtp/relay-server.js';
@@ -25,6 +26,11 @@ export interface HarnessOptions {
   limits?: Partial<RelayServerSettings['limits']>;
   clock?: Clock;
   hostname?: string;
+  /**
+   * Record connector health: the directory is written to the store (tenants get their ids there,
+   * which the history refers to) and the relay reads it from there; `health` is then set.
+   */
+  connectorHealth?: boolean;
 }
 
 export interface Harness {
@@ -47,6 +53,8 @@ export interface Harness {
   errors: string[];
   /** The structured fields logged with each error (code, details, causes), in the order of `errors`. */
   errorFields: Array<Record<string, unknown>>;
+  /** With `connectorHealth`: the recorder the sessions report to, and the stores it writes to and the report reads. */
+  health?: { recorder: ConnectorHealthRecorder; store: ConnectorHealthStore; directory: DirectoryStore };
   stop(): Promise<void>;
 }
 
@@ -85,6 +93,11 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     { name: 'smtp', host: '127.0.0.1', port: 0, tls: opts.pki ? 'starttls' : 'none' },
   ];
   const pki = opts.pki;
+  let health: Harness['health'];
+  if (opts.connectorHealth) {
+    await stores.directory.replace(directory);
+    health = { recorder: new ConnectorHealthRecorder({ store: stores.connectorHealth }), store: stores.connectorHealth, directory: stores.directory };
+  }
   const relay = await startRelay({
     settings: {
       hostname: opts.hostname ?? 'relay.test',
@@ -96,7 +109,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       limits: { ...defaultLimits, ...opts.limits },
     },
     bodies,
-    directory: { load: async () => directory, revision: async () => revision },
+    directory: health ? stores.directory : { load: async () => directory, revision: async () => revision },
+    ...(health ? { traffic: health.recorder } : {}),
     queue,
     ...(opts.clock ? { clock: opts.clock } : {}),
     log: (level, message, fields) => {
@@ -118,6 +132,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     entry: async (id) => (await queueAdmin.select({ ids: [id] }, { limit: 1 }))[0],
     errors,
     errorFields,
+    ...(health ? { health } : {}),
     port(name) {
       const l = relay.listeners.find((x) => x.name === name);
       if (!l) throw new Error(`no listener ${name}`);
@@ -129,6 +144,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     },
     async stop() {
       await relay.stop();
+      await health?.recorder.stop();
       stores.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
