@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { demoTlsPaths } from '../../app/demo-tls.js';
 import { auditTenant, renderAudit } from '../../compliance/audit.js';
+import { ConnectorHealthService } from '../../health/health-service.js';
+import { renderHealthWarnings } from '../health-output.js';
 import { allAccepted, renderCheck, toCheckJson } from '../../compliance/check-report.js';
 import { loadScenarioFile, parseInstant, readDirectoryFile } from '../../compliance/scenario.js';
 import { parseIpAddress } from '../../core/ip-prefix.js';
@@ -117,13 +119,29 @@ function usesDemoTls(config: RelaygateConfig): boolean {
 }
 
 async function runAudit(cli: CliContext, opts: CheckOptions, now: Date): Promise<void> {
-  const directory = await loadDirectory(cli, opts);
+  // From the store, the audit comes with the warnings of what the relay saw on the tenant's connectors.
+  const { directory, health } = opts.directory
+    ? { directory: readDirectoryFile(opts.directory, '--directory'), health: null }
+    : await withStores(cli, opts, async (stores) => {
+        const directory = await stores.directory.load();
+        const found = snapshotTenant(directory, opts.tenant!);
+        return { directory, health: found ? (await new ConnectorHealthService({ directory: stores.directory, health: stores.connectorHealth }).report({ tenant: found })).warnings : null };
+      });
   const snapshot = buildSnapshot(directory);
   const tenant = snapshot.tenant(opts.tenant!);
   if (!tenant) throw new CliError(`no tenant named ${opts.tenant}`, 'not-found');
   const audit = auditTenant(snapshot, tenant, opts.at ? parseInstant(opts.at, now, '--at') : now);
-  cli.stdout.write(opts.json ? JSON.stringify(audit, null, 2) + '\n' : renderAudit(audit));
-  cli.exitCode = audit.toActOn.length > 0 ? 1 : 0;
+  const warnings = health ?? [];
+  cli.stdout.write(
+    opts.json
+      ? JSON.stringify(health === null ? audit : { ...audit, connectorHealth: warnings }, null, 2) + '\n'
+      : renderAudit(audit) + renderHealthWarnings(warnings),
+  );
+  cli.exitCode = audit.toActOn.length > 0 || warnings.length > 0 ? 1 : 0;
+}
+
+function snapshotTenant(directory: Directory, name: string): string | null {
+  return buildSnapshot(directory).tenant(name)?.name ?? null;
 }
 
 async function emlInput(

@@ -9,6 +9,9 @@ import { DirectoryEditService } from '../../compliance/directory-edit-service.js
 import type { ConnectorPatch } from '../../store/ports.js';
 import { addConfigOption, collect, parseBoolean, printJson, withStores, type ConfigOption } from '../options.js';
 import type { CliContext } from '../io.js';
+import { ConnectorHealthService } from '../../health/health-service.js';
+import { renderHealthReport } from '../health-output.js';
+import { parseInstant } from '../../compliance/scenario.js';
 
 interface JsonOption extends ConfigOption {
   json?: boolean;
@@ -65,6 +68,24 @@ export function register(program: Command, cli: CliContext): void {
           rows.map((r) => [r.tenant, r.name, r.type, String(r.enabled), r.senderIPAddresses.join(',') || '-', r.tlsSenderCertificateName ?? '-']),
         ),
       );
+    });
+  });
+
+  addConfigOption(
+    connector
+      .command('health')
+      .description('What each connector saw (traffic per day, client certificates, source addresses) and the warnings')
+      .option('--tenant <name>', 'only this tenant\'s')
+      .option('--at <instant>', 'ISO 8601 instant the warnings are judged at (default: now)')
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: JsonOption & { tenant?: string; at?: string }) => {
+    const now = new Date();
+    const at = parseInstant(opts.at, now, '--at');
+    await withStores(cli, opts, async (stores) => {
+      const report = await new ConnectorHealthService({ directory: stores.directory, health: stores.connectorHealth, clock: { now: () => at } }).report(opts.tenant === undefined ? {} : { tenant: opts.tenant });
+      if (opts.json) printJson(cli, report);
+      else cli.stdout.write(renderHealthReport(report));
+      if (report.warnings.length > 0) cli.exitCode = 1;
     });
   });
 
