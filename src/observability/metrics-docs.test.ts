@@ -73,6 +73,7 @@ test('every metric the alert rules use is in the registry, and the rules cover w
     'RelaygateConnectorCertificateExpiring',
     'RelaygateServerCertificateExpiring',
     'RelaygateLeasesExpired',
+    'RelaygateQueueUnreadable',
   ]);
   for (const name of names) assert.match(docs('metrics.md'), new RegExp('`' + name + '`'), `docs/metrics.md describes ${name}`);
 });

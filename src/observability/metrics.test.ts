@@ -91,3 +91,28 @@ test('the queue gauges come from the queue store at scrape time, read at most on
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a queue that cannot be read does not fail the scrape: the last good reading stays, and the failure is counted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaygate-metrics-queue-down-'));
+  const db = openSqlite(join(dir, 'relaygate.db'));
+  try {
+    let now = T0;
+    const metrics = createMetrics({ tenantLabelLimit: 10, processMetrics: false, queueStats: new SqliteQueueStatsStore(db), queueStatsMaxAgeMs: 1_000, now: () => now });
+    await new SqliteQueueStore(db).commit({ messages: [accepted({ receivedAt: T0 - 60_000 }, ['a@remote.test'])], decisions: [] });
+    let samples = await scrape(metrics);
+    assert.equal(family(samples, 'relaygate_queue_recipients')['state=queued'], 1);
+    assert.deepEqual(family(samples, 'relaygate_queue_stats_failures_total'), { '': 0 });
+    db.close();
+    now = T0 + 2_000;
+    samples = await scrape(metrics);
+    assert.equal(family(samples, 'relaygate_queue_recipients')['state=queued'], 1);
+    assert.deepEqual(family(samples, 'relaygate_queue_oldest_age_seconds'), { '': 62 });
+    assert.deepEqual(family(samples, 'relaygate_queue_stats_failures_total'), { '': 1 });
+    // The failed reading is not kept: the next scrape asks the store again (and fails again).
+    samples = await scrape(metrics);
+    assert.deepEqual(family(samples, 'relaygate_queue_stats_failures_total'), { '': 2 });
+  } finally {
+    if (db.open) db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -148,18 +148,37 @@ export function createMetrics(options: MetricsOptions): Metrics {
   return { registry, recorder, watch: (s) => Object.assign(sources, s) };
 }
 
-/** The queue gauges, all from one QueueStats reading per scrape (or per `queueStatsMaxAgeMs`). */
+/**
+ * The queue gauges, all from one QueueStats reading per scrape (or per `queueStatsMaxAgeMs`). A
+ * reading that fails is counted and the last good one shown: a store outage never fails the scrape.
+ */
 function queueGauges(registers: Registry[], options: MetricsOptions, now: () => number): void {
   const store = options.queueStats;
   if (!store) return;
   const maxAge = options.queueStatsMaxAgeMs ?? 5_000;
-  let last: { at: number; stats: Promise<QueueStats> } | null = null;
-  const read = (): Promise<QueueStats> => {
+  const failures = new Counter({
+    name: 'relaygate_queue_stats_failures_total',
+    help: 'Scrapes whose reading of the queue failed (the queue gauges then show the last good reading).',
+    registers,
+    // This scrape's reading first, so its failure is in this scrape's count.
+    async collect() {
+      await read();
+    },
+  });
+  let last: { at: number; stats: Promise<QueueStats | null> } | null = null;
+  let good: QueueStats | null = null;
+  const read = (): Promise<QueueStats | null> => {
     const t = now();
     if (!last || t - last.at >= maxAge) {
-      const stats = store.stats(t);
-      // A failed reading is not kept: the next scrape asks again.
-      stats.catch(() => (last = null));
+      const stats = store.stats(t).then(
+        (s) => (good = s),
+        () => {
+          failures.inc();
+          // Not kept: the next scrape asks again.
+          last = null;
+          return good;
+        },
+      );
       last = { at: t, stats };
     }
     return last.stats;
@@ -171,7 +190,7 @@ function queueGauges(registers: Registry[], options: MetricsOptions, now: () => 
     registers,
     async collect() {
       const stats = await read();
-      for (const state of recipientStates) this.set({ state }, stats.recipients[state]);
+      for (const state of recipientStates) this.set({ state }, stats?.recipients[state] ?? 0);
     },
   });
   new Gauge({
@@ -179,8 +198,8 @@ function queueGauges(registers: Registry[], options: MetricsOptions, now: () => 
     help: 'Age of the oldest message with a recipient waiting for delivery (queued, deferred, in flight); 0 when none waits.',
     registers,
     async collect() {
-      const stats = await read();
-      this.set(stats.oldestWaitingReceivedAt === null ? 0 : Math.max(0, (now() - stats.oldestWaitingReceivedAt) / 1000));
+      const oldest = (await read())?.oldestWaitingReceivedAt ?? null;
+      this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
     },
   });
   new Gauge({
@@ -188,7 +207,7 @@ function queueGauges(registers: Registry[], options: MetricsOptions, now: () => 
     help: 'In-flight recipients whose lease has run out (their node died or stalled); the next claim takes them over.',
     registers,
     async collect() {
-      this.set((await read()).expiredLeases);
+      this.set((await read())?.expiredLeases ?? 0);
     },
   });
 }
