@@ -1,10 +1,11 @@
 /**
  * `npm run bench [name ...] [--option ...]`: the project's benchmarks, bounded in count. The
- * in-process ones (policy, message-trace, quota, metrics) print one JSON line each; `peers` is the
+ * in-process ones (policy, message-trace, impact-report, quota, metrics) print one JSON line each; `peers` is the
  * side-by-side SMTP comparison with Postfix and Haraka (bench/peers/compare.ts; its options, e.g.
  * `--quick --scenarios=base,rcpt10`, follow the names). No name: all of them.
  */
 import { runMessageTraceBench } from './message-trace.js';
+import { runImpactReportBench } from './impact-report.js';
 import { runPolicyBench } from './policy.js';
 import { runQuotaBench } from './quota.js';
 import { runMetricsBench } from './metrics.js';
@@ -22,6 +23,9 @@ if (want('policy')) {
 }
 if (want('message-trace')) {
   console.log(JSON.stringify({ bench: 'message-trace', ...(await runMessageTraceBench(1_000_000)) }));
+}
+if (want('impact-report')) {
+  console.log(JSON.stringify({ bench: 'impact-report', ...(await runImpactReportBench(1_000_000)) }));
 }
 if (want('quota')) {
   console.log(JSON.stringify({ bench: 'quota', ...(await runQuotaBench()) }));
