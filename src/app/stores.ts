@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { AuditLog, BodyStore, ConnectorHealthStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore, TokenStore } from '../store/ports.js';
+import type { AuditLog, BodyStore, ConnectorHealthStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore, TokenStore, TraceStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
@@ -21,6 +21,7 @@ import { SqliteServerSecrets } from '../store/sqlite/server-secrets.js';
 import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store.js';
 import { SqliteAuditLog, SqliteTokenStore } from '../store/sqlite/access-stores.js';
 import { SqliteConnectorHealthStore } from '../store/sqlite/connector-health-store.js';
+import { SqliteTraceStore } from '../store/sqlite/trace-store.js';
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
 import { PgBodyStore } from '../store/postgres/body-store.js';
 import { PgDecisionStore } from '../store/postgres/decision-store.js';
@@ -36,6 +37,7 @@ import { PgSrsMintedStore } from '../store/postgres/srs-minted-store.js';
 import { PgTenantSettingsStore } from '../store/postgres/tenant-settings-store.js';
 import { PgAuditLog, PgTokenStore } from '../store/postgres/access-stores.js';
 import { PgConnectorHealthStore } from '../store/postgres/connector-health-store.js';
+import { PgTraceStore } from '../store/postgres/trace-store.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import { newTenantId } from './ids.js';
 
@@ -51,6 +53,8 @@ export interface Stores {
   queueStats: QueueStatsStore;
   /** The decision log (trace, impact report). */
   decisions: DecisionStore;
+  /** The message trace: typed events, searched and pruned (written with the queue's changes). */
+  trace: TraceStore;
   /** Message bodies: files under `<dataDir>/spool`. */
   bodies: BodyStore;
   /** SRS addresses delivery minted; the SMTP front end checks bounces against them. */
@@ -120,6 +124,7 @@ export function openSqliteStores(config: Pick<RelaygateConfig, 'dataDir'>): Sqli
       queueAdmin: new SqliteQueueAdminStore(opened),
       queueStats: new SqliteQueueStatsStore(opened),
       decisions: new SqliteDecisionStore(opened),
+      trace: new SqliteTraceStore(opened),
       bodies: new FileBodyStore(join(config.dataDir, SPOOL_DIR)),
       srsMinted: new SqliteSrsMintedStore(opened),
       tenantSettings: new SqliteTenantSettingsStore(opened),
@@ -179,6 +184,7 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     queueAdmin: new PgQueueAdminStore(db),
     queueStats: new PgQueueStatsStore(db),
     decisions: new PgDecisionStore(db),
+    trace: new PgTraceStore(db),
     bodies: new PgBodyStore(db),
     srsMinted: new PgSrsMintedStore(db),
     tenantSettings: new PgTenantSettingsStore(db),

@@ -15,3 +15,4 @@ export * from './ports/destination-budget.js';
 export * from './ports/queue-stats.js';
 export * from './ports/access.js';
 export * from './ports/connector-health.js';
+export * from './ports/trace.js';

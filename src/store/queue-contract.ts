@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newQueueId } from '../queue/queue-id.js';
 import type {
-  AcceptedMessage, AcceptedRecipient, ClaimedWork, DecisionRecord, DecisionStore, DirectoryStore, LeaseToken, QueueAdminStore, QueueStore,
+  AcceptedMessage, AcceptedRecipient, ClaimedWork, DecisionRecord, DecisionStore, DirectoryStore, LeaseToken, QueueAdminStore, QueueStore, TraceStore,
 } from './ports.js';
 
 /** The queue's ports on one database. */
@@ -15,6 +15,7 @@ export interface OpenedQueue {
   queue: QueueStore;
   admin: QueueAdminStore;
   decisions: DecisionStore;
+  trace: TraceStore;
   /** The directory on the same database: queued messages refer to its tenants by id. */
   directory: DirectoryStore;
   /** Closes the handle; `reopen` opens the same database again (durability). */

@@ -68,6 +68,11 @@ export const TRANSFER_TABLES = {
     id: 'int', at: 'int', actor: 'text', actor_name: 'text', tenant_id: 'text', action: 'text', target: 'text', client_ip: 'text',
     before: 'text', after: 'text',
   },
+  trace_events: {
+    id: 'int', at: 'int', kind: 'text', status: 'text', tenant_id: 'text', tenant: 'text', session_id: 'text', tx_no: 'int', queue_id: 'text',
+    client_ip: 'text', connector: 'text', cert_name: 'text', sender: 'text', sender_domain: 'text', recipient: 'text', recipient_domain: 'text',
+    message_id_header: 'text', reason: 'text', rule_set: 'text', detail: 'text',
+  },
 } as const satisfies Record<string, Record<string, TransferKind>>;
 
 export type TransferTable = keyof typeof TRANSFER_TABLES;

@@ -122,6 +122,8 @@ export async function migrate(db: PgDatabase, list: readonly PostgresMigration[]
         if (applied.has(m.version)) continue;
         await client.query('BEGIN');
         try {
+          // A schema change may take longer than the sessions' statement timeout allows queries.
+          await client.query('SET LOCAL statement_timeout = 0');
           await client.query(m.sql);
           await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
           await client.query('COMMIT');

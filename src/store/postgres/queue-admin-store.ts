@@ -5,7 +5,9 @@
  * and then checks the guard against what the claim wrote.
  */
 import { recipientStates, type QueueAdminStore, type QueueEntry, type QueueFilter, type RecipientTransition } from '../ports.js';
+import type { TraceEvent } from '../../trace/events.js';
 import type { PgDatabase } from './database.js';
+import { traceInsertSql, traceParameter } from './trace-store.js';
 import { toMessage, toRecipient, type MessageRow, type RecipientRow } from './queue-rows.js';
 
 function checkStates(states: readonly string[]): string[] {
@@ -74,13 +76,27 @@ export class PgQueueAdminStore implements QueueAdminStore {
     if (change.nextAttemptAt !== undefined) sets.push(`next_attempt_at = ${param(change.nextAttemptAt)}`);
     if (change.reply !== undefined) sets.push(`last_reply = ${param(change.reply)}`, 'last_remote_mta = NULL');
     if (change.dsnStatus !== undefined) sets.push(`dsn_status = ${param(change.dsnStatus)}`);
-    const { rowCount } = await this.db.query(`UPDATE recipients SET ${sets.join(', ')} WHERE id = ANY($1::bigint[]) AND state = ANY($2::text[])`, args);
-    return rowCount ?? 0;
+    const update = `UPDATE recipients SET ${sets.join(', ')} WHERE id = ANY($1::bigint[]) AND state = ANY($2::text[]) RETURNING id`;
+    const events = [...(change.events ?? [])].flatMap(([rid, list]) => list.map((event) => ({ event, rid })));
+    if (events.length === 0) return (await this.db.query(update, args)).rowCount ?? 0;
+    // The trace goes with the same statement, for the recipients that moved.
+    const traced = `WITH moved AS (${update}), traced AS (${traceInsertSql(param(traceParameter(events)), true, 'JOIN moved ON moved.id = e.rid')} RETURNING 1)
+      SELECT count(*)::bigint AS n FROM moved`;
+    const { rows } = await this.db.query<{ n: number }>(traced, args);
+    return rows[0]?.n ?? 0;
   }
 
-  async deleteMessages(ids: readonly string[]): Promise<number> {
+  async deleteMessages(ids: readonly string[], events?: ReadonlyMap<string, readonly TraceEvent[]>): Promise<number> {
     if (ids.length === 0) return 0;
-    const { rowCount } = await this.db.query('DELETE FROM messages WHERE id = ANY($1::text[])', [ids]);
-    return rowCount ?? 0;
+    const trace = [...(events ?? [])].filter(([id]) => ids.includes(id)).flatMap(([, list]) => list.map((event) => ({ event })));
+    if (trace.length === 0) return (await this.db.query('DELETE FROM messages WHERE id = ANY($1::text[])', [ids])).rowCount ?? 0;
+    // One transaction: the events take the message's context from its row, then the row goes.
+    return this.db.transaction(async (tx) => {
+      const { rows: present } = await tx.query<{ id: string }>('SELECT id FROM messages WHERE id = ANY($1::text[]) FOR UPDATE', [ids]);
+      const here = new Set(present.map((r) => r.id));
+      const written = trace.filter(({ event }) => event.queueId !== null && here.has(event.queueId));
+      if (written.length > 0) await tx.query(traceInsertSql('$1', true), [traceParameter(written)]);
+      return (await tx.query('DELETE FROM messages WHERE id = ANY($1::text[])', [ids])).rowCount ?? 0;
+    });
   }
 }

@@ -8,6 +8,7 @@ import { PgDirectoryStore } from './directory-store.js';
 import { PgQueueAdminStore } from './queue-admin-store.js';
 import { PgQueueStatsStore } from './queue-stats.js';
 import { PgQueueStore } from './queue-store.js';
+import { PgTraceStore } from './trace-store.js';
 
 const database = testDatabase('queue_stats');
 const newId = ulidGenerator(Date.now, (n) => randomBytes(n));
@@ -20,6 +21,7 @@ async function openAt(url: string): Promise<OpenedQueueWithStats> {
     admin: new PgQueueAdminStore(db),
     stats: new PgQueueStatsStore(db),
     decisions: new PgDecisionStore(db),
+    trace: new PgTraceStore(db),
     directory: new PgDirectoryStore(db, newId),
     close: () => (closed ??= db.close()),
     reopen: () => openAt(url),

@@ -5,6 +5,7 @@ import { newQueueId } from '../../queue/queue-id.js';
 import { freshSchema, testDatabase } from '../../../test/support/postgres.js';
 import { decisionStoreContract } from '../decisions-contract.js';
 import { queueAdminStoreContract } from '../queue-admin-contract.js';
+import { traceStoreContract } from '../trace-contract.js';
 import { accepted, queueStoreContract, T0, type OpenedQueue } from '../queue-contract.js';
 import { openPostgres } from './database.js';
 import { PgDecisionStore } from './decision-store.js';
@@ -13,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { ulidGenerator } from '../../core/ulid.js';
 import { PgQueueAdminStore } from './queue-admin-store.js';
 import { PgQueueStore } from './queue-store.js';
+import { PgTraceStore } from './trace-store.js';
 
 const database = testDatabase('queue');
 const newId = ulidGenerator(Date.now, (n) => randomBytes(n));
@@ -24,6 +26,7 @@ async function openAt(url: string): Promise<OpenedQueue> {
     queue: new PgQueueStore(db),
     admin: new PgQueueAdminStore(db),
     decisions: new PgDecisionStore(db),
+    trace: new PgTraceStore(db),
     directory: new PgDirectoryStore(db, newId),
     close: () => (closed ??= db.close()),
     reopen: () => openAt(url),
@@ -35,6 +38,7 @@ const fresh = async (): Promise<OpenedQueue> => openAt(await freshSchema(await d
 queueStoreContract('postgres', fresh);
 queueAdminStoreContract('postgres', fresh);
 decisionStoreContract('postgres', fresh);
+traceStoreContract('postgres', fresh);
 
 const MINUTE = 60_000;
 

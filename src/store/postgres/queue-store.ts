@@ -18,6 +18,8 @@ import { assertTransition } from '../../queue/states.js';
 import type { AcceptBatch, ClaimedWork, DeliveryQueue, GeneratedMessage, LeaseToken, MessageWork, QueueStore, RecipientOutcome } from '../ports.js';
 import type { PgDatabase, PgQueryable } from './database.js';
 import { insertDecisions } from './decision-store.js';
+import type { TraceEvent } from '../../trace/events.js';
+import { insertTraceEvents, traceInsertSql, traceParameter } from './trace-store.js';
 import { toClaimed, toRecipient, withMessages, type RecipientRow } from './queue-rows.js';
 
 const FINAL = ['delivered', 'failed', 'expired'];
@@ -31,6 +33,7 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
     await this.db.transaction(async (tx) => {
       await insertMessages(tx, batch);
       await insertDecisions(tx, batch.decisions);
+      if (batch.events) await insertTraceEvents(tx, batch.events);
     });
   }
 
@@ -66,8 +69,9 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
   async record(owner: string, outcomes: readonly RecipientOutcome[], now: number): Promise<number> {
     for (const o of outcomes) assertTransition('inflight', o.state);
     if (outcomes.length === 0) return 0;
-    const { rows } = await this.db.query<{ id: number }>(
-      `UPDATE recipients r SET state = o.state, last_reply = COALESCE(o.reply, r.last_reply),
+    // The outcomes' trace is inserted by the same statement, for the recipients the update applied to.
+    const events = outcomes.flatMap((o) => (o.events ?? []).map((event) => ({ event, rid: o.id })));
+    const update = `UPDATE recipients r SET state = o.state, last_reply = COALESCE(o.reply, r.last_reply),
          last_remote_mta = CASE WHEN o.reply IS NULL THEN r.last_remote_mta ELSE o.remote END,
          attempts = r.attempts + CASE WHEN o.attempted THEN 1 ELSE 0 END,
          last_attempt_at = CASE WHEN o.attempted THEN $2 ELSE r.last_attempt_at END,
@@ -75,7 +79,12 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
          lease_owner = NULL, lease_until = NULL, updated_at = $2
        FROM jsonb_to_recordset($3::jsonb) AS o(id bigint, generation bigint, state text, reply text, remote text, attempted boolean, next bigint, dsn text)
        WHERE r.id = o.id AND r.state = 'inflight' AND r.lease_owner = $1 AND r.lease_generation = o.generation
-       RETURNING r.id`,
+       RETURNING r.id`;
+    const sql = events.length === 0
+      ? update
+      : `WITH applied AS (${update}), traced AS (${traceInsertSql('$4', true, 'JOIN applied ON applied.id = e.rid')} RETURNING 1) SELECT id FROM applied`;
+    const { rows } = await this.db.query<{ id: number }>(
+      sql,
       [
         owner,
         now,
@@ -85,6 +94,7 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
             next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null,
           })),
         ),
+        ...(events.length === 0 ? [] : [traceParameter(events)]),
       ],
     );
     return rows.length;
@@ -137,7 +147,9 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
    * another node has reported on any of them in the meantime, this one changes nothing (and its
    * DSN is not queued), so two nodes never send the sender two notices for one recipient.
    */
-  async enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void> {
+  async enqueueDsn(
+    dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[], events: readonly TraceEvent[] = [],
+  ): Promise<void> {
     await this.db.transaction(async (tx) => {
       const mark = (ids: readonly number[], status: string): Promise<number> =>
         (kind === 'failure'
@@ -148,6 +160,7 @@ export class PgQueueStore implements QueueStore, DeliveryQueue {
       if (marked < new Set(reportedOn).size) throw new AlreadyReported();
       if (suppressed.length > 0) await mark(suppressed, 'suppressed');
       if (dsn) await insertDsn(tx, dsn, kind);
+      await insertTraceEvents(tx, events, true);
     }).catch((err: unknown) => {
       if (!(err instanceof AlreadyReported)) throw err;
     });

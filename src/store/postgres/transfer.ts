@@ -9,12 +9,12 @@ import type { PgDatabase, PgQueryable } from './database.js';
 
 const PG_TYPE: Record<TransferKind, string> = { text: 'text', int: 'bigint', bool: 'boolean', texts: 'text[]' };
 const REVISIONS: ReadonlySet<TransferTable> = new Set(['directory_state', 'tenant_settings_state']);
-const IDENTITIES: ReadonlyArray<[table: string, column: string]> = [['outbound_routes', 'id'], ['recipients', 'id'], ['decisions', 'id'], ['audit_log', 'id']];
+const IDENTITIES: ReadonlyArray<[table: string, column: string]> = [['outbound_routes', 'id'], ['recipients', 'id'], ['decisions', 'id'], ['audit_log', 'id'], ['trace_events', 'id']];
 
 /** Whether the store holds nothing a copy could collide with: no tenant, message, decision or body. */
 export async function isEmptyForTransfer(db: PgQueryable): Promise<boolean> {
   const { rows } = await db.query<{ n: number }>(
-    `SELECT (SELECT count(*) FROM tenants) + (SELECT count(*) FROM messages) + (SELECT count(*) FROM decisions)
+    `SELECT (SELECT count(*) FROM tenants) + (SELECT count(*) FROM messages) + (SELECT count(*) FROM decisions) + (SELECT count(*) FROM trace_events)
        + (SELECT count(*) FROM bodies) + (SELECT count(*) FROM server_secrets) AS n`,
   );
   return rows[0]!.n === 0;

@@ -10,14 +10,20 @@ import type {
   ClaimedWork, DeliveryQueue, GeneratedMessage, LeaseToken, MessageWork, QueuedMessage, QueuedRecipient, RecipientOutcome,
 } from '../ports.js';
 import { assertTransition } from '../../queue/states.js';
+import type { TraceEvent } from '../../trace/events.js';
 import { statement, type SqliteDatabase } from './database.js';
 import { tickBatcher } from './tick-batcher.js';
+import { SqliteTraceStore } from './trace-store.js';
 import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, TENANT_ID_IF_KNOWN, toClaimed, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
-  constructor(protected readonly db: SqliteDatabase) {}
+  private readonly trace: SqliteTraceStore;
+
+  constructor(protected readonly db: SqliteDatabase) {
+    this.trace = new SqliteTraceStore(db);
+  }
 
   /** Groups recipient rows by message, each mapped by `map`, loading each message once. */
   private withMessages<Row extends RecipientRow, R extends QueuedRecipient>(rows: Row[], map: (row: Row) => R): Array<MessageWork<R>> {
@@ -79,10 +85,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     );
     let applied = 0;
     for (const o of outcomes) {
-      applied += update.run({
+      const changed = update.run({
         id: o.id, generation: o.generation, owner, now, state: o.state, reply: o.reply, attempted: o.attempted ? 1 : 0,
         next: o.nextAttemptAt ?? null, dsn: o.dsnStatus ?? null, remote: o.remoteMta ?? null,
       }).changes;
+      // The trace of an outcome that did not apply (the lease passed on) would tell what never happened.
+      if (changed > 0 && o.events) this.trace.insertForMessage(o.events);
+      applied += changed;
     }
     return applied;
   }
@@ -121,7 +130,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.withMessages(rows, toRecipient);
   }
 
-  async enqueueDsn(dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[]): Promise<void> {
+  async enqueueDsn(
+    dsn: GeneratedMessage | null, reportedOn: readonly number[], kind: 'failure' | 'delay', suppressed: readonly number[], events: readonly TraceEvent[] = [],
+  ): Promise<void> {
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, kind, tenant_id, tenant, connector, attribution, directionality, mail_from, env_id, ret, body_type,
          smtputf8, size, header_from, subject, received_at)
@@ -149,6 +160,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       }
       for (const id of reportedOn) mark.run({ id, status: 'sent' });
       for (const id of suppressed) mark.run({ id, status: 'suppressed' });
+      this.trace.insertForMessage(events);
     }).immediate();
   }
 

@@ -4,7 +4,9 @@
  * meantime (a delivery leased it) is not touched.
  */
 import { recipientStates, type QueueAdminStore, type QueueEntry, type QueueFilter, type RecipientTransition } from '../ports.js';
+import type { TraceEvent } from '../../trace/events.js';
 import type { SqliteDatabase } from './database.js';
+import { SqliteTraceStore } from './trace-store.js';
 import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 /** The states as SQL literals, checked against the closed list (they are spliced into the text). */
@@ -65,7 +67,11 @@ function dsnStatusOf(row: EntryRecipientRow): QueueEntry['recipients'][number]['
 }
 
 export class SqliteQueueAdminStore implements QueueAdminStore {
-  constructor(private readonly db: SqliteDatabase) {}
+  private readonly trace: SqliteTraceStore;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.trace = new SqliteTraceStore(db);
+  }
 
   async select(filter: QueueFilter, page: { after?: string; limit: number }): Promise<QueueEntry[]> {
     const args: Record<string, unknown> = { after: page.after ?? '', limit: page.limit };
@@ -105,16 +111,27 @@ export class SqliteQueueAdminStore implements QueueAdminStore {
     const values = { to: change.to, now, next: change.nextAttemptAt ?? null, reply: change.reply ?? null, dsn: change.dsnStatus ?? null };
     return this.db.transaction(() => {
       let moved = 0;
-      for (const id of change.ids) moved += update.run({ ...values, id }).changes;
+      for (const id of change.ids) {
+        const changed = update.run({ ...values, id }).changes;
+        const events = change.events?.get(id);
+        if (changed > 0 && events) this.trace.insertForMessage(events);
+        moved += changed;
+      }
       return moved;
     }).immediate();
   }
 
-  async deleteMessages(ids: readonly string[]): Promise<number> {
+  async deleteMessages(ids: readonly string[], events?: ReadonlyMap<string, readonly TraceEvent[]>): Promise<number> {
     const remove = this.db.prepare('DELETE FROM messages WHERE id = ?');
+    const exists = this.db.prepare('SELECT 1 FROM messages WHERE id = ?').pluck();
     return this.db.transaction(() => {
       let deleted = 0;
-      for (const id of ids) deleted += remove.run(id).changes;
+      for (const id of ids) {
+        // Written before the row goes, so the event takes the message's context from it.
+        const trace = events?.get(id);
+        if (trace && exists.get(id) !== undefined) this.trace.insertForMessage(trace);
+        deleted += remove.run(id).changes;
+      }
       return deleted;
     }).immediate();
   }

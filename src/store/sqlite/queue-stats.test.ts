@@ -9,6 +9,7 @@ import { SqliteDirectoryStore } from './directory-store.js';
 import { SqliteQueueAdminStore } from './queue-admin-store.js';
 import { SqliteQueueStatsStore } from './queue-stats.js';
 import { SqliteQueueStore } from './queue-store.js';
+import { SqliteTraceStore } from './trace-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'relaygate-queuestats-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -21,6 +22,7 @@ function openAt(file: string): OpenedQueueWithStats {
     admin: new SqliteQueueAdminStore(db),
     stats: new SqliteQueueStatsStore(db),
     decisions: new SqliteDecisionStore(db),
+    trace: new SqliteTraceStore(db),
     directory: new SqliteDirectoryStore(db),
     close: async () => {
       if (db.open) db.close();

@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decisionStoreContract } from '../decisions-contract.js';
 import { queueAdminStoreContract } from '../queue-admin-contract.js';
+import { traceStoreContract } from '../trace-contract.js';
 import { queueStoreContract, type OpenedQueue } from '../queue-contract.js';
 import { openSqlite } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
 import { SqliteDirectoryStore } from './directory-store.js';
 import { SqliteQueueAdminStore } from './queue-admin-store.js';
 import { SqliteQueueStore } from './queue-store.js';
+import { SqliteTraceStore } from './trace-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'relaygate-queuestore-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -21,6 +23,7 @@ function openAt(file: string): OpenedQueue {
     queue: new SqliteQueueStore(db),
     admin: new SqliteQueueAdminStore(db),
     decisions: new SqliteDecisionStore(db),
+    trace: new SqliteTraceStore(db),
     directory: new SqliteDirectoryStore(db),
     close: async () => {
       if (db.open) db.close();
@@ -34,3 +37,4 @@ const fresh = async (): Promise<OpenedQueue> => openAt(join(root, `case-${++n}`,
 queueStoreContract('sqlite', fresh);
 queueAdminStoreContract('sqlite', fresh);
 decisionStoreContract('sqlite', fresh);
+traceStoreContract('sqlite', fresh);

@@ -3,6 +3,7 @@ import { sqliteFailure, statement, type SqliteDatabase } from './database.js';
 import { SqliteDecisionStore } from './decision-store.js';
 import { tickBatcher } from './tick-batcher.js';
 import { SqliteDeliveryQueue } from './delivery-store.js';
+import { SqliteTraceStore } from './trace-store.js';
 import { TENANT_ID_IF_KNOWN } from './delivery-rows.js';
 
 /**
@@ -15,6 +16,7 @@ export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore 
   private readonly insertMessage;
   private readonly insertRecipient;
   private readonly decisions: SqliteDecisionStore;
+  private readonly traceEvents: SqliteTraceStore;
   private readonly commitTx;
   /** Transactions run so far: the group-commit measurement reads it. */
   transactions = 0;
@@ -22,6 +24,7 @@ export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore 
   constructor(db: SqliteDatabase) {
     super(db);
     this.decisions = new SqliteDecisionStore(db);
+    this.traceEvents = new SqliteTraceStore(db);
     this.insertMessage = db.prepare(
       `INSERT INTO messages (id, kind, tenant_id, tenant, connector, attribution, directionality, mail_from, env_id, ret,
         body_type, smtputf8, size, client_ip, client_helo, tls, header_from, subject,
@@ -38,6 +41,7 @@ export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore 
     this.commitTx = db.transaction((batch: AcceptBatch) => {
       for (const m of batch.messages) this.insertOne(m);
       this.decisions.insertMany(batch.decisions);
+      if (batch.events) this.traceEvents.insertMany(batch.events);
     });
   }
 

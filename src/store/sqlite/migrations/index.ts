@@ -12,6 +12,7 @@ import { leaseGenerationsMigration } from './011_lease_generations.js';
 import { destinationBudgetMigration } from './012_destination_budget.js';
 import { accessMigration } from './013_access.js';
 import { connectorHealthMigration } from './014_connector_health.js';
+import { traceMigration } from './015_trace.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -45,4 +46,5 @@ export const migrations: Migration[] = [
   destinationBudgetMigration,
   accessMigration,
   connectorHealthMigration,
+  traceMigration,
 ];
