@@ -28,8 +28,14 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
   const attribution = attribute(snapshot, { ip: connection.ip, certificateNames: certificate.names, p1Domain });
 
   let mailFromReply = null;
-  if (p1.kind === 'invalid') mailFromReply = Replies.invalidSender;
-  else if (attribution.connector?.requireTls && !connection.tls) mailFromReply = Replies.tlsRequired;
+  let mailFromRule: TransactionDecision['mailFromRule'] = null;
+  if (p1.kind === 'invalid') {
+    mailFromReply = Replies.invalidSender;
+    mailFromRule = 'hygiene';
+  } else if (attribution.connector?.requireTls && !connection.tls) {
+    mailFromReply = Replies.tlsRequired;
+    mailFromRule = 'require-tls';
+  }
 
   const ctx: TransactionContext = { snapshot, ip: connection.ip, tls: connection.tls, source, p1, p1Domain, p2Domain, at, ruleSet: ruleSetInForce(attribution.tenant, at), srsReturns: message.srsReturns ?? {}, allowAddressLiterals: input.settings?.allowAddressLiterals === true };
   const recipients: RecipientDecision[] = message.recipients.map((r) => {
@@ -96,6 +102,7 @@ export function evaluate(snapshot: DirectorySnapshot, input: EvaluationInput): T
     ruleSet: ruleSetInForce(attribution.tenant, at),
     certificate,
     mailFromReply,
+    mailFromRule,
     mailFrom: p1.kind === 'null' ? '' : p1.kind === 'invalid' ? null : p1.address,
     recipients,
     tiedTenants: attribution.tied,

@@ -179,6 +179,8 @@ export interface TransactionDecision {
   certificate: CertificateJudgement;
   /** A refusal at MAIL FROM (requireTls on the attributing connector), or null to go on. */
   mailFromReply: SmtpReply | null;
+  /** The rule behind mailFromReply: address hygiene (a malformed MAIL FROM) or the connector's requireTls. */
+  mailFromRule: Extract<DecisionRule, 'hygiene' | 'require-tls'> | null;
   /**
    * P1 as the engine judged it (domain canonical: A-label, lower case; source route dropped; `''`
    * for the null sender): the sender to forward. Null when MAIL FROM is malformed.

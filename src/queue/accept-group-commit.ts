@@ -1,9 +1,12 @@
 import type { AcceptStore, AcceptedMessage, BodyWriter, DecisionRecord } from '../store/ports.js';
+import type { TraceEvent } from '../trace/events.js';
 
 interface PendingMessage {
   message: AcceptedMessage;
   /** The decisions that let it in: committed with it, or not at all (the session records them then). */
   decisions: readonly DecisionRecord[];
+  /** Its trace (the connection, received, queued): committed with it too. */
+  events: readonly TraceEvent[];
   /** Synced already; committed (made findable after a crash) in the round, before the rows. */
   body: BodyWriter;
   resolve: () => void;
@@ -15,6 +18,8 @@ export interface GroupCommitStats {
   rounds: number;
   messages: number;
   decisions: number;
+  /** Trace events committed. */
+  events: number;
   /** Rounds whose batch transaction failed and fell back to one transaction per message. */
   fallbacks: number;
 }
@@ -28,11 +33,12 @@ export interface GroupCommitStats {
 export class GroupCommitter {
   private pendingMessages: PendingMessage[] = [];
   private pendingDecisions: DecisionRecord[] = [];
+  private pendingEvents: TraceEvent[] = [];
   /** The round being committed, if any. */
   private inFlight: Promise<void> | null = null;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
-  readonly stats: GroupCommitStats = { rounds: 0, messages: 0, decisions: 0, fallbacks: 0 };
+  readonly stats: GroupCommitStats = { rounds: 0, messages: 0, decisions: 0, events: 0, fallbacks: 0 };
 
   constructor(
     private readonly store: AcceptStore,
@@ -44,24 +50,25 @@ export class GroupCommitter {
   ) {}
 
   /**
-   * Resolves once the message's body and rows are durable. Its decisions are written in the same
-   * transaction.
+   * Resolves once the message's body and rows are durable. Its decisions and trace events are
+   * written in the same transaction.
    */
-  commitMessage(message: AcceptedMessage, body: BodyWriter, decisions: readonly DecisionRecord[] = []): Promise<void> {
+  commitMessage(message: AcceptedMessage, body: BodyWriter, decisions: readonly DecisionRecord[] = [], events: readonly TraceEvent[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pendingMessages.push({ message, decisions, body, resolve, reject });
+      this.pendingMessages.push({ message, decisions, events, body, resolve, reject });
       this.schedule(true);
     });
   }
 
-  /** Decisions ride along with the next round; nobody waits for them. */
-  recordDecisions(decisions: readonly DecisionRecord[]): void {
-    if (decisions.length === 0) return;
-    if (this.pendingDecisions.length + decisions.length > this.maxPendingDecisions) {
+  /** Decisions (and the trace events that go with them) ride along with the next round; nobody waits for them. */
+  recordDecisions(decisions: readonly DecisionRecord[], events: readonly TraceEvent[] = []): void {
+    if (decisions.length === 0 && events.length === 0) return;
+    if (this.pendingDecisions.length + this.pendingEvents.length + decisions.length + events.length > this.maxPendingDecisions) {
       this.onDecisionLoss(new Error('decision backlog full'), decisions.length);
       return;
     }
     this.pendingDecisions.push(...decisions);
+    this.pendingEvents.push(...events);
     this.schedule(false);
   }
 
@@ -70,7 +77,7 @@ export class GroupCommitter {
    * flight and runs what is still waiting at once, without the decision delay.
    */
   async drain(): Promise<void> {
-    while (this.inFlight || this.pendingMessages.length > 0 || this.pendingDecisions.length > 0) {
+    while (this.inFlight || this.pendingMessages.length > 0 || this.pendingDecisions.length > 0 || this.pendingEvents.length > 0) {
       await (this.inFlight ?? this.round());
     }
   }
@@ -103,33 +110,38 @@ export class GroupCommitter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pendingMessages.length === 0 && this.pendingDecisions.length === 0) return Promise.resolve();
+    if (this.pendingMessages.length === 0 && this.pendingDecisions.length === 0 && this.pendingEvents.length === 0) return Promise.resolve();
     const messages = this.pendingMessages;
     const decisions = this.pendingDecisions;
+    const events = this.pendingEvents;
     this.pendingMessages = [];
     this.pendingDecisions = [];
-    this.inFlight = this.commitRound(messages, decisions).finally(() => {
+    this.pendingEvents = [];
+    this.inFlight = this.commitRound(messages, { decisions, events }).finally(() => {
       this.inFlight = null;
       if (this.pendingMessages.length) this.schedule(true);
-      else if (this.pendingDecisions.length) this.schedule(false);
+      else if (this.pendingDecisions.length || this.pendingEvents.length) this.schedule(false);
     });
     return this.inFlight;
   }
 
-  private async commitRound(messages: PendingMessage[], loose: DecisionRecord[]): Promise<void> {
+  private async commitRound(messages: PendingMessage[], loose: { decisions: DecisionRecord[]; events: TraceEvent[] }): Promise<void> {
     const synced = await this.commitBodies(messages);
     this.stats.rounds++;
-    const decisions = [...loose, ...synced.flatMap((p) => p.decisions)];
+    const decisions = [...loose.decisions, ...synced.flatMap((p) => p.decisions)];
+    const events = [...loose.events, ...synced.flatMap((p) => p.events)];
+    const anyLoose = loose.decisions.length > 0 || loose.events.length > 0;
     try {
-      await this.store.commit({ messages: synced.map((p) => p.message), decisions });
+      await this.store.commit({ messages: synced.map((p) => p.message), decisions, events });
       this.stats.messages += synced.length;
       this.stats.decisions += decisions.length;
+      this.stats.events += events.length;
       for (const p of synced) p.resolve();
       return;
     } catch (err) {
-      if (synced.length + (loose.length ? 1 : 0) <= 1) {
+      if (synced.length + (anyLoose ? 1 : 0) <= 1) {
         for (const p of synced) p.reject(err);
-        if (loose.length) this.onDecisionLoss(err, loose.length);
+        if (anyLoose) this.onDecisionLoss(err, loose.decisions.length);
         return;
       }
     }
@@ -137,20 +149,22 @@ export class GroupCommitter {
     this.stats.fallbacks++;
     for (const p of synced) {
       try {
-        await this.store.commit({ messages: [p.message], decisions: [...p.decisions] });
+        await this.store.commit({ messages: [p.message], decisions: [...p.decisions], events: p.events });
         this.stats.messages++;
         this.stats.decisions += p.decisions.length;
+        this.stats.events += p.events.length;
         p.resolve();
       } catch (err) {
         p.reject(err);
       }
     }
-    if (loose.length) {
+    if (anyLoose) {
       try {
-        await this.store.commit({ messages: [], decisions: loose });
-        this.stats.decisions += loose.length;
+        await this.store.commit({ messages: [], decisions: loose.decisions, events: loose.events });
+        this.stats.decisions += loose.decisions.length;
+        this.stats.events += loose.events.length;
       } catch (err) {
-        this.onDecisionLoss(err, loose.length);
+        this.onDecisionLoss(err, loose.decisions.length);
       }
     }
   }

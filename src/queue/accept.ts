@@ -8,6 +8,7 @@ import { errorCodeOf, RelaygateError } from '../core/errors.js';
 import type { AcceptedMessage, BodyStore, BodyWriter, DecisionRecord } from '../store/ports.js';
 import type { GroupCommitter } from './accept-group-commit.js';
 import type { AcceptMetrics } from '../core/metrics-recorder.js';
+import type { TraceEvent } from '../trace/events.js';
 
 /**
  * The client gets `451 4.3.0` for this (`452 4.3.1` when the store said its disk is full); nothing
@@ -42,15 +43,18 @@ export class MessageAcceptor {
   }
 
   /**
-   * Makes the written message durable with its envelope (and the decisions that let it in, in
-   * the same transaction); resolves only once it is. On failure nothing of it remains.
+   * Makes the written message durable with its envelope (and the decisions that let it in and its
+   * trace, in the same transaction); resolves only once it is. On failure nothing of it remains.
+   * `events` are given the message's size once it is known.
    */
-  async accept(body: BodyWriter, envelope: MessageEnvelope, decisions: readonly DecisionRecord[] = []): Promise<AcceptedMessage> {
+  async accept(
+    body: BodyWriter, envelope: MessageEnvelope, decisions: readonly DecisionRecord[] = [], events: (message: AcceptedMessage) => readonly TraceEvent[] = () => [],
+  ): Promise<AcceptedMessage> {
     const message: AcceptedMessage = { ...envelope, size: body.bytes };
     const started = performance.now();
     try {
       await body.sync();
-      await this.committer.commitMessage(message, body, decisions);
+      await this.committer.commitMessage(message, body, decisions, events(message));
     } catch (err) {
       await body.discard();
       throw new StorageError(`cannot store message ${envelope.id}: ${describe(err)}`, { cause: err });
@@ -65,8 +69,9 @@ export class MessageAcceptor {
     await body.discard();
   }
 
-  recordDecisions(decisions: readonly DecisionRecord[]): void {
-    this.committer.recordDecisions(decisions);
+  /** Decisions and trace events with no message of their own (refusals): written with the next round. */
+  recordDecisions(decisions: readonly DecisionRecord[], events: readonly TraceEvent[] = []): void {
+    this.committer.recordDecisions(decisions, events);
   }
 
   get stats() {

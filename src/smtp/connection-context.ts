@@ -3,6 +3,7 @@ import type { Envelope, EnvelopeRecipient } from '../core/envelope.js';
 import type { BareLineEndingPolicy } from '../directory/model.js';
 import type { CertificateFacts, ConnectionFacts, RecipientDecision, TransactionDecision } from '../policy/types.js';
 import type { PresentedCertificate } from '../tls/certificate-facts.js';
+import type { PresentedCertificateRecord } from '../trace/events.js';
 import type { ReplyControl } from './reply-control.js';
 import type { EstablishedSrsReturn } from './srs-return-facts.js';
 
@@ -19,6 +20,8 @@ export interface TlsInfo {
   cipher: string;
   /** The client certificate presented in the handshake, as the Received header names it. */
   clientCertificate?: PresentedCertificate | null;
+  /** The same certificate as the trace keeps it (subject, SANs, issuer, fingerprint, validity, trust). */
+  certificateRecord?: PresentedCertificateRecord | null;
 }
 
 /** A recipient accepted at RCPT (possibly provisionally: verdict `pending`). */
@@ -33,6 +36,10 @@ export interface TransactionRecipient extends EnvelopeRecipient {
 /** One mail transaction (MAIL FROM up to the end of DATA or RSET). */
 export interface Transaction extends Envelope {
   at: Date;
+  /** 1 for the session's first MAIL FROM: the trace tells a session's transactions apart by it. */
+  number: number;
+  /** The EHLO/HELO name given before this MAIL FROM. */
+  helo: string | null;
   mailDecision: TransactionDecision;
   recipients: TransactionRecipient[];
   /** Accept decisions not yet written: they are recorded with the queue id once it exists. */
@@ -63,6 +70,8 @@ export interface ConnectionContext {
   release: () => void;
   /** The line-ending policy of the connector that owns the connection (normalize for legacy devices). */
   bareLineEndings: BareLineEndingPolicy;
+  /** The session's trace: MAIL FROM commands so far, and whether its `connected` event is written. */
+  trace: { transactions: number; connected: boolean };
 }
 
 export function connectionFacts(ctx: ConnectionContext): ConnectionFacts {

@@ -13,7 +13,7 @@ import type { Clock } from '../core/clock.js';
 import { domainOf } from '../core/address.js';
 import type { MessageAcceptor } from '../queue/accept.js';
 import { StorageError } from '../queue/accept.js';
-import type { AcceptedRecipient } from '../store/ports.js';
+import type { AcceptedMessage, AcceptedRecipient } from '../store/ports.js';
 import { sessionFailure } from './error-reply.js';
 import { newQueueId } from '../queue/queue-id.js';
 import type { RecipientDecision } from '../policy/types.js';
@@ -24,6 +24,8 @@ import { BareLineEndingError, LineEndingGuard, NulCharacterError } from './line-
 import type { SessionPolicy } from './policy-source.js';
 import type { SrsReturnFacts } from './srs-return-facts.js';
 import { receivedHeader } from './received-header.js';
+import { acceptedEvents, connectedEvents, refusedEvent } from './session-trace.js';
+import type { TraceEvent } from '../trace/events.js';
 import { RelaygateError } from '../core/errors.js';
 
 export interface DataDeps {
@@ -133,15 +135,19 @@ export async function receiveData(
     recordAccepts(deps, ctx, tx, null);
     if (err instanceof BareLineEndingError || err instanceof NulCharacterError) {
       // Nothing after a bare line ending or a NUL can be trusted to belong to this message: answer and close now.
-      ctx.replies?.sendNow(err instanceof NulCharacterError ? Replies.nulCharacter : Replies.bareLineEnding, true);
+      const reply = err instanceof NulCharacterError ? Replies.nulCharacter : Replies.bareLineEnding;
+      traceDataRefusal(deps, ctx, tx, reply, err instanceof NulCharacterError ? 'nul-character' : 'bare-line-ending', err.message);
+      ctx.replies?.sendNow(reply, true);
       stream.resume();
       return { kind: 'closed' };
     }
     if (err instanceof ClientGoneError) return { kind: 'closed' };
     await drain(stream);
-    if (err instanceof MessageTooBigError) return { kind: 'reply', reply: Replies.messageTooBig };
-    if (err instanceof TooManyHopsError) return { kind: 'reply', reply: Replies.tooManyHops };
-    if ((err as { code?: unknown }).code === 'EMAXLEN') return { kind: 'reply', reply: Replies.headerTooLarge };
+    if (err instanceof MessageTooBigError) return { kind: 'reply', reply: traceDataRefusal(deps, ctx, tx, Replies.messageTooBig, 'message-size', err.message) };
+    if (err instanceof TooManyHopsError) return { kind: 'reply', reply: traceDataRefusal(deps, ctx, tx, Replies.tooManyHops, 'hop-count', err.message) };
+    if ((err as { code?: unknown }).code === 'EMAXLEN') {
+      return { kind: 'reply', reply: traceDataRefusal(deps, ctx, tx, Replies.headerTooLarge, 'header-size', `a header block exceeds ${MAX_HEADER_BYTES} bytes`) };
+    }
     if (stream.destroyed && !stream.readableEnded) return { kind: 'closed' };
     return { kind: 'reply', reply: sessionFailure(deps, err, ctx) };
   }
@@ -156,6 +162,11 @@ export async function receiveData(
   }
 
   const first = decided.accepted[0]!.decision;
+  const trace = (m: AcceptedMessage): TraceEvent[] => [
+    ...connectedEvents(ctx, tx.helo, decided.accepted[0]!.transaction, tx.at.getTime()),
+    ...acceptedEvents(ctx, tx, m, decided.accepted, decided.refused.length),
+    ...decided.refused.map((r) => dataRefusal(ctx, tx, r, m.id, m.messageIdHeader)),
+  ];
   try {
     await deps.acceptor.accept(file, {
       id: queueId,
@@ -177,7 +188,7 @@ export async function receiveData(
       messageIdHeader: decided.facts.messageId,
       receivedAt: receivedAt.getTime(),
       recipients: [...decided.accepted.map((r) => queued(r)), ...decided.refused.map((r) => refusedAtData(r, tx))],
-    }, tx.unrecordedAccepts.map((r) => recipientRecord(logBase(ctx, tx), r.transaction, r.decision, queueId)));
+    }, tx.unrecordedAccepts.map((r) => recipientRecord(logBase(ctx, tx), r.transaction, r.decision, queueId)), trace);
   } catch (err) {
     if (!(err instanceof StorageError)) throw err;
     const reply = sessionFailure(deps, err, ctx);
@@ -185,7 +196,28 @@ export async function receiveData(
     return { kind: 'reply', reply };
   }
   tx.unrecordedAccepts = [];
+  ctx.trace.connected = true;
   return { kind: 'reply', reply: Replies.accepted(queueId) };
+}
+
+/** A recipient the legacy rule set refused at end of DATA (the header From did not make it pass). */
+function dataRefusal(ctx: ConnectionContext, tx: Transaction, r: TransactionRecipient, queueId: string | null, messageIdHeader: string | null): TraceEvent {
+  const reply = r.decision.reply.code >= 400 ? r.decision.reply : Replies.relayDenied;
+  return refusedEvent({ ctx, tx, at: tx.at.getTime(), stage: 'data', decision: r.transaction, recipient: r.decision, reply, queueId, messageIdHeader });
+}
+
+/**
+ * A message refused at end of DATA by a limit or a guard, not by the policy: traced for each
+ * recipient under the refusals' rate limit, with the reason only the trace keeps. Returns the reply.
+ */
+function traceDataRefusal(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, reply: SmtpReply, reason: string, detail: string): SmtpReply {
+  const at = deps.clock.now().getTime();
+  const events: TraceEvent[] = [
+    ...connectedEvents(ctx, tx.helo, tx.mailDecision, at),
+    ...tx.recipients.map((r) => refusedEvent({ ctx, tx, at, stage: 'data', decision: r.transaction, recipient: r.decision, reply, reason, detail })),
+  ];
+  if (deps.decisions.refusal(ctx.ip, at, events)) ctx.trace.connected = true;
+  return reply;
 }
 
 /**
@@ -215,10 +247,17 @@ async function decideAtHeaders(deps: DataDeps, ctx: ConnectionContext, tx: Trans
   return { accepted, refused, facts };
 }
 
-/** Logs the accepts; with no message id the transaction queued nothing, so its counted returns are given back. */
+/**
+ * Logs the accepts; with no message id the transaction queued nothing, so its counted returns are
+ * given back. Recipients the end of DATA refused are traced as refusals.
+ */
 function recordAccepts(deps: DataDeps, ctx: ConnectionContext, tx: Transaction, messageId: string | null): void {
   if (messageId === null) deps.srsReturns?.release(tx.recipients.map((r) => r.srsReturn?.reservation ?? null));
-  for (const r of tx.unrecordedAccepts) deps.decisions.recipient(logBase(ctx, tx), r.transaction, r.decision, messageId);
+  for (const r of tx.unrecordedAccepts) {
+    const refused = r.decision.verdict === 'rejected';
+    const events = refused ? [...connectedEvents(ctx, tx.helo, r.transaction, tx.at.getTime()), dataRefusal(ctx, tx, r, messageId, null)] : [];
+    if (deps.decisions.recipient(logBase(ctx, tx), r.transaction, r.decision, messageId, events) && refused) ctx.trace.connected = true;
+  }
   tx.unrecordedAccepts = [];
 }
 

@@ -2,9 +2,11 @@ import type { DecisionRecord } from '../store/ports.js';
 import type { RecipientDecision, TransactionDecision } from '../policy/types.js';
 import { formatReply, type SmtpReply } from '../core/reply.js';
 import { domainOf } from '../core/address.js';
+import type { TraceEvent } from '../trace/events.js';
 
 export interface DecisionSink {
-  recordDecisions(decisions: readonly DecisionRecord[]): void;
+  /** `events`: the trace of the same refusals (and the connection's, the first time), written with them. */
+  recordDecisions(decisions: readonly DecisionRecord[], events?: readonly TraceEvent[]): void;
 }
 
 interface Bucket {
@@ -17,6 +19,7 @@ interface Bucket {
  * Writes every decision to the `decisions` table. Accepts are always written; refusals are
  * rate-limited per source IP (a token bucket) so a flood of refused RCPTs cannot fill the disk.
  * What the bucket drops is counted, and the count rides in the next refusal written for that IP.
+ * A refusal's trace events go with its decision, or are dropped with it: the two never disagree.
  */
 export class DecisionLog {
   private readonly buckets = new Map<string, Bucket>();
@@ -28,14 +31,17 @@ export class DecisionLog {
     private readonly maxTrackedSources = 10_000,
   ) {}
 
-  /** Records a recipient's decision (`messageId` when the message was queued). */
-  recipient(base: DecisionBase, tx: TransactionDecision, r: RecipientDecision, messageId: string | null): void {
-    this.write(recipientRecord(base, tx, r, messageId), r.verdict === 'rejected');
+  /**
+   * Records a recipient's decision (`messageId` when the message was queued) and the trace events
+   * that go with it; false when the rate limit dropped a refusal.
+   */
+  recipient(base: DecisionBase, tx: TransactionDecision, r: RecipientDecision, messageId: string | null, events: readonly TraceEvent[] = []): boolean {
+    return this.write(recipientRecord(base, tx, r, messageId), r.verdict === 'rejected', events);
   }
 
-  /** Records a refusal at MAIL FROM (no recipient yet). */
-  mailFrom(base: DecisionBase, tx: TransactionDecision, reply: SmtpReply): void {
-    this.write(
+  /** Records a refusal at MAIL FROM (no recipient yet), with its trace events; false when the rate limit dropped it. */
+  mailFrom(base: DecisionBase, tx: TransactionDecision, reply: SmtpReply, events: readonly TraceEvent[] = []): boolean {
+    return this.write(
       {
         at: base.at,
         sessionId: base.sessionId,
@@ -56,19 +62,29 @@ export class DecisionLog {
         steps: JSON.stringify({ steps: tx.steps, certificate: tx.certificate }),
       },
       true,
+      events,
     );
   }
 
-  private write(record: DecisionRecord, refusal: boolean): void {
+  /** A refusal no policy decision records (a message too big, a loop): its trace alone, under the same rate limit. */
+  refusal(clientIp: string, at: number, events: readonly TraceEvent[]): boolean {
+    const bucket = this.take(clientIp, at);
+    if (!bucket) return false;
+    this.sink.recordDecisions([], withSuppressed(events, bucket));
+    return true;
+  }
+
+  private write(record: DecisionRecord, refusal: boolean, events: readonly TraceEvent[]): boolean {
     if (refusal) {
       const bucket = this.take(record.clientIp, record.at);
-      if (!bucket) return;
+      if (!bucket) return false;
       if (bucket.suppressed > 0) {
         record = { ...record, steps: JSON.stringify({ ...(JSON.parse(record.steps) as object), suppressedBefore: bucket.suppressed }) };
-        bucket.suppressed = 0;
+        events = withSuppressed(events, bucket);
       }
     }
-    this.sink.recordDecisions([record]);
+    this.sink.recordDecisions([record], events);
+    return true;
   }
 
   /** The bucket when a token was available, else null (and the drop is counted). */
@@ -91,6 +107,14 @@ export class DecisionLog {
     b.tokens -= 1;
     return b;
   }
+}
+
+/** The refusals among the events say how many before them the rate limit dropped; the count is then spent. */
+function withSuppressed(events: readonly TraceEvent[], bucket: Bucket): readonly TraceEvent[] {
+  if (bucket.suppressed === 0) return events;
+  const suppressedBefore = bucket.suppressed;
+  bucket.suppressed = 0;
+  return events.map((e) => (e.kind === 'refused' ? { ...e, suppressedBefore } : e));
 }
 
 /** The `decisions` row for one recipient's decision. */
@@ -119,7 +143,7 @@ export function recipientRecord(base: DecisionBase, tx: TransactionDecision, r: 
  * belongs to no tenant in the engine's answer, and its row names the tenant and connector the
  * connection was attributed to (none when nobody's).
  */
-function owner(tx: TransactionDecision, r: RecipientDecision): Pick<DecisionRecord, 'tenantId' | 'tenant' | 'connector'> {
+export function owner(tx: TransactionDecision, r: RecipientDecision): Pick<DecisionRecord, 'tenantId' | 'tenant' | 'connector'> {
   if (r.verdict === 'rejected' && r.tenant === null) return { tenantId: tx.tenantId, tenant: tx.tenant, connector: tx.connector };
   return { tenantId: r.tenantId, tenant: r.tenant, connector: r.connector };
 }

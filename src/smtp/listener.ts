@@ -165,6 +165,7 @@ export class Listener {
       commandLine: null,
       errors: 0,
       bareLineEndings: 'reject',
+      trace: { transactions: 0, connected: false },
       release,
     };
     this.deps.register(ctx);

@@ -10,7 +10,8 @@ import { Replies, type SmtpReply } from '../core/reply.js';
 import type { Clock } from '../core/clock.js';
 import type { RecipientDecision } from '../policy/types.js';
 import { certificateFacts, presentedCertificate } from '../tls/certificate-facts.js';
-import { connectionFacts, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
+import { connectionFacts, heloOf, type ConnectionContext, type Transaction, type TransactionRecipient } from './connection-context.js';
+import { certificateRecord, connectedEvents, refusedEvent } from './session-trace.js';
 import type { DecisionLog } from './decision-log.js';
 import type { SessionPolicy } from './policy-source.js';
 import { receiveData, type DataDeps } from './data-handler.js';
@@ -57,12 +58,14 @@ export class SessionHooks {
     socket.once('close', ctx.release);
     const cipher = socket.getCipher();
     const cert = socket.getPeerX509Certificate();
+    const untrusted = reasonOf(socket.authorizationError);
     ctx.tls = {
       protocol: socket.getProtocol() ?? 'TLS',
       cipher: cipher.standardName ?? cipher.name,
       clientCertificate: cert ? presentedCertificate(cert, socket.authorized) : null,
+      certificateRecord: cert ? certificateRecord(cert, socket.authorized, untrusted ?? null) : null,
     };
-    ctx.certificate = cert ? certificateFacts(cert, socket.authorized, reasonOf(socket.authorizationError)) : null;
+    ctx.certificate = cert ? certificateFacts(cert, socket.authorized, untrusted) : null;
     // RFC 3207 §4.2 resets the session; smtp-server dropped the plaintext bytes, we also refuse the client.
     if (ctx.startTlsInjection && ctx.replies) return done(ctx.replies.refuse(Replies.pipelinedAfterStartTls, true));
     done();
@@ -137,9 +140,17 @@ export class SessionHooks {
       return malformed;
     }
     const at = this.deps.clock.now();
+    const number = ++ctx.trace.transactions;
+    const helo = heloOf(session);
     const decision = await this.deps.policy.evaluate({ connection: connectionFacts(ctx), message: { mailFrom: address.address, recipients: [] }, at });
     if (decision.mailFromReply) {
-      this.deps.decisions.mailFrom({ at: at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: address.address }, decision, decision.mailFromReply);
+      const events = [
+        ...connectedEvents(ctx, helo, decision, at.getTime()),
+        refusedEvent({ ctx, tx: { number, mailFrom: address.address }, at: at.getTime(), stage: 'mail', decision, recipient: null, reply: decision.mailFromReply }),
+      ];
+      if (this.deps.decisions.mailFrom({ at: at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: address.address }, decision, decision.mailFromReply, events)) {
+        ctx.trace.connected = true;
+      }
       this.observe(ctx, at.getTime(), 'refused', decision.mailFrom, decision, []);
       ctx.errors++;
       return decision.mailFromReply;
@@ -148,6 +159,8 @@ export class SessionHooks {
     const ret = env.dsn?.ret?.toUpperCase();
     ctx.transaction = {
       at,
+      number,
+      helo,
       // The sender as the engine judged it, not smtp-server's decoding: what is decided is what goes out.
       mailFrom: decision.mailFrom ?? address.address,
       envId: env.dsn?.envid ?? null,
@@ -199,7 +212,12 @@ export class SessionHooks {
       const recorded: RecipientDecision = limited
         ? { ...r, verdict: 'rejected', reply: limited.reply, explanation: `Accepted by the policy, refused by a tenant limit: ${limited.reason}` }
         : r;
-      this.deps.decisions.recipient({ at: tx.at.getTime(), sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, decision, recorded, null);
+      const at = tx.at.getTime();
+      const events = [
+        ...connectedEvents(ctx, tx.helo, decision, at),
+        refusedEvent({ ctx, tx, at, stage: 'rcpt', decision, recipient: recorded, reply: recorded.reply, ...(limited ? { reason: 'tenant-limit' } : {}) }),
+      ];
+      if (this.deps.decisions.recipient({ at, sessionId: ctx.id, clientIp: ctx.ip, mailFrom: tx.mailFrom }, decision, recorded, null, events)) ctx.trace.connected = true;
       this.observe(ctx, tx.at.getTime(), 'refused', tx.mailFrom, decision, [recorded]);
       ctx.errors++;
       return recorded.reply;

@@ -21,6 +21,11 @@ export function commonName(distinguishedName: string): string | null {
   return /(?:^|\n)CN=([^\n]+)/.exec(distinguishedName)?.[1]?.trim() || null;
 }
 
+/** The DNS subjectAltNames as presented (case kept). */
+export function dnsAltNames(cert: X509Certificate): string[] {
+  return splitAltNames(cert.subjectAltName ?? '').filter((e) => e.startsWith('DNS:')).map((e) => e.slice(4).trim());
+}
+
 /** A client certificate as presented: its name, its issuer's, and whether the chain verified. */
 export interface PresentedCertificate {
   /** The subject CN, or the first DNS subjectAltName when there is no CN (as presented); null when neither. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseDirectoryYaml } from '../../src/directory/index.js';
 import type { Directory } from '../../src/directory/model.js';
 import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import type { BodyStore, ConnectorHealthStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueEntry, QueueStore } from '../../src/store/ports.js';
+import type { BodyStore, ConnectorHealthStore, DecisionStore, DirectoryStore, QueueAdminStore, QueueEntry, QueueStore, TraceStore } from '../../src/store/ports.js';
 import { ConnectorHealthRecorder } from '../../src/health/recorder.js';
 import { openSqliteStores } from '../../src/app/stores.js';
 import { startRelay, type RunningRelay } from '../../src/app/server.js';
@@ -41,6 +41,8 @@ export interface Harness {
   queue: QueueStore;
   queueAdmin: QueueAdminStore;
   decisions: DecisionStore;
+  /** The message trace the session wrote. */
+  trace: TraceStore;
   bodies: BodyStore;
   /** Every message in the queue, oldest first, as the operator sees it. */
   queued(): Promise<QueueEntry[]>;
@@ -83,7 +85,7 @@ export const defaultLimits: RelayServerSettings['limits'] = {
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'relaygate-smtp-'));
   const stores = openSqliteStores({ dataDir });
-  const { db, queue, queueAdmin, decisions, bodies } = stores;
+  const { db, queue, queueAdmin, decisions, bodies, trace } = stores;
   const queued = (): Promise<QueueEntry[]> => queueAdmin.select({}, { limit: 100_000 });
   let directory = typeof opts.directory === 'string' ? parseDirectoryYaml(opts.directory) : opts.directory;
   let revision = 1;
@@ -127,6 +129,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     queue,
     queueAdmin,
     decisions,
+    trace,
     bodies,
     queued,
     entry: async (id) => (await queueAdmin.select({ ids: [id] }, { limit: 1 }))[0],
