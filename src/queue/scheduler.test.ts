@@ -24,7 +24,7 @@ import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { DsnGenerator } from './dsn-generator.js';
 import { newQueueId } from './queue-id.js';
 import { RetryPolicies, retryPolicy } from './retry-schedule.js';
-import { Scheduler } from './scheduler.js';
+import { DEFAULT_LEASE_MS, renewalInterval, Scheduler } from './scheduler.js';
 import type { DestinationLimits } from './destination-shares.js';
 import { SqliteDestinationBudget } from '../store/sqlite/destination-budget.js';
 
@@ -290,6 +290,11 @@ test('scheduler: a pass renews its leases while the courier is slow, so another 
   assert.equal((await pass).delivered, 1);
   assert.deepEqual(courier.recipients(), ['slow@one.test']);
   assert.deepEqual(s.messages(), []);
+});
+
+test('scheduler: a lease lasts 60 to 120 s unless configured, and is renewed every third of whatever it is', () => {
+  assert.ok(DEFAULT_LEASE_MS >= 60_000 && DEFAULT_LEASE_MS <= 120_000, `default lease ${DEFAULT_LEASE_MS} ms`);
+  assert.deepEqual([DEFAULT_LEASE_MS, 300, 2_000].map(renewalInterval), [DEFAULT_LEASE_MS / 3, 100, 666]);
 });
 
 test('scheduler: a node that stopped renewing loses its leases once they run out', async () => {
