@@ -32,7 +32,8 @@ done
 cd "$RUN"
 node "$BIN" apply -f tenants.yaml --config node1.yaml >/dev/null
 pids=()
-for n in $(seq "$NODES"); do node "$BIN" serve --config "node$n.yaml" >>"$PB/relaygate-pg.log" 2>&1 & pids+=($!); done
+# Each node's admin API on a port of its own choosing: nodes on one machine would share 8025.
+for n in $(seq "$NODES"); do RELAYGATE_ADMIN_ADDRESS=127.0.0.1:0 node "$BIN" serve --config "node$n.yaml" >>"$PB/relaygate-pg.log" 2>&1 & pids+=($!); done
 if [ "$NODES" -gt 1 ]; then
   targets=$(for n in $(seq "$NODES"); do printf '%s ' $(( PORT + n )); done)
   # The harness starts sending once PORT listens: open it only when every node does.
