@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { RelaygateConfig } from '../config/index.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { createMetrics, type CertificateExpirySource, type Metrics } from '../observability/metrics.js';
 import { mountMetrics, startMetricsServer, type MetricsAccess, type RunningMetricsServer } from '../observability/metrics-http.js';
 import type { QueueStatsStore } from '../store/ports.js';
 
@@ -27,8 +27,11 @@ export function metricsAccess(config: MetricsConfig): MetricsAccess {
 }
 
 /** Builds the registry and starts its listener; a port that cannot be bound is `unavailable`, naming it. */
-export async function serveMetrics(config: MetricsConfig, queueStats: QueueStatsStore): Promise<ServedMetrics> {
-  const metrics = createMetrics({ tenantLabelLimit: config.tenantLabelLimit, queueStats });
+export async function serveMetrics(
+  config: MetricsConfig,
+  sources: { queueStats: QueueStatsStore; certificates: CertificateExpirySource },
+): Promise<ServedMetrics> {
+  const metrics = createMetrics({ tenantLabelLimit: config.tenantLabelLimit, queueStats: sources.queueStats, certificates: sources.certificates });
   const access = metricsAccess(config);
   let server: RunningMetricsServer;
   try {

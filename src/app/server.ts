@@ -24,6 +24,7 @@ import { certificateNotAfter, serveMetrics, type ServedMetrics } from './metrics
 import type { TrafficObserver } from '../smtp/traffic-observer.js';
 import { ConnectorHealthRecorder } from '../health/recorder.js';
 import { ConnectorHealthWatch } from '../health/watch.js';
+import { ConnectorHealthService } from '../health/health-service.js';
 
 import type { LogFn } from '../observability/logger.js';
 export type { LogFn };
@@ -188,7 +189,13 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
   const health = new ConnectorHealthRecorder({ store: stores.connectorHealth, ...(log ? { log } : {}) });
   health.seed(await stores.connectorHealth.read({ since: '9999-12-31' }));
   // First: a metrics port that cannot be bound stops the start before anything else runs.
-  const metrics = config.metrics ? await serveMetrics(config.metrics, stores.queueStats) : null;
+  const metrics = config.metrics
+    ? await serveMetrics(config.metrics, {
+        queueStats: stores.queueStats,
+        // The connectors' certificates as connector health keeps them (every node's sightings).
+        certificates: new ConnectorHealthService({ directory: stores.directory, health: stores.connectorHealth }),
+      })
+    : null;
   const delivery = config.delivery.enabled ? deliveryService(config, stores, snapshots, settings, srsSecret, log, metrics) : null;
   const relay = await startRelay({
     traffic: health,

@@ -42,8 +42,6 @@ export interface SmtpMetrics {
   connection(listener: string, outcome: ConnectionOutcome): void;
   transaction(listener: string, outcome: TransactionOutcome): void;
   decision(decision: ObservedDecision): void;
-  /** A client certificate that attributed a connection to a connector, with its notAfter. */
-  connectorCertificate(tenant: string, connector: string, notAfter: Date): void;
 }
 
 export interface AcceptMetrics {
@@ -70,7 +68,6 @@ export const noMetrics: MetricsRecorder = Object.freeze({
   connection: nothing,
   transaction: nothing,
   decision: nothing,
-  connectorCertificate: nothing,
   accepted: nothing,
   delivery: nothing,
   leasesLost: nothing,

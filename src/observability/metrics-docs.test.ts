@@ -14,6 +14,9 @@ import { Histogram } from 'prom-client';
 import { createMetrics } from './metrics.js';
 import { openSqlite } from '../store/sqlite/database.js';
 import { SqliteQueueStatsStore } from '../store/sqlite/queue-stats.js';
+import { SqliteConnectorHealthStore } from '../store/sqlite/connector-health-store.js';
+import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
+import { ConnectorHealthService } from '../health/health-service.js';
 
 const docs = (path: string): string => readFileSync(fileURLToPath(new URL(`../../../docs/${path}`, import.meta.url)), 'utf8');
 
@@ -21,7 +24,8 @@ function registryNames(): { metrics: Set<string>; series: Set<string> } {
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-metrics-docs-'));
   const db = openSqlite(join(dir, 'relaygate.db'));
   try {
-    const { registry } = createMetrics({ tenantLabelLimit: 50, queueStats: new SqliteQueueStatsStore(db) });
+    const certificates = new ConnectorHealthService({ directory: new SqliteDirectoryStore(db), health: new SqliteConnectorHealthStore(db) });
+    const { registry } = createMetrics({ tenantLabelLimit: 50, queueStats: new SqliteQueueStatsStore(db), certificates });
     const metrics = new Set<string>();
     const series = new Set<string>();
     for (const m of registry.getMetricsAsArray()) {
@@ -74,6 +78,7 @@ test('every metric the alert rules use is in the registry, and the rules cover w
     'RelaygateServerCertificateExpiring',
     'RelaygateLeasesExpired',
     'RelaygateQueueUnreadable',
+    'RelaygateConnectorHealthUnreadable',
   ]);
   for (const name of names) assert.match(docs('metrics.md'), new RegExp('`' + name + '`'), `docs/metrics.md describes ${name}`);
 });

@@ -9,6 +9,11 @@ import { SqliteQueueStatsStore } from '../store/sqlite/queue-stats.js';
 import { SqliteQueueStore } from '../store/sqlite/queue-store.js';
 import { accepted, T0 } from '../store/queue-contract.js';
 import { family, parsePrometheusText } from '../../test/support/prometheus-text.js';
+import { validateDirectory } from '../directory/index.js';
+import { ConnectorHealthService } from '../health/health-service.js';
+import { SqliteConnectorHealthStore } from '../store/sqlite/connector-health-store.js';
+import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
+import type { CertificateSighting } from '../store/ports.js';
 
 const decision = (tenant: string | null, over: Partial<{ verdict: string; currentVerdict: string; legacyVerdict: string; ruleSet: string }> = {}) => ({
   verdict: 'relay', rule: 'relay', ruleSet: '2023-11', currentVerdict: 'relay', legacyVerdict: 'relay', tenant, ...over,
@@ -23,8 +28,6 @@ test('the tenant label names the first tenantLabelLimit tenants; later ones are 
   for (const t of ['alpha', 'beta', 'gamma', 'alpha', 'delta', null]) metrics.recorder.decision(decision(t));
   metrics.recorder.delivery({ outcome: 'delivered', class: '2xx', tenant: 'gamma', endToEndSeconds: 3 });
   metrics.recorder.delivery({ outcome: 'deferred', class: 'connection', tenant: 'beta', endToEndSeconds: null });
-  metrics.recorder.connectorCertificate('alpha', 'certs', new Date(Date.UTC(2027, 0, 1)));
-  metrics.recorder.connectorCertificate('delta', 'devices', new Date(Date.UTC(2027, 2, 1)));
   const samples = await scrape(metrics);
   assert.deepEqual(family(samples, 'relaygate_policy_decisions_total'), {
     'rule=relay,rule_set=2023-11,tenant=alpha,verdict=relay': 2,
@@ -35,11 +38,6 @@ test('the tenant label names the first tenantLabelLimit tenants; later ones are 
   assert.deepEqual(family(samples, 'relaygate_delivery_outcomes_total'), {
     'class=2xx,outcome=delivered,tenant=other': 1,
     'class=connection,outcome=deferred,tenant=beta': 1,
-  });
-  // A connector of a tenant without a label of its own is "other" too: the connector name is no way round the bound.
-  assert.deepEqual(family(samples, 'relaygate_connector_certificate_expiry_timestamp_seconds'), {
-    'connector=certs,tenant=alpha': Date.UTC(2027, 0, 1) / 1000,
-    'connector=other,tenant=other': Date.UTC(2027, 2, 1) / 1000,
   });
 });
 
@@ -113,6 +111,51 @@ test('a queue that cannot be read does not fail the scrape: the last good readin
     assert.deepEqual(family(samples, 'relaygate_queue_stats_failures_total'), { '': 2 });
   } finally {
     if (db.open) db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the connectors' certificates come from connector health; tenants past the label limit share one series with the soonest expiry", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaygate-metrics-certs-'));
+  const db = openSqlite(join(dir, 'relaygate.db'));
+  try {
+    const directory = new SqliteDirectoryStore(db);
+    const connector = (name: string) => ({ name, type: 'OnPremises' as const, tlsSenderCertificateName: `${name}.example` });
+    await directory.replace(validateDirectory({
+      tenants: [
+        { name: 'alpha', inboundConnectors: [connector('certs'), connector('quiet')] },
+        { name: 'beta', inboundConnectors: [connector('devices')] },
+        { name: 'gamma', inboundConnectors: [connector('printers')] },
+      ],
+    }));
+    const ids = new Map((await directory.load()).tenants.map((t) => [t.name, t.id]));
+    const health = new SqliteConnectorHealthStore(db);
+    const now = Date.now();
+    const seen = (tenant: string, connectorName: string, fingerprint: string, notAfter: number, lastSeen: number): CertificateSighting => ({
+      tenantId: ids.get(tenant)!, connector: connectorName, fingerprint, subject: `CN=${connectorName}.example`, names: [`${connectorName}.example`],
+      issuer: 'CN=Test CA', notBefore: now - 86_400_000, notAfter, trusted: true, firstSeen: lastSeen, lastSeen, seen: 1, nullSenders: 0, foreignSenders: 0,
+    });
+    await health.record({
+      traffic: [],
+      sources: [],
+      certificates: [
+        // alpha's devices moved to a renewed certificate: the one seen last counts.
+        seen('alpha', 'certs', 'AA:01', Date.UTC(2027, 0, 1), now - 60_000),
+        seen('alpha', 'certs', 'AA:02', Date.UTC(2028, 0, 1), now - 1_000),
+        seen('beta', 'devices', 'BB:01', Date.UTC(2027, 5, 1), now - 1_000),
+        seen('gamma', 'printers', 'CC:01', Date.UTC(2027, 2, 1), now - 1_000),
+      ],
+    });
+    const metrics = createMetrics({ tenantLabelLimit: 1, processMetrics: false, certificates: new ConnectorHealthService({ directory, health }) });
+    const samples = await scrape(metrics);
+    assert.deepEqual(family(samples, 'relaygate_connector_certificate_expiry_timestamp_seconds'), {
+      'connector=certs,tenant=alpha': Date.UTC(2028, 0, 1) / 1000,
+      // beta and gamma have no label of their own: one series, the sooner of their two.
+      'connector=other,tenant=other': Date.UTC(2027, 2, 1) / 1000,
+    });
+    assert.deepEqual(family(samples, 'relaygate_connector_certificates_read_failures_total'), { '': 0 });
+  } finally {
+    db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,9 +15,16 @@ export interface MetricsOptions {
   /** The queue, read at scrape time (at most every `queueStatsMaxAgeMs`). */
   queueStats?: QueueStatsStore;
   queueStatsMaxAgeMs?: number;
+  /** The client certificate each connector saw last (connector health), read at scrape time like the queue. */
+  certificates?: CertificateExpirySource;
   /** Node's process metrics (process_*, nodejs_*), on by default. */
   processMetrics?: boolean;
   now?: () => number;
+}
+
+/** Connector health's answer (health/health-service.ts `certificateExpiries`), structurally. */
+export interface CertificateExpirySource {
+  certificateExpiries(): Promise<ReadonlyArray<{ tenant: string; connector: string; /** Epoch seconds. */ notAfter: number }>>;
 }
 
 /** What only the running server knows, read at scrape time; set once it runs. */
@@ -107,12 +114,6 @@ export function createMetrics(options: MetricsOptions): Metrics {
     help: 'Webhook events written to the outbox and not yet delivered (0 until the webhook worker runs).',
     registers,
   });
-  const connectorCertificates = new Gauge({
-    name: 'relaygate_connector_certificate_expiry_timestamp_seconds',
-    help: 'notAfter (Unix seconds) of the client certificate last presented on a connection attributed to a connector by its certificate.',
-    labelNames: ['tenant', 'connector'] as const,
-    registers,
-  });
   new Gauge({
     name: 'relaygate_server_certificate_expiry_timestamp_seconds',
     help: 'notAfter (Unix seconds) of the certificate the SMTP listeners present (tls.cert); 0 without one.',
@@ -124,6 +125,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
 
   queueGauges(registers, options, now);
+  certificateGauge(registers, options, tenants, now);
 
   const recorder: MetricsRecorder = {
     connection: (listener, outcome) => connections.inc({ listener, outcome }),
@@ -132,10 +134,6 @@ export function createMetrics(options: MetricsOptions): Metrics {
       const tenant = tenants.label(d.tenant);
       decisions.inc({ verdict: d.verdict, rule: d.rule, rule_set: d.ruleSet, tenant });
       if (d.currentVerdict === 'rejected' && d.legacyVerdict === 'relay') legacyOnly.inc({ rule_set: d.ruleSet, tenant });
-    },
-    connectorCertificate: (tenant, connector, notAfter) => {
-      const label = tenants.label(tenant);
-      connectorCertificates.set({ tenant: label, connector: label === OTHER_TENANTS ? OTHER_TENANTS : connector }, notAfter.getTime() / 1000);
     },
     accepted: (seconds) => acceptDuration.observe(seconds),
     delivery: (o: ObservedDelivery) => {
@@ -165,24 +163,7 @@ function queueGauges(registers: Registry[], options: MetricsOptions, now: () => 
       await read();
     },
   });
-  let last: { at: number; stats: Promise<QueueStats | null> } | null = null;
-  let good: QueueStats | null = null;
-  const read = (): Promise<QueueStats | null> => {
-    const t = now();
-    if (!last || t - last.at >= maxAge) {
-      const stats = store.stats(t).then(
-        (s) => (good = s),
-        () => {
-          failures.inc();
-          // Not kept: the next scrape asks again.
-          last = null;
-          return good;
-        },
-      );
-      last = { at: t, stats };
-    }
-    return last.stats;
-  };
+  const read = cachedReading((t) => store.stats(t), maxAge, now, failures);
   new Gauge({
     name: 'relaygate_queue_recipients',
     help: 'Recipients in the queue (all nodes sharing it) by state.',
@@ -208,6 +189,66 @@ function queueGauges(registers: Registry[], options: MetricsOptions, now: () => 
     registers,
     async collect() {
       this.set((await read())?.expiredLeases ?? 0);
+    },
+  });
+}
+
+/** A reading taken at most once per `maxAge`; a failed one is counted and the last good one used. */
+function cachedReading<T>(read: (at: number) => Promise<T>, maxAge: number, now: () => number, failures: Counter): () => Promise<T | null> {
+  let last: { at: number; value: Promise<T | null> } | null = null;
+  let good: T | null = null;
+  return () => {
+    const t = now();
+    if (!last || t - last.at >= maxAge) {
+      const value = read(t).then(
+        (v) => (good = v),
+        () => {
+          failures.inc();
+          // Not kept: the next scrape asks again.
+          last = null;
+          return good;
+        },
+      );
+      last = { at: t, value };
+    }
+    return last.value;
+  };
+}
+
+/**
+ * The connectors' certificates from connector health. Tenants past the label limit share one
+ * series, tenant="other" connector="other", holding the soonest expiry among them.
+ */
+function certificateGauge(registers: Registry[], options: MetricsOptions, tenants: TenantLabels, now: () => number): void {
+  const source = options.certificates;
+  if (!source) return;
+  const failures = new Counter({
+    name: 'relaygate_connector_certificates_read_failures_total',
+    help: 'Scrapes whose reading of connector health failed (the certificate gauge then shows the last good reading).',
+    registers,
+    async collect() {
+      await read();
+    },
+  });
+  const read = cachedReading(() => source.certificateExpiries(), options.queueStatsMaxAgeMs ?? 5_000, now, failures);
+  new Gauge({
+    name: 'relaygate_connector_certificate_expiry_timestamp_seconds',
+    help: 'notAfter (Unix seconds) of the client certificate each connector saw last (connector health, all nodes), by tenant and connector.',
+    labelNames: ['tenant', 'connector'] as const,
+    registers,
+    async collect() {
+      const expiries = await read();
+      this.reset();
+      const soonest = new Map<string, number>();
+      for (const e of expiries ?? []) {
+        const tenant = tenants.label(e.tenant);
+        const key = JSON.stringify([tenant, tenant === OTHER_TENANTS ? OTHER_TENANTS : e.connector]);
+        soonest.set(key, Math.min(soonest.get(key) ?? Infinity, e.notAfter));
+      }
+      for (const [key, notAfter] of soonest) {
+        const [tenant, connector] = JSON.parse(key) as [string, string];
+        this.set({ tenant, connector }, notAfter);
+      }
     },
   });
 }

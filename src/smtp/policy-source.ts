@@ -52,12 +52,12 @@ export class SessionPolicy {
     /** The server's settings the engine reads (relaygate.yaml), given with every evaluation. */
     private readonly settings: PolicySettings = { allowAddressLiterals: false },
     /** Told every final decision (docs/metrics.md, relaygate_policy_*). */
-    private readonly metrics?: Pick<SmtpMetrics, 'decision' | 'connectorCertificate'>,
+    private readonly metrics?: Pick<SmtpMetrics, 'decision'>,
   ) {}
 
   async evaluate(input: EvaluationInput): Promise<TransactionDecision> {
     const decision = evaluate(await this.cache.snapshot(), { ...input, settings: this.settings });
-    if (this.metrics) observeDecision(this.metrics, input, decision);
+    if (this.metrics) observeDecision(this.metrics, decision);
     return decision;
   }
 
