@@ -17,6 +17,7 @@ import { SqliteTraceStore } from './trace-store.js';
 import { MESSAGE_COLUMNS, RECIPIENT_COLUMNS, TENANT_ID_IF_KNOWN, toClaimed, toMessage, toRecipient, type MessageRow, type RecipientRow } from './delivery-rows.js';
 
 const inList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
+const FINAL = ['delivered', 'failed', 'expired'];
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly trace: SqliteTraceStore;
@@ -123,8 +124,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   async delayNoticesDue(receivedBefore: number, limit: number): Promise<MessageWork[]> {
     const rows = this.db
       .prepare(
-        `SELECT ${RECIPIENT_COLUMNS} FROM recipients r JOIN messages m ON m.id = r.message_id
-         WHERE r.state = 'deferred' AND r.delayed_dsn_sent = 0 AND m.received_at <= ? ORDER BY r.message_id, r.id LIMIT ?`,
+        // From the messages old enough (messages_received_at) to their recipients (CROSS JOIN keeps
+        // that order, +r.state keeps SQLite off the state index): never every deferred recipient.
+        `SELECT ${RECIPIENT_COLUMNS} FROM messages m CROSS JOIN recipients r ON r.message_id = m.id
+         WHERE m.received_at <= ? AND +r.state = 'deferred' AND r.delayed_dsn_sent = 0 ORDER BY r.message_id, r.id LIMIT ?`,
       )
       .all(receivedBefore, limit) as RecipientRow[];
     return this.withMessages(rows, toRecipient);
@@ -167,10 +170,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   async completedMessages(limit: number): Promise<string[]> {
     return this.db
       .prepare(
-        `SELECT m.id FROM messages m
-         WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id
-           AND (r.state NOT IN (${inList(['delivered', 'failed', 'expired'])}) OR r.dsn_status = 'owed'))
-         ORDER BY m.id LIMIT ?`,
+        // Candidates are the messages with a recipient in a final state (found by the state index),
+        // not every message in the queue: a pass does not grow with the messages still waiting.
+        // Every message has a recipient (acceptance and DSNs never queue one without).
+        `SELECT DISTINCT f.message_id FROM recipients f
+         WHERE f.state IN (${inList(FINAL)})
+           AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = f.message_id
+             AND (r.state NOT IN (${inList(FINAL)}) OR r.dsn_status = 'owed'))
+         ORDER BY f.message_id LIMIT ?`,
       )
       .pluck()
       .all(limit) as string[];

@@ -13,6 +13,7 @@ import { destinationBudgetMigration } from './012_destination_budget.js';
 import { accessMigration } from './013_access.js';
 import { connectorHealthMigration } from './014_connector_health.js';
 import { traceMigration } from './015_trace.js';
+import { queueScanIndexesMigration } from './016_queue_scan_indexes.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -47,4 +48,5 @@ export const migrations: Migration[] = [
   accessMigration,
   connectorHealthMigration,
   traceMigration,
+  queueScanIndexesMigration,
 ];
