@@ -33,6 +33,8 @@ export class FileBodyStore implements BodyStore {
   private readonly flusher = new DirectoryFlusher();
   /** The newest bucket this store wrote into: emptied buckets older than it are removed. */
   private newestBucket = '';
+  /** Buckets known to exist (made or found by this store), with their entry in the root durable. */
+  private readonly buckets = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -54,16 +56,21 @@ export class FileBodyStore implements BodyStore {
     const bucket = id.slice(0, BUCKET_CHARS);
     const dir = join(this.root, bucket);
     if (bucket > this.newestBucket) this.newestBucket = bucket;
-    // A second try when another process removed the (empty) bucket between mkdir and open.
+    // A bucket made (or found) once is not made again for every message; if another process
+    // removed it (emptied) since, the open fails with ENOENT and it is made again, once.
     for (let attempt = 0; ; attempt++) {
-      const created = await mkdir(dir, { recursive: true });
-      // A new bucket is an entry in the root: make that entry durable too.
-      if (created !== undefined) await fsyncDirectory(this.root);
+      if (!this.buckets.has(bucket)) {
+        const created = await mkdir(dir, { recursive: true });
+        // A new bucket is an entry in the root: make that entry durable too.
+        if (created !== undefined) await fsyncDirectory(this.root);
+        this.buckets.add(bucket);
+      }
       try {
         const handle = await open(join(dir, id + SUFFIX), 'wx', 0o640);
         return new FileBodyWriter(join(dir, id + SUFFIX), dir, handle, this.flusher);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw err;
+        this.buckets.delete(bucket);
       }
     }
   }
@@ -95,7 +102,10 @@ export class FileBodyStore implements BodyStore {
     );
     // Buckets no longer written into go once empty; the newest stays (accepting mail refills it).
     for (const bucket of buckets) {
-      if (bucket < this.newestBucket) await rmdir(join(this.root, bucket)).catch(() => undefined);
+      if (bucket < this.newestBucket) {
+        this.buckets.delete(bucket);
+        await rmdir(join(this.root, bucket)).catch(() => undefined);
+      }
     }
   }
 
