@@ -199,31 +199,39 @@ function printTable(s: Scenario, rows: Row[]): void {
   }
 }
 
-/** One comparison at a time on a machine: two would share the sink's and the relays' ports. */
-function takeLock(pb: string): () => void {
+/**
+ * One comparison at a time on a machine: two would share the sink's and the relays' ports. A run
+ * that finds another waits for it (up to 20 minutes); a lock whose process is gone is taken over.
+ */
+async function takeLock(pb: string): Promise<() => void> {
   const lock = join(pb, 'compare.lock');
-  try {
-    writeFileSync(lock, String(process.pid), { flag: 'wx' });
-  } catch {
-    const holder = Number(readFileSync(lock, 'utf8'));
-    let alive = false;
+  const until = Date.now() + 20 * 60_000;
+  for (let told = false; ; ) {
     try {
-      process.kill(holder, 0);
-      alive = true;
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
     } catch {
-      // a stale lock
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(lock, 'utf8'));
+        process.kill(holder, 0);
+      } catch {
+        rmSync(lock, { force: true }); // a stale lock
+        continue;
+      }
+      if (Date.now() > until) throw new Error(`another comparison (pid ${holder}) is still running; ${lock}`);
+      if (!told) console.log(`waiting for the comparison running as pid ${holder} (${lock})`);
+      told = true;
+      await sleep(2_000);
     }
-    if (alive) throw new Error(`another comparison (pid ${holder}) is running; ${lock}`);
-    writeFileSync(lock, String(process.pid));
   }
-  return () => rmSync(lock, { force: true });
 }
 
 export async function runPeerComparison(args: readonly string[]): Promise<void> {
   const o = parseOptions(args);
   const results = join(o.pb, 'results');
   mkdirSync(results, { recursive: true });
-  const unlock = takeLock(o.pb);
+  const unlock = await takeLock(o.pb);
   try {
     await compare(o, results);
   } finally {
