@@ -81,8 +81,9 @@ test('SIZE over the listener limit is refused at MAIL FROM, and an oversize DATA
   assert.equal(await c.command('MAIL FROM:<app@contoso.example> SIZE=4096'), '552 5.3.4 Message size exceeds fixed maximum message size');
   assert.equal(await c.command('MAIL FROM:<app@contoso.example> SIZE=1000'), '250 2.1.0 Sender OK');
   assert.equal(await c.command('RCPT TO:<a@elsewhere.example>'), '250 2.1.5 Recipient OK');
-  await c.command('DATA');
+  // Counted before DATA: the body of the message is created when DATA starts, and must be gone after.
   const files = spoolFiles();
+  await c.command('DATA');
   c.write(`Subject: big\r\n\r\n${'x'.repeat(70).concat('\r\n').repeat(60)}.\r\n`);
   assert.equal(await c.read(), '552 5.3.4 Message size exceeds fixed maximum message size');
   assert.equal(spoolFiles(), files);

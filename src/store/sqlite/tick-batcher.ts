@@ -1,7 +1,11 @@
-import type { SqliteDatabase } from './database.js';
+import { open } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import { statement, type SqliteDatabase } from './database.js';
 
 interface Waiting {
   apply: () => unknown;
+  /** Takes the write back when its commit could not be made durable (see flush). */
+  undo: (() => void) | undefined;
   resolve: (result: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -9,23 +13,33 @@ interface Waiting {
 /**
  * Group commit of the writes that arrive in the same turn of the event loop, whatever port they
  * come from (acceptance's rounds, delivery's outcomes): each caller gets its own result once ONE
- * immediate transaction holding all of them has committed (with `synchronous = FULL`, durably).
- * A commit blocks the event loop for its fsync; while it does, the next callers gather, so under
- * load one fsync serves many. When the shared transaction fails, each write is tried in a
- * transaction of its own, so one bad write fails only its caller.
+ * immediate transaction holding all of them is durable. When the shared transaction fails, each
+ * write is tried in a transaction of its own, so one bad write fails only its caller.
+ *
+ * Durable without blocking: on a WAL database the transaction commits with `synchronous = NORMAL`
+ * (its frames written to the WAL, no fsync on the event loop), then the WAL file is fdatasync'ed
+ * on libuv's thread pool, and only then are the callers answered: the same promise as
+ * `synchronous = FULL` (which fsyncs the WAL at each commit), while the next sessions keep being
+ * served, and one fdatasync covers every commit made before it started. A failed fdatasync fails
+ * its callers, and the writes that can be taken back (an accepted message) are taken back in a
+ * transaction with `synchronous = FULL`. Every other transaction on the connection stays FULL.
  */
 export class TickBatcher {
   private waiting: Waiting[] = [];
   private scheduled = false;
+  private readonly wal: WalSync | null;
   /** Transactions committed so far (tests and benchmarks read it). */
   commits = 0;
 
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(private readonly db: SqliteDatabase) {
+    const wal = !db.memory && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+    this.wal = wal ? new WalSync(resolvePath(db.name) + '-wal') : null;
+  }
 
   /** `apply` runs inside the shared transaction; it must not start one of its own. */
-  run<R>(apply: () => R): Promise<R> {
+  run<R>(apply: () => R, undo?: () => void): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.waiting.push({ apply, resolve: resolve as (r: unknown) => void, reject });
+      this.waiting.push({ apply, undo, resolve: resolve as (r: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -37,25 +51,101 @@ export class TickBatcher {
     const batch = this.waiting;
     this.waiting = [];
     this.scheduled = false;
-    let results: unknown[];
-    try {
-      results = this.db.transaction(() => batch.map((w) => w.apply())).immediate();
-      this.commits++;
-    } catch {
-      if (batch.length === 1) return this.alone(batch[0]!);
-      for (const w of batch) this.alone(w);
+    const done: Array<{ w: Waiting; result: unknown }> = [];
+    this.relaxed(() => {
+      try {
+        const results = this.db.transaction(() => batch.map((w) => w.apply())).immediate();
+        this.commits++;
+        batch.forEach((w, i) => done.push({ w, result: results[i] }));
+      } catch {
+        for (const w of batch) {
+          try {
+            done.push({ w, result: this.db.transaction(w.apply).immediate() });
+            this.commits++;
+          } catch (err) {
+            w.reject(err);
+          }
+        }
+      }
+    });
+    if (done.length === 0) return;
+    if (!this.wal) {
+      for (const d of done) d.w.resolve(d.result);
       return;
     }
-    batch.forEach((w, i) => w.resolve(results[i]));
+    this.wal.sync().then(
+      () => {
+        for (const d of done) d.w.resolve(d.result);
+      },
+      (err: unknown) => {
+        for (const d of done) {
+          try {
+            if (d.w.undo) this.db.transaction(d.w.undo).immediate();
+          } catch {
+            // the storage is failing: the caller hears of the sync's failure either way
+          }
+          d.w.reject(err);
+        }
+      },
+    );
   }
 
-  private alone(w: Waiting): void {
+  /** Runs `commit` with the WAL not synced by SQLite (we sync it ourselves before answering). */
+  private relaxed(commit: () => void): void {
+    if (!this.wal) return commit();
+    statement(this.db, 'PRAGMA synchronous = NORMAL').run();
     try {
-      const result = this.db.transaction(w.apply).immediate();
-      this.commits++;
-      w.resolve(result);
+      commit();
+    } finally {
+      statement(this.db, 'PRAGMA synchronous = FULL').run();
+    }
+  }
+}
+
+/**
+ * fdatasync of a WAL file, shared: callers that ask before a sync starts share it; a caller
+ * arriving while one runs waits for the next (the running one may have started before its commit).
+ */
+class WalSync {
+  private next: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | null = null;
+  private running = false;
+
+  constructor(private readonly path: string) {}
+
+  sync(): Promise<void> {
+    if (this.next) return this.next.promise;
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    this.next = { promise, resolve, reject };
+    if (!this.running) this.start();
+    return promise;
+  }
+
+  private start(): void {
+    const waiting = this.next;
+    if (!waiting) return;
+    this.next = null;
+    this.running = true;
+    this.once().then(waiting.resolve, waiting.reject).finally(() => {
+      this.running = false;
+      if (this.next) this.start();
+    });
+  }
+
+  private async once(): Promise<void> {
+    let handle;
+    try {
+      handle = await open(this.path, 'r');
     } catch (err) {
-      w.reject(err);
+      // No WAL file: the last connection checkpointed it into the database (synced) and removed it.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
     }
   }
 }
