@@ -9,8 +9,8 @@ import { TENANT_ID_IF_KNOWN } from './delivery-rows.js';
 /**
  * The queue on SQLite: the accept side here (one transaction per group-commit round, so many
  * sessions' messages share the WAL fsync, and that transaction also carries the delivery outcomes
- * recorded in the same turn: tick-batcher.ts; `synchronous = FULL` makes the commit durable before
- * `commit()` resolves), the delivery side in delivery-store.ts.
+ * recorded in the same turn: tick-batcher.ts, which resolves `commit()` only once the WAL holding
+ * it is synced to disk), the delivery side in delivery-store.ts.
  */
 export class SqliteQueueStore extends SqliteDeliveryQueue implements QueueStore {
   private readonly insertMessage;
