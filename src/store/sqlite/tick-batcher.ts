@@ -31,9 +31,12 @@ export class TickBatcher {
   /** Transactions committed so far (tests and benchmarks read it). */
   commits = 0;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: TickBatcherOptions = {},
+  ) {
     const wal = !db.memory && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
-    this.wal = wal ? new WalSync(resolvePath(db.name) + '-wal') : null;
+    this.wal = wal ? new WalSync(resolvePath(db.name) + '-wal', options.syncWal ?? datasyncFile) : null;
   }
 
   /** `apply` runs inside the shared transaction; it must not start one of its own. */
@@ -110,7 +113,10 @@ class WalSync {
   private next: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | null = null;
   private running = false;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly syncFile: (path: string) => Promise<void>,
+  ) {}
 
   sync(): Promise<void> {
     if (this.next) return this.next.promise;
@@ -127,34 +133,40 @@ class WalSync {
     if (!waiting) return;
     this.next = null;
     this.running = true;
-    this.once().then(waiting.resolve, waiting.reject).finally(() => {
+    this.syncFile(this.path).then(waiting.resolve, waiting.reject).finally(() => {
       this.running = false;
       if (this.next) this.start();
     });
   }
 
-  private async once(): Promise<void> {
-    let handle;
-    try {
-      handle = await open(this.path, 'r');
-    } catch (err) {
-      // No WAL file: the last connection checkpointed it into the database (synced) and removed it.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+}
+
+async function datasyncFile(path: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    // No WAL file: the last connection checkpointed it into the database (synced) and removed it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
   }
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface TickBatcherOptions {
+  /** How the WAL file is made durable (tests observe or fail it); fdatasync by default. */
+  syncWal?: (path: string) => Promise<void>;
 }
 
 const batchers = new WeakMap<SqliteDatabase, TickBatcher>();
 
-/** The one batcher of a database connection: writes through it share commits. */
-export function tickBatcher(db: SqliteDatabase): TickBatcher {
+/** The one batcher of a database connection: writes through it share commits. Options apply to the first call. */
+export function tickBatcher(db: SqliteDatabase, options?: TickBatcherOptions): TickBatcher {
   let b = batchers.get(db);
-  if (!b) batchers.set(db, (b = new TickBatcher(db)));
+  if (!b) batchers.set(db, (b = new TickBatcher(db, options)));
   return b;
 }
