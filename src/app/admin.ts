@@ -12,6 +12,7 @@ import type { RelaygateConfig } from '../config/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import type { LogFn } from '../observability/logger.js';
+import { mountServedMetrics, type ServedMetrics } from './metrics.js';
 import { asStoreFailure, type Stores } from './stores.js';
 
 export interface AdminParts {
@@ -21,6 +22,8 @@ export interface AdminParts {
   log?: LogFn;
   /** The other readiness checks of the process (the SMTP listeners). */
   readiness?: () => Record<string, ReadinessCheck>;
+  /** serve's metrics: /metrics is mounted on the API too, behind the metrics' own guard. */
+  metrics?: Pick<ServedMetrics, 'registry' | 'access'> | null;
 }
 
 export function adminDeps(parts: AdminParts): AdminDeps {
@@ -57,7 +60,18 @@ export function adminApi(parts: AdminParts): AdminApi {
       throw new RelaygateError('invalid', `admin.tls: ${messageOf(err)}`, { details: { field: 'admin.tls' }, cause: err });
     }
   }
-  return buildAdminApi(adminDeps(parts), { tls: material });
+  const api = buildAdminApi(adminDeps(parts), { tls: material });
+  if (parts.metrics && metricsGuarded(parts.metrics.access, parts.config.admin.host)) mountServedMetrics(api.app, parts.metrics);
+  return api;
+}
+
+/**
+ * /metrics keeps its own guard (metrics.token, metrics.allowFrom) on the API's address; without
+ * either it is mounted only where the API listens on loopback, as the metrics listener itself
+ * allows an unguarded address only on loopback.
+ */
+function metricsGuarded(access: ServedMetrics['access'], host: string): boolean {
+  return access.token !== undefined || (access.allowFrom ?? []).length > 0 || host === 'localhost' || /^127\.|^::1$/.test(host);
 }
 
 export interface RunningAdmin {

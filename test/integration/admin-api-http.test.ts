@@ -20,6 +20,7 @@ let serve: ServeProcess;
 let port: number;
 let adminToken: string;
 let fabrikamToken: string;
+const METRICS_TOKEN = 'metrics-scrape-token-0123456789';
 
 interface Answer {
   status: number;
@@ -27,7 +28,7 @@ interface Answer {
   json: any;
 }
 
-function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; text?: boolean } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const req = request(
@@ -43,7 +44,7 @@ function call(method: string, path: string, options: { token?: string; body?: un
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? JSON.parse(text) : null }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: options.text ? text : text ? JSON.parse(text) : null }));
       },
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
@@ -59,7 +60,8 @@ before(async () => {
   writeFileSync(
     join(dir, 'relaygate.yaml'),
     `hostname: relay.test\ndataDir: ./data\nlisteners:\n  - { name: smtp, address: "127.0.0.1:0", tls: none }\ndelivery: { enabled: false }\n` +
-      `admin:\n  address: "127.0.0.1:0"\n  tls: { cert: ${pki.server.certPath}, key: ${pki.server.keyPath} }\n`,
+      `admin:\n  address: "127.0.0.1:0"\n  tls: { cert: ${pki.server.certPath}, key: ${pki.server.keyPath} }\n` +
+      `metrics:\n  address: "127.0.0.1:0"\n  token: ${METRICS_TOKEN}\n`,
   );
   assert.equal((await runRelaygate(['apply', '-f', 'tenants.yaml', '--config', 'relaygate.yaml'], dir)).code, 0);
   const admin = await runRelaygate(['token', 'create', '--admin', '--json', '--config', 'relaygate.yaml'], dir);
@@ -110,6 +112,14 @@ test("over HTTPS: another tenant's token gets 404 for contoso; two admins with o
   // The change reached the running relay's store: the CLI reads it.
   const shown = await runRelaygate(['tenant', 'show', 'contoso', '--json', '--config', 'relaygate.yaml'], dir);
   assert.equal(JSON.parse(shown.stdout).rejectDirectSend, true);
+});
+
+test("over HTTPS: /metrics is mounted on the admin API behind the metrics' own token, not an admin token", async () => {
+  const scraped = await call('GET', '/metrics', { token: METRICS_TOKEN, text: true });
+  assert.equal(scraped.status, 200);
+  assert.match(scraped.json as string, /^# HELP relaygate_/m);
+  assert.equal((await call('GET', '/metrics', { text: true })).status, 401);
+  assert.equal((await call('GET', '/metrics', { token: adminToken, text: true })).status, 401);
 });
 
 test('serve does not start when the admin address is taken, and says which address', async () => {
