@@ -4,7 +4,10 @@ import type { AuthThrottle } from '../access/auth-throttle.js';
 import type { TokenService } from '../access/tokens.js';
 import type { Clock } from '../core/clock.js';
 import type { LogFn } from '../observability/logger.js';
+import type { QueueAdmin } from '../queue/admin.js';
 import type { DirectoryStore } from '../store/ports.js';
+import type { CheckDeps } from './routes/check.js';
+import type { SettingsDeps } from './routes/settings.js';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -22,6 +25,11 @@ export interface AdminDeps {
   /** Turns a store adapter's own failure into store-unavailable/store-full (app/stores.ts's asStoreFailure). */
   classifyError(err: unknown): unknown;
   log?: LogFn;
+  /** A tenant's settings (routes, DKIM, SRS, quota, relayed headers): the services the CLI uses. */
+  settings: Omit<SettingsDeps, 'directory'>;
+  queue: QueueAdmin;
+  /** What POST /v1/check judges with: the relay's client-certificate trust and policy settings. */
+  check: Pick<CheckDeps, 'trust' | 'policy'>;
   /** The largest body any route reads (an uploaded message); JSON bodies are held to a smaller limit. */
   maxBodySize: number;
 }

@@ -12,11 +12,19 @@ export const sampleBodies: Readonly<Record<string, unknown>> = {
   addConnector: { name: 'printers', type: 'OnPremises', senderIPAddresses: ['192.0.2.0/24'] },
   updateConnector: { enabled: false },
   createToken: { role: 'tenant', tenant: 'contoso', scope: 'read' },
+  addRoute: { domains: ['other.test'], host: 'smart2.contoso.example:2525', tls: 'required' },
+  generateDkimKey: { domain: 'contoso.example', selector: 's1', algorithm: 'ed25519' },
+  setSrs: { enabled: false },
+  setQuota: { dailyLimit: 500 },
+  setRelayedHeaders: { relayed: 'keep' },
+  actOnQueue: { action: 'hold', filter: { all: true }, dryRun: true },
+  check: { scenario: { connection: { ip: '127.0.0.1' }, mailFrom: 'app@contoso.example', recipients: ['someone@external.example'] } },
 };
 
 /** The path of a route with contoso's ids filled in (and the names its other parameters take). */
 function pathFor(r: ApiRoute, h: AdminHarness, tenant: string = h.contoso.id): string {
-  const values: Record<string, string> = { tenant, name: 'apps', domain: 'relay.contoso.example', id: h.tokenIds.contosoRead };
+  const id = r.path.startsWith('/v1/queue') ? h.messages.contoso[0]! : r.path.includes('/routes/') ? String(h.routeId) : h.tokenIds.contosoRead;
+  const values: Record<string, string> = { tenant, name: 'apps', domain: 'relay.contoso.example', id, action: 'hold' };
   return r.path.replace(/\{(\w+)\}/g, (_, p: string) => encodeURIComponent(values[p] ?? `unknown-${p}`));
 }
 
@@ -75,7 +83,12 @@ test("another tenant's token gets 404 on every route that names the first tenant
           problem(missing, 403, 'forbidden', 'this needs an admin token');
           continue;
         }
-        problem(got, 404, 'not-found', r.path.includes('{tenant}') ? `tenant ${ref} does not exist` : `token ${h.tokenIds.contosoRead} does not exist`);
+        const detail = r.path.includes('{tenant}')
+          ? `tenant ${ref} does not exist`
+          : r.path.startsWith('/v1/queue')
+            ? `message ${h.messages.contoso[0]} is not in the queue`
+            : `token ${h.tokenIds.contosoRead} does not exist`;
+        problem(got, 404, 'not-found', detail);
         if (r.path.includes('{tenant}')) assert.deepEqual({ ...got.json(), instance: null, detail: null }, { ...missing.json(), instance: null, detail: null }, r.id);
       }
     }
@@ -86,6 +99,9 @@ test("another tenant's token gets 404 on every route that names the first tenant
     assert.deepEqual(await h.stores.directory.load(), await h.stores.directory.load());
     assert.equal((await h.stores.directory.revision()), 1, 'nothing of contoso changed');
     assert.equal((await h.stores.tokens.get(h.tokenIds.contosoRead))?.revokedAt, null);
+    const states = (await h.stores.queueAdmin.select({}, { limit: 10 })).flatMap((e) => e.recipients.map((r) => r.state));
+    assert.deepEqual(states, ['queued', 'queued', 'queued', 'queued', 'queued', 'queued'], "no queue action reached contoso's mail");
+    assert.equal((await h.stores.tenantSettings.routes()).length, 1);
   } finally {
     await h.close();
   }

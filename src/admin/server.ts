@@ -14,7 +14,10 @@ import { openApiDocument } from './openapi.js';
 import { requestShapeError, toProblem } from './problem.js';
 import { etag, parseIfMatch } from './revision.js';
 import { accessRoutes } from './routes/access.js';
+import { checkRoutes } from './routes/check.js';
 import { directoryRoutes } from './routes/directory.js';
+import { queueRoutes } from './routes/queue.js';
+import { settingsRoutes } from './routes/settings.js';
 
 /** JSON bodies are small; a route that takes a message says so (bodyLimit). */
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -44,8 +47,17 @@ export function buildAdminApi(deps: AdminDeps, options: AdminServerOptions = {})
   }) as unknown as FastifyInstance;
   // Bodies are JSON unless a route names another type; text/plain is not read at all.
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('message/rfc822', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const routes: ApiRoute[] = [...systemRoutes(deps), ...directoryRoutes(deps), ...accessRoutes(deps), ...(options.routes ?? [])];
+  const routes: ApiRoute[] = [
+    ...systemRoutes(deps),
+    ...directoryRoutes(deps),
+    ...settingsRoutes({ directory: deps.directory, ...deps.settings }),
+    ...queueRoutes({ queue: deps.queue, directory: deps.directory }),
+    ...checkRoutes({ directory: deps.directory, clock: deps.clock, maxBodySize: deps.maxBodySize, ...deps.check }),
+    ...accessRoutes(deps),
+    ...(options.routes ?? []),
+  ];
   routes.push(
     route({
       method: 'GET', path: '/openapi.json', id: 'openApiDocument', tag: 'system', access: 'public',
@@ -142,7 +154,8 @@ async function answer(deps: AdminDeps, r: ApiRoute, req: FastifyRequest, reply: 
     principal,
     params: parsePart(r.params, req.params, 'params'),
     query: parsePart(r.query, req.query ?? {}, 'query'),
-    body: r.body === undefined ? undefined : parsePart(r.body, req.body, 'body'),
+    // A body of another type than JSON (a message/rfc822 upload) is the handler's to read, as bytes.
+    body: r.body === undefined || mediaType(req) !== 'application/json' ? undefined : parsePart(r.body, req.body, 'body'),
     ifMatch: r.revision !== undefined && r.method !== 'GET' ? parseIfMatch(req.headers['if-match'], r.revision) : undefined,
     clientIp: req.ip,
     audit: (n) => void (note = n),

@@ -7,6 +7,13 @@ import { AuditService } from '../access/audit.js';
 import { AuthThrottle } from '../access/auth-throttle.js';
 import { TokenService } from '../access/tokens.js';
 import type { AdminDeps, ReadinessCheck } from '../admin/deps.js';
+import { DkimService } from '../delivery/dkim-service.js';
+import { RelayedHeadersService } from '../delivery/relayed-headers-service.js';
+import { RoutesService } from '../delivery/routes-service.js';
+import { SrsService } from '../delivery/srs-service.js';
+import { QueueAdmin } from '../queue/admin.js';
+import { QuotaService } from '../smtp/quota-service.js';
+import { caBundleTrustStore, nodeRootsTrustStore } from '../tls/pem-chain.js';
 import { buildAdminApi, type AdminApi } from '../admin/server.js';
 import type { RelaygateConfig } from '../config/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -16,7 +23,11 @@ import { mountServedMetrics, type ServedMetrics } from './metrics.js';
 import { asStoreFailure, type Stores } from './stores.js';
 
 export interface AdminParts {
-  config: Pick<RelaygateConfig, 'admin'>;
+  config: Pick<RelaygateConfig, 'admin' | 'hostname'> & {
+    delivery: Pick<RelaygateConfig['delivery'], 'srsDomain'>;
+    limits: Pick<RelaygateConfig['limits'], 'allowAddressLiterals'>;
+    tls: Pick<RelaygateConfig['tls'], 'clientCa'>;
+  };
   stores: Stores;
   clock?: Clock;
   log?: LogFn;
@@ -43,6 +54,23 @@ export function adminDeps(parts: AdminParts): AdminDeps {
         store = { ok: false, detail: messageOf(asStoreFailure(err)) };
       }
       return { store, ...(parts.readiness?.() ?? {}) };
+    },
+    settings: {
+      settings: stores.tenantSettings,
+      routes: new RoutesService({ directory: stores.directory, settings: stores.tenantSettings }),
+      dkim: new DkimService({ directory: stores.directory, settings: stores.tenantSettings }, () => clock.now().getTime()),
+      srs: new SrsService({ directory: stores.directory, settings: stores.tenantSettings }, config.delivery.srsDomain ?? config.hostname),
+      quota: new QuotaService({ directory: stores.directory, settings: stores.tenantSettings, counters: stores.counters }, () => clock.now()),
+      relayedHeaders: new RelayedHeadersService({ directory: stores.directory, settings: stores.tenantSettings }),
+    },
+    queue: new QueueAdmin({ store: stores.queueAdmin, directory: stores.directory, bodies: stores.bodies, clock }),
+    check: {
+      policy: { allowAddressLiterals: config.limits.allowAddressLiterals },
+      // The relay's own trust: its tls.clientCa, else Node's roots, as the TLS listeners use.
+      trust: () =>
+        config.tls.clientCa
+          ? caBundleTrustStore(config.tls.clientCa, 'tls.clientCa', `tls.clientCa ${config.tls.clientCa}, as the relay does`)
+          : nodeRootsTrustStore("Node's root certificates: the configuration sets no tls.clientCa, and the relay then trusts these"),
     },
     classifyError: asStoreFailure,
     maxBodySize: config.admin.maxBodySize,

@@ -18,6 +18,11 @@ export async function readEmlFacts(path: string, label: string): Promise<EmlFact
   } catch (err) {
     throw new RelaygateError('invalid', `${label} ${path}: ${fileErrorReason(err)}`, { details: { path, field: label }, cause: err });
   }
+  return emlFacts(text);
+}
+
+/** The facts of a message given as its bytes (an upload). */
+export async function emlFacts(text: Buffer): Promise<EmlFacts> {
   const parsed = await simpleParser(text);
   const returnPathHeader = parsed.headers.get('return-path');
   const returnPath = returnPathHeader === undefined ? null : addressText(returnPathHeader);

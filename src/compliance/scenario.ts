@@ -85,14 +85,28 @@ export function loadScenarioFile(path: string, options: ScenarioOptions): Loaded
     if (err instanceof YAMLParseError) throw new ScenarioError(`${path}: ${describeYamlError(err, text)}`);
     throw err;
   }
+  return scenarioFromObject(raw, { ...options, where: path, base: dirname(resolve(path)) });
+}
+
+/**
+ * A scenario given as an object (a parsed file, or a JSON request). `base` is the folder its file
+ * names (`directory`, `connection.certificate`) are read from; null: it may name no file (the admin
+ * API reads nothing from the server's disk on a caller's say), and `certificateFacts` states the
+ * certificate instead.
+ */
+export function scenarioFromObject(raw: unknown, options: ScenarioOptions & { where: string; base: string | null }): LoadedScenario {
+  const { where, base } = options;
   const parsed = scenarioSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ScenarioError(`${path}: ${parsed.error.issues.flatMap(describeIssue).join('; ')}`);
+  if (!parsed.success) throw new ScenarioError(`${where}: ${parsed.error.issues.flatMap(describeIssue).join('; ')}`);
   const s = parsed.data;
-  const base = dirname(resolve(path));
-  const at = parseInstant(s.at, options.now, `${path}: at`);
+  if (base === null && s.directory !== undefined) throw new ScenarioError(`${where}: directory: no file is read here; the check uses the store's directory`);
+  if (base === null && s.connection.certificate !== undefined) {
+    throw new ScenarioError(`${where}: connection.certificate: no file is read here; give connection.certificateFacts`);
+  }
+  const at = parseInstant(s.at, options.now, `${where}: at`);
   let certificate: CertificateFacts | null = null;
   let trustStore: string | null = null;
-  if (s.connection.certificate) {
+  if (s.connection.certificate && base !== null) {
     const chainPath = resolve(base, s.connection.certificate);
     const chain = readPemBundle(chainPath, 'connection.certificate');
     const trust = options.trust();
@@ -101,7 +115,7 @@ export function loadScenarioFile(path: string, options: ScenarioOptions): Loaded
   } else if (s.connection.certificateFacts) {
     certificate = { ...s.connection.certificateFacts };
   }
-  const directory = s.directory ? readDirectoryFile(resolve(base, s.directory), 'directory') : null;
+  const directory = s.directory && base !== null ? readDirectoryFile(resolve(base, s.directory), 'directory') : null;
   return {
     directory,
     trustStore,

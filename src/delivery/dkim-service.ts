@@ -6,7 +6,7 @@
 import { compareText, normalizeDomain } from '../core/domain.js';
 import { invalidField } from '../core/field-error.js';
 import { requireTenant } from '../directory/find-tenant.js';
-import type { DirectoryStore, DkimAlgorithm, TenantSettingsStore } from '../store/ports.js';
+import type { DirectoryStore, DkimAlgorithm, SettingsWriteOptions, TenantSettingsStore } from '../store/ports.js';
 import { dkimRecordName, dkimTxtRecord, generateDkimKey } from './dkim-keys.js';
 
 const SELECTOR = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -39,7 +39,7 @@ export class DkimService {
   ) {}
 
   /** Makes and stores a key (replacing the tenant's key of that domain and selector). */
-  async generate(request: DkimKeyRequest): Promise<DkimKeyView> {
+  async generate(request: DkimKeyRequest, options: SettingsWriteOptions = {}): Promise<DkimKeyView> {
     const domain = normalizeDomain(request.domain);
     if (domain === null) throw invalidField('domain', `not a domain name: ${request.domain}`);
     if (!SELECTOR.test(request.selector)) throw invalidField('selector', `not a valid selector: ${request.selector}`);
@@ -50,7 +50,7 @@ export class DkimService {
     const tenant = requireTenant(await this.deps.directory.load(), request.tenant);
     const selector = request.selector.toLowerCase();
     const pair = generateDkimKey(request.algorithm, request.bits);
-    await this.deps.settings.putDkimKey({ tenantId: tenant.id, domain, selector, algorithm: request.algorithm, ...pair, active: true, createdAt: this.now() });
+    await this.deps.settings.putDkimKey({ tenantId: tenant.id, domain, selector, algorithm: request.algorithm, ...pair, active: true, createdAt: this.now() }, options);
     return view(tenant.name, { domain, selector, algorithm: request.algorithm, publicKey: pair.publicKey });
   }
 

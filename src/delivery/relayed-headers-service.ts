@@ -5,7 +5,7 @@
  * pass on.
  */
 import { requireTenant } from '../directory/find-tenant.js';
-import type { DirectoryStore, TenantSettingsStore } from '../store/ports.js';
+import type { DirectoryStore, SettingsWriteOptions, TenantSettingsStore } from '../store/ports.js';
 
 export interface RelayedHeadersView {
   tenant: string;
@@ -24,11 +24,11 @@ export class RelayedHeadersService {
   }
 
   /** `changed` is false (and nothing is written) when the tenant already had that choice. */
-  async set(tenantName: string, keep: boolean): Promise<{ before: RelayedHeadersView; after: RelayedHeadersView; changed: boolean }> {
+  async set(tenantName: string, keep: boolean, options: SettingsWriteOptions = {}): Promise<{ before: RelayedHeadersView; after: RelayedHeadersView; changed: boolean }> {
     const tenant = requireTenant(await this.deps.directory.load(), tenantName);
     const before = await this.deps.settings.keepsRelayedHeaders(tenant.id);
     const changed = before !== keep;
-    if (changed) await this.deps.settings.setRelayedHeaders(tenant.id, keep);
+    if (changed) await this.deps.settings.setRelayedHeaders(tenant.id, keep, options);
     return { before: { tenant: tenant.name, keep: before }, after: { tenant: tenant.name, keep }, changed };
   }
 }

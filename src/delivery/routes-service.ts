@@ -13,7 +13,7 @@ import { invalidField } from '../core/field-error.js';
 import { parseHostPort, type HostPort } from '../config/units.js';
 import { requireTenant } from '../directory/find-tenant.js';
 import type { StoredDirectory, TenantId } from '../directory/model.js';
-import type { ClientCertificate, DirectoryStore, Route, RouteAuth, TenantSettingsStore, TlsMode } from '../store/ports.js';
+import type { ClientCertificate, DirectoryStore, Route, RouteAuth, SettingsWriteOptions, TenantSettingsStore, TlsMode } from '../store/ports.js';
 
 export const TLS_MODES: readonly TlsMode[] = ['none', 'opportunistic', 'required', 'verify'];
 
@@ -110,7 +110,7 @@ export class RoutesService {
    * Adds a route for the tenant. Of two routes of a tenant naming the same domain routing uses the
    * older one, so a domain another route of the tenant has is refused (`conflict`).
    */
-  async add(tenantName: string, input: RouteInput): Promise<{ route: TenantRoute; warnings: RouteWarning[] }> {
+  async add(tenantName: string, input: RouteInput, options: SettingsWriteOptions = {}): Promise<{ route: TenantRoute; warnings: RouteWarning[] }> {
     const route = validateRoute(input);
     const directory = await this.deps.directory.load();
     const tenant = requireTenant(directory, tenantName);
@@ -122,16 +122,16 @@ export class RoutesService {
         });
       }
     }
-    const stored = await this.deps.settings.addRoute(tenant.id, route);
+    const stored = await this.deps.settings.addRoute(tenant.id, route, options);
     const warnings: RouteWarning[] = route.auth && (route.tls === 'none' || route.tls === 'opportunistic') ? [{ code: 'auth-without-tls', tls: route.tls }] : [];
     return { route: named(directory, stored), warnings };
   }
 
   /** Removes the tenant's route `id` and returns it (`not-found` when the tenant has no such route). */
-  async remove(tenantName: string, id: number): Promise<TenantRoute> {
+  async remove(tenantName: string, id: number, options: SettingsWriteOptions = {}): Promise<TenantRoute> {
     const directory = await this.deps.directory.load();
     const tenant = requireTenant(directory, tenantName);
-    const removed = Number.isSafeInteger(id) && id > 0 ? await this.deps.settings.removeRoute(tenant.id, id) : null;
+    const removed = Number.isSafeInteger(id) && id > 0 ? await this.deps.settings.removeRoute(tenant.id, id, options) : null;
     if (removed === null) throw new RelaygateError('not-found', `route ${id} of tenant ${tenantName} does not exist`, { details: { field: 'id' } });
     return named(directory, removed);
   }
@@ -140,3 +140,39 @@ export class RoutesService {
 function named(directory: StoredDirectory, r: { id: number; tenantId: TenantId; route: Route }): TenantRoute {
   return { id: r.id, tenantId: r.tenantId, tenant: directory.tenants.find((t) => t.id === r.tenantId)?.name ?? r.tenantId, route: r.route };
 }
+
+/** A route as every front end shows it: never the AUTH password or the client certificate's key. */
+export interface RouteView {
+  id: number;
+  tenant: string;
+  domains: readonly string[];
+  host: string;
+  port: number;
+  tls: TlsMode;
+  authUser: string | null;
+  clientCert: { subject: string; validTo: string | null } | null;
+}
+
+function certificateSummary(pem: string): { subject: string; validTo: string } | null {
+  try {
+    const x509 = new X509Certificate(pem);
+    return { subject: x509.subject.split('\n').join(', '), validTo: new Date(x509.validTo).toISOString() };
+  } catch {
+    return null;
+  }
+}
+
+/** What may be shown of a route: never the password or the private key. */
+export function routeView(r: TenantRoute): RouteView {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    domains: r.route.domains,
+    host: r.route.host,
+    port: r.route.port,
+    tls: r.route.tls,
+    authUser: r.route.auth?.user ?? null,
+    clientCert: r.route.clientCert ? (certificateSummary(r.route.clientCert.cert) ?? { subject: 'unreadable', validTo: null }) : null,
+  };
+}
+

@@ -5,7 +5,7 @@
 import { normalizeDomain } from '../core/domain.js';
 import { invalidField } from '../core/field-error.js';
 import { requireTenant } from '../directory/find-tenant.js';
-import type { DirectoryStore, TenantSettingsStore, TenantSrsSetting } from '../store/ports.js';
+import type { DirectoryStore, SettingsWriteOptions, TenantSettingsStore, TenantSrsSetting } from '../store/ports.js';
 
 export interface SrsView extends TenantSrsSetting {
   tenant: string;
@@ -34,7 +34,7 @@ export class SrsService {
   }
 
   /** Applies the change; `changed` is false (and nothing is written) when it changes nothing. */
-  async set(tenantName: string, change: SrsChange): Promise<{ before: SrsView; after: SrsView; changed: boolean }> {
+  async set(tenantName: string, change: SrsChange, options: SettingsWriteOptions = {}): Promise<{ before: SrsView; after: SrsView; changed: boolean }> {
     let rewriteDomain = change.rewriteDomain;
     if (typeof rewriteDomain === 'string') {
       const d = normalizeDomain(rewriteDomain);
@@ -48,7 +48,7 @@ export class SrsService {
       rewriteDomain: rewriteDomain === undefined ? before.rewriteDomain : rewriteDomain,
     };
     const changed = after.enabled !== before.enabled || after.rewriteDomain !== before.rewriteDomain;
-    if (changed) await this.deps.settings.setSrsSetting(tenant.id, after);
+    if (changed) await this.deps.settings.setSrsSetting(tenant.id, after, options);
     return { before: this.view(tenant.name, before), after: this.view(tenant.name, after), changed };
   }
 

@@ -10,6 +10,7 @@ import { normalizeDomain } from '../core/domain.js';
 import { RelaygateError } from '../core/errors.js';
 import { formatReply, Replies } from '../core/reply.js';
 import { requireTenant } from '../directory/find-tenant.js';
+import type { TenantId } from '../directory/index.js';
 import type { BodyStore, DirectoryStore, QueueAdminStore, QueueEntry, QueueFilter, QueuedRecipient, RecipientState, RecipientTransition } from '../store/ports.js';
 import { failureDsnStatus } from './dsn-generator.js';
 import { canTransition, isRecipientState, sourcesOf } from './states.js';
@@ -28,6 +29,19 @@ export interface QueueSelection {
   /** Messages received at least this long ago. */
   olderThanMs?: number;
   all?: boolean;
+  /**
+   * Only this tenant's messages, whatever else is named: the scope of a tenant's own credentials
+   * (the admin API's tenant tokens). Messages of other tenants are then as absent as unknown ids.
+   */
+  scopeTenantId?: TenantId;
+}
+
+/** What an action (or a deletion) would change: `relaygate queue ... --dry-run`, the API's bulk preview. */
+export interface QueuePreview {
+  /** Messages the selection matches. */
+  messages: number;
+  /** Recipients the action would move (for a deletion: every recipient of those messages). */
+  recipients: number;
 }
 
 /** The states each action starts from (inflight recipients are never touched: a delivery holds them). */
@@ -64,23 +78,24 @@ export interface QueueAdminDeps {
 export class QueueAdmin {
   constructor(private readonly deps: QueueAdminDeps) {}
 
-  /** Messages oldest first (queue ids sort by arrival) with all their recipients. */
-  async list(selection: Omit<QueueSelection, 'all'> = {}, limit = 1000): Promise<QueueEntry[]> {
+  /** Messages oldest first (queue ids sort by arrival) with all their recipients; `after` pages on. */
+  async list(selection: Omit<QueueSelection, 'all'> = {}, limit = 1000, after?: string): Promise<QueueEntry[]> {
     if (!Number.isSafeInteger(limit) || limit <= 0) {
       throw new RelaygateError('invalid', `the limit must be a positive whole number${Number.isNaN(limit) ? '' : `, not ${limit}`}`, { details: { field: 'limit' } });
     }
-    return this.deps.store.select(await this.filterOf(selection), { limit });
+    return this.deps.store.select(await this.filterOf(selection), { limit, ...(after !== undefined ? { after } : {}) });
   }
 
-  /** One message with its recipients. */
-  async show(id: string): Promise<QueueEntry> {
-    const [entry] = await this.deps.store.select({ ids: [id] }, { limit: 1 });
+  /** One message with its recipients (within the scope: another tenant's message is not found). */
+  async show(id: string, scopeTenantId?: TenantId): Promise<QueueEntry> {
+    const [entry] = await this.deps.store.select({ ids: [id], ...(scopeTenantId !== undefined ? { tenantId: scopeTenantId } : {}) }, { limit: 1 });
     if (!entry) throw new RelaygateError('not-found', `message ${id} is not in the queue`, { details: { id } });
     return entry;
   }
 
   /** The first header block of a message's body (at most 64 KiB are read). */
-  async headers(id: string): Promise<string> {
+  async headers(id: string, scopeTenantId?: TenantId): Promise<string> {
+    if (scopeTenantId !== undefined) await this.show(id, scopeTenantId);
     const body = await this.deps.bodies.open(id);
     if (!body) throw new RelaygateError('not-found', `no body is stored for ${id}`, { details: { id } });
     return headerBlock(body);
@@ -101,6 +116,21 @@ export class QueueAdmin {
       for (const change of this.transitions(action, targets)) moved += await this.deps.store.transition(change, now);
     });
     return moved;
+  }
+
+  /** What `apply(action, selection)` (or, for 'delete', `delete(selection)`) would change, changing nothing. */
+  async preview(action: QueueAction | 'delete', selection: QueueSelection): Promise<QueuePreview> {
+    const filter = await this.filterOf(selection, true);
+    await this.requireNamedMessages(selection);
+    let messages = 0;
+    let recipients = 0;
+    await this.eachPage(filter, async (entries) => {
+      messages += entries.length;
+      for (const e of entries) {
+        recipients += action === 'delete' ? e.recipients.length : e.recipients.filter((r) => actionSources[action].includes(r.state) && recipientMatches(filter, r)).length;
+      }
+    });
+    return { messages, recipients };
   }
 
   /** Deletes every message the selection matches, rows then bodies; returns how many. No sender is told. */
@@ -147,7 +177,8 @@ export class QueueAdmin {
   private async requireNamedMessages(selection: QueueSelection): Promise<void> {
     const ids = [...new Set(selection.ids ?? [])];
     if (ids.length === 0) return;
-    const found = new Set((await this.deps.store.select({ ids }, { limit: ids.length })).map((e) => e.message.id));
+    const scope = selection.scopeTenantId !== undefined ? { tenantId: selection.scopeTenantId } : {};
+    const found = new Set((await this.deps.store.select({ ids, ...scope }, { limit: ids.length })).map((e) => e.message.id));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length === 0) return;
     const named = missing.length === 1 ? `message ${missing[0]} is` : `messages ${missing.join(', ')} are`;
@@ -175,6 +206,13 @@ export class QueueAdmin {
     if (requireSelection && Object.keys(filter).length === 0 && (selection.tenant ?? '') === '' && !selection.all) throw new EmptySelectionError();
     // Looked up last, so a bad filter is reported without reading the directory.
     if (selection.tenant !== undefined && selection.tenant !== '') filter.tenantId = requireTenant(await this.deps.directory.load(), selection.tenant).id;
+    if (selection.scopeTenantId !== undefined) {
+      // A scoped selection that names another tenant matches nothing of it; the scope is the tenant then.
+      if (filter.tenantId !== undefined && filter.tenantId !== selection.scopeTenantId) {
+        throw new RelaygateError('not-found', `tenant ${selection.tenant} does not exist`, { details: { field: 'tenant', tenant: selection.tenant } });
+      }
+      filter.tenantId = selection.scopeTenantId;
+    }
     return filter;
   }
 }

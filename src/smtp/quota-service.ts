@@ -4,7 +4,7 @@
  */
 import { invalidField } from '../core/field-error.js';
 import { requireTenant } from '../directory/find-tenant.js';
-import type { DirectoryStore, QuotaCounters, TenantSettingsStore, UtcDay } from '../store/ports.js';
+import type { DirectoryStore, QuotaCounters, SettingsWriteOptions, TenantSettingsStore, UtcDay } from '../store/ports.js';
 import { utcDay } from './recipient-quota.js';
 
 export interface QuotaView {
@@ -38,14 +38,14 @@ export class QuotaService {
   }
 
   /** Sets the limit (a whole number of recipients, 0 refuses all; null: unlimited). */
-  async set(tenantName: string, limit: number | null): Promise<{ tenant: string; before: number | null; after: number | null; changed: boolean }> {
+  async set(tenantName: string, limit: number | null, options: SettingsWriteOptions = {}): Promise<{ tenant: string; before: number | null; after: number | null; changed: boolean }> {
     if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0)) {
       throw invalidField('limit', `expected a whole number of recipients per day (0 or more) or unlimited, got ${limit}`);
     }
     const tenant = requireTenant(await this.deps.directory.load(), tenantName);
     const before = await this.deps.settings.dailyLimit(tenant.id);
     const changed = before !== limit;
-    if (changed) await this.deps.settings.setDailyLimit(tenant.id, limit);
+    if (changed) await this.deps.settings.setDailyLimit(tenant.id, limit, options);
     return { tenant: tenant.name, before, after: limit, changed };
   }
 }

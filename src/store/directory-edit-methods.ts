@@ -48,3 +48,4 @@ export function checkRevision(options: EditOptions, current: number): void {
     details: { expected: options.ifRevision, current },
   });
 }
+

@@ -137,6 +137,38 @@ export function tenantSettingsContract(adapter: string, open: () => Promise<Open
     assert.equal(seen.at(-1), seen.at(-2), 'reading changes nothing');
   });
 
+  withStore('ifRevision: every write applies at the current settings revision and is stale-revision at an older one, changing nothing', async ({ directory, settings }) => {
+    const [contoso] = await twoTenants(directory);
+    const r0 = await settings.revision();
+    await settings.setDailyLimit(contoso.id, 10, { ifRevision: r0 });
+    const r1 = await settings.revision();
+    assert.ok(r1 > r0);
+    const stale = { code: 'stale-revision', message: `the tenant settings are at revision ${r1}, not ${r0}: read them again and retry` };
+    await assert.rejects(settings.putDkimKey(key(contoso.id, 'contoso.example', 's1', 1), { ifRevision: r0 }), stale);
+    await assert.rejects(settings.addRoute(contoso.id, route('smart.example', ['*']), { ifRevision: r0 }), stale);
+    await assert.rejects(settings.setSrsSetting(contoso.id, { enabled: false, rewriteDomain: null }, { ifRevision: r0 }), stale);
+    await assert.rejects(settings.setDailyLimit(contoso.id, 99, { ifRevision: r0 }), stale);
+    await assert.rejects(settings.setRelayedHeaders(contoso.id, true, { ifRevision: r0 }), stale);
+    const added = await settings.addRoute(contoso.id, route('smart.example', ['*']), { ifRevision: r1 });
+    const r2 = await settings.revision();
+    await assert.rejects(settings.removeRoute(contoso.id, added.id, { ifRevision: r1 }), { code: 'stale-revision' });
+    assert.equal(await settings.revision(), r2);
+    assert.equal(await settings.dailyLimit(contoso.id), 10);
+    assert.deepEqual(await settings.dkimKeys(contoso.id), []);
+    assert.equal((await settings.srsSetting(contoso.id)).enabled, true);
+    assert.equal(await settings.keepsRelayedHeaders(contoso.id), false);
+    assert.equal((await settings.routes(contoso.id)).length, 1);
+    assert.deepEqual(await settings.removeRoute(contoso.id, added.id, { ifRevision: r2 }), added);
+  });
+
+  withStore('ifRevision: of two writers at the same settings revision exactly one wins', async ({ directory, settings }) => {
+    const [contoso] = await twoTenants(directory);
+    const r = await settings.revision();
+    const results = await Promise.allSettled([settings.setDailyLimit(contoso.id, 1, { ifRevision: r }), settings.setDailyLimit(contoso.id, 2, { ifRevision: r })]);
+    assert.deepEqual(results.map((x) => x.status).sort(), ['fulfilled', 'rejected']);
+    assert.equal(((results.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason as { code: string }).code, 'stale-revision');
+  });
+
   withStore('settings for a tenant id the directory does not have are refused and change nothing', async ({ directory, settings }) => {
     await twoTenants(directory);
     const ghost = '01KDVDNA00ZZZZZZZZZZZZZZZZ';

@@ -13,6 +13,9 @@ import { openSqliteStores, type SqliteStores } from '../../src/app/stores.js';
 import type { AdminApi } from '../../src/admin/server.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { parseDirectoryYaml, type StoredTenant } from '../../src/directory/index.js';
+import { accepted } from '../../src/store/queue-contract.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export const HARNESS_DIRECTORY = `
 tenants:
@@ -57,6 +60,10 @@ export interface AdminHarness {
   tokenIds: Record<TokenKind, string>;
   contoso: StoredTenant;
   fabrikam: StoredTenant;
+  /** Queued messages (each with two recipients) of each tenant, in arrival order. */
+  messages: { contoso: string[]; fabrikam: string[] };
+  /** An outbound route of contoso. */
+  routeId: number;
   inject(method: string, url: string, options?: InjectOptions): Promise<InjectAnswer>;
   close(): Promise<void>;
 }
@@ -90,6 +97,10 @@ export async function adminHarness(settings: Partial<AdminParts['config']['admin
     stores,
     clock,
     config: {
+      hostname: 'relay.test',
+      delivery: {},
+      limits: { allowAddressLiterals: false },
+      tls: {},
       admin: {
         address: '127.0.0.1:0', host: '127.0.0.1', port: 0, tls: null,
         maxAuthFailures: 5, authFailureWindow: 60_000, maxBodySize: 256 * 1024,
@@ -99,6 +110,19 @@ export async function adminHarness(settings: Partial<AdminParts['config']['admin
   });
   await api.app.ready();
   const { tenants } = await stores.directory.load();
+  const idOf = (name: string) => tenants.find((t) => t.name === name)!.id;
+  const queued = [
+    accepted({ tenant: 'contoso', tenantId: idOf('contoso'), receivedAt: START.getTime() - 3_600_000, subject: 'report' }, ['a@remote.test', 'b@other.test']),
+    accepted({ tenant: 'contoso', tenantId: idOf('contoso'), receivedAt: START.getTime() - 1_800_000, subject: 'invoice' }, ['c@remote.test', 'd@other.test']),
+    accepted({ tenant: 'fabrikam', tenantId: idOf('fabrikam'), receivedAt: START.getTime() - 600_000, subject: 'secret' }, ['e@remote.test', 'f@other.test']),
+  ];
+  for (const m of queued) {
+    const body = await stores.bodies.create(m.id);
+    await pipeline(Readable.from([Buffer.from(`From: ${m.mailFrom}\r\nSubject: ${m.subject}\r\n\r\nbody\r\n`)]), body.writable());
+    await body.commit();
+  }
+  await stores.queue.commit({ messages: queued, decisions: [] });
+  const route = await stores.tenantSettings.addRoute(idOf('contoso'), { domains: ['remote.test'], host: 'smart.contoso.example', port: 25, tls: 'required', auth: { user: 'relay', pass: 'hunter2' }, clientCert: null });
   return {
     dir,
     stores,
@@ -108,6 +132,8 @@ export async function adminHarness(settings: Partial<AdminParts['config']['admin
     tokenIds,
     contoso: tenants.find((t) => t.name === 'contoso')!,
     fabrikam: tenants.find((t) => t.name === 'fabrikam')!,
+    messages: { contoso: [queued[0]!.id, queued[1]!.id], fabrikam: [queued[2]!.id] },
+    routeId: route.id,
     async inject(method, url, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       if (options.token) headers.authorization = `Bearer ${options.token}`;

@@ -5,13 +5,14 @@ import { auditTenant, renderAudit } from '../../compliance/audit.js';
 import { ConnectorHealthService } from '../../health/health-service.js';
 import { renderHealthWarnings } from '../health-output.js';
 import { allAccepted, renderCheck, toCheckJson } from '../../compliance/check-report.js';
+import { messageCheckInput, type CheckInput } from '../../compliance/check-service.js';
+import { fieldOf } from '../../core/field-error.js';
 import { loadScenarioFile, parseInstant, readDirectoryFile } from '../../compliance/scenario.js';
-import { parseIpAddress } from '../../core/ip-prefix.js';
 import type { RelaygateConfig } from '../../config/index.js';
 import type { Directory } from '../../directory/model.js';
 import { buildSnapshot, evaluate } from '../../policy/index.js';
-import type { CertificateFacts, EvaluationInput, PolicySettings } from '../../policy/types.js';
-import { caBundleTrustStore, certificateFactsFromChain, nodeRootsTrustStore, readPemBundle, type TrustStore } from '../../tls/pem-chain.js';
+import type { PolicySettings } from '../../policy/types.js';
+import { caBundleTrustStore, nodeRootsTrustStore, readPemBundle, type TrustStore } from '../../tls/pem-chain.js';
 import { CliError } from '../errors.js';
 import { loadCliConfig, withStores } from '../options.js';
 import { runMessageTraceCheck } from './check-message-trace.js';
@@ -65,7 +66,7 @@ export function register(program: Command, cli: CliContext): void {
       }
       if (opts.tenant && !opts.eml && !scenario) return await runAudit(cli, opts, now);
       const trust = () => trustStore(cli, given, opts);
-      const loaded: CheckInput = scenario ? { ...loadScenarioFile(scenario, { trust, now }), notes: [] } : { ...(await emlInput(opts, now, trust)), directory: null };
+      const loaded: LoadedCheck = scenario ? { ...loadScenarioFile(scenario, { trust, now }), notes: [] } : { ...(await emlInput(opts, now, trust)), directory: null };
       const snapshot = buildSnapshot(loaded.directory ?? (await loadDirectory(cli, opts)));
       const decision = evaluate(snapshot, { ...loaded.input, settings: policySettings(cli, opts) });
       const { input, notes } = loaded;
@@ -78,13 +79,8 @@ export function register(program: Command, cli: CliContext): void {
     });
 }
 
-/** What a scenario or a message gives the engine, and what check adds to its report. */
-interface CheckInput {
-  input: EvaluationInput;
-  directory: Directory | null;
-  trustStore: string | null;
-  notes: string[];
-}
+/** What a scenario or a message gives the engine, and the directory a scenario names. */
+type LoadedCheck = CheckInput & { directory: Directory | null };
 
 /** The options that name files, resolved against the run's folder. */
 function withFilesResolved(cli: CliContext, opts: CheckOptions): CheckOptions {
@@ -144,41 +140,29 @@ function snapshotTenant(directory: Directory, name: string): string | null {
   return buildSnapshot(directory).tenant(name)?.name ?? null;
 }
 
-async function emlInput(
-  opts: CheckOptions,
-  now: Date,
-  trust: () => TrustStore,
-): Promise<{ input: EvaluationInput; trustStore: string | null; notes: string[] }> {
+async function emlInput(opts: CheckOptions, now: Date, trust: () => TrustStore): Promise<CheckInput & { notes: string[] }> {
   if (!opts.eml) throw new CliError('give a scenario file, --eml FILE with --ip, or --tenant NAME');
   if (!opts.ip) throw new CliError('--eml needs --ip (the source IP of the connection)');
-  if (parseIpAddress(opts.ip) === null) throw new CliError(`--ip: expected an IPv4 or IPv6 address (no /prefix), got ${JSON.stringify(opts.ip)}`);
   // mailparser is loaded only for --eml.
   const { readEmlFacts } = await import('../../compliance/eml.js');
   const facts = await readEmlFacts(opts.eml, '--eml');
   const at = parseInstant(opts.at, now, '--at');
-  let certificate: CertificateFacts | null = null;
-  let trustStore: string | null = null;
-  if (opts.cert) {
-    const chain = readPemBundle(opts.cert, '--cert');
-    const store = trust();
-    certificate = certificateFactsFromChain(chain, store.anchors, at);
-    trustStore = store.source;
-  }
-  const recipients = opts.rcpt?.length ? opts.rcpt : facts.recipients;
-  if (recipients.length === 0) throw new CliError(`--eml ${opts.eml}: no recipients (no To or Cc): give --rcpt`);
-  const notes: string[] = [];
-  if (opts.mailFrom === undefined && facts.returnPath === null) {
-    notes.push('The message has no Return-Path and --mail-from was not given: MAIL FROM <> (the null sender of a bounce) is assumed.');
-  }
-  return {
-    trustStore,
-    notes,
-    input: {
-      at,
-      connection: { ip: opts.ip, tls: Boolean(opts.tls) || certificate !== null, certificate },
-      message: { mailFrom: opts.mailFrom ?? facts.returnPath ?? '', recipients, headerFrom: facts.headerFrom },
-    },
+  const certificate = opts.cert ? readPemBundle(opts.cert, '--cert') : null;
+  const request = {
+    ip: opts.ip,
+    tls: Boolean(opts.tls),
+    certificate,
+    at,
+    ...(opts.mailFrom !== undefined ? { mailFrom: opts.mailFrom } : {}),
+    ...(opts.rcpt?.length ? { recipients: opts.rcpt } : {}),
   };
+  try {
+    return messageCheckInput(facts, request, trust, { mailFrom: '--mail-from' });
+  } catch (err) {
+    if (fieldOf(err) === 'recipients') throw new CliError(`--eml ${opts.eml}: no recipients (no To or Cc): give --rcpt`);
+    if (fieldOf(err) === 'ip') throw new CliError(`--ip: ${(err as Error).message}`);
+    throw err;
+  }
 }
 
 /** The settings of relaygate.yaml the engine reads, as `serve` with the same file would give them. */

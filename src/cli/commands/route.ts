@@ -5,11 +5,10 @@
  * module reads the options and the PEM files and prints.
  */
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { RelaygateError } from '../../core/errors.js';
 import { fieldOf } from '../../core/field-error.js';
-import { RoutesService, TLS_MODES, type RouteInput, type TenantRoute } from '../../delivery/routes-service.js';
+import { routeView, RoutesService, TLS_MODES, type RouteInput, type TenantRoute } from '../../delivery/routes-service.js';
 import type { Route, TlsMode } from '../../store/ports.js';
 import { table } from '../directory-output.js';
 import { CliError } from '../errors.js';
@@ -83,29 +82,6 @@ function hostText(route: Route): string {
   return `${route.host.includes(':') ? `[${route.host}]` : route.host}:${route.port}`;
 }
 
-function certificateSummary(pem: string): { subject: string; validTo: string } | null {
-  try {
-    const x509 = new X509Certificate(pem);
-    return { subject: x509.subject.split('\n').join(', '), validTo: new Date(x509.validTo).toISOString() };
-  } catch {
-    return null;
-  }
-}
-
-/** What may be shown of a route: never the password or the private key. */
-function publicRoute(r: TenantRoute): Record<string, unknown> {
-  return {
-    id: r.id,
-    tenant: r.tenant,
-    domains: r.route.domains,
-    host: r.route.host,
-    port: r.route.port,
-    tls: r.route.tls,
-    authUser: r.route.auth?.user ?? null,
-    clientCert: r.route.clientCert ? (certificateSummary(r.route.clientCert.cert) ?? { subject: 'unreadable', validTo: null }) : null,
-  };
-}
-
 function describe(r: TenantRoute): string {
   const extras = [`tls ${r.route.tls}`];
   if (r.route.auth) extras.push(`auth ${r.route.auth.user}`);
@@ -121,7 +97,7 @@ export function register(program: Command, cli: CliContext): void {
   ).action(async (opts: ConfigOption & { tenant?: string; json?: boolean }) => {
     await withStores(cli, opts, async (stores) => {
       const list = await routes(stores).list(opts.tenant);
-      if (opts.json) return printJson(cli, list.map(publicRoute));
+      if (opts.json) return printJson(cli, list.map(routeView));
       if (list.length === 0) return void cli.stdout.write('no outbound routes\n');
       cli.stdout.write(
         table(
@@ -151,7 +127,7 @@ export function register(program: Command, cli: CliContext): void {
     const input = routeInput(given);
     await withStores(cli, opts, async (stores) => {
       const { route: stored, warnings } = await routes(stores).add(tenantName, input).catch((err: unknown) => Promise.reject(optionError(err, given)));
-      if (opts.json) printJson(cli, publicRoute(stored));
+      if (opts.json) printJson(cli, routeView(stored));
       else cli.stdout.write(`+ ${describe(stored)}\n`);
       for (const w of warnings) {
         cli.stderr.write(`relaygate: warning: with --tls ${w.tls} the AUTH password can cross the network in clear; --tls required or verify prevents that\n`);
@@ -166,7 +142,7 @@ export function register(program: Command, cli: CliContext): void {
     const id = Number(idText);
     await withStores(cli, opts, async (stores) => {
       const existing = await routes(stores).remove(tenantName, id);
-      if (opts.json) printJson(cli, publicRoute(existing));
+      if (opts.json) printJson(cli, routeView(existing));
       else cli.stdout.write(`- ${describe(existing)}\n`);
     });
   });

@@ -79,6 +79,11 @@ export interface TenantSettingsState {
   relayedHeaders: Array<{ tenantId: TenantId; keep: boolean }>;
 }
 
+/** Optimistic concurrency for a settings write: only at this settings revision, else `stale-revision`. */
+export interface SettingsWriteOptions {
+  ifRevision?: number;
+}
+
 /**
  * Per-tenant settings: DKIM keys, outbound routes, SRS settings, daily recipient limits and whether
  * relayed mail keeps our X-Relaygate-* fields. Writes
@@ -87,32 +92,32 @@ export interface TenantSettingsState {
  * path reads the snapshot (store/tenant-settings-snapshot.ts), never this port.
  */
 export interface TenantSettingsStore {
-  /** A number that grows with every change; 0 when nothing was ever set. */
+  /** A number that grows with every change; 0 when nothing was ever set. Every write takes SettingsWriteOptions. */
   revision(): Promise<number>;
   /** Everything, read in one transaction with the revision it is at. */
   read(): Promise<TenantSettingsState>;
 
   /** Adds the key, or replaces the tenant's key of the same domain and selector; it is active. */
-  putDkimKey(key: StoredDkimKey): Promise<void>;
+  putDkimKey(key: StoredDkimKey, options?: SettingsWriteOptions): Promise<void>;
   /** Keys (of one tenant, or of all), by domain and selector, without private keys. */
   dkimKeys(tenantId?: TenantId): Promise<DkimKeyInfo[]>;
 
   /** Stores the route and returns it with its new id. */
-  addRoute(tenantId: TenantId, route: Route): Promise<StoredRoute>;
+  addRoute(tenantId: TenantId, route: Route, options?: SettingsWriteOptions): Promise<StoredRoute>;
   /** Routes (of one tenant, or of all), in id order. */
   routes(tenantId?: TenantId): Promise<StoredRoute[]>;
   /** Removes the tenant's route `id` and returns it; null when the tenant has no such route. */
-  removeRoute(tenantId: TenantId, id: number): Promise<StoredRoute | null>;
+  removeRoute(tenantId: TenantId, id: number, options?: SettingsWriteOptions): Promise<StoredRoute | null>;
 
   /** The tenant's SRS setting (defaultSrsSetting when never set). */
   srsSetting(tenantId: TenantId): Promise<TenantSrsSetting>;
-  setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting): Promise<void>;
+  setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting, options?: SettingsWriteOptions): Promise<void>;
 
   /** The tenant's daily recipient limit; null = unlimited. */
   dailyLimit(tenantId: TenantId): Promise<number | null>;
-  setDailyLimit(tenantId: TenantId, limit: number | null): Promise<void>;
+  setDailyLimit(tenantId: TenantId, limit: number | null, options?: SettingsWriteOptions): Promise<void>;
 
   /** Whether mail the tenant relays to outside recipients keeps our X-Relaygate-* fields; false when never set. */
   keepsRelayedHeaders(tenantId: TenantId): Promise<boolean>;
-  setRelayedHeaders(tenantId: TenantId, keep: boolean): Promise<void>;
+  setRelayedHeaders(tenantId: TenantId, keep: boolean, options?: SettingsWriteOptions): Promise<void>;
 }

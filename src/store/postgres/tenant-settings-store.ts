@@ -9,6 +9,7 @@ import {
   defaultSrsSetting,
   type DkimKeyInfo,
   type Route,
+  type SettingsWriteOptions,
   type StoredDkimKey,
   type StoredRoute,
   type TenantSettingsState,
@@ -17,6 +18,7 @@ import {
   type TlsMode,
 } from '../ports.js';
 import type { PgDatabase, PgQueryable } from './database.js';
+import { checkSettingsRevision } from '../settings-revision.js';
 
 interface KeyRow {
   tenant_id: string;
@@ -109,14 +111,14 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
     );
   }
 
-  async putDkimKey(key: StoredDkimKey): Promise<void> {
-    await this.db.query(
+  async putDkimKey(key: StoredDkimKey, options: SettingsWriteOptions = {}): Promise<void> {
+    await this.guarded(options, (q) => q.query(
       `INSERT INTO dkim_keys (tenant_id, domain, selector, algorithm, private_key, public_key, active, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (tenant_id, domain, selector) DO UPDATE SET algorithm = excluded.algorithm,
          private_key = excluded.private_key, public_key = excluded.public_key, active = excluded.active, created_at = excluded.created_at`,
       [key.tenantId, key.domain, key.selector, key.algorithm, key.privateKey, key.publicKey, key.active, key.createdAt],
-    );
+    ));
   }
 
   async dkimKeys(tenantId?: TenantId): Promise<DkimKeyInfo[]> {
@@ -130,13 +132,13 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
     });
   }
 
-  async addRoute(tenantId: TenantId, route: Route): Promise<StoredRoute> {
-    const { rows } = await this.db.query<RouteRow>(
+  async addRoute(tenantId: TenantId, route: Route, options: SettingsWriteOptions = {}): Promise<StoredRoute> {
+    const { rows } = await this.guarded(options, (q) => q.query<RouteRow>(
       `INSERT INTO outbound_routes (tenant_id, domains, host, port, tls, auth_user, auth_pass, client_cert, client_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [tenantId, route.domains, route.host, route.port, route.tls, route.auth?.user ?? null, route.auth?.pass ?? null,
         route.clientCert?.cert ?? null, route.clientCert?.key ?? null],
-    );
+    ));
     return toRoute(rows[0]!);
   }
 
@@ -148,8 +150,8 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
     return rows.map(toRoute);
   }
 
-  async removeRoute(tenantId: TenantId, id: number): Promise<StoredRoute | null> {
-    const { rows } = await this.db.query<RouteRow>('DELETE FROM outbound_routes WHERE tenant_id = $1 AND id = $2 RETURNING *', [tenantId, id]);
+  async removeRoute(tenantId: TenantId, id: number, options: SettingsWriteOptions = {}): Promise<StoredRoute | null> {
+    const { rows } = await this.guarded(options, (q) => q.query<RouteRow>('DELETE FROM outbound_routes WHERE tenant_id = $1 AND id = $2 RETURNING *', [tenantId, id]));
     return rows[0] ? toRoute(rows[0]) : null;
   }
 
@@ -158,12 +160,12 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
     return rows[0] ? toSetting(rows[0]) : { ...defaultSrsSetting };
   }
 
-  async setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting): Promise<void> {
-    await this.db.query(
+  async setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting, options: SettingsWriteOptions = {}): Promise<void> {
+    await this.guarded(options, (q) => q.query(
       `INSERT INTO srs_settings (tenant_id, enabled, rewrite_domain) VALUES ($1, $2, $3)
        ON CONFLICT (tenant_id) DO UPDATE SET enabled = excluded.enabled, rewrite_domain = excluded.rewrite_domain`,
       [tenantId, setting.enabled, setting.rewriteDomain],
-    );
+    ));
   }
 
   async dailyLimit(tenantId: TenantId): Promise<number | null> {
@@ -171,11 +173,11 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
     return rows[0]?.daily_recipients ?? null;
   }
 
-  async setDailyLimit(tenantId: TenantId, limit: number | null): Promise<void> {
-    await this.db.query(
+  async setDailyLimit(tenantId: TenantId, limit: number | null, options: SettingsWriteOptions = {}): Promise<void> {
+    await this.guarded(options, (q) => q.query(
       'INSERT INTO tenant_limits (tenant_id, daily_recipients) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET daily_recipients = excluded.daily_recipients',
       [tenantId, limit],
-    );
+    ));
   }
 
   async keepsRelayedHeaders(tenantId: TenantId): Promise<boolean> {
@@ -183,10 +185,20 @@ export class PgTenantSettingsStore implements TenantSettingsStore {
     return rows[0]?.keep === true;
   }
 
-  async setRelayedHeaders(tenantId: TenantId, keep: boolean): Promise<void> {
-    await this.db.query(
+  async setRelayedHeaders(tenantId: TenantId, keep: boolean, options: SettingsWriteOptions = {}): Promise<void> {
+    await this.guarded(options, (q) => q.query(
       'INSERT INTO relayed_header_settings (tenant_id, keep) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET keep = excluded.keep',
       [tenantId, keep],
-    );
+    ));
+  }
+
+  /** The write on the pool, or, when a revision is named, in a transaction that locks the settings state and checks it first. */
+  private guarded<T>(options: SettingsWriteOptions, write: (q: PgQueryable) => Promise<T>): Promise<T> {
+    if (options.ifRevision === undefined) return write(this.db);
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ revision: number }>('SELECT revision FROM tenant_settings_state WHERE id = 1 FOR UPDATE');
+      checkSettingsRevision(options.ifRevision, rows[0]!.revision);
+      return write(tx);
+    });
   }
 }

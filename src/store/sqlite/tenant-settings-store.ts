@@ -5,7 +5,8 @@
  * included, in the same transaction.
  */
 import type { TenantId } from '../../directory/model.js';
-import type { DkimKeyInfo, Route, StoredDkimKey, StoredRoute, TenantSettingsState, TenantSettingsStore, TenantSrsSetting } from '../ports.js';
+import type { DkimKeyInfo, Route, SettingsWriteOptions, StoredDkimKey, StoredRoute, TenantSettingsState, TenantSettingsStore, TenantSrsSetting } from '../ports.js';
+import { checkSettingsRevision } from '../settings-revision.js';
 import { statement, type SqliteDatabase } from './database.js';
 import { SqliteDkimKeys } from './dkim-keys.js';
 import { SqliteQuotaLimits } from './quota-limits.js';
@@ -43,48 +44,59 @@ export class SqliteTenantSettingsStore implements TenantSettingsStore {
     }))();
   }
 
-  async putDkimKey(key: StoredDkimKey): Promise<void> {
-    this.dkim.put(key);
+  async putDkimKey(key: StoredDkimKey, options: SettingsWriteOptions = {}): Promise<void> {
+    this.guarded(options, () => this.dkim.put(key));
   }
 
   async dkimKeys(tenantId?: TenantId): Promise<DkimKeyInfo[]> {
     return this.dkim.list(tenantId);
   }
 
-  async addRoute(tenantId: TenantId, route: Route): Promise<StoredRoute> {
-    return this.routeRows.add(tenantId, route);
+  async addRoute(tenantId: TenantId, route: Route, options: SettingsWriteOptions = {}): Promise<StoredRoute> {
+    return this.guarded(options, () => this.routeRows.add(tenantId, route));
   }
 
   async routes(tenantId?: TenantId): Promise<StoredRoute[]> {
     return this.routeRows.list(tenantId);
   }
 
-  async removeRoute(tenantId: TenantId, id: number): Promise<StoredRoute | null> {
-    return this.routeRows.remove(tenantId, id);
+  async removeRoute(tenantId: TenantId, id: number, options: SettingsWriteOptions = {}): Promise<StoredRoute | null> {
+    return this.guarded(options, () => this.routeRows.remove(tenantId, id));
   }
 
   async srsSetting(tenantId: TenantId): Promise<TenantSrsSetting> {
     return this.srs.settingFor(tenantId);
   }
 
-  async setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting): Promise<void> {
-    this.srs.set(tenantId, setting);
+  async setSrsSetting(tenantId: TenantId, setting: TenantSrsSetting, options: SettingsWriteOptions = {}): Promise<void> {
+    this.guarded(options, () => this.srs.set(tenantId, setting));
   }
 
   async dailyLimit(tenantId: TenantId): Promise<number | null> {
     return this.limits.dailyLimit(tenantId);
   }
 
-  async setDailyLimit(tenantId: TenantId, limit: number | null): Promise<void> {
-    this.limits.set(tenantId, limit);
+  async setDailyLimit(tenantId: TenantId, limit: number | null, options: SettingsWriteOptions = {}): Promise<void> {
+    this.guarded(options, () => this.limits.set(tenantId, limit));
   }
 
   async keepsRelayedHeaders(tenantId: TenantId): Promise<boolean> {
     return this.relayedHeaders.keeps(tenantId);
   }
 
-  async setRelayedHeaders(tenantId: TenantId, keep: boolean): Promise<void> {
-    this.relayedHeaders.set(tenantId, keep);
+  async setRelayedHeaders(tenantId: TenantId, keep: boolean, options: SettingsWriteOptions = {}): Promise<void> {
+    this.guarded(options, () => this.relayedHeaders.set(tenantId, keep));
+  }
+
+  /** The write, after checking the revision in the same IMMEDIATE transaction when one is named. */
+  private guarded<T>(options: SettingsWriteOptions, write: () => T): T {
+    if (options.ifRevision === undefined) return write();
+    return this.db
+      .transaction(() => {
+        checkSettingsRevision(options.ifRevision, this.currentRevision());
+        return write();
+      })
+      .immediate();
   }
 
   private currentRevision(): number {
