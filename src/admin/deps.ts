@@ -7,6 +7,7 @@ import type { LogFn } from '../observability/logger.js';
 import type { QueueAdmin } from '../queue/admin.js';
 import type { DirectoryStore } from '../store/ports.js';
 import type { CheckDeps } from './routes/check.js';
+import type { ReportDeps } from './routes/reports.js';
 import type { SettingsDeps } from './routes/settings.js';
 
 export interface ReadinessCheck {
@@ -30,6 +31,8 @@ export interface AdminDeps {
   queue: QueueAdmin;
   /** What POST /v1/check judges with: the relay's client-certificate trust and policy settings. */
   check: Pick<CheckDeps, 'trust' | 'policy'>;
+  /** The impact report and connector health services. */
+  reports: Pick<ReportDeps, 'impact' | 'health'>;
   /** The largest body any route reads (an uploaded message); JSON bodies are held to a smaller limit. */
   maxBodySize: number;
 }

@@ -17,6 +17,7 @@ import { accessRoutes } from './routes/access.js';
 import { checkRoutes } from './routes/check.js';
 import { directoryRoutes } from './routes/directory.js';
 import { queueRoutes } from './routes/queue.js';
+import { reportRoutes } from './routes/reports.js';
 import { settingsRoutes } from './routes/settings.js';
 
 /** JSON bodies are small; a route that takes a message says so (bodyLimit). */
@@ -54,6 +55,7 @@ export function buildAdminApi(deps: AdminDeps, options: AdminServerOptions = {})
     ...directoryRoutes(deps),
     ...settingsRoutes({ directory: deps.directory, ...deps.settings }),
     ...queueRoutes({ queue: deps.queue, directory: deps.directory }),
+    ...reportRoutes({ directory: deps.directory, ...deps.reports, ...(deps.log ? { log: deps.log } : {}) }),
     ...checkRoutes({ directory: deps.directory, clock: deps.clock, maxBodySize: deps.maxBodySize, ...deps.check }),
     ...accessRoutes(deps),
     ...(options.routes ?? []),

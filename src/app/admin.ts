@@ -12,6 +12,8 @@ import { RelayedHeadersService } from '../delivery/relayed-headers-service.js';
 import { RoutesService } from '../delivery/routes-service.js';
 import { SrsService } from '../delivery/srs-service.js';
 import { QueueAdmin } from '../queue/admin.js';
+import { ImpactReportService } from '../compliance/impact-report.js';
+import { ConnectorHealthService } from '../health/health-service.js';
 import { QuotaService } from '../smtp/quota-service.js';
 import { caBundleTrustStore, nodeRootsTrustStore } from '../tls/pem-chain.js';
 import { buildAdminApi, type AdminApi } from '../admin/server.js';
@@ -71,6 +73,10 @@ export function adminDeps(parts: AdminParts): AdminDeps {
         config.tls.clientCa
           ? caBundleTrustStore(config.tls.clientCa, 'tls.clientCa', `tls.clientCa ${config.tls.clientCa}, as the relay does`)
           : nodeRootsTrustStore("Node's root certificates: the configuration sets no tls.clientCa, and the relay then trusts these"),
+    },
+    reports: {
+      impact: new ImpactReportService({ decisions: stores.decisions, directory: stores.directory }, clock),
+      health: new ConnectorHealthService({ directory: stores.directory, health: stores.connectorHealth, clock }),
     },
     classifyError: asStoreFailure,
     maxBodySize: config.admin.maxBodySize,
