@@ -89,18 +89,20 @@ export class DestinationShares {
       const windowStart = now - (now % WINDOW);
       const served = indexes.filter((i) => shares[i]!.connections > 0);
       let room: number;
+      let why = `rate limit of ${limits.perMinute} messages per minute to ${destination} reached`;
+      let retryAt = windowStart + WINDOW;
       try {
         room = await limits.budget.countMessages(destination, windowStart, served.reduce((n, i) => n + shares[i]!.jobs.length, 0), limits.perMinute);
       } catch (err) {
         this.log?.('warn', `messages to ${destination} not counted: ${err instanceof Error ? err.message : String(err)}`);
-        room = 0;
+        [room, why, retryAt] = [0, `budget of ${destination} not available`, now];
       }
       for (const i of served) {
         const all = shares[i]!.jobs;
         const jobs = all.slice(0, room);
         room -= jobs.length;
         shares[i] = { connections: Math.min(shares[i]!.connections, jobs.length), jobs, refused: null };
-        refuse(i, all.slice(jobs.length), windowStart + WINDOW, `rate limit of ${limits.perMinute} messages per minute to ${destination} reached`);
+        refuse(i, all.slice(jobs.length), retryAt, why);
       }
       const used = indexes.reduce((n, i) => n + shares[i]!.connections, 0);
       // Slots the window leaves no message for go back at once.

@@ -366,3 +366,34 @@ test('scheduler: when the destination budget cannot be read, the destination\'s 
   assert.deepEqual(s.rows().map((r) => [r.state, r.attempts, r.next_attempt_at, r.last_reply]), [['queued', 0, T0 + 1_000, 'throttled: budget of one.test not available']]);
   assert.deepEqual(log, ['warn: connection slots to one.test not taken: database unreachable']);
 });
+
+test('scheduler: when a destination\'s messages cannot be counted, its recipients wait without an attempt, and its slots go back', async () => {
+  const courier = new RecordingCourier();
+  const log: string[] = [];
+  let budget!: SqliteDestinationBudget;
+  const s = setup(courier, log, undefined, (db) => {
+    budget = new SqliteDestinationBudget(db);
+    return { budget: Object.assign(Object.create(budget) as SqliteDestinationBudget, { countMessages: async () => { throw new Error('database unreachable'); } }), concurrency: 2, perMinute: 10 };
+  });
+  await s.enqueue('alice@contoso.test', ['a@one.test']);
+  assert.equal((await s.scheduler.runOnce()).throttled, 1);
+  assert.deepEqual(courier.deliveries, []);
+  assert.deepEqual(s.rows().map((r) => [r.state, r.attempts, r.next_attempt_at, r.last_reply]), [['queued', 0, T0 + 1_000, 'throttled: budget of one.test not available']]);
+  assert.deepEqual(log, ['warn: messages to one.test not counted: database unreachable']);
+  assert.equal(await budget.acquireSlots('other-node', 'one.test', 2, 2, T0, T0 + MINUTE), 2, 'its slots were given back');
+});
+
+test('scheduler: a destination\'s per-minute rate is one count for every scheduler on the store', async () => {
+  const courier = new RecordingCourier();
+  let budget!: SqliteDestinationBudget;
+  const s = setup(courier, [], undefined, (db) => ({ budget: (budget = new SqliteDestinationBudget(db)), concurrency: 10, perMinute: 3 }));
+  // Another node sent one message to one.test in this minute already.
+  assert.equal(await budget.countMessages('one.test', T0, 1, 3), 1);
+  for (const to of ['a', 'b', 'c', 'd']) await s.enqueue('alice@contoso.test', [`${to}@one.test`]);
+  const pass = await s.scheduler.runOnce();
+  assert.deepEqual([pass.delivered, pass.throttled], [2, 2]);
+  assert.deepEqual(
+    s.rows().filter((r) => r.state === 'queued').map((r) => [r.attempts, r.next_attempt_at, r.last_reply]),
+    [[0, T0 + MINUTE, 'throttled: rate limit of 3 messages per minute to one.test reached'], [0, T0 + MINUTE, 'throttled: rate limit of 3 messages per minute to one.test reached']],
+  );
+});
