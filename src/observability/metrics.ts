@@ -2,11 +2,12 @@
  * The Prometheus registry of one relaygate process and the recorder (core/metrics-recorder.ts)
  * that the SMTP front end, the queue and delivery call. Every metric relaygate exports is defined
  * here and listed in docs/metrics.md; gauges of things that exist outside this process (the queue,
- * the server certificate, open connections) are read when Prometheus scrapes.
+ * connector health's certificates, the server certificate, open connections) are read when
+ * Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsRecorder, ObservedDecision, ObservedDelivery } from '../core/metrics-recorder.js';
-import { recipientStates, type QueueStats, type QueueStatsStore } from '../store/ports.js';
+import { recipientStates, type QueueStatsStore } from '../store/ports.js';
 import { OTHER_TENANTS, TenantLabels } from './tenant-labels.js';
 
 export interface MetricsOptions {
