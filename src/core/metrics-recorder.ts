@@ -10,7 +10,7 @@ export type ConnectionOutcome = 'accepted' | 'refused';
 
 /**
  * How a mail transaction ended: `accepted` (250 after DATA), `refused` (MAIL FROM refused, no
- * recipient accepted, or a 5xx after DATA), `deferred` (a 4xx after DATA), `abandoned` (recipients
+ * recipient accepted, or a 5xx after DATA, also one sent as the connection closes), `deferred` (a 4xx after DATA), `abandoned` (recipients
  * were accepted but no message was queued: RSET, a new MAIL FROM, QUIT, or the client left).
  */
 export type TransactionOutcome = 'accepted' | 'refused' | 'deferred' | 'abandoned';

@@ -41,7 +41,8 @@ export interface DataDeps {
   onError(err: unknown, ctx: ConnectionContext | undefined): void;
 }
 
-export type DataOutcome = { kind: 'reply'; reply: SmtpReply } | { kind: 'closed' };
+/** `closed`: the connection is closing; `refused` when a refusal was sent first (a bare CR/LF, a NUL). */
+export type DataOutcome = { kind: 'reply'; reply: SmtpReply } | { kind: 'closed'; refused?: SmtpReply };
 
 class MessageTooBigError extends RelaygateError {
   constructor(message: string) {
@@ -139,7 +140,7 @@ export async function receiveData(
       traceDataRefusal(deps, ctx, tx, reply, err instanceof NulCharacterError ? 'nul-character' : 'bare-line-ending', err.message);
       ctx.replies?.sendNow(reply, true);
       stream.resume();
-      return { kind: 'closed' };
+      return { kind: 'closed', refused: reply };
     }
     if (err instanceof ClientGoneError) return { kind: 'closed' };
     await drain(stream);

@@ -107,7 +107,7 @@ export class SessionHooks {
     ctx.transaction = null;
     receiveData(this.deps, ctx, tx, session, stream).then(
       (outcome) => {
-        this.deps.metrics?.transaction(ctx.listener.name, outcome.kind === 'closed' ? 'abandoned' : transactionOutcome(outcome.reply));
+        this.deps.metrics?.transaction(ctx.listener.name, outcome.kind === 'reply' ? transactionOutcome(outcome.reply) : outcome.refused ? 'refused' : 'abandoned');
         this.observe(ctx, tx.at.getTime(), outcome.kind === 'reply' && outcome.reply.code < 400 ? 'accepted' : 'refused', tx.mailFrom, tx.mailDecision, tx.recipients.map((r) => r.decision));
         if (outcome.kind === 'closed') return; // the reply went out already and the connection is closing
         if (outcome.reply.code >= 400) return done(ctx.replies!.refuse(outcome.reply));
