@@ -89,6 +89,13 @@ export async function receiveData(
     await drain(stream);
     return { kind: 'reply', reply };
   }
+  // The client left while the body was being opened: smtp-server destroyed the stream and its
+  // 'close' came before anyone listened, so nothing below would ever end. Finish it here.
+  if (stream.destroyed && !stream.readableEnded) {
+    await deps.acceptor.abandon(file);
+    recordAccepts(deps, ctx, tx, null);
+    return { kind: 'closed' };
+  }
 
   let outcome: Outcome | null = null;
   const stamp = async (facts: HeaderFacts): Promise<string[]> => {
