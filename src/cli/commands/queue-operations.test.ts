@@ -68,6 +68,9 @@ test('hold, release, retry, bounce and delete with filters', async () => {
       to: i === 0 ? ['a@remote.test', 'b@other.test'] : ['c@remote.test'],
       ageMs: i === 0 ? 5 * HOUR : 0,
     }));
+    assert.deepEqual(await s.run('queue', 'hold', '--domain', 'remote.test', '--tenant', 'contoso', '--dry-run'), { code: 0, stdout: '3 recipients of 3 messages would be held (dry run: nothing changed)\n', stderr: '' });
+    assert.equal((await s.run('queue', 'delete', '--all', '--dry-run', '--json')).stdout, '{\n  "action": "delete",\n  "dryRun": true,\n  "messages": 4,\n  "recipients": 5\n}\n');
+    assert.deepEqual(states(db), { queued: 5 }, 'a dry run changes nothing');
     assert.deepEqual(await s.run('queue', 'hold', '--domain', 'remote.test', '--tenant', 'contoso'), { code: 0, stdout: '3 recipients held\n', stderr: '' });
     assert.deepEqual(states(db), { held: 3, queued: 2 });
     assert.equal((await s.run('queue', 'release', ids[0]!)).stdout, '1 recipient released\n');

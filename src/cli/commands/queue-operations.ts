@@ -21,6 +21,7 @@ interface FilterOptions extends ConfigOption {
   state?: RecipientState;
   olderThan?: number;
   all?: boolean;
+  dryRun?: boolean;
   json?: boolean;
 }
 
@@ -79,6 +80,7 @@ function withFilters(cmd: Command): Command {
       .option('--state <state>', 'only recipients in this state', stateOption)
       .option('--older-than <duration>', 'only messages received at least this long ago (e.g. 4h)', durationOption)
       .option('--all', 'every message (when no id or filter is given)')
+      .option('--dry-run', 'count what would change, change nothing')
       .option('--json', 'machine-readable output'),
   );
 }
@@ -127,6 +129,11 @@ export function registerOperations(queue: Command, cli: CliContext): void {
     withFilters(queue.command(action.name).description(action.description)).action(async (ids: string[], opts: FilterOptions) => {
       const selection = selectionOf(ids, opts);
       await withStores(cli, opts, async (stores) => {
+        if (opts.dryRun) {
+          const p = await selecting(() => queueAdmin(stores).preview(action.name, selection));
+          if (opts.json) return printJson(cli, { action: action.name, dryRun: true, ...p });
+          return void cli.stdout.write(`${p.recipients} recipient${p.recipients === 1 ? '' : 's'} of ${p.messages} message${p.messages === 1 ? '' : 's'} would be ${action.done} (dry run: nothing changed)\n`);
+        }
         const changed = await selecting(() => queueAdmin(stores).apply(action.name, selection));
         if (opts.json) return printJson(cli, { action: action.name, recipients: changed });
         cli.stdout.write(`${changed} recipient${changed === 1 ? '' : 's'} ${action.done}\n`);
@@ -138,6 +145,11 @@ export function registerOperations(queue: Command, cli: CliContext): void {
     async (ids: string[], opts: FilterOptions) => {
       const selection = selectionOf(ids, opts);
       await withStores(cli, opts, async (stores) => {
+        if (opts.dryRun) {
+          const p = await selecting(() => queueAdmin(stores).preview('delete', selection));
+          if (opts.json) return printJson(cli, { action: 'delete', dryRun: true, ...p });
+          return void cli.stdout.write(`${p.messages} message${p.messages === 1 ? '' : 's'} would be deleted (dry run: nothing changed)\n`);
+        }
         const deleted = await selecting(() => queueAdmin(stores).delete(selection));
         if (opts.json) return printJson(cli, { action: 'delete', messages: deleted });
         cli.stdout.write(`${deleted} message${deleted === 1 ? '' : 's'} deleted\n`);
