@@ -267,13 +267,18 @@ async function compare(o: Options, results: string): Promise<void> {
       const plan = s.prefill
         ? present.filter((t) => t.name === 'relaygate').flatMap((t) => [{ t, prefill: 0 }, { t, prefill: backlog }])
         : present.map((t) => ({ t, prefill: 0 }));
-      for (const { t, prefill } of plan) {
-        for (let run = 1; run <= o.runs; run++) {
+      // Runs go round the rows (run 1 of every row, then run 2, ...), so a change in the machine's
+      // load falls on every row rather than on whichever came last.
+      const skipped = new Set<string>();
+      for (let run = 1; run <= o.runs; run++) {
+        for (const { t, prefill } of plan) {
+          const key = `${t.name}/${prefill}`;
+          if (skipped.has(key)) continue;
           const row = await measure(o, s, t, run, pgUrl, prefill);
           rows.push(row);
           appendFileSync(file, JSON.stringify(row) + '\n');
           console.error(JSON.stringify(row));
-          if (row.skipped) break;
+          if (row.skipped) skipped.add(key);
         }
       }
       printTable(s, rows);

@@ -98,9 +98,18 @@ class ReplyReader {
   }
 }
 
+/** A server that stops answering fails the session instead of holding the run (Postfix did, at 500 sessions). */
+const REPLY_TIMEOUT_MS = 60_000;
+
 async function expect(reader: ReplyReader, code: string): Promise<void> {
-  const reply = await reader.next();
-  if (!reply.startsWith(code)) throw new Error(reply.split('\n')[0]);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no reply in ${REPLY_TIMEOUT_MS / 1000} s`)), REPLY_TIMEOUT_MS)));
+  try {
+    const reply = await Promise.race([reader.next(), late]);
+    if (!reply.startsWith(code)) throw new Error(reply.split('\n')[0]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function openSession(port: number): Promise<{ socket: Socket; reader: ReplyReader }> {
