@@ -162,6 +162,8 @@ export function acceptedEvents(ctx: ConnectionContext, tx: Transaction, m: Accep
       rule: d.rule,
       directionality: d.directionality,
       explanation: d.explanation,
+      currentVerdict: d.currentVerdict,
+      legacyVerdict: d.legacyVerdict,
     };
     events.push(queued);
     if (r.srsReturn) {

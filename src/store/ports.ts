@@ -16,3 +16,4 @@ export * from './ports/queue-stats.js';
 export * from './ports/access.js';
 export * from './ports/connector-health.js';
 export * from './ports/trace.js';
+export * from './ports/webhooks.js';

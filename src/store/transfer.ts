@@ -73,6 +73,20 @@ export const TRANSFER_TABLES = {
     client_ip: 'text', connector: 'text', cert_name: 'text', sender: 'text', sender_domain: 'text', recipient: 'text', recipient_domain: 'text',
     message_id_header: 'text', reason: 'text', rule_set: 'text', detail: 'text',
   },
+  // After trace_events: copied events find no subscription yet, so they owe no webhook twice.
+  webhook_subscriptions: {
+    id: 'text', tenant_id: 'text', url: 'text', event_types: 'text', secret: 'text', previous_secret: 'text', previous_secret_until: 'int',
+    enabled: 'bool', created_at: 'int', updated_at: 'int',
+  },
+  webhook_subscription_events: { tenant_id: 'text', event_type: 'text', subscription_id: 'text' },
+  webhook_outbox: {
+    id: 'int', subscription_id: 'text', tenant_id: 'text', event_type: 'text', trace_id: 'int', event: 'text', created_at: 'int', state: 'text',
+    attempts: 'int', next_attempt_at: 'int', lease_owner: 'text', lease_until: 'int', lease_generation: 'int', last_status: 'int',
+    last_error: 'text', finished_at: 'int',
+  },
+  webhook_attempts: {
+    id: 'int', outbox_id: 'int', at: 'int', attempt: 'int', outcome: 'text', status_code: 'int', duration_ms: 'int', error: 'text',
+  },
 } as const satisfies Record<string, Record<string, TransferKind>>;
 
 export type TransferTable = keyof typeof TRANSFER_TABLES;

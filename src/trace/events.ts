@@ -10,7 +10,7 @@
  */
 import type { TenantId, RuleSet } from '../directory/model.js';
 import type {
-  AttributionKind, CertificateJudgement, ChartOutcome, DecisionRule, Directionality, Finding, RecipientDecision, Remedy, Step, Verdict,
+  AttributionKind, CertificateJudgement, ChartOutcome, DecisionRule, Directionality, Finding, RecipientDecision, RecipientVerdict, Remedy, Step, Verdict,
 } from '../policy/types.js';
 
 /** Exchange Online's words for a message's status, plus Refused (never accepted) and Deferred. */
@@ -135,6 +135,9 @@ export interface QueuedEvent extends TraceContext {
   directionality: Directionality;
   /** The engine's explanation of why this recipient was accepted. */
   explanation: string;
+  /** The verdicts under the 2023-11 and the legacy rule set (`rejected` + `relay`: passes only under the legacy rule). */
+  currentVerdict?: RecipientVerdict;
+  legacyVerdict?: RecipientVerdict;
 }
 
 export type AttemptResult = 'delivered' | 'deferred' | 'failed';

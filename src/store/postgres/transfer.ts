@@ -9,7 +9,7 @@ import type { PgDatabase, PgQueryable } from './database.js';
 
 const PG_TYPE: Record<TransferKind, string> = { text: 'text', int: 'bigint', bool: 'boolean', texts: 'text[]' };
 const REVISIONS: ReadonlySet<TransferTable> = new Set(['directory_state', 'tenant_settings_state']);
-const IDENTITIES: ReadonlyArray<[table: string, column: string]> = [['outbound_routes', 'id'], ['recipients', 'id'], ['decisions', 'id'], ['audit_log', 'id'], ['trace_events', 'id']];
+const IDENTITIES: ReadonlyArray<[table: string, column: string]> = [['outbound_routes', 'id'], ['recipients', 'id'], ['decisions', 'id'], ['audit_log', 'id'], ['trace_events', 'id'], ['webhook_outbox', 'id'], ['webhook_attempts', 'id']];
 
 /** Whether the store holds nothing a copy could collide with: no tenant, message, decision or body. */
 export async function isEmptyForTransfer(db: PgQueryable): Promise<boolean> {

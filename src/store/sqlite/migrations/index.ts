@@ -14,6 +14,7 @@ import { accessMigration } from './013_access.js';
 import { connectorHealthMigration } from './014_connector_health.js';
 import { traceMigration } from './015_trace.js';
 import { queueScanIndexesMigration } from './016_queue_scan_indexes.js';
+import { webhooksMigration } from './017_webhooks.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -49,4 +50,5 @@ export const migrations: Migration[] = [
   connectorHealthMigration,
   traceMigration,
   queueScanIndexesMigration,
+  webhooksMigration,
 ];
