@@ -25,6 +25,7 @@ import type { TrafficObserver } from '../smtp/traffic-observer.js';
 import { ConnectorHealthRecorder } from '../health/recorder.js';
 import { ConnectorHealthWatch } from '../health/watch.js';
 import { ConnectorHealthService } from '../health/health-service.js';
+import { WebhookWorker } from '../webhooks/worker.js';
 
 import type { LogFn } from '../observability/logger.js';
 export type { LogFn };
@@ -172,7 +173,7 @@ export interface ServeOptions {
  * an empty directory is seeded with the demo tenants and a demo certificate is made.
  */
 export async function serve({ config, stores, log }: ServeOptions): Promise<
-  RunningRelay & { demo: DemoRun | null; delivery: DeliveryService | null; quota: RecipientQuota; metrics: ServedMetrics | null }
+  RunningRelay & { demo: DemoRun | null; delivery: DeliveryService | null; quota: RecipientQuota; metrics: ServedMetrics | null; webhooks: WebhookWorker }
 > {
   const demo = config.configFile === null;
   if (demo && (await stores.directory.revision()) === 0) await stores.directory.replace(demoDirectory);
@@ -220,23 +221,41 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
   await watch.start();
   // Delivery starts after the relay: startRelay sweeps orphaned spool files first.
   await delivery?.start();
+  const webhooks = webhookWorker(config, stores, log, metrics);
+  webhooks.start();
   return {
     ...relay,
     demo: demo ? { tls: demoTls } : null,
     delivery,
     quota,
     metrics,
+    webhooks,
     async stop() {
       const summary = await relay.stop();
       // After the sessions closed: what they saw last is written too.
       await health.stop();
       watch.stop();
       const deliveryPassAwaited = (await delivery?.stop()) ?? false;
+      await webhooks.stop();
       await quota.stop();
       await metrics?.close();
       return { ...summary, deliveryPassAwaited };
     },
   };
+}
+
+/** The worker that delivers the webhook outbox, on this node's id (nodes sharing PostgreSQL share the outbox). */
+function webhookWorker(config: RelaygateConfig, stores: Stores, log: ServeOptions['log'], metrics: ServedMetrics | null): WebhookWorker {
+  return new WebhookWorker({
+    store: stores.webhooks,
+    clock: systemClock,
+    node: config.nodeId,
+    allowPrivateTargets: config.webhooks.allowPrivateTargets,
+    pollIntervalMs: config.webhooks.pollInterval,
+    timeoutMs: config.webhooks.timeout,
+    ...(metrics ? { metrics: metrics.recorder } : {}),
+    ...(log ? { log } : {}),
+  });
 }
 
 function deliveryService(

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { RelaygateConfig } from '../config/index.js';
-import type { AuditLog, BodyStore, ConnectorHealthStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore, TokenStore, TraceStore } from '../store/ports.js';
+import type { AuditLog, BodyStore, ConnectorHealthStore, DecisionStore, DestinationBudget, DirectoryStore, QueueAdminStore, QueueStatsStore, QueueStore, QuotaCounters, ServerSecrets, SrsMintedStore, TenantSettingsStore, TokenStore, TraceStore, WebhookStore } from '../store/ports.js';
 import { FileBodyStore } from '../store/filesystem/body-store.js';
 import { openSqlite, sqliteFailure, type SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteDirectoryStore } from '../store/sqlite/directory-store.js';
@@ -22,6 +22,7 @@ import { SqliteTenantSettingsStore } from '../store/sqlite/tenant-settings-store
 import { SqliteAuditLog, SqliteTokenStore } from '../store/sqlite/access-stores.js';
 import { SqliteConnectorHealthStore } from '../store/sqlite/connector-health-store.js';
 import { SqliteTraceStore } from '../store/sqlite/trace-store.js';
+import { SqliteWebhookStore } from '../store/sqlite/webhook-store.js';
 import { openPostgres, appliedMigrations as postgresMigrations, type PgDatabase, type PostgresOptions } from '../store/postgres/database.js';
 import { PgBodyStore } from '../store/postgres/body-store.js';
 import { PgDecisionStore } from '../store/postgres/decision-store.js';
@@ -38,6 +39,7 @@ import { PgTenantSettingsStore } from '../store/postgres/tenant-settings-store.j
 import { PgAuditLog, PgTokenStore } from '../store/postgres/access-stores.js';
 import { PgConnectorHealthStore } from '../store/postgres/connector-health-store.js';
 import { PgTraceStore } from '../store/postgres/trace-store.js';
+import { PgWebhookStore } from '../store/postgres/webhook-store.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import { newTenantId } from './ids.js';
 
@@ -71,6 +73,8 @@ export interface Stores {
   audit: AuditLog;
   /** Per connector: traffic per day, client certificates and source addresses seen (connector health). */
   connectorHealth: ConnectorHealthStore;
+  /** Tenants' webhook subscriptions, the outbox the trace's writes fill, and the delivery log. */
+  webhooks: WebhookStore;
   /** The schema migrations applied to the database, in order. */
   migrations(): Promise<AppliedMigration[]>;
   close(): Promise<void>;
@@ -134,6 +138,7 @@ export function openSqliteStores(config: Pick<RelaygateConfig, 'dataDir'>): Sqli
       tokens: new SqliteTokenStore(opened),
       audit: new SqliteAuditLog(opened),
       connectorHealth: new SqliteConnectorHealthStore(opened),
+      webhooks: new SqliteWebhookStore(opened),
       migrations: async () =>
         (opened.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as Array<{
           version: number;
@@ -194,6 +199,7 @@ async function openPostgresStores(config: StoreConfig): Promise<Stores> {
     tokens: new PgTokenStore(db),
     audit: new PgAuditLog(db),
     connectorHealth: new PgConnectorHealthStore(db),
+    webhooks: new PgWebhookStore(db),
     migrations: () => postgresMigrations(db),
     close: () => (closed ??= db.close()),
   };

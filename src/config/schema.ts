@@ -235,6 +235,20 @@ export const configSchema = z
       })
       .transform(({ address: a, tls, ...rest }) => ({ ...a, tls: tls ?? null, ...rest }))
       .prefault({ address: '127.0.0.1:8025' }),
+    /** Tenants' webhooks (docs/webhooks.md): the worker `serve` runs and where targets may be. */
+    webhooks: z
+      .strictObject({
+        /**
+         * false: a target URL whose host is (or resolves to) a private, loopback, link-local or
+         * reserved address is refused, when subscribing and again at every connection. true: for labs.
+         */
+        allowPrivateTargets: z.boolean().default(false),
+        /** How often the worker looks for due deliveries. */
+        pollInterval: duration.refine((ms) => ms >= 10, { error: 'expected at least 10ms' }).default(1_000),
+        /** How long one attempt may take (connect, send, answer). */
+        timeout: duration.refine((ms) => ms >= 100, { error: 'expected at least 100ms' }).default(15_000),
+      })
+      .prefault({}),
     /** Prometheus metrics (docs/metrics.md); absent: no metrics listener. */
     metrics: z
       .strictObject({

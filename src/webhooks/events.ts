@@ -1,0 +1,14 @@
+/**
+ * What a tenant can subscribe to. Each type is a trace event kind (trace/events.ts) but
+ * `legacy-only`: a recipient the 2023-11 rules refuse while the legacy rules relay it, queued under
+ * the legacy rule set or refused under 2023-11 (the outbox triggers of both stores pick them out).
+ * `test` is what `webhook test` sends; nobody subscribes to it.
+ */
+export const webhookEventTypes = ['refused', 'delivered', 'failed', 'deferred', 'expired', 'legacy-only'] as const;
+export type WebhookEventType = (typeof webhookEventTypes)[number];
+
+export const TEST_EVENT_TYPE = 'test';
+
+export function isWebhookEventType(s: string): s is WebhookEventType {
+  return (webhookEventTypes as readonly string[]).includes(s);
+}
