@@ -26,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['headers', () => import('./headers.js')],
   ['store', () => import('./store.js')],
   ['token', () => import('./token.js')],
+  ['webhook', () => import('./webhook.js')],
   ['report', () => import('./report.js')],
 ];
 
