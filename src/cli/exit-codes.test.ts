@@ -49,6 +49,9 @@ const NOT_FOUND: readonly Row[] = [
   [['headers', 'set', 'nobody', '--relayed', 'keep'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['token', 'create', '--tenant', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
   [['token', 'revoke', '01KDVDNA00ZZZZZZZZZZZZZZZZ'], 1, /^relaygate: token 01KDVDNA00ZZZZZZZZZZZZZZZZ does not exist\n$/],
+  [['webhook', 'add', '--tenant', 'nobody', '--url', 'https://hooks.example/x', '--events', 'delivered'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['webhook', 'rotate', 'wh_nope'], 1, /^relaygate: webhook subscription wh_nope does not exist\n$/],
+  [['webhook', 'replay', '12345'], 1, /^relaygate: webhook delivery 12345 does not exist\n$/],
   [['store', 'copy', '--from', 'sqlite', '--to', 'postgres://relay@127.0.0.1:9/relay', '--config', 'no-store.yaml'], 1, /^relaygate: \/.*\/empty\/relaygate\.db does not exist: there is no SQLite store to copy\n$/],
 ];
 
@@ -79,6 +82,7 @@ const INVALID: readonly Row[] = [
   [['srs', 'set', 'demo', '--bogus'], 2, /^error: unknown option '--bogus'\n/],
   [['headers', 'set', 'demo', '--relayed', 'maybe'], 2, /^error: option '--relayed <choice>' argument 'maybe' is invalid\. Allowed choices are keep, strip\.\n$/],
   [['token', 'create', '--admin', '--scope', 'root'], 2, /^relaygate: --scope: expected read or write, got "root"\n$/],
+  [['webhook', 'add', '--tenant', 'demo', '--url', 'http://10.0.0.1/hooks', '--events', 'delivered'], 2, /^relaygate: --url: webhook target 10\.0\.0\.1 is an address in a private, loopback or link-local range \(set webhooks\.allowPrivateTargets to allow it\)\n$/],
   [['report', 'impact', '--since', 'yesterday'], 2, /^relaygate: since "yesterday" is not a duration \(30d, 12h, 90m, 2w\) or an ISO 8601 date or instant/],
   [['store', 'copy', '--from', 'mysql', '--to', 'postgres://relay@127.0.0.1:9/relay'], 2, /^relaygate: --from: only "sqlite" can be copied from, got "mysql"\n$/],
 ];

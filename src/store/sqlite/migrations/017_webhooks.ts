@@ -40,7 +40,7 @@ CREATE TABLE webhook_subscription_events (
   event_type TEXT NOT NULL,
   subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
   PRIMARY KEY (tenant_id, event_type, subscription_id)
-) WITHOUT ROWID;
+);
 CREATE INDEX webhook_subscription_events_subscription ON webhook_subscription_events (subscription_id);
 CREATE TABLE webhook_outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
