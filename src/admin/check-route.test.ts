@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adminHarness } from '../../test/support/admin-api.js';
 import { runCliCaptured } from '../cli/testing.js';
+import { createTestPki } from '../../test/support/certificates.js';
 import { problemSchema } from './problem.js';
 
 function problem(r: { status: number; json(): any }, status: number, type: string, detail?: string): void {
@@ -86,5 +87,35 @@ test('check input errors: exact problems, nothing read from the server\'s disk',
     problem(await h.inject('POST', '/v1/check', { payload: MESSAGE, headers: { 'content-type': 'message/rfc822' } }), 401, 'unauthorized');
   } finally {
     await h.close();
+  }
+});
+
+test("a client certificate is judged against the relay's own trust: tls.clientCa, else the CA the demo's listeners trust", async () => {
+  const pki = createTestPki();
+  const client = pki.client('mailserver', { cn: 'relay.contoso.example', dnsNames: ['relay.contoso.example'] });
+  const body = { message: 'From: it@contoso.example\r\nTo: someone@external.example\r\n\r\nx\r\n', connection: { ip: '192.0.2.50', certificate: client.cert }, mailFrom: 'it@contoso.example', at: new Date().toISOString() };
+  try {
+    for (const [trust, source] of [
+      [{ tlsClientCa: pki.ca.certPath }, `tls.clientCa ${pki.ca.certPath}, as the relay does`],
+      [{ demoClientCa: pki.ca.certPath }, `the demo's client CA ${pki.ca.certPath}, as the relay does`],
+    ] as const) {
+      const h = await adminHarness({}, trust);
+      try {
+        const r = (await h.inject('POST', '/v1/check', { token: h.tokens.admin, body })).json();
+        assert.deepEqual([r.tenant, r.connector, r.attribution, r.trustStore, r.accepted], ['contoso', 'mailserver', 'cert', source, true]);
+      } finally {
+        await h.close();
+      }
+    }
+    const untrusted = await adminHarness();
+    try {
+      const r = (await untrusted.inject('POST', '/v1/check', { token: untrusted.tokens.admin, body })).json();
+      assert.deepEqual([r.tenant, r.attribution, r.accepted], [null, 'none', false], "the test CA is not among Node's roots");
+      assert.match(r.trustStore, /^Node's root certificates/);
+    } finally {
+      await untrusted.close();
+    }
+  } finally {
+    pki.cleanup();
   }
 });

@@ -35,6 +35,8 @@ export interface AdminParts {
   log?: LogFn;
   /** The other readiness checks of the process (the SMTP listeners). */
   readiness?: () => Record<string, ReadinessCheck>;
+  /** The client CA file the relay's listeners trust when it is not tls.clientCa (the demo's own). */
+  clientCa?: string | undefined;
   /** serve's metrics: /metrics is mounted on the API too, behind the metrics' own guard. */
   metrics?: Pick<ServedMetrics, 'registry' | 'access'> | null;
 }
@@ -69,10 +71,12 @@ export function adminDeps(parts: AdminParts): AdminDeps {
     check: {
       policy: { allowAddressLiterals: config.limits.allowAddressLiterals },
       // The relay's own trust: its tls.clientCa, else Node's roots, as the TLS listeners use.
-      trust: () =>
-        config.tls.clientCa
-          ? caBundleTrustStore(config.tls.clientCa, 'tls.clientCa', `tls.clientCa ${config.tls.clientCa}, as the relay does`)
-          : nodeRootsTrustStore("Node's root certificates: the configuration sets no tls.clientCa, and the relay then trusts these"),
+      trust: () => {
+        const ca = config.tls.clientCa ?? parts.clientCa;
+        return ca
+          ? caBundleTrustStore(ca, 'tls.clientCa', `${config.tls.clientCa ? 'tls.clientCa' : "the demo's client CA"} ${ca}, as the relay does`)
+          : nodeRootsTrustStore("Node's root certificates: the configuration sets no tls.clientCa, and the relay then trusts these");
+      },
     },
     reports: {
       impact: new ImpactReportService({ decisions: stores.decisions, directory: stores.directory }, clock),

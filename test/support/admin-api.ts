@@ -70,7 +70,10 @@ export interface AdminHarness {
 
 export const START = new Date('2026-06-01T10:00:00Z');
 
-export async function adminHarness(settings: Partial<AdminParts['config']['admin']> = {}): Promise<AdminHarness> {
+export async function adminHarness(
+  settings: Partial<AdminParts['config']['admin']> = {},
+  trust: { tlsClientCa?: string; demoClientCa?: string } = {},
+): Promise<AdminHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'relaygate-admin-'));
   const stores = openSqliteStores({ dataDir: join(dir, 'data') });
   await stores.directory.replace(parseDirectoryYaml(HARNESS_DIRECTORY));
@@ -96,11 +99,12 @@ export async function adminHarness(settings: Partial<AdminParts['config']['admin
   const api = adminApi({
     stores,
     clock,
+    ...(trust.demoClientCa ? { clientCa: trust.demoClientCa } : {}),
     config: {
       hostname: 'relay.test',
       delivery: {},
       limits: { allowAddressLiterals: false },
-      tls: {},
+      tls: trust.tlsClientCa ? { clientCa: trust.tlsClientCa } : {},
       admin: {
         address: '127.0.0.1:0', host: '127.0.0.1', port: 0, tls: null,
         maxAuthFailures: 5, authFailureWindow: 60_000, maxBodySize: 256 * 1024,

@@ -43,7 +43,7 @@ export function register(program: Command, cli: CliContext): void {
     let admin;
     try {
       const bound = relay.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(', ');
-      admin = await startAdmin({ config, stores, log, metrics: relay.metrics, readiness: () => ({ listeners: { ok: listenersUp, detail: listenersUp ? bound : 'stopping' } }) });
+      admin = await startAdmin({ config, stores, log, metrics: relay.metrics, clientCa: relay.demo?.tls?.clientCa, readiness: () => ({ listeners: { ok: listenersUp, detail: listenersUp ? bound : 'stopping' } }) });
     } catch (err) {
       await relay.stop();
       await stores.close();
