@@ -9,6 +9,7 @@ import type { DirectoryStore } from '../store/ports.js';
 import type { CheckDeps } from './routes/check.js';
 import type { ReportDeps } from './routes/reports.js';
 import type { SettingsDeps } from './routes/settings.js';
+import type { WebhookService } from '../webhooks/webhook-service.js';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -33,6 +34,8 @@ export interface AdminDeps {
   check: Pick<CheckDeps, 'trust' | 'policy'>;
   /** The impact report and connector health services. */
   reports: Pick<ReportDeps, 'impact' | 'health'>;
+  /** Tenants' webhooks: the service `relaygate webhook` calls. */
+  webhooks: WebhookService;
   /** The largest body any route reads (an uploaded message); JSON bodies are held to a smaller limit. */
   maxBodySize: number;
 }

@@ -18,13 +18,18 @@ export const sampleBodies: Readonly<Record<string, unknown>> = {
   setQuota: { dailyLimit: 500 },
   setRelayedHeaders: { relayed: 'keep' },
   actOnQueue: { action: 'hold', filter: { all: true }, dryRun: true },
+  addWebhook: { url: 'https://93.184.215.14/hooks/other', events: ['failed'] },
+  updateWebhook: { enabled: false },
+  rotateWebhookSecret: { graceSeconds: 3600 },
   check: { scenario: { connection: { ip: '127.0.0.1' }, mailFrom: 'app@contoso.example', recipients: ['someone@external.example'] } },
 };
 
 /** The path of a route with contoso's ids filled in (and the names its other parameters take). */
 function pathFor(r: ApiRoute, h: AdminHarness, tenant: string = h.contoso.id): string {
   const id = r.path.startsWith('/v1/queue') ? h.messages.contoso[0]! : r.path.includes('/routes/') ? String(h.routeId) : h.tokenIds.contosoRead;
-  const values: Record<string, string> = { tenant, name: 'apps', domain: 'relay.contoso.example', id, action: 'hold' };
+  const values: Record<string, string> = {
+    tenant, name: 'apps', domain: 'relay.contoso.example', id, action: 'hold', webhook: h.webhookId, delivery: String(h.webhookDeliveryId),
+  };
   return r.path.replace(/\{(\w+)\}/g, (_, p: string) => encodeURIComponent(values[p] ?? `unknown-${p}`));
 }
 

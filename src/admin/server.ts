@@ -19,6 +19,7 @@ import { directoryRoutes } from './routes/directory.js';
 import { queueRoutes } from './routes/queue.js';
 import { reportRoutes } from './routes/reports.js';
 import { settingsRoutes } from './routes/settings.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** JSON bodies are small; a route that takes a message says so (bodyLimit). */
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -57,6 +58,7 @@ export function buildAdminApi(deps: AdminDeps, options: AdminServerOptions = {})
     ...queueRoutes({ queue: deps.queue, directory: deps.directory }),
     ...reportRoutes({ directory: deps.directory, ...deps.reports, ...(deps.log ? { log: deps.log } : {}) }),
     ...checkRoutes({ directory: deps.directory, clock: deps.clock, maxBodySize: deps.maxBodySize, ...deps.check }),
+    ...webhookRoutes({ directory: deps.directory, webhooks: deps.webhooks }),
     ...accessRoutes(deps),
     ...(options.routes ?? []),
   ];

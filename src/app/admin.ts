@@ -21,6 +21,7 @@ import type { RelaygateConfig } from '../config/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { messageOf, RelaygateError } from '../core/errors.js';
 import type { LogFn } from '../observability/logger.js';
+import { WebhookService } from '../webhooks/webhook-service.js';
 import { mountServedMetrics, type ServedMetrics } from './metrics.js';
 import { asStoreFailure, type Stores } from './stores.js';
 
@@ -29,6 +30,8 @@ export interface AdminParts {
     delivery: Pick<RelaygateConfig['delivery'], 'srsDomain'>;
     limits: Pick<RelaygateConfig['limits'], 'allowAddressLiterals'>;
     tls: Pick<RelaygateConfig['tls'], 'clientCa'>;
+    /** Absent: private targets refused, as by default. */
+    webhooks?: Pick<RelaygateConfig['webhooks'], 'allowPrivateTargets'>;
   };
   stores: Stores;
   clock?: Clock;
@@ -82,6 +85,7 @@ export function adminDeps(parts: AdminParts): AdminDeps {
       impact: new ImpactReportService({ decisions: stores.decisions, directory: stores.directory }, clock),
       health: new ConnectorHealthService({ directory: stores.directory, health: stores.connectorHealth, clock }),
     },
+    webhooks: new WebhookService({ directory: stores.directory, webhooks: stores.webhooks, clock, allowPrivateTargets: config.webhooks?.allowPrivateTargets ?? false }),
     classifyError: asStoreFailure,
     maxBodySize: config.admin.maxBodySize,
     ...(parts.log ? { log: parts.log } : {}),

@@ -61,6 +61,8 @@ export interface WebhookDeliveryView {
 export interface WebhookScope {
   /** Only this tenant's (any case). */
   tenant?: string;
+  /** For a delivery: only one of this subscription. */
+  subscription?: string;
 }
 
 export interface SubscribeInput {
@@ -194,7 +196,7 @@ export class WebhookService {
   private async requireDelivery(deliveryId: number, scope: WebhookScope): Promise<WebhookOutboxRecord> {
     if (!Number.isSafeInteger(deliveryId) || deliveryId < 1) throw invalidField('delivery', `not a delivery id: ${deliveryId}`);
     const row = await this.deps.webhooks.getOutbox(deliveryId);
-    if (!row) throw deliveryNotFound(deliveryId);
+    if (!row || (scope.subscription !== undefined && row.subscriptionId !== scope.subscription)) throw deliveryNotFound(deliveryId);
     if (scope.tenant !== undefined && requireTenant(await this.deps.directory.load(), scope.tenant).id !== row.tenantId) throw deliveryNotFound(deliveryId);
     return row;
   }

@@ -14,6 +14,7 @@ import type { AdminApi } from '../../src/admin/server.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { parseDirectoryYaml, type StoredTenant } from '../../src/directory/index.js';
 import { accepted } from '../../src/store/queue-contract.js';
+import { WebhookService } from '../../src/webhooks/webhook-service.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -64,6 +65,9 @@ export interface AdminHarness {
   messages: { contoso: string[]; fabrikam: string[] };
   /** An outbound route of contoso. */
   routeId: number;
+  /** A webhook subscription of contoso, and a (test event) delivery of it. */
+  webhookId: string;
+  webhookDeliveryId: number;
   inject(method: string, url: string, options?: InjectOptions): Promise<InjectAnswer>;
   close(): Promise<void>;
 }
@@ -126,6 +130,9 @@ export async function adminHarness(
     await body.commit();
   }
   await stores.queue.commit({ messages: queued, decisions: [] });
+  const webhooks = new WebhookService({ directory: stores.directory, webhooks: stores.webhooks, clock, allowPrivateTargets: false });
+  const webhook = (await webhooks.subscribe('contoso', { url: 'https://93.184.215.14/hooks/relaygate', events: ['delivered', 'refused'] })).subscription;
+  const webhookDelivery = await webhooks.test(webhook.id);
   const route = await stores.tenantSettings.addRoute(idOf('contoso'), { domains: ['remote.test'], host: 'smart.contoso.example', port: 25, tls: 'required', auth: { user: 'relay', pass: 'hunter2' }, clientCert: null });
   return {
     dir,
@@ -138,6 +145,8 @@ export async function adminHarness(
     fabrikam: tenants.find((t) => t.name === 'fabrikam')!,
     messages: { contoso: [queued[0]!.id, queued[1]!.id], fabrikam: [queued[2]!.id] },
     routeId: route.id,
+    webhookId: webhook.id,
+    webhookDeliveryId: webhookDelivery.id,
     async inject(method, url, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       if (options.token) headers.authorization = `Bearer ${options.token}`;
