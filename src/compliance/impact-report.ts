@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { RelaygateError } from '../core/errors.js';
-import { findTenant } from '../directory/find-tenant.js';
+import { parseInstant, parseSince } from '../core/time-bound.js';
+import { historyTenant } from '../directory/find-tenant.js';
 import type { RecipientVerdict } from '../policy/types.js';
 import type { DecisionScanFilter, DecisionStore, DirectoryStore, ScannedDecision } from '../store/ports.js';
 import { ImpactGrouping, impactOf, isRefused, p1DomainOf, type ImpactGroup, type ImpactKind, type ImpactObservation } from './impact-grouping.js';
@@ -59,14 +60,11 @@ export interface ImpactReport {
   items: AsyncIterable<ImpactReportItem>;
 }
 
-const DAY = 86_400_000;
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY, w: 7 * DAY };
 const DEFAULT_SINCE = '30d';
 const ALL_VERDICTS: RecipientVerdict[] = ['relay', 'internal', 'inbound', 'rejected', 'pending'];
 const VERDICTS = new Set<string>(ALL_VERDICTS);
 const REFUSED = ALL_VERDICTS.filter(isRefused);
 const NOT_REFUSED = ALL_VERDICTS.filter((v) => !isRefused(v));
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 
 export class ImpactReportService {
   constructor(
@@ -77,8 +75,8 @@ export class ImpactReportService {
   /** Checks the input (an invalid or unknown one throws before anything is read) and returns the report to stream. */
   async report(input: ImpactReportInput, options: ImpactReportOptions = {}): Promise<ImpactReport> {
     const now = this.clock.now().getTime();
-    const until = input.until === undefined ? now : parseInstant(input.until, 'until');
-    const since = parseSince(input.since ?? DEFAULT_SINCE, now);
+    const until = input.until === undefined ? now : parseInstant(input.until, { name: 'until', field: 'until' });
+    const since = parseSince(input.since ?? DEFAULT_SINCE, now, { name: 'since', field: 'since' });
     if (since >= until) {
       throw new RelaygateError('invalid', `the range is empty: since ${input.since ?? DEFAULT_SINCE} (${new Date(since).toISOString()}) is not before until ${new Date(until).toISOString()}`, {
         details: { field: 'since', since: input.since ?? DEFAULT_SINCE },
@@ -98,11 +96,7 @@ export class ImpactReportService {
   }
 
   private async tenant(given: string): Promise<{ id: string; name: string | null }> {
-    const known = findTenant(await this.ports.directory.load(), given);
-    if (known) return { id: known.id, name: known.name };
-    // A removed tenant's decisions keep its id: they can be asked for by it.
-    if (ULID.test(given)) return { id: given.toUpperCase(), name: null };
-    throw new RelaygateError('not-found', `tenant ${given} does not exist`, { details: { field: 'tenant', tenant: given } });
+    return historyTenant(await this.ports.directory.load(), given);
   }
 
   private async *items(filter: DecisionScanFilter, options: ImpactReportOptions): AsyncGenerator<ImpactReportItem> {
@@ -155,23 +149,4 @@ function observe(d: ScannedDecision): (ImpactObservation & { impact: ImpactKind 
 
 function isVerdict(v: string): v is RecipientVerdict {
   return VERDICTS.has(v);
-}
-
-function parseSince(text: string, now: number): number {
-  const duration = /^\s*(\d{1,6})\s*([mhdw])\s*$/i.exec(text);
-  if (duration) return now - Number(duration[1]) * UNITS[duration[2]!.toLowerCase()]!;
-  return parseInstant(text, 'since');
-}
-
-function parseInstant(text: string, field: 'since' | 'until'): number {
-  const t = text.trim();
-  const at = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) ? Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t) : NaN;
-  if (Number.isNaN(at)) {
-    throw new RelaygateError(
-      'invalid',
-      `${field} ${JSON.stringify(text)} is not ${field === 'since' ? 'a duration (30d, 12h, 90m, 2w) or ' : ''}an ISO 8601 date or instant (2026-11-01, 2026-11-01T08:00:00Z)`,
-      { details: { field, [field]: text } },
-    );
-  }
-  return at;
 }

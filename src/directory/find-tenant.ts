@@ -22,3 +22,16 @@ export function requireTenant<T extends { name: string }>(dir: { readonly tenant
   if (t === undefined) throw new RelaygateError('not-found', `tenant ${name} does not exist`, { details: { field: 'tenant', tenant: name } });
   return t;
 }
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+/**
+ * The tenant a history filter names: one of `dir` by its name (any case), or a removed tenant by
+ * its id (history keeps the id of a tenant that is gone); `not-found` otherwise.
+ */
+export function historyTenant<T extends { name: string; id: string }>(dir: { readonly tenants: readonly T[] }, given: string): { id: string; name: string | null } {
+  const known = findTenant(dir, given);
+  if (known) return { id: known.id, name: known.name };
+  if (ULID.test(given)) return { id: given.toUpperCase(), name: null };
+  throw new RelaygateError('not-found', `tenant ${given} does not exist`, { details: { field: 'tenant', tenant: given } });
+}
