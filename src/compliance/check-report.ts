@@ -77,14 +77,29 @@ export function renderCheck(d: TransactionDecision, facts: CheckContext & { ip: 
   lines.push(`Connection ${facts.ip}, ${facts.tls ? 'TLS' : 'no TLS'}, ${cert}; MAIL FROM <${facts.mailFrom}> at ${facts.at.toISOString()}`);
   if (facts.trustStore !== null) lines.push(`Client certificate judged against ${facts.trustStore}`);
   for (const n of facts.notes) lines.push(`Note: ${n}`);
-  lines.push(
-    d.tenant
-      ? `Attributed to tenant ${d.tenant} by ${d.attribution} (connector ${d.connector}); rule set in force: ${d.ruleSet}`
-      : `Attributed to no tenant${d.tiedTenants.length ? ` (tie between ${d.tiedTenants.join(', ')})` : ''}; rule set in force: ${d.ruleSet}`,
-  );
+  lines.push(attributionLine(d));
   if (d.mailFromReply) lines.push(`MAIL FROM refused: ${formatReply(d.mailFromReply)}`);
-  lines.push('', 'Recipients:');
-  for (const r of d.recipients) lines.push(...renderRecipient(r));
+  lines.push(...decisionLines(d));
+  return lines.join('\n') + '\n';
+}
+
+/** What the engine decided, as `check` prints it and the trace tells it (one renderer for both). */
+export type DecisionWalk = Pick<TransactionDecision, 'tenant' | 'connector' | 'attribution' | 'ruleSet' | 'tiedTenants' | 'recipients' | 'steps' | 'outcome' | 'warnings' | 'remedies'>;
+
+/** Which tenant the connection was attributed to, how, and the rule set in force. */
+export function attributionLine(d: Pick<DecisionWalk, 'tenant' | 'connector' | 'attribution' | 'ruleSet' | 'tiedTenants'>): string {
+  return d.tenant
+    ? `Attributed to tenant ${d.tenant} by ${d.attribution} (connector ${d.connector}); rule set in force: ${d.ruleSet}`
+    : `Attributed to no tenant${d.tiedTenants.length ? ` (tie between ${d.tiedTenants.join(', ')})` : ''}; rule set in force: ${d.ruleSet}`;
+}
+
+/** The recipients' verdicts, the workflow chart walk with its outcome, the warnings and the remedies. */
+export function decisionLines(d: DecisionWalk, options: { headingWithoutRecipients?: boolean } = {}): string[] {
+  const lines: string[] = [];
+  if (d.recipients.length > 0 || (options.headingWithoutRecipients ?? true)) {
+    lines.push('', 'Recipients:');
+    for (const r of d.recipients) lines.push(...renderRecipient(r));
+  }
   lines.push('', 'Workflow chart:');
   for (const s of d.steps) lines.push(`  ${s.id.padEnd(3)} ${s.answer.padEnd(7)} ${s.question}`, `              ${s.detail}`);
   lines.push(`  Outcome: ${d.outcome} — ${outcomeText[d.outcome]}`);
@@ -96,7 +111,7 @@ export function renderCheck(d: TransactionDecision, facts: CheckContext & { ip: 
     lines.push('', 'Remedies (in order of preference):');
     d.remedies.forEach((r, i) => lines.push(`  ${i + 1}. ${r.text}`));
   }
-  return lines.join('\n') + '\n';
+  return lines;
 }
 
 function renderRecipient(r: RecipientDecision): string[] {
