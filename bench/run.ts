@@ -1,6 +1,6 @@
 /**
  * `npm run bench [name ...] [--option ...]`: the project's benchmarks, bounded in count. The
- * in-process ones (policy, message-trace, impact-report, quota, metrics) print one JSON line each; `peers` is the
+ * in-process ones (policy, message-trace, impact-report, quota, metrics, trace-search) print one JSON line each; `peers` is the
  * side-by-side SMTP comparison with Postfix and Haraka (bench/peers/compare.ts; its options, e.g.
  * `--quick --scenarios=base,rcpt10`, follow the names). No name: all of them.
  */
@@ -9,6 +9,7 @@ import { runImpactReportBench } from './impact-report.js';
 import { runPolicyBench } from './policy.js';
 import { runQuotaBench } from './quota.js';
 import { runMetricsBench } from './metrics.js';
+import { runTraceSearchBench } from './trace-search.js';
 import { runPeerComparison } from './peers/compare.js';
 
 const args = process.argv.slice(2);
@@ -32,6 +33,9 @@ if (want('quota')) {
 }
 if (want('metrics')) {
   for (const waiting of [10_000, 100_000]) console.log(JSON.stringify({ bench: 'metrics', ...(await runMetricsBench(waiting)) }));
+}
+if (want('trace-search')) {
+  console.log(JSON.stringify({ bench: 'trace-search', ...(await runTraceSearchBench(1_000_000)) }));
 }
 if (want('peers')) {
   await runPeerComparison(options);

@@ -32,6 +32,8 @@ const NOT_FOUND: readonly Row[] = [
   [['connector', 'set', 'demo', 'x', '--enabled', 'false'], 1, /^relaygate: tenant demo has no connector x\n$/],
   [['connector', 'remove', 'demo', 'x'], 1, /^relaygate: tenant demo has no connector x\n$/],
   [['report', 'impact', '--tenant', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['trace', '--tenant', 'nobody'], 1, /^relaygate: tenant nobody does not exist\n$/],
+  [['trace', 'show', NO_ID], 1, new RegExp(`^relaygate: nothing is recorded in the trace for ${NO_ID} `)],
   [['check', '--tenant', 'nobody'], 1, /^relaygate: no tenant named nobody\n$/],
   [['check', '--message-trace', TRACE, '--tenant', 'nobody'], 1, /^relaygate: no tenant named nobody in the directory \(tenants: demo, fabrikam\)\n$/],
   [['queue', 'show', NO_ID], 1, new RegExp(`^relaygate: message ${NO_ID} is not in the queue\\n$`)],
@@ -83,6 +85,7 @@ const INVALID: readonly Row[] = [
   [['headers', 'set', 'demo', '--relayed', 'maybe'], 2, /^error: option '--relayed <choice>' argument 'maybe' is invalid\. Allowed choices are keep, strip\.\n$/],
   [['token', 'create', '--admin', '--scope', 'root'], 2, /^relaygate: --scope: expected read or write, got "root"\n$/],
   [['webhook', 'add', '--tenant', 'demo', '--url', 'http://10.0.0.1/hooks', '--events', 'delivered'], 2, /^relaygate: --url: webhook target 10\.0\.0\.1 is an address in a private, loopback or link-local range \(set webhooks\.allowPrivateTargets to allow it\)\n$/],
+  [['trace', '--status', 'Bounced'], 2, /^relaygate: "Bounced" is not a trace status \(Delivered, Failed, Pending, Expanded, Refused, Deferred\)\n$/],
   [['report', 'impact', '--since', 'yesterday'], 2, /^relaygate: since "yesterday" is not a duration \(30d, 12h, 90m, 2w\) or an ISO 8601 date or instant/],
   [['store', 'copy', '--from', 'mysql', '--to', 'postgres://relay@127.0.0.1:9/relay'], 2, /^relaygate: --from: only "sqlite" can be copied from, got "mysql"\n$/],
 ];

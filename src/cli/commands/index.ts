@@ -28,6 +28,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['token', () => import('./token.js')],
   ['webhook', () => import('./webhook.js')],
   ['report', () => import('./report.js')],
+  ['trace', () => import('./trace.js')],
 ];
 
 /** The top-level commands, in the order of the full help. */
