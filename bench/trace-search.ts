@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStores } from '../src/app/stores.js';
-import { TraceSearchService, type TraceSearchInput } from '../src/trace/search-service.js';
+import { TraceSearchService, type TraceSearchInput } from '../src/compliance/trace-search.js';
 import {
   HISTORY_STEP_MS, HISTORY_T0, HISTORY_TENANTS, historyCertName, historyClientIp, historyEvents, historyRecipient, historySender,
 } from '../test/support/trace-history.js';

@@ -1,14 +1,14 @@
 /**
  * How `relaygate trace` prints: a page of events as a table for people, as JSON or CSV records
- * with Exchange Online's column names (trace/trace-record.ts), and one message's or session's
+ * with Exchange Online's column names (compliance/trace-record.ts), and one message's or session's
  * story. A refusal's decision is told by the renderer `relaygate check` prints with
  * (compliance/check-report.ts): the same chart walk, warnings and remedies.
  */
 import { csvField } from '../compliance/impact-report-output.js';
 import { attributionLine, decisionLines } from '../compliance/check-report.js';
 import type { StoredTraceEvent } from '../store/ports.js';
-import type { TraceSearchResult, TraceStory } from '../trace/search-service.js';
-import { TRACE_RECORD_COLUMNS, traceRecord, type TraceRecord } from '../trace/trace-record.js';
+import type { TraceSearchResult, TraceStory } from '../compliance/trace-search.js';
+import { TRACE_RECORD_COLUMNS, traceRecord, type TraceRecord } from '../compliance/trace-record.js';
 import type { CliWriter } from './io.js';
 
 const TABLE_COLUMNS: ReadonlyArray<readonly [heading: string, value: (r: TraceRecord) => string]> = [

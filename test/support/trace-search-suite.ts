@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Clock } from '../../src/core/clock.js';
 import type { DirectoryStore, StoredTraceEvent, TraceStore } from '../../src/store/ports.js';
 import type { TraceEvent } from '../../src/trace/events.js';
-import { TraceSearchService, type TraceSearchInput } from '../../src/trace/search-service.js';
+import { TraceSearchService, type TraceSearchInput } from '../../src/compliance/trace-search.js';
 import {
   HISTORY_T0, HISTORY_TENANTS, historyCertName, historyClientIp, historyEvents, historyRecipient, historySender,
 } from './trace-history.js';

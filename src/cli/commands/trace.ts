@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
-import { TraceSearchService, type TraceSearchInput } from '../../trace/search-service.js';
+import { TraceSearchService, type TraceSearchInput } from '../../compliance/trace-search.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../io.js';
 import { addConfigOption, withStores, type ConfigOption } from '../options.js';

@@ -8,7 +8,7 @@ import { traceSearchSuite } from '../../test/support/trace-search-suite.js';
 const database = testDatabase('trace_search');
 
 // 20,000 messages (about 65,000 events) on a real PostgreSQL: the same checks as on SQLite's 100,000
-// (search-service.test.ts), on a history small enough for the suite's time on two cores.
+// (trace-search.test.ts), on a history small enough for the suite's time on two cores.
 traceSearchSuite('postgres trace search', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'relaygate-trace-search-pg-'));
   const stores = await openStores({ dataDir, store: await freshSchema(await database) });

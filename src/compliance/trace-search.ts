@@ -17,7 +17,7 @@ import { parseIpAddress } from '../core/ip-prefix.js';
 import { parseInstant, parseSince } from '../core/time-bound.js';
 import { historyTenant } from '../directory/find-tenant.js';
 import type { DirectoryStore, StoredTraceEvent, TraceFilter, TraceStore } from '../store/ports.js';
-import { traceEventKinds, traceStatuses, type TraceEventKind, type TraceStatus } from './events.js';
+import { traceEventKinds, traceStatuses, type TraceEventKind, type TraceStatus } from '../trace/events.js';
 
 export interface TraceSearchInput {
   /** A tenant's name (any case), or the id of a removed tenant. */
