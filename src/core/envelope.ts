@@ -92,10 +92,21 @@ export function formatFailure(f: DeliveryFailure): string {
 }
 
 /** What became of one recipient of a job (the queue maps it to the recipient's next state). */
+/** What the trace keeps of the attempt that gave a result. */
+export interface AttemptFacts {
+  /** The host talked to last (its name) and its address; null when none could be reached. */
+  host: string | null;
+  address: string | null;
+  /** e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384`; null when the session was cleartext or never opened. */
+  tls: string | null;
+  /** From the start of the attempt to this result. */
+  durationMs: number;
+}
+
 export type RecipientResult =
-  | { kind: 'delivered'; reply: SmtpReply; host: string }
+  | { kind: 'delivered'; reply: SmtpReply; host: string; attempt?: AttemptFacts }
   /** `host`: the remote host that gave the failure's reply; null for our own verdict. */
-  | { kind: 'failed'; failure: DeliveryFailure; host: string | null }
+  | { kind: 'failed'; failure: DeliveryFailure; host: string | null; attempt?: AttemptFacts }
   /** Not tried: a throttle said to wait until `retryAt`; no attempt is counted. */
   | { kind: 'throttled'; retryAt: number; text: string };
 

@@ -4,7 +4,7 @@
  * transaction each; what a host or connection failure leaves undelivered moves on to the next host.
  */
 import type { OnTransaction } from '../core/courier.js';
-import type { DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
+import type { AttemptFacts, DeliveryFailure, Job, RecipientResult } from '../core/envelope.js';
 import { DeliveryError, LocalFailures } from './outcome.js';
 import type { PreparedContent, PreparedMessage } from './prepare.js';
 import type { HopTarget } from './routing.js';
@@ -51,7 +51,15 @@ export async function attemptDelivery(
   onTransaction?: OnTransaction,
 ): Promise<Map<number, RecipientResult>> {
   const results = new Map<number, RecipientResult>();
-  const lastFailure = new Map<PreparedJob, { failure: DeliveryFailure; host: string | null }>();
+  const lastFailure = new Map<PreparedJob, { failure: DeliveryFailure; host: string | null; attempt: AttemptFacts }>();
+  const started = performance.now();
+  // What the trace keeps of the attempt: the host and address talked to, the TLS used, the time taken.
+  const facts = (hop: HopTarget | null, session: SmtpSession | null): AttemptFacts => ({
+    host: hop?.name ?? null,
+    address: hop?.address ?? null,
+    tls: session?.tlsDescription ?? null,
+    durationMs: Math.round(performance.now() - started),
+  });
   const setAll = (job: PreparedJob, r: RecipientResult): void => {
     for (const rc of job.recipients) results.set(rc.id, r);
   };
@@ -75,7 +83,7 @@ export async function attemptDelivery(
           session = await SmtpSession.open(hop, settings.client);
         } catch (err) {
           if (!(err instanceof DeliveryError)) throw err;
-          for (const job of untried) lastFailure.set(job, { failure: err.failure, host: null });
+          for (const job of untried) lastFailure.set(job, { failure: err.failure, host: null, attempt: facts(hop, null) });
           nextHost.push(...untried);
           untried = [];
           break;
@@ -96,7 +104,7 @@ export async function attemptDelivery(
             }
             const result = await session.send(outbound(job));
             if (result.hostFailure) {
-              const failed = { failure: result.hostFailure, host: result.hostFailure.remote ? hop.name : null };
+              const failed = { failure: result.hostFailure, host: result.hostFailure.remote ? hop.name : null, attempt: facts(hop, session) };
               lastFailure.set(job, failed);
               nextHost.push(job);
               if (session.timedOut) {
@@ -110,11 +118,12 @@ export async function attemptDelivery(
               }
               continue;
             }
+            const attempt = facts(hop, session);
             for (const rc of job.recipients) {
               const r = result.recipients.get(rc.address);
-              if (!r) results.set(rc.id, { kind: 'failed', failure: LocalFailures.connection(hop.name, 'no reply for this recipient'), host: null });
-              else if (r.ok) results.set(rc.id, { kind: 'delivered', reply: r.reply, host: hop.name });
-              else results.set(rc.id, { kind: 'failed', failure: r.failure, host: r.failure.remote ? hop.name : null });
+              if (!r) results.set(rc.id, { kind: 'failed', failure: LocalFailures.connection(hop.name, 'no reply for this recipient'), host: null, attempt });
+              else if (r.ok) results.set(rc.id, { kind: 'delivered', reply: r.reply, host: hop.name, attempt });
+              else results.set(rc.id, { kind: 'failed', failure: r.failure, host: r.failure.remote ? hop.name : null, attempt });
             }
             await onTransaction?.(job, results);
           }
@@ -129,8 +138,8 @@ export async function attemptDelivery(
     if (pending.length === 0) break;
   }
   for (const job of pending) {
-    const last = lastFailure.get(job) ?? { failure: LocalFailures.noAddress(`${destination} (no host could be tried)`), host: null };
-    setAll(job, { kind: 'failed', failure: last.failure, host: last.host });
+    const last = lastFailure.get(job) ?? { failure: LocalFailures.noAddress(`${destination} (no host could be tried)`), host: null, attempt: facts(null, null) };
+    setAll(job, { kind: 'failed', failure: last.failure, host: last.host, attempt: last.attempt });
   }
   return results;
 }

@@ -10,6 +10,7 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { isEightBit, type DeliveryFailure, type Envelope, type EnvelopeRecipient } from '../core/envelope.js';
 import { parseReply, Replies, type SmtpReply } from '../core/reply.js';
 import { RelaygateError } from '../core/errors.js';
@@ -198,6 +199,16 @@ export class SmtpSession {
 
   get secure(): boolean {
     return this.conn.secure;
+  }
+
+  /** The TLS version and cipher of the session (`TLSv1.3 TLS_AES_256_GCM_SHA384`); null when cleartext. */
+  get tlsDescription(): string | null {
+    if (!this.conn.secure) return null;
+    // nodemailer keeps the socket on a field it does not type.
+    const socket: unknown = Reflect.get(this.conn, '_socket');
+    if (!(socket instanceof TLSSocket)) return 'TLS';
+    const cipher = socket.getCipher();
+    return `${socket.getProtocol() ?? 'TLS'} ${cipher.standardName ?? cipher.name}`;
   }
 
   /** A transaction on this session ran out of time (its deadline, or the peer fell silent). */

@@ -14,6 +14,8 @@ import type { TenantId } from '../directory/index.js';
 import type { BodyStore, DirectoryStore, QueueAdminStore, QueueEntry, QueueFilter, QueuedRecipient, RecipientState, RecipientTransition } from '../store/ports.js';
 import { failureDsnStatus } from './dsn-generator.js';
 import { canTransition, isRecipientState, sourcesOf } from './states.js';
+import { actionEvent, deletedEvent } from './admin-trace.js';
+import type { Actor, TraceEvent } from '../trace/events.js';
 
 export type QueueAction = 'retry' | 'hold' | 'release' | 'bounce';
 
@@ -101,8 +103,11 @@ export class QueueAdmin {
     return headerBlock(body);
   }
 
-  /** Applies `action` to every recipient the selection matches that may take it; returns how many moved. */
-  async apply(action: QueueAction, selection: QueueSelection): Promise<number> {
+  /**
+   * Applies `action` to every recipient the selection matches that may take it; returns how many
+   * moved. `by` names who did it in the trace (`cli:<os user>`, `api:<token id>`).
+   */
+  async apply(action: QueueAction, selection: QueueSelection, by: Actor = 'unknown'): Promise<number> {
     const filter = await this.filterOf(selection, true);
     await this.requireNamedMessages(selection);
     const from = actionSources[action];
@@ -113,7 +118,7 @@ export class QueueAdmin {
     await this.eachPage(filter, async (entries) => {
       const now = this.deps.clock.now().getTime();
       const targets = entries.flatMap((e) => e.recipients.filter((r) => from.includes(r.state) && recipientMatches(filter, r)).map((r) => ({ entry: e, r })));
-      for (const change of this.transitions(action, targets)) moved += await this.deps.store.transition(change, now);
+      for (const change of this.transitions(action, targets, by, now)) moved += await this.deps.store.transition(change, now);
     });
     return moved;
   }
@@ -133,32 +138,37 @@ export class QueueAdmin {
     return { messages, recipients };
   }
 
-  /** Deletes every message the selection matches, rows then bodies; returns how many. No sender is told. */
-  async delete(selection: QueueSelection): Promise<number> {
+  /** Deletes every message the selection matches, rows then bodies; returns how many. No sender is told; the trace says who. */
+  async delete(selection: QueueSelection, by: Actor = 'unknown'): Promise<number> {
+
     const filter = await this.filterOf(selection, true);
     await this.requireNamedMessages(selection);
     let deleted = 0;
     await this.eachPage(filter, async (entries) => {
       const ids = entries.map((e) => e.message.id);
       // Rows first: a crash between the two leaves orphan bodies (the start-up sweep removes them), never a row without its body.
-      deleted += await this.deps.store.deleteMessages(ids);
+      const now = this.deps.clock.now().getTime();
+      deleted += await this.deps.store.deleteMessages(ids, new Map(entries.map((e) => [e.message.id, [deletedEvent(now, e, by)]])));
       await this.deps.bodies.delete(ids);
     });
     return deleted;
   }
 
-  private transitions(action: QueueAction, targets: Array<{ entry: QueueEntry; r: QueuedRecipient }>): RecipientTransition[] {
+  private transitions(action: QueueAction, targets: Array<{ entry: QueueEntry; r: QueuedRecipient }>, by: Actor, now: number): RecipientTransition[] {
     const from = actionSources[action];
     const ids = (list: typeof targets) => list.map((t) => t.r.id);
-    if (action === 'retry' || action === 'release') return [{ ids: ids(targets), from, to: 'queued', nextAttemptAt: this.deps.clock.now().getTime() }];
-    if (action === 'hold') return [{ ids: ids(targets), from, to: 'held' }];
+    // A retry only makes recipients due sooner: no event of its own (the attempt that follows is traced).
+    const traced = (list: typeof targets, bounce?: { reply: string; dsn: 'owed' | 'suppressed' }): { events?: Map<number, TraceEvent[]> } =>
+      action === 'retry' ? {} : { events: new Map(list.map((t) => [t.r.id, [actionEvent(now, action, t.entry, t.r, by, bounce)]])) };
+    if (action === 'retry' || action === 'release') return [{ ids: ids(targets), from, to: 'queued', nextAttemptAt: now, ...traced(targets) }];
+    if (action === 'hold') return [{ ids: ids(targets), from, to: 'held', ...traced(targets) }];
     // A bounce is our own verdict; its sender is owed a failure DSN as for any failure (states.ts, rule 5).
     const reply = formatReply(Replies.operatorBounce);
     const owed = targets.filter((t) => failureDsnStatus(t.entry.message, t.r.notify) === 'owed');
     const suppressed = targets.filter((t) => !owed.includes(t));
     return [
-      { ids: ids(owed), from, to: 'failed', reply, dsnStatus: 'owed' },
-      { ids: ids(suppressed), from, to: 'failed', reply, dsnStatus: 'suppressed' },
+      { ids: ids(owed), from, to: 'failed', reply, dsnStatus: 'owed', ...traced(owed, { reply, dsn: 'owed' }) },
+      { ids: ids(suppressed), from, to: 'failed', reply, dsnStatus: 'suppressed', ...traced(suppressed, { reply, dsn: 'suppressed' }) },
     ];
   }
 

@@ -13,6 +13,8 @@ import { buildDsn, dsnWanted, type DsnKind, type DsnRecipient } from './dsn.js';
 import type { BodyStore, DeliveryQueue, MessageWork, QueuedMessage } from '../store/ports.js';
 import { newQueueId } from './queue-id.js';
 import { expiresAt, type RetryPolicies } from './retry-schedule.js';
+import { enhancedCode, messageContext } from './delivery-trace.js';
+import type { DsnQueuedEvent, TraceEvent } from '../trace/events.js';
 
 export interface DsnGeneratorDeps {
   queue: DeliveryQueue;
@@ -21,6 +23,8 @@ export interface DsnGeneratorDeps {
   hostname: string;
   policies: RetryPolicies;
   log?: (message: string) => void;
+  /** Told the trace events of each DSN queued (serve logs them). */
+  onTraced?: (events: readonly TraceEvent[]) => void;
 }
 
 /** Whether a failed recipient is owed a DSN: never for a null sender or a DSN, else per NOTIFY. */
@@ -104,6 +108,16 @@ export class DsnGenerator {
       throw err;
     }
     const senderDomain = domainOf(message.mailFrom) ?? domainPartOf(message.mailFrom).toLowerCase();
+    // Under the original message's queue id, one per recipient reported on: its story ends with the DSN.
+    const events = wanted.map((r): DsnQueuedEvent => ({
+      ...messageContext(now, work, r.address),
+      status: kind === 'failure' ? 'Failed' : 'Deferred',
+      reason: enhancedCode(r.lastReply),
+      kind: 'dsn-queued',
+      dsnKind: kind,
+      dsnQueueId: id,
+      notified: message.mailFrom,
+    }));
     const queued = this.deps.queue.enqueueDsn(
       {
         message: {
@@ -118,12 +132,14 @@ export class DsnGenerator {
       wanted.map((r) => r.id),
       kind,
       suppressed,
+      events,
     );
     // Not queued: the body would be an orphan.
     await queued.catch(async (err: unknown) => {
       await this.deps.bodies.delete([id]).catch(() => undefined);
       throw err;
     });
+    this.deps.onTraced?.(events);
     return 1;
   }
 }

@@ -11,6 +11,8 @@ import type { Courier, NextHop, NextHopResolver } from '../core/courier.js';
 import { formatFailure, type DeliveryFailure, type Job, type RecipientResult } from '../core/envelope.js';
 import { formatReply } from '../core/reply.js';
 import { failureDsnStatus, type DsnGenerator } from './dsn-generator.js';
+import { outcomeEvents } from './delivery-trace.js';
+import type { TraceEvent } from '../trace/events.js';
 import { DestinationShares, type DestinationLimits } from './destination-shares.js';
 import { expiryFailure, nextAttempt, type RetryPolicies } from './retry-schedule.js';
 import type { BodyStore, ClaimedRecipient, ClaimedWork, DeliveryQueue, LeaseToken, RecipientOutcome } from '../store/ports.js';
@@ -43,6 +45,8 @@ export interface SchedulerDeps<H extends NextHop = NextHop> {
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Told every attempt's outcome and every outcome a lost lease kept from being recorded. */
   metrics?: DeliveryMetrics;
+  /** Told the trace events of the outcomes just recorded (serve logs them). */
+  onTraced?: (events: readonly TraceEvent[]) => void;
 }
 
 export interface PassSummary {
@@ -180,7 +184,7 @@ export class Scheduler<H extends NextHop = NextHop> {
           hops.set(hopKey, resolved);
         }
         if ('failure' in resolved) {
-          outcomes.push(this.outcome(work, r, { kind: 'failed', failure: resolved.failure, host: null }));
+          outcomes.push(this.outcome(work, r, { kind: 'failed', failure: resolved.failure, host: null }, r.domain));
           continue;
         }
         const group = groups.get(resolved.hop.key) ?? { hop: resolved.hop, jobs: new Map() };
@@ -207,6 +211,8 @@ export class Scheduler<H extends NextHop = NextHop> {
     const d = this.deps;
     const applied = await d.queue.record(d.owner, outcomes, d.clock.now().getTime());
     for (const o of outcomes) this.held.delete(o.id);
+    // Which outcomes a lost lease kept out is not known here: their lines would tell what may not have happened.
+    if (applied === outcomes.length) d.onTraced?.(outcomes.flatMap((o) => o.events ?? []));
     if (applied < outcomes.length) {
       const refused = outcomes.length - applied;
       summary.refused += refused;
@@ -236,7 +242,7 @@ export class Scheduler<H extends NextHop = NextHop> {
     );
     await this.record(
       shares.flatMap(({ refused }) =>
-        (refused?.jobs ?? []).flatMap((job) => job.recipients.map((r) => this.outcome(byMessage.get(job.message.id)!, claimed.get(r.id)!, { kind: 'throttled', retryAt: refused!.retryAt, text: refused!.text })))),
+        (refused?.jobs ?? []).flatMap((job) => job.recipients.map((r) => this.outcome(byMessage.get(job.message.id)!, claimed.get(r.id)!, { kind: 'throttled', retryAt: refused!.retryAt, text: refused!.text }, '')))),
       summary,
     );
     // Each task is one connection's share of a group: big groups are split, round robin.
@@ -264,7 +270,7 @@ export class Scheduler<H extends NextHop = NextHop> {
             const result = results.get(ref.id);
             if (recorded.has(ref.id) || (!result && !final)) continue;
             recorded.add(ref.id);
-            out.push(result ? this.outcome(work, claimed.get(ref.id)!, result) : this.unanswered(claimed.get(ref.id)!, task.hop));
+            out.push(result ? this.outcome(work, claimed.get(ref.id)!, result, task.hop.destination) : this.unanswered(claimed.get(ref.id)!, task.hop));
           }
           return out;
         };
@@ -290,8 +296,9 @@ export class Scheduler<H extends NextHop = NextHop> {
     return { id, generation, state: 'queued', reply: null, remoteMta: null, nextAttemptAt: this.deps.clock.now().getTime() + 1_000, attempted: false };
   }
 
-  private outcome(work: ClaimedWork, r: ClaimedRecipient, result: RecipientResult): RecipientOutcome {
-    const next = this.nextState(work, r, result);
+  private outcome(work: ClaimedWork, r: ClaimedRecipient, result: RecipientResult, nextHop: string): RecipientOutcome {
+    const decided = this.nextState(work, r, result);
+    const next: RecipientOutcome = { ...decided, events: outcomeEvents(this.deps.clock.now().getTime(), work, r, result, decided, nextHop) };
     if (this.deps.metrics && next.state !== 'queued' && result.kind !== 'throttled') {
       const delivered = next.state === 'delivered';
       const seconds = delivered ? Math.max(0, (this.deps.clock.now().getTime() - work.message.receivedAt) / 1000) : null;

@@ -3,6 +3,7 @@
  * (delivery's part of the `queue` command; `queue list` lives in queue.ts). Actions select
  * recipients by message ids and/or filters and work in pages, so they scale to thousands of messages.
  */
+import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
 import { messageOf } from '../../core/errors.js';
@@ -23,6 +24,19 @@ interface FilterOptions extends ConfigOption {
   all?: boolean;
   dryRun?: boolean;
   json?: boolean;
+}
+
+/** Who the trace says did an action from the command line: `cli:<os user>`. */
+export function cliOperator(cli: CliContext): string {
+  let name = cli.env.USER ?? cli.env.LOGNAME;
+  if (!name) {
+    try {
+      name = userInfo().username;
+    } catch {
+      name = 'unknown';
+    }
+  }
+  return `cli:${name}`;
 }
 
 export function queueAdmin(stores: Stores): QueueAdmin {
@@ -134,7 +148,7 @@ export function registerOperations(queue: Command, cli: CliContext): void {
           if (opts.json) return printJson(cli, { action: action.name, dryRun: true, ...p });
           return void cli.stdout.write(`${p.recipients} recipient${p.recipients === 1 ? '' : 's'} of ${p.messages} message${p.messages === 1 ? '' : 's'} would be ${action.done} (dry run: nothing changed)\n`);
         }
-        const changed = await selecting(() => queueAdmin(stores).apply(action.name, selection));
+        const changed = await selecting(() => queueAdmin(stores).apply(action.name, selection, cliOperator(cli)));
         if (opts.json) return printJson(cli, { action: action.name, recipients: changed });
         cli.stdout.write(`${changed} recipient${changed === 1 ? '' : 's'} ${action.done}\n`);
       });
@@ -150,7 +164,7 @@ export function registerOperations(queue: Command, cli: CliContext): void {
           if (opts.json) return printJson(cli, { action: 'delete', dryRun: true, ...p });
           return void cli.stdout.write(`${p.messages} message${p.messages === 1 ? '' : 's'} would be deleted (dry run: nothing changed)\n`);
         }
-        const deleted = await selecting(() => queueAdmin(stores).delete(selection));
+        const deleted = await selecting(() => queueAdmin(stores).delete(selection, cliOperator(cli)));
         if (opts.json) return printJson(cli, { action: 'delete', messages: deleted });
         cli.stdout.write(`${deleted} message${deleted === 1 ? '' : 's'} deleted\n`);
       });
