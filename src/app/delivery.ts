@@ -8,6 +8,7 @@
  * once at the start of every pass: a change applies from the next pass on, without a restart. They
  * are found by the tenant id the message was queued with, so a rename in between changes nothing.
  */
+import type { TraceEvent } from '../trace/events.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeDomain } from '../core/domain.js';
 import { SmtpCourier } from '../delivery/courier.js';
@@ -67,6 +68,8 @@ export interface DeliveryDeps {
   clock?: Clock;
   random?: RandomSource;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Told the trace events of every outcome and DSN recorded (serve logs them). */
+  onTraced?: (events: readonly TraceEvent[]) => void;
   throttle?: Partial<ThrottleLimits>;
   /**
    * Where the destinations' concurrency and per-minute rate are held for every node on the store
@@ -184,9 +187,14 @@ export class DeliveryService {
         },
       ),
       policies,
-      dsn: new DsnGenerator({ queue: this.store, bodies: deps.bodies, clock, hostname: deps.hostname, policies, ...(log ? { log: (m: string) => log('warn', m) } : {}) }),
+      dsn: new DsnGenerator({
+        queue: this.store, bodies: deps.bodies, clock, hostname: deps.hostname, policies,
+        ...(log ? { log: (m: string) => log('warn', m) } : {}),
+        ...(deps.onTraced ? { onTraced: deps.onTraced } : {}),
+      }),
       bodies: deps.bodies,
       ...(log ? { log } : {}),
+      ...(deps.onTraced ? { onTraced: deps.onTraced } : {}),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
   }

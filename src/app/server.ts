@@ -2,6 +2,9 @@
  * Composition root of `relaygate serve`: the stores, the policy snapshot, the acceptor with its
  * group commit, and the SMTP listeners, started and stopped together.
  */
+import { traceLogger } from './trace-log.js';
+import { TracePruner } from './trace-pruner.js';
+import { retentionByKind } from '../trace/retention.js';
 import { demoDirectory } from '../directory/index.js';
 import { demoTlsFiles, type DemoTlsFiles } from './demo-tls.js';
 import type { Stores } from './stores.js';
@@ -112,7 +115,7 @@ export async function startRelay(parts: RelayParts): Promise<RunningRelay> {
   const orphans = await removeOrphanBodies(parts.bodies, parts.queue, clock.now().getTime(), grace);
   if (orphans.length) log('warn', `removed ${orphans.length} spool files no message refers to (left by an interrupted acceptance)`);
   const delivery = parts.delivery;
-  const acceptor = new MessageAcceptor(parts.bodies, committer, delivery ? () => delivery.onAccepted() : undefined, parts.metrics);
+  const acceptor = new MessageAcceptor(parts.bodies, committer, delivery ? () => delivery.onAccepted() : undefined, parts.metrics, traceLogger(log));
   const policy = new SessionPolicy(parts.snapshots ?? new SnapshotCache(parts.directory, parts.directoryCheckMs ?? 1000), {
     allowAddressLiterals: parts.settings.limits.allowAddressLiterals,
   }, parts.metrics);
@@ -223,6 +226,15 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
   await delivery?.start();
   const webhooks = webhookWorker(config, stores, log, metrics);
   webhooks.start();
+  const pruner = new TracePruner({
+    trace: stores.trace,
+    retention: retentionByKind(config.trace.retention),
+    clock: systemClock,
+    intervalMs: config.trace.pruneInterval,
+    batchSize: config.trace.pruneBatch,
+    ...(log ? { log } : {}),
+  });
+  pruner.start();
   return {
     ...relay,
     demo: demo ? { tls: demoTls } : null,
@@ -231,6 +243,7 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
     metrics,
     webhooks,
     async stop() {
+      await pruner.stop();
       const summary = await relay.stop();
       // After the sessions closed: what they saw last is written too.
       await health.stop();
@@ -282,7 +295,7 @@ function deliveryService(
     senderDomainAccepted: acceptedDomainCheck(snapshots),
     srsMinted: stores.srsMinted,
     ...(config.delivery.srsDomain ? { srsDomain: config.delivery.srsDomain } : {}),
-    ...(log ? { log: (level, message) => log(level, message) } : {}),
+    ...(log ? { log: (level, message) => log(level, message), onTraced: traceLogger(log) } : {}),
     ...(metrics ? { metrics: metrics.recorder } : {}),
   });
 }

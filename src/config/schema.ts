@@ -9,6 +9,7 @@ import { normalizeDomain } from '../core/domain.js';
 import { ipRangeSchema } from '../directory/schema.js';
 import { NODE_ID, NODE_ID_RULE } from './node-id.js';
 import { parseDuration, parseHostPort, parseSize } from './units.js';
+import { traceEventKinds, type TraceEventKind } from '../trace/events.js';
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { error: (iss) => `expected one of ${values.join('|')}, got ${JSON.stringify(iss.input)}` });
@@ -31,6 +32,9 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   }
   return ms;
 });
+
+/** A trace retention: a duration of at least an hour (a shorter one would prune what is being written). */
+const traceRetention = duration.refine((ms) => ms >= 3_600_000, { error: 'expected at least 1h' });
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
 
@@ -247,6 +251,22 @@ export const configSchema = z
         pollInterval: duration.refine((ms) => ms >= 10, { error: 'expected at least 10ms' }).default(1_000),
         /** How long one attempt may take (connect, send, answer). */
         timeout: duration.refine((ms) => ms >= 100, { error: 'expected at least 100ms' }).default(15_000),
+      })
+      .prefault({}),
+    /** The message trace (docs/trace.md): how long each kind of event is kept, and how it is pruned. */
+    trace: z
+      .strictObject({
+        /** Per kind of event (connected, refused, delivered, ...); a kind not named keeps `default`. */
+        retention: z
+          .strictObject({
+            default: traceRetention.default(30 * 86_400_000),
+            ...(Object.fromEntries(traceEventKinds.map((k) => [k, traceRetention.optional()])) as Record<TraceEventKind, z.ZodOptional<typeof traceRetention>>),
+          })
+          .prefault({}),
+        /** How often serve prunes what is past its retention. */
+        pruneInterval: duration.refine((ms) => ms >= 1_000, { error: 'expected at least 1s' }).default(3_600_000),
+        /** Events one prune batch removes at most; batches yield to the relay in between. */
+        pruneBatch: positiveInt.default(1_000),
       })
       .prefault({}),
     /** Prometheus metrics (docs/metrics.md); absent: no metrics listener. */

@@ -31,6 +31,8 @@ export class MessageAcceptor {
     private readonly onAccepted: (message: AcceptedMessage) => void = () => undefined,
     /** Told how long each message took from the end of its data to durable (the 250). */
     private readonly metrics?: AcceptMetrics,
+    /** Told the trace events handed to the store: a message's once it is durable, refusals as they are recorded. */
+    private readonly onTraced: (events: readonly TraceEvent[]) => void = () => undefined,
   ) {}
 
   /** A fresh body for the message with this queue id. */
@@ -52,14 +54,16 @@ export class MessageAcceptor {
   ): Promise<AcceptedMessage> {
     const message: AcceptedMessage = { ...envelope, size: body.bytes };
     const started = performance.now();
+    const trace = events(message);
     try {
       await body.sync();
-      await this.committer.commitMessage(message, body, decisions, events(message));
+      await this.committer.commitMessage(message, body, decisions, trace);
     } catch (err) {
       await body.discard();
       throw new StorageError(`cannot store message ${envelope.id}: ${describe(err)}`, { cause: err });
     }
     this.metrics?.accepted((performance.now() - started) / 1000);
+    this.onTraced(trace);
     this.onAccepted(message);
     return message;
   }
@@ -72,6 +76,7 @@ export class MessageAcceptor {
   /** Decisions and trace events with no message of their own (refusals): written with the next round. */
   recordDecisions(decisions: readonly DecisionRecord[], events: readonly TraceEvent[] = []): void {
     this.committer.recordDecisions(decisions, events);
+    this.onTraced(events);
   }
 
   get stats() {
