@@ -38,7 +38,7 @@ export interface TraceSearchInput {
   status?: readonly string[];
   /** Any of these event kinds (`refused`, `attempt`, ...). */
   event?: readonly string[];
-  /** The decision rule or the outcome's reason (`nobody`, `hygiene`, `remote-5xx`, ...). */
+  /** The decision rule or the outcome's reason (`nobody`, `hygiene`, a delivery outcome's enhanced status code such as `5.1.1`, ...). */
   reason?: string;
   ruleSet?: string;
   /** A duration back from now (`2h`, `30d`) or an ISO 8601 date or instant; not with `start`. */

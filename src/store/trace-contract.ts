@@ -61,11 +61,11 @@ export function sampleEvent<K extends TraceEventKind>(kind: K, over: Partial<Tra
       verdict: 'relay', rule: 'relay', directionality: 'Originating', explanation: 'Relayed for contoso.',
     },
     attempt: {
-      ...c('Deferred', 'remote-4xx', { queueId: 'Q1', recipient: 'bob@fabrikam.test', sessionId: null, transaction: null }), status: 'Deferred', kind: 'attempt',
+      ...c('Deferred', '4.7.1', { queueId: 'Q1', recipient: 'bob@fabrikam.test', sessionId: null, transaction: null }), status: 'Deferred', kind: 'attempt',
       result: 'deferred', nextHop: 'fabrikam.test', mxHost: 'mx.fabrikam.test', mxIp: '127.0.0.1', tls: null, reply: '451 4.7.1 try later', remote: true, durationMs: 12,
     },
     deferred: {
-      ...c('Deferred', 'remote-4xx', { queueId: 'Q1', recipient: 'bob@fabrikam.test', sessionId: null, transaction: null }), status: 'Deferred', kind: 'deferred',
+      ...c('Deferred', '4.7.1', { queueId: 'Q1', recipient: 'bob@fabrikam.test', sessionId: null, transaction: null }), status: 'Deferred', kind: 'deferred',
       reply: '451 4.7.1 try later', nextAttemptAt: T0 + 5 * MINUTE, attempts: 1,
     },
     delivered: {
@@ -73,15 +73,15 @@ export function sampleEvent<K extends TraceEventKind>(kind: K, over: Partial<Tra
       reply: '250 2.0.0 Ok', remoteMta: 'mx.fabrikam.test', attempts: 2,
     },
     failed: {
-      ...c('Failed', 'remote-5xx', { queueId: 'Q1', recipient: 'carol@fabrikam.test', sessionId: null, transaction: null }), status: 'Failed', kind: 'failed',
+      ...c('Failed', '5.1.1', { queueId: 'Q1', recipient: 'carol@fabrikam.test', sessionId: null, transaction: null }), status: 'Failed', kind: 'failed',
       reply: '550 5.1.1 no such user', remoteMta: 'mx.fabrikam.test', attempts: 1, dsn: 'owed',
     },
     expired: {
-      ...c('Failed', 'expired', { queueId: 'Q1', recipient: 'dave@fabrikam.test', sessionId: null, transaction: null }), status: 'Failed', kind: 'expired',
+      ...c('Failed', '4.4.7', { queueId: 'Q1', recipient: 'dave@fabrikam.test', sessionId: null, transaction: null }), status: 'Failed', kind: 'expired',
       reply: '451 4.4.7 delivery time expired', attempts: 9, dsn: 'suppressed',
     },
     'dsn-queued': {
-      ...c('Failed', 'remote-5xx', { queueId: 'Q1', recipient: 'carol@fabrikam.test', sessionId: null, transaction: null }), status: 'Failed', kind: 'dsn-queued',
+      ...c('Failed', '5.1.1', { queueId: 'Q1', recipient: 'carol@fabrikam.test', sessionId: null, transaction: null }), status: 'Failed', kind: 'dsn-queued',
       dsnKind: 'failure', dsnQueueId: 'Q2', notified: 'alice@contoso.test',
     },
     held: { ...c('Pending', 'operator', { queueId: 'Q1', recipient: 'bob@fabrikam.test', sessionId: null, transaction: null }), status: 'Pending', kind: 'held', by: 'cli:root' },

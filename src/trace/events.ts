@@ -47,7 +47,7 @@ export interface TraceContext {
   messageIdHeader: string | null;
   /** Null only for an event that says nothing of a message (`connected`). */
   status: TraceStatus | null;
-  /** Why, in one token: the decision rule (`relay`, `hygiene`, ...) or the outcome's own (`remote-5xx`, `operator`). */
+  /** Why, in one token: the decision rule (`relay`, `hygiene`, ...), a delivery outcome's enhanced status code (`5.1.1`), or `operator`. */
   reason: string | null;
   ruleSet: RuleSet | null;
 }

@@ -60,7 +60,7 @@ export function register(program: Command, cli: CliContext): void {
       .option('--certificate-name <name>', 'client certificate name')
       .option('--status <status>', 'Delivered, Failed, Pending, Expanded, Refused or Deferred (comma-separated or repeated)', list)
       .option('--event <kind>', 'event kind: connected, refused, received, queued, attempt, deferred, delivered, failed, expired, dsn-queued, held, released, operator-bounced, deleted, srs-returned', list)
-      .option('--reason <rule>', 'the decision rule or outcome reason (nobody, hygiene, require-tls, message-size, remote-5xx, ...)')
+      .option('--reason <rule>', 'the decision rule or outcome reason (nobody, hygiene, require-tls, message-size, 5.1.1, ...)')
       .option('--rule-set <set>', 'the relay rule set in force: 2023-11 or legacy')
       .option('--since <when>', 'from a duration ago (2h, 30d, 90m, 2w) or an ISO 8601 date or instant')
       .option('--start <when>', 'from this ISO 8601 date or instant')
