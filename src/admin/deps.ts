@@ -8,6 +8,7 @@ import type { QueueAdmin } from '../queue/admin.js';
 import type { DirectoryStore } from '../store/ports.js';
 import type { CheckDeps } from './routes/check.js';
 import type { ReportDeps } from './routes/reports.js';
+import type { TraceSearchService } from '../compliance/trace-search.js';
 import type { SettingsDeps } from './routes/settings.js';
 import type { WebhookService } from '../webhooks/webhook-service.js';
 
@@ -34,6 +35,7 @@ export interface AdminDeps {
   check: Pick<CheckDeps, 'trust' | 'policy'>;
   /** The impact report and connector health services. */
   reports: Pick<ReportDeps, 'impact' | 'health'>;
+  trace: TraceSearchService;
   /** Tenants' webhooks: the service `relaygate webhook` calls. */
   webhooks: WebhookService;
   /** The largest body any route reads (an uploaded message); JSON bodies are held to a smaller limit. */

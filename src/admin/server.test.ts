@@ -26,7 +26,7 @@ export const sampleBodies: Readonly<Record<string, unknown>> = {
 
 /** The path of a route with contoso's ids filled in (and the names its other parameters take). */
 function pathFor(r: ApiRoute, h: AdminHarness, tenant: string = h.contoso.id): string {
-  const id = r.path.startsWith('/v1/queue') ? h.messages.contoso[0]! : r.path.includes('/routes/') ? String(h.routeId) : h.tokenIds.contosoRead;
+  const id = r.path.startsWith('/v1/queue') || r.path.startsWith('/v1/trace') ? h.messages.contoso[0]! : r.path.includes('/routes/') ? String(h.routeId) : h.tokenIds.contosoRead;
   const values: Record<string, string> = {
     tenant, name: 'apps', domain: 'relay.contoso.example', id, action: 'hold', webhook: h.webhookId, delivery: String(h.webhookDeliveryId),
   };
@@ -92,7 +92,9 @@ test("another tenant's token gets 404 on every route that names the first tenant
           ? `tenant ${ref} does not exist`
           : r.path.startsWith('/v1/queue')
             ? `message ${h.messages.contoso[0]} is not in the queue`
-            : `token ${h.tokenIds.contosoRead} does not exist`;
+            : r.path.startsWith('/v1/trace')
+              ? `nothing is recorded in the trace for ${h.messages.contoso[0]} (a queue id or a session id, as the search prints them)`
+              : `token ${h.tokenIds.contosoRead} does not exist`;
         problem(got, 404, 'not-found', detail);
         if (r.path.includes('{tenant}')) assert.deepEqual({ ...got.json(), instance: null, detail: null }, { ...missing.json(), instance: null, detail: null }, r.id);
       }

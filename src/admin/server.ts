@@ -18,6 +18,7 @@ import { checkRoutes } from './routes/check.js';
 import { directoryRoutes } from './routes/directory.js';
 import { queueRoutes } from './routes/queue.js';
 import { reportRoutes } from './routes/reports.js';
+import { traceRoutes } from './routes/trace.js';
 import { settingsRoutes } from './routes/settings.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -56,6 +57,7 @@ export function buildAdminApi(deps: AdminDeps, options: AdminServerOptions = {})
     ...directoryRoutes(deps),
     ...settingsRoutes({ directory: deps.directory, ...deps.settings }),
     ...queueRoutes({ queue: deps.queue, directory: deps.directory }),
+    ...traceRoutes({ directory: deps.directory, trace: deps.trace }),
     ...reportRoutes({ directory: deps.directory, ...deps.reports, ...(deps.log ? { log: deps.log } : {}) }),
     ...checkRoutes({ directory: deps.directory, clock: deps.clock, maxBodySize: deps.maxBodySize, ...deps.check }),
     ...webhookRoutes({ directory: deps.directory, webhooks: deps.webhooks }),

@@ -13,6 +13,7 @@ import { RoutesService } from '../delivery/routes-service.js';
 import { SrsService } from '../delivery/srs-service.js';
 import { QueueAdmin } from '../queue/admin.js';
 import { ImpactReportService } from '../compliance/impact-report.js';
+import { TraceSearchService } from '../compliance/trace-search.js';
 import { ConnectorHealthService } from '../health/health-service.js';
 import { QuotaService } from '../smtp/quota-service.js';
 import { caBundleTrustStore, nodeRootsTrustStore } from '../tls/pem-chain.js';
@@ -81,6 +82,7 @@ export function adminDeps(parts: AdminParts): AdminDeps {
           : nodeRootsTrustStore("Node's root certificates: the configuration sets no tls.clientCa, and the relay then trusts these");
       },
     },
+    trace: new TraceSearchService(stores, clock),
     reports: {
       impact: new ImpactReportService({ decisions: stores.decisions, directory: stores.directory }, clock),
       health: new ConnectorHealthService({ directory: stores.directory, health: stores.connectorHealth, clock }),

@@ -14,6 +14,7 @@ import type { AdminApi } from '../../src/admin/server.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { parseDirectoryYaml, type StoredTenant } from '../../src/directory/index.js';
 import { accepted } from '../../src/store/queue-contract.js';
+import { emptyContext } from '../../src/trace/events.js';
 import { WebhookService } from '../../src/webhooks/webhook-service.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -130,6 +131,14 @@ export async function adminHarness(
     await body.commit();
   }
   await stores.queue.commit({ messages: queued, decisions: [] });
+  // What the trace holds of each message: the operator held it (a trace event of its own kind).
+  await stores.trace.append(
+    queued.map((m, i) => ({
+      ...emptyContext(m.receivedAt + 1000 + i),
+      tenantId: m.tenantId, tenant: m.tenant, queueId: m.id, sender: m.mailFrom, recipient: m.recipients[0]!.address,
+      kind: 'held' as const, status: 'Pending' as const, by: 'cli:test',
+    })),
+  );
   const webhooks = new WebhookService({ directory: stores.directory, webhooks: stores.webhooks, clock, allowPrivateTargets: false });
   const webhook = (await webhooks.subscribe('contoso', { url: 'https://93.184.215.14/hooks/relaygate', events: ['delivered', 'refused'] })).subscription;
   const webhookDelivery = await webhooks.test(webhook.id);
