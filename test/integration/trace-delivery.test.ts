@@ -21,6 +21,7 @@ import { RawSmtpClient } from '../support/smtp-client.js';
 import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { TestDnsServer } from '../support/dns-server.js';
 import { waitFor } from '../support/wait-for.js';
+import { runCliCaptured } from '../../src/cli/testing.js';
 
 interface Logged {
   level: string;
@@ -272,5 +273,20 @@ describe("the README demo's message to example.com", () => {
     assert.deepEqual([...new Set(story.filter((e) => e.queueId === id).map((e) => e.kind))], ['received', 'queued', 'attempt', 'failed', 'dsn-queued']);
     assert.equal(story[0]!.kind, 'connected', "the story starts with the session's connection");
     assert.ok(logged.some((l) => l.level === 'info' && l.message === `failed ${id} to <someone@example.com>: 556 5.1.10 Recipient address has null MX: example.com does not accept mail (RFC 7505)`));
+  });
+
+  test('a newcomer finds it with relaygate trace --recipient, and trace show tells the reply', async () => {
+    const env = { ...process.env };
+    for (const k of ['RELAYGATE_STORE', 'RELAYGATE_STORE_URL', 'RELAYGATE_DATA_DIR']) delete env[k];
+    const listed = await runCliCaptured(['trace', '--recipient', 'someone@example.com', '--status', 'Failed', '--json'], { env, cwd: dir });
+    assert.equal(listed.code, 0, listed.stderr);
+    const { events } = JSON.parse(listed.stdout) as { events: Array<Record<string, unknown>> };
+    const failed = events.filter((e) => e.event === 'failed');
+    assert.equal(failed.length, 1, listed.stdout);
+    assert.equal(failed[0]!.recipient_status, 'someone@example.com##Failed');
+    const traceId = String(failed[0]!.message_trace_id);
+    const shown = await runCliCaptured(['trace', 'show', traceId], { env, cwd: dir });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.ok(shown.stdout.includes('556 5.1.10 Recipient address has null MX: example.com does not accept mail (RFC 7505)'), shown.stdout);
   });
 });
