@@ -44,7 +44,7 @@ test("webhooks: a tenant token subscribes (the secret answered once, never audit
     problem(await h.inject('POST', '/v1/tenants/contoso/webhooks', { ...contoso, body: { url: 'http://169.254.169.254/latest', events: ['delivered'] } }), 400, 'invalid',
       'webhook target 169.254.169.254 is an address in a private, loopback or link-local range (set webhooks.allowPrivateTargets to allow it)');
     problem(await h.inject('POST', '/v1/tenants/contoso/webhooks', { ...contoso, body: { url: 'https://93.184.215.14/x', events: [] } }), 400, 'invalid',
-      'name at least one event type (refused, delivered, failed, deferred, expired, legacy-only)');
+      'name at least one event type (refused, delivered, failed, deferred, expired, legacy-only, connector-health)');
     problem(await h.inject('POST', '/v1/tenants/contoso/webhooks', { token: h.tokens.contosoRead, body: { url: 'https://93.184.215.14/x', events: ['failed'] } }), 403, 'forbidden', 'this token is read-only');
 
     // fabrikam, on its own tenant's path, names contoso's subscription and delivery: as if they did not exist.

@@ -29,6 +29,7 @@ import { ConnectorHealthRecorder } from '../health/recorder.js';
 import { ConnectorHealthWatch } from '../health/watch.js';
 import { ConnectorHealthService } from '../health/health-service.js';
 import { WebhookWorker } from '../webhooks/worker.js';
+import { healthWarningNotifier } from '../webhooks/health-events.js';
 
 import type { LogFn } from '../observability/logger.js';
 export type { LogFn };
@@ -220,7 +221,9 @@ export async function serve({ config, stores, log }: ServeOptions): Promise<
   metrics?.watch({ openConnections: () => relay.server.openConnections, serverCertificateNotAfter: () => certificateNotAfter(certificate) });
   quota.start();
   health.start();
-  const watch = new ConnectorHealthWatch({ directory: stores.directory, health: stores.connectorHealth, ...(log ? { log } : {}) });
+  const watch = new ConnectorHealthWatch({
+    directory: stores.directory, health: stores.connectorHealth, onWarnings: healthWarningNotifier({ directory: stores.directory, webhooks: stores.webhooks }), ...(log ? { log } : {}),
+  });
   await watch.start();
   // Delivery starts after the relay: startRelay sweeps orphaned spool files first.
   await delivery?.start();

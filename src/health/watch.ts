@@ -9,6 +9,7 @@ import { messageOf } from '../core/errors.js';
 import type { ConnectorHealthStore, DirectoryStore } from '../store/ports.js';
 import { ConnectorHealthService } from './health-service.js';
 import { utcDay } from './recorder.js';
+import type { HealthWarning } from './warnings.js';
 
 export const WATCH_INTERVAL_MS = 3_600_000;
 /** Traffic days, certificates and sources not seen for this long are forgotten. */
@@ -21,6 +22,8 @@ export interface WatchOptions {
   clock?: Clock;
   intervalMs?: number;
   log?: LogFn;
+  /** Told each round's warnings too (serve: the tenants' connector-health webhooks). */
+  onWarnings?: (warnings: readonly HealthWarning[], at: number) => Promise<unknown>;
 }
 
 export class ConnectorHealthWatch {
@@ -55,6 +58,7 @@ export class ConnectorHealthWatch {
       for (const w of report.warnings) {
         log('warn', `connector health: tenant ${w.tenant}, connector ${w.connector}: ${w.message}`, { tenant: w.tenant, connector: w.connector, warning: w.code, ...(w.fingerprint ? { fingerprint: w.fingerprint } : {}) });
       }
+      await this.options.onWarnings?.(report.warnings, this.clock.now().getTime());
     } catch (err) {
       log('error', `connector health: could not check: ${messageOf(err)}`);
     }

@@ -82,7 +82,7 @@ export const TRANSFER_TABLES = {
   webhook_outbox: {
     id: 'int', subscription_id: 'text', tenant_id: 'text', event_type: 'text', trace_id: 'int', event: 'text', created_at: 'int', state: 'text',
     attempts: 'int', next_attempt_at: 'int', lease_owner: 'text', lease_until: 'int', lease_generation: 'int', last_status: 'int',
-    last_error: 'text', finished_at: 'int',
+    last_error: 'text', finished_at: 'int', dedupe_key: 'text',
   },
   webhook_attempts: {
     id: 'int', outbox_id: 'int', at: 'int', attempt: 'int', outcome: 'text', status_code: 'int', duration_ms: 'int', error: 'text',

@@ -206,3 +206,26 @@ export function webhookStoreContract(adapter: string, open: () => Promise<Opened
     assert.deepEqual(await webhooks.listOutbox({ limit: 10 }), []);
   });
 }
+
+export function webhookTenantEventContract(adapter: string, open: () => Promise<OpenedWebhooks>): void {
+  test(`${adapter} webhook store: an event that is no trace event is owed once per subscription and dedupe key`, async () => {
+    const { directory, webhooks, close } = await open();
+    try {
+      const [contoso, fabrikam] = await tenants(directory);
+      await webhooks.createSubscription(subscription('wh_a', contoso.id, { eventTypes: ['connector-health'] }));
+      await webhooks.createSubscription(subscription('wh_b', contoso.id, { eventTypes: ['connector-health', 'delivered'] }));
+      await webhooks.createSubscription(subscription('wh_c', contoso.id, { eventTypes: ['delivered'] }));
+      await webhooks.createSubscription(subscription('wh_off', contoso.id, { eventTypes: ['connector-health'], enabled: false }));
+      const event = { tenantId: contoso.id, eventType: 'connector-health', event: '{"code":"silent"}', at: T0, dedupeKey: 'silent|apps||2026-03-02' };
+      assert.equal(await webhooks.enqueueForTenant(event), 2);
+      assert.equal(await webhooks.enqueueForTenant({ ...event, at: T0 + MINUTE }), 0, 'the same key again: nothing');
+      assert.equal(await webhooks.enqueueForTenant({ ...event, dedupeKey: 'silent|apps||2026-03-03' }), 2);
+      assert.equal(await webhooks.enqueueForTenant({ ...event, tenantId: fabrikam.id }), 0, 'no subscription of fabrikam');
+      const rows = await webhooks.listOutbox({ limit: 10 });
+      assert.deepEqual(rows.map((r) => [r.eventType, r.traceId, r.event, r.createdAt, r.state]), Array(4).fill(['connector-health', null, '{"code":"silent"}', T0, 'pending']));
+      assert.deepEqual(rows.map((r) => r.subscriptionId).sort(), ['wh_a', 'wh_a', 'wh_b', 'wh_b']);
+    } finally {
+      await close();
+    }
+  });
+}

@@ -172,7 +172,7 @@ test('a target in a private range is refused at subscribe time, and at connect t
     await assert.rejects(service.subscribe('contoso', { url: 'ftp://hooks.example/x', events: ['delivered'] }), { code: 'invalid', message: 'a webhook URL is http:// or https://, not ftp://' });
     await assert.rejects(service.subscribe('contoso', { url: 'https://u:p@hooks.example/x', events: ['delivered'] }), { code: 'invalid', message: 'a webhook URL carries no user name or password: sign with the secret instead' });
     await assert.rejects(service.subscribe('contoso', { url: 'https://hooks.example/x', events: ['queued'] }), {
-      code: 'invalid', message: 'unknown event type "queued" (expected refused, delivered, failed, deferred, expired, legacy-only)', details: { field: 'events' },
+      code: 'invalid', message: 'unknown event type "queued" (expected refused, delivered, failed, deferred, expired, legacy-only, connector-health)', details: { field: 'events' },
     });
     assert.deepEqual(await service.list(), [], 'nothing was subscribed');
 

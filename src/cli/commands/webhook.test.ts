@@ -16,7 +16,7 @@ test('webhook add prints the secret once; list, rotate, test, deliveries, replay
       2, '', 'relaygate: --url: webhook target 127.0.0.1 is an address in a private, loopback or link-local range (set webhooks.allowPrivateTargets to allow it)\n',
     ]);
     const unknown = await s.run('webhook', 'add', '--tenant', 'demo', '--url', 'https://hooks.example/x', '--events', 'delivered,bounced');
-    assert.deepEqual([unknown.code, unknown.stderr], [2, 'relaygate: --events: unknown event type "bounced" (expected refused, delivered, failed, deferred, expired, legacy-only)\n']);
+    assert.deepEqual([unknown.code, unknown.stderr], [2, 'relaygate: --events: unknown event type "bounced" (expected refused, delivered, failed, deferred, expired, legacy-only, connector-health)\n']);
     const noTenant = await s.run('webhook', 'add', '--tenant', 'nobody', '--url', 'https://hooks.example/x', '--events', 'delivered');
     assert.deepEqual([noTenant.code, noTenant.stderr], [1, 'relaygate: tenant nobody does not exist\n']);
 

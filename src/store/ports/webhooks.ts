@@ -91,6 +91,16 @@ export interface StoredWebhookAttempt extends WebhookAttemptRecord {
   eventType: string;
 }
 
+/** An event that is not a trace event, owed to every enabled subscription of the tenant to its type. */
+export interface WebhookTenantEvent {
+  tenantId: TenantId;
+  eventType: string;
+  event: string;
+  at: number;
+  /** Owed once per subscription and key: a second enqueue with the same key writes nothing. */
+  dedupeKey: string;
+}
+
 export interface WebhookEnqueue {
   subscriptionId: string;
   tenantId: TenantId;
@@ -116,6 +126,8 @@ export interface WebhookStore {
   /** Removes it with its outbox and log; false when there was none. */
   deleteSubscription(id: string): Promise<boolean>;
   enqueue(row: WebhookEnqueue): Promise<WebhookOutboxRecord>;
+  /** One indexed INSERT ... SELECT over the tenant's enabled subscriptions to the type; how many rows it wrote. */
+  enqueueForTenant(event: WebhookTenantEvent): Promise<number>;
   getOutbox(id: number): Promise<WebhookOutboxRecord | null>;
   /** Newest first; of one subscription when given, else of one tenant, else all. */
   listOutbox(filter: { subscriptionId?: string; tenantId?: TenantId; limit: number }): Promise<WebhookOutboxRecord[]>;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ulidGenerator } from '../../core/ulid.js';
 import { freshSchema, testDatabase } from '../../../test/support/postgres.js';
-import { webhookStoreContract } from '../webhooks-contract.js';
+import { webhookStoreContract, webhookTenantEventContract, type OpenedWebhooks } from '../webhooks-contract.js';
 import { openPostgres } from './database.js';
 import { PgDirectoryStore } from './directory-store.js';
 import { PgTraceStore } from './trace-store.js';
@@ -10,7 +10,7 @@ import { PgWebhookStore } from './webhook-store.js';
 const database = testDatabase('webhooks');
 const newId = ulidGenerator(Date.now, (n) => randomBytes(n));
 
-webhookStoreContract('postgres', async () => {
+async function open(): Promise<OpenedWebhooks> {
   const db = await openPostgres(await freshSchema(await database), { poolSize: 4 });
   let closed: Promise<void> | undefined;
   return {
@@ -19,4 +19,7 @@ webhookStoreContract('postgres', async () => {
     webhooks: new PgWebhookStore(db),
     close: () => (closed ??= db.close()),
   };
-});
+}
+
+webhookStoreContract('postgres', open);
+webhookTenantEventContract('postgres', open);

@@ -8,7 +8,7 @@
 import { RelaygateError } from '../../core/errors.js';
 import type {
   ClaimedWebhook, StoredWebhookAttempt, WebhookClaimRequest, WebhookEnqueue, WebhookOutboxRecord, WebhookOutcome, WebhookStore,
-  WebhookSubscriptionPatch, WebhookSubscriptionRecord,
+  WebhookSubscriptionPatch, WebhookSubscriptionRecord, WebhookTenantEvent,
 } from '../ports.js';
 import {
   ATTEMPT_SELECT, attemptFromRow, claimedFromRow, outboxFromRow, stateAfter, subscriptionFromRow,
@@ -96,6 +96,16 @@ export class PgWebhookStore implements WebhookStore {
       }
       throw postgresFailure(err);
     }
+  }
+
+  async enqueueForTenant(e: WebhookTenantEvent): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `INSERT INTO webhook_outbox (subscription_id, tenant_id, event_type, event, created_at, next_attempt_at, dedupe_key)
+       SELECT se.subscription_id, se.tenant_id, se.event_type, $1, $2, $2, $3 FROM webhook_subscription_events se WHERE se.tenant_id = $4 AND se.event_type = $5
+       ON CONFLICT DO NOTHING`,
+      [e.event, e.at, e.dedupeKey, e.tenantId, e.eventType],
+    );
+    return rowCount ?? 0;
   }
 
   async getOutbox(id: number): Promise<WebhookOutboxRecord | null> {

@@ -2,7 +2,7 @@ import { after } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webhookStoreContract } from '../webhooks-contract.js';
+import { webhookStoreContract, webhookTenantEventContract, type OpenedWebhooks } from '../webhooks-contract.js';
 import { openSqlite } from './database.js';
 import { SqliteDirectoryStore } from './directory-store.js';
 import { SqliteTraceStore } from './trace-store.js';
@@ -12,7 +12,7 @@ const root = mkdtempSync(join(tmpdir(), 'relaygate-webhooks-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-webhookStoreContract('sqlite', async () => {
+async function open(): Promise<OpenedWebhooks> {
   const db = openSqlite(join(root, `case-${++n}.db`));
   return {
     directory: new SqliteDirectoryStore(db),
@@ -22,4 +22,7 @@ webhookStoreContract('sqlite', async () => {
       if (db.open) db.close();
     },
   };
-});
+}
+
+webhookStoreContract('sqlite', open);
+webhookTenantEventContract('sqlite', open);

@@ -6,7 +6,7 @@
 import { RelaygateError } from '../../core/errors.js';
 import type {
   ClaimedWebhook, StoredWebhookAttempt, WebhookClaimRequest, WebhookEnqueue, WebhookOutboxRecord, WebhookOutcome, WebhookStore,
-  WebhookSubscriptionPatch, WebhookSubscriptionRecord,
+  WebhookSubscriptionPatch, WebhookSubscriptionRecord, WebhookTenantEvent,
 } from '../ports.js';
 import {
   ATTEMPT_SELECT, attemptFromRow, claimedFromRow, outboxFromRow, stateAfter, subscriptionFromRow,
@@ -90,6 +90,15 @@ export class SqliteWebhookStore implements WebhookStore {
       }
       throw sqliteFailure(err);
     }
+  }
+
+  async enqueueForTenant(e: WebhookTenantEvent): Promise<number> {
+    return statement(
+      this.db,
+      `INSERT INTO webhook_outbox (subscription_id, tenant_id, event_type, event, created_at, next_attempt_at, dedupe_key)
+       SELECT se.subscription_id, se.tenant_id, se.event_type, ?, ?, ?, ? FROM webhook_subscription_events se WHERE se.tenant_id = ? AND se.event_type = ?
+       ON CONFLICT DO NOTHING`,
+    ).run(e.event, e.at, e.at, e.dedupeKey, e.tenantId, e.eventType).changes;
   }
 
   async getOutbox(id: number): Promise<WebhookOutboxRecord | null> {

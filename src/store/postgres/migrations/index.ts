@@ -11,6 +11,7 @@ import { accessMigration } from './010_access.js';
 import { connectorHealthMigration } from './011_connector_health.js';
 import { traceMigration } from './012_trace.js';
 import { webhooksMigration } from './013_webhooks.js';
+import { webhookDedupeMigration } from './014_webhook_dedupe.js';
 
 /**
  * A versioned schema change of the PostgreSQL store. Versions only grow; an applied migration is
@@ -24,4 +25,4 @@ export interface PostgresMigration {
 }
 
 /** Applied in order at start (and by `relaygate migrate`). Add new files here, one per version. */
-export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration, decisionReportColumnsMigration, destinationBudgetMigration, accessMigration, connectorHealthMigration, traceMigration, webhooksMigration];
+export const migrations: PostgresMigration[] = [directoryMigration, tenantSettingsMigration, srsMintedMigration, bodiesMigration, queueMigration, queueVacuumMigration, relayedHeadersMigration, decisionReportColumnsMigration, destinationBudgetMigration, accessMigration, connectorHealthMigration, traceMigration, webhooksMigration, webhookDedupeMigration];

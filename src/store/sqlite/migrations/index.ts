@@ -15,6 +15,7 @@ import { connectorHealthMigration } from './014_connector_health.js';
 import { traceMigration } from './015_trace.js';
 import { queueScanIndexesMigration } from './016_queue_scan_indexes.js';
 import { webhooksMigration } from './017_webhooks.js';
+import { webhookDedupeMigration } from './018_webhook_dedupe.js';
 import type { SqliteDatabase } from '../database.js';
 
 /** A versioned schema change. Versions only grow; an applied migration is never edited. */
@@ -51,4 +52,5 @@ export const migrations: Migration[] = [
   traceMigration,
   queueScanIndexesMigration,
   webhooksMigration,
+  webhookDedupeMigration,
 ];
