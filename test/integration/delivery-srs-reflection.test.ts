@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
@@ -18,7 +18,9 @@ import { serve } from '../../src/app/server.js';
 import { parseDirectoryYaml } from '../../src/directory/index.js';
 import { Srs } from '../../src/delivery/srs.js';
 import { systemClock } from '../../src/core/clock.js';
-import { RawSmtpClient } from '../support/smtp-client.js';
+import { RawSmtpClient, sendMessage } from '../support/smtp-client.js';
+import { writeRecordingRouteConfig } from '../support/relaygate-process.js';
+import { tenantAndLegacySaasYaml } from '../support/test-directory.js';
 import { SmtpReceiver, type ReceivedMessage } from '../support/smtp-receiver.js';
 
 const REFUSED = '550 5.1.1 Unknown or expired SRS address';
@@ -33,35 +35,15 @@ const errors: string[] = [];
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relaygate-srs-reflection-'));
   const sink = await receiver.start('127.0.0.1');
-  writeFileSync(
-    join(dir, 'relaygate.yaml'),
-    `hostname: relay.test
-dataDir: ./data
-listeners:
-  - { name: plain, address: "127.0.0.1:0", tls: none }
-delivery:
-  dns: { servers: ["127.0.0.1:9"], timeout: 1s }
-  routes:
-    - { domains: [acme.example, saas.example, foreign.example, partner.example, outside.example, bank.example], host: "127.0.0.1:${sink}", tls: none }
-`,
+  const config = loadConfig(
+    writeRecordingRouteConfig(dir, { domains: ['acme.example', 'saas.example', 'foreign.example', 'partner.example', 'outside.example', 'bank.example'], sinkPort: sink }),
+    {},
   );
-  const config = loadConfig(join(dir, 'relaygate.yaml'), {});
   stores = openSqliteStores(config);
   // acme: an ordinary tenant (its servers on 127.0.0.1). saas: relays for its customers' sender
   // domains under the legacy rule set (its header From is its own), from 127.0.0.5.
   await stores.directory.replace(
-    parseDirectoryYaml(`
-tenants:
-  - name: acme
-    acceptedDomains: [{ domain: acme.example }]
-    inboundConnectors:
-      - { name: servers, type: OnPremises, senderIPAddresses: [127.0.0.1/32] }
-  - name: saas
-    relayRuleSet: legacy
-    acceptedDomains: [{ domain: saas.example }]
-    inboundConnectors:
-      - { name: app, type: OnPremises, senderIPAddresses: [127.0.0.5/32] }
-`),
+    parseDirectoryYaml(tenantAndLegacySaasYaml('acme')),
   );
   relay = await serve({ config, stores, log: (level, message) => void (level === 'error' && errors.push(message)) });
   port = relay.listeners.find((l) => l.name === 'plain')!.port;
@@ -85,10 +67,7 @@ async function session(from: string): Promise<RawSmtpClient> {
 async function send(from: string, mailFrom: string, rcpt: string, content: string): Promise<string> {
   const c = await session(from);
   try {
-    assert.equal(await c.command(`MAIL FROM:<${mailFrom}>`), '250 2.1.0 Sender OK');
-    assert.equal(await c.command(`RCPT TO:<${rcpt}>`), '250 2.1.5 Recipient OK', `RCPT TO:<${rcpt}>`);
-    assert.match(await c.command('DATA'), /^354 /);
-    return await c.command(`${content}\r\n.`);
+    return await sendMessage(c, mailFrom, [rcpt], content);
   } finally {
     await c.command('QUIT').catch(() => '');
     c.close();

@@ -7,14 +7,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { openSqliteStores, type SqliteStores } from '../../src/app/stores.js';
 import { serve } from '../../src/app/server.js';
 import { parseDirectoryYaml } from '../../src/directory/index.js';
-import { RawSmtpClient } from '../support/smtp-client.js';
+import { RawSmtpClient, sendMessage } from '../support/smtp-client.js';
+import { writeRecordingRouteConfig } from '../support/relaygate-process.js';
+import { tenantAndLegacySaasYaml } from '../support/test-directory.js';
 import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { waitFor } from '../support/wait-for.js';
 import { family, parsePrometheusText, sampleValue, type Sample } from '../support/prometheus-text.js';
@@ -28,35 +30,10 @@ const receiver = new SmtpReceiver();
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relaygate-metrics-'));
   const sink = await receiver.start('127.0.0.1');
-  writeFileSync(
-    join(dir, 'relaygate.yaml'),
-    `hostname: relay.test
-dataDir: ./data
-listeners:
-  - { name: plain, address: "127.0.0.1:0", tls: none }
-delivery:
-  dns: { servers: ["127.0.0.1:9"], timeout: 1s }
-  routes:
-    - { domains: [external.example], host: "127.0.0.1:${sink}", tls: none }
-metrics:
-  address: "127.0.0.1:0"
-`,
-  );
-  const config = loadConfig(join(dir, 'relaygate.yaml'), {});
+  const config = loadConfig(writeRecordingRouteConfig(dir, { domains: ['external.example'], sinkPort: sink, more: 'metrics:\n  address: "127.0.0.1:0"\n' }), {});
   stores = openSqliteStores(config);
   await stores.directory.replace(
-    parseDirectoryYaml(`
-tenants:
-  - name: contoso
-    acceptedDomains: [{ domain: contoso.example }]
-    inboundConnectors:
-      - { name: servers, type: OnPremises, senderIPAddresses: [127.0.0.1/32] }
-  - name: saas
-    relayRuleSet: legacy
-    acceptedDomains: [{ domain: saas.example }]
-    inboundConnectors:
-      - { name: app, type: OnPremises, senderIPAddresses: [127.0.0.5/32] }
-`),
+    parseDirectoryYaml(tenantAndLegacySaasYaml('contoso')),
   );
   relay = await serve({ config, stores });
   port = relay.listeners.find((l) => l.name === 'plain')!.port;
@@ -104,18 +81,12 @@ test('a refused relay attempt, a delivered message and a legacy-only message, as
 
   // (b) contoso's server relays a message; the recording server gets it.
   const server = await session('127.0.0.1');
-  assert.equal(await server.command('MAIL FROM:<app@contoso.example>'), '250 2.1.0 Sender OK');
-  assert.equal(await server.command('RCPT TO:<bob@external.example>'), '250 2.1.5 Recipient OK');
-  assert.match(await server.command('DATA'), /^354 /);
-  assert.match(await server.command('From: app@contoso.example\r\nSubject: metrics\r\n\r\nhello\r\n.'), /^250 2\.0\.0 OK /);
+  assert.match(await sendMessage(server, 'app@contoso.example', ['bob@external.example'], 'From: app@contoso.example\r\nSubject: metrics\r\n\r\nhello'), /^250 2\.0\.0 OK /);
   await quit(server);
 
   // (c) saas relays for a customer's sender domain: only the legacy rules (header From) let it through.
   const app = await session('127.0.0.5');
-  assert.equal(await app.command('MAIL FROM:<news@customer.example>'), '250 2.1.0 Sender OK');
-  assert.equal(await app.command('RCPT TO:<carol@external.example>'), '250 2.1.5 Recipient OK');
-  assert.match(await app.command('DATA'), /^354 /);
-  assert.match(await app.command('From: news@saas.example\r\nSubject: legacy\r\n\r\nhello\r\n.'), /^250 2\.0\.0 OK /);
+  assert.match(await sendMessage(app, 'news@customer.example', ['carol@external.example'], 'From: news@saas.example\r\nSubject: legacy\r\n\r\nhello'), /^250 2\.0\.0 OK /);
   await quit(app);
 
   await waitFor(() => receiver.messages.length >= 2, { message: () => `2 messages at the receiver (${receiver.messages.length})`, timeoutMs: 30_000 });

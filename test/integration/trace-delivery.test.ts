@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type RelaygateConfig } from '../../src/config/index.js';
@@ -17,7 +17,9 @@ import { QueueAdmin } from '../../src/queue/admin.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { StoredTraceEvent } from '../../src/store/ports.js';
 import type { TraceEventKind, TraceEventOf } from '../../src/trace/events.js';
-import { RawSmtpClient } from '../support/smtp-client.js';
+import { RawSmtpClient, sendMessage } from '../support/smtp-client.js';
+import { writeRecordingRouteConfig } from '../support/relaygate-process.js';
+import { tenantAndLegacySaasYaml } from '../support/test-directory.js';
 import { SmtpReceiver } from '../support/smtp-receiver.js';
 import { TestDnsServer } from '../support/dns-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -34,10 +36,7 @@ async function send(port: number, from: string, mailFrom: string, rcpts: string[
   try {
     assert.match(await c.read(), /^220 /);
     assert.match(await c.command('EHLO client.test'), /^250/);
-    assert.equal(await c.command(`MAIL FROM:<${mailFrom}>`), '250 2.1.0 Sender OK');
-    for (const r of rcpts) assert.equal(await c.command(`RCPT TO:<${r}>`), '250 2.1.5 Recipient OK', r);
-    assert.match(await c.command('DATA'), /^354 /);
-    const reply = await c.command(`${content}\r\n.`);
+    const reply = await sendMessage(c, mailFrom, rcpts, content);
     await c.command('QUIT').catch(() => '');
     return /^250 2\.0\.0 OK <(\w+)>$/.exec(reply)?.[1] ?? assert.fail(reply);
   } finally {
@@ -74,38 +73,18 @@ describe('delivery, DSN, SRS and operator events on the live relay', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'relaygate-trace-delivery-'));
     const sink = await receiver.start('127.0.0.1');
-    writeFileSync(
-      join(dir, 'relaygate.yaml'),
-      `hostname: relay.test
-dataDir: ./data
-listeners:
-  - { name: plain, address: "127.0.0.1:0", tls: none }
-delivery:
-  dns: { servers: ["127.0.0.1:9"], timeout: 1s }
-  routes:
-    - { domains: [acme.example, saas.example, partner.example, outside.example], host: "127.0.0.1:${sink}", tls: none }
-  retry: [300ms]
-  expireAfter: 4s
-  pollInterval: 50ms
-trace:
-  retention: { default: 30d, refused: 7d }
-`,
+    const config = loadConfig(
+      writeRecordingRouteConfig(dir, {
+        domains: ['acme.example', 'saas.example', 'partner.example', 'outside.example'],
+        sinkPort: sink,
+        delivery: ['retry: [300ms]', 'expireAfter: 4s', 'pollInterval: 50ms'],
+        more: 'trace:\n  retention: { default: 30d, refused: 7d }\n',
+      }),
+      {},
     );
-    const config = loadConfig(join(dir, 'relaygate.yaml'), {});
     stores = openSqliteStores(config);
     await stores.directory.replace(
-      parseDirectoryYaml(`
-tenants:
-  - name: acme
-    acceptedDomains: [{ domain: acme.example }]
-    inboundConnectors:
-      - { name: servers, type: OnPremises, senderIPAddresses: [127.0.0.1/32] }
-  - name: saas
-    relayRuleSet: legacy
-    acceptedDomains: [{ domain: saas.example }]
-    inboundConnectors:
-      - { name: app, type: OnPremises, senderIPAddresses: [127.0.0.5/32] }
-`),
+      parseDirectoryYaml(tenantAndLegacySaasYaml('acme')),
     );
     relay = await serve({ config, stores, log: (level, message, fields) => void logged.push({ level, message, fields: fields ?? {} }) });
     port = relay.listeners.find((l) => l.name === 'plain')!.port;

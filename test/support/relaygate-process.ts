@@ -5,6 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { runCliCaptured } from '../../src/cli/testing.js';
 
 /** dist/src/cli/main.js, found from this compiled file (dist/test/support/). */
@@ -92,4 +93,36 @@ export function startServe(args: string[], cwd: string, listeners: string[], wai
       throw e;
     },
   );
+}
+
+export interface RecordingRouteConfig {
+  /** Domains routed to the recording server. */
+  domains: readonly string[];
+  /** Port of the recording server on 127.0.0.1. */
+  sinkPort: number;
+  /** More lines under `delivery:` (without indentation), e.g. `retry: [300ms]`. */
+  delivery?: readonly string[];
+  /** More top-level YAML after the delivery section, e.g. a `metrics:` section. */
+  more?: string;
+}
+
+/**
+ * Writes DIR/relaygate.yaml for a serve with one plain listener on 127.0.0.1, DNS pointed at a
+ * closed port and the given domains routed to a recording server; returns the file's path.
+ */
+export function writeRecordingRouteConfig(dir: string, route: RecordingRouteConfig): string {
+  const path = join(dir, 'relaygate.yaml');
+  writeFileSync(
+    path,
+    `hostname: relay.test
+dataDir: ./data
+listeners:
+  - { name: plain, address: "127.0.0.1:0", tls: none }
+delivery:
+  dns: { servers: ["127.0.0.1:9"], timeout: 1s }
+  routes:
+    - { domains: [${route.domains.join(', ')}], host: "127.0.0.1:${route.sinkPort}", tls: none }
+${(route.delivery ?? []).map((line) => `  ${line}\n`).join('')}${route.more ?? ''}`,
+  );
+  return path;
 }

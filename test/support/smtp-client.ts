@@ -147,3 +147,20 @@ export class RawSmtpClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * MAIL FROM, one RCPT TO per recipient and DATA on an open session, each step checked against the
+ * relay's exact acceptance reply. Returns the reply to the end of DATA, or the first reply that
+ * is not the exact acceptance (MAIL, a RCPT or DATA's), so the caller checks it exactly.
+ */
+export async function sendMessage(client: RawSmtpClient, from: string, to: readonly string[], headersAndBody: string): Promise<string> {
+  const mail = await client.command(`MAIL FROM:<${from}>`);
+  if (mail !== '250 2.1.0 Sender OK') return mail;
+  for (const rcpt of to) {
+    const reply = await client.command(`RCPT TO:<${rcpt}>`);
+    if (reply !== '250 2.1.5 Recipient OK') return reply;
+  }
+  const data = await client.command('DATA');
+  if (!data.startsWith('354 ')) return data;
+  return client.command(`${headersAndBody}\r\n.`);
+}

@@ -33,3 +33,22 @@ tenants:
       - { name: partner, type: Partner, senderDomains: [partner.example], senderIPAddresses: [127.0.0.7/32], restrictDomainsToIPAddresses: true }
       - { name: secure-partner, type: Partner, senderDomains: [secure-partner.example], requireTls: true }
 `;
+
+/**
+ * Two tenants for serve tests: TENANT (domain TENANT.example) whose `servers` connector is
+ * 127.0.0.1, and `saas` under the legacy rule set whose `app` connector is 127.0.0.5.
+ */
+export function tenantAndLegacySaasYaml(tenant: string): string {
+  return `
+tenants:
+  - name: ${tenant}
+    acceptedDomains: [{ domain: ${tenant}.example }]
+    inboundConnectors:
+      - { name: servers, type: OnPremises, senderIPAddresses: [127.0.0.1/32] }
+  - name: saas
+    relayRuleSet: legacy
+    acceptedDomains: [{ domain: saas.example }]
+    inboundConnectors:
+      - { name: app, type: OnPremises, senderIPAddresses: [127.0.0.5/32] }
+`;
+}
