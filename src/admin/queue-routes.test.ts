@@ -66,6 +66,10 @@ test('queue actions on one message: hold, release, retry, bounce, delete, each r
     ]);
     assert.equal(audit[4]!.target, `/v1/queue/${first}/hold`);
     assert.deepEqual([audit[4]!.before.recipients[0].state, audit[4]!.after.recipients[0].state], ['queued', 'held']);
+    const byWhom = async (id: string) => (await h.stores.trace.story(id)).flatMap((e) => ('by' in e ? [`${e.kind} ${e.by}`] : []));
+    const contoso = `api:${h.tokenIds.contoso}`;
+    assert.deepEqual(await byWhom(first), [`held cli:test`, `held ${contoso}`, `held ${contoso}`, `released ${contoso}`, `released ${contoso}`, `deleted ${contoso}`]);
+    assert.deepEqual(await byWhom(second), [`held cli:test`, `operator-bounced api:${h.tokenIds.admin}`, `operator-bounced api:${h.tokenIds.admin}`]);
   } finally {
     await h.close();
   }

@@ -110,6 +110,11 @@ async function selection(deps: QueueDeps, p: Principal, f: { tenant?: string | u
   };
 }
 
+/** Who the trace names for an operator action taken through the API: the token, never its secret. */
+function actorOf(p: Principal): string {
+  return `api:${p.tokenId ?? p.name}`;
+}
+
 function scopeOf(p: Principal): string | undefined {
   return isAdmin(p) ? undefined : p.tenantId!;
 }
@@ -159,7 +164,7 @@ export function queueRoutes(deps: QueueDeps): ApiRoute[] {
       handler: async (ctx) => {
         const scope = scopeOf(ctx.principal);
         const before = await deps.queue.show(ctx.params.id, scope);
-        const moved = await deps.queue.apply(ctx.params.action as QueueAction, { ids: [before.message.id], ...(scope ? { scopeTenantId: scope } : {}) });
+        const moved = await deps.queue.apply(ctx.params.action as QueueAction, { ids: [before.message.id], ...(scope ? { scopeTenantId: scope } : {}) }, actorOf(ctx.principal));
         const after = view(await deps.queue.show(before.message.id, scope));
         ctx.audit({ tenantId: before.message.tenantId, before: view(before), after });
         return { action: ctx.params.action, recipients: moved, message: after };
@@ -172,7 +177,7 @@ export function queueRoutes(deps: QueueDeps): ApiRoute[] {
       handler: async (ctx) => {
         const scope = scopeOf(ctx.principal);
         const before = await deps.queue.show(ctx.params.id, scope);
-        const deleted = await deps.queue.delete({ ids: [before.message.id], ...(scope ? { scopeTenantId: scope } : {}) });
+        const deleted = await deps.queue.delete({ ids: [before.message.id], ...(scope ? { scopeTenantId: scope } : {}) }, actorOf(ctx.principal));
         ctx.audit({ tenantId: before.message.tenantId, before: view(before), after: null });
         return { action: 'delete' as const, messages: deleted };
       },
@@ -196,8 +201,8 @@ export function queueRoutes(deps: QueueDeps): ApiRoute[] {
         }
         const done =
           action === 'delete'
-            ? { messages: await selecting(() => deps.queue.delete(sel)), recipients: preview.recipients }
-            : { messages: preview.messages, recipients: await selecting(() => deps.queue.apply(action, sel)) };
+            ? { messages: await selecting(() => deps.queue.delete(sel, actorOf(ctx.principal))), recipients: preview.recipients }
+            : { messages: preview.messages, recipients: await selecting(() => deps.queue.apply(action, sel, actorOf(ctx.principal))) };
         ctx.audit({ tenantId: scopeOf(ctx.principal) ?? null, before: { action, filter, preview }, after: { action, filter, ...done } });
         return { action, dryRun: false, ...done };
       },
