@@ -2,7 +2,8 @@
  * Webhooks of the live relay (`relaygate serve`'s composition root: listeners, policy, queue,
  * delivery, the webhook worker, SQLite) after real SMTP sessions on loopback: a relay attempt
  * refused for a tenant's connector and a message only the legacy rules relay reach the tenant's
- * receiver as signed `refused` and `legacy-only` events; another tenant's receiver gets nothing.
+ * receiver as signed `refused` and `legacy-only` events, a message delivered to a recording server
+ * as a signed `delivered` event; another tenant's receiver gets nothing.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -129,4 +130,25 @@ test('a refused relay attempt and a legacy-only message reach their tenants\' re
   assert.equal(contosoHooks.requests.filter((r) => JSON.parse(r.body).type === 'refused').length, 1, 'exactly once');
   assert.equal(saasHooks.requests.length, 1);
   assert.equal(otherHooks.requests.length, 0, 'another tenant hears nothing');
+});
+
+test("a message delivered to the recording server reaches the tenant's receiver as a signed delivered event", async () => {
+  const server = await session('127.0.0.1');
+  assert.equal(await server.command('MAIL FROM:<app@contoso.example>'), '250 2.1.0 Sender OK');
+  assert.equal(await server.command('RCPT TO:<bob@external.example>'), '250 2.1.5 Recipient OK');
+  assert.match(await server.command('DATA'), /^354 /);
+  const queueId = /^250 2\.0\.0 OK <([0-9a-z]+)>$/.exec(await server.command('From: app@contoso.example\r\nSubject: hooks\r\n\r\nhello\r\n.'))?.[1];
+  assert.ok(queueId);
+  await quit(server);
+  const delivered = await waitFor(
+    () => [...contosoHooks.accepted.values()].find((b) => (b as Body).type === 'delivered') as Body | undefined,
+    { message: "the delivered event at contoso's receiver" },
+  );
+  assert.deepEqual([delivered.data.kind, delivered.data.tenant, delivered.data.recipient, delivered.data.queueId, delivered.data.status],
+    ['delivered', 'contoso', 'bob@external.example', queueId, 'Delivered']);
+  assert.match(String(delivered.data.reply), /^250 /);
+  const request = contosoHooks.requests.find((r) => JSON.parse(r.body).type === 'delivered')!;
+  assert.equal(request.verifiedBy.length, 1, "signed with contoso's secret");
+  assert.ok(sink.messages.some((m) => m.recipients.some((r) => r.address === 'bob@external.example')));
+  assert.equal(otherHooks.requests.length, 0);
 });
