@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
-import { runRelaygate, startServe, type ServeProcess } from '../support/relaygate-process.js';
+import { runRelaygate, startServe, writeRecordingRouteConfig, type ServeProcess } from '../support/relaygate-process.js';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { SmtpReceiver, type ReceivedMessage } from '../support/smtp-receiver.js';
 import { seededRandom, seedFrom } from '../support/seeded-random.js';
@@ -80,18 +80,7 @@ before(async () => {
     },
   });
   const sink = await receiver.start();
-  writeFileSync(
-    join(dir, 'relaygate.yaml'),
-    `hostname: relay.test
-dataDir: ./data
-listeners:
-  - { name: plain, address: "127.0.0.1:0", tls: none }
-delivery:
-  dns: { servers: ["127.0.0.1:9"], timeout: 1s }
-  routes:
-    - { domains: [external.example, load.example], host: "127.0.0.1:${sink}", tls: none }
-`,
-  );
+  writeRecordingRouteConfig(dir, { domains: ['external.example', 'load.example'], sinkPort: sink });
   writeFileSync(
     join(dir, 'tenants.yaml'),
     `tenants:

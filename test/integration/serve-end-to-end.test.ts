@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runRelaygate, startServe, type ServeProcess } from '../support/relaygate-process.js';
+import { runRelaygate, startServe, writeRecordingRouteConfig, type ServeProcess } from '../support/relaygate-process.js';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { SmtpReceiver, type ReceivedMessage } from '../support/smtp-receiver.js';
 import { waitFor } from '../support/wait-for.js';
@@ -90,18 +90,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relaygate-e2e-'));
   receiver = new SmtpReceiver();
   const sink = await receiver.start();
-  writeFileSync(
-    join(dir, 'relaygate.yaml'),
-    `hostname: relay.test
-dataDir: ./data
-listeners:
-  - { name: plain, address: "127.0.0.1:0", tls: none }
-delivery:
-  dns: { servers: ["127.0.0.1:9"], timeout: 1s }
-  routes:
-    - { domains: [external.example, load.example, foreign.example, legacy.example], host: "127.0.0.1:${sink}", tls: none }
-`,
-  );
+  writeRecordingRouteConfig(dir, { domains: ['external.example', 'load.example', 'foreign.example', 'legacy.example'], sinkPort: sink });
   writeFileSync(
     join(dir, 'tenants.yaml'),
     `tenants:
