@@ -11,8 +11,8 @@ export const domainType = z.enum(['Authoritative', 'InternalRelay']);
 
 export const acceptedDomainView = z.object({ domain: z.string(), type: domainType, matchSubDomains: z.boolean() });
 
-export const connectorView = z.object({
-  name: z.string(),
+/** A connector's settings: what the API answers with and what a write may set (by name in the path). */
+const connectorFields = {
   type: connectorType,
   enabled: z.boolean(),
   senderIPAddresses: z.array(z.string()),
@@ -25,7 +25,9 @@ export const connectorView = z.object({
   cloudServicesMailEnabled: z.boolean(),
   allowBareLineEndings: z.enum(['reject', 'normalize']),
   comment: z.string(),
-});
+};
+
+export const connectorView = z.object({ name: z.string(), ...connectorFields });
 
 export const tenantView = z.object({
   id: z.string().describe('The tenant id (a ULID); a rename keeps it. Paths take it or the name.'),
@@ -45,21 +47,6 @@ export const changeView = z.object({
 });
 
 export const changesAnswer = z.object({ revision: z.number().int(), changes: z.array(changeView) });
-
-const connectorFields = {
-  type: connectorType,
-  enabled: z.boolean(),
-  senderIPAddresses: z.array(z.string()),
-  tlsSenderCertificateName: z.string().nullable(),
-  requireTls: z.boolean(),
-  restrictDomainsToIPAddresses: z.boolean(),
-  restrictDomainsToCertificate: z.boolean(),
-  senderDomains: z.array(z.string()),
-  treatMessagesAsInternal: z.boolean(),
-  cloudServicesMailEnabled: z.boolean(),
-  allowBareLineEndings: z.enum(['reject', 'normalize']),
-  comment: z.string(),
-};
 
 export const connectorPatchBody = z.strictObject(connectorFields).partial();
 export const connectorBody = connectorPatchBody.extend({ name: z.string(), type: connectorType });
