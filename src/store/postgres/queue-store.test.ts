@@ -6,25 +6,28 @@ import { freshSchema, testDatabase } from '../../../test/support/postgres.js';
 import { decisionStoreContract } from '../decisions-contract.js';
 import { queueAdminStoreContract } from '../queue-admin-contract.js';
 import { traceStoreContract } from '../trace-contract.js';
-import { accepted, queueStoreContract, T0, type OpenedQueue } from '../queue-contract.js';
+import { accepted, queueStoreContract, T0 } from '../queue-contract.js';
+import { queueStatsStoreContract, type OpenedQueueWithStats } from '../queue-stats-contract.js';
 import { openPostgres } from './database.js';
 import { PgDecisionStore } from './decision-store.js';
 import { PgDirectoryStore } from './directory-store.js';
 import { randomBytes } from 'node:crypto';
 import { ulidGenerator } from '../../core/ulid.js';
 import { PgQueueAdminStore } from './queue-admin-store.js';
+import { PgQueueStatsStore } from './queue-stats.js';
 import { PgQueueStore } from './queue-store.js';
 import { PgTraceStore } from './trace-store.js';
 
 const database = testDatabase('queue');
 const newId = ulidGenerator(Date.now, (n) => randomBytes(n));
 
-async function openAt(url: string): Promise<OpenedQueue> {
+async function openAt(url: string): Promise<OpenedQueueWithStats> {
   const db = await openPostgres(url, { poolSize: 4 });
   let closed: Promise<void> | undefined;
   return {
     queue: new PgQueueStore(db),
     admin: new PgQueueAdminStore(db),
+    stats: new PgQueueStatsStore(db),
     decisions: new PgDecisionStore(db),
     trace: new PgTraceStore(db),
     directory: new PgDirectoryStore(db, newId),
@@ -34,11 +37,12 @@ async function openAt(url: string): Promise<OpenedQueue> {
   };
 }
 
-const fresh = async (): Promise<OpenedQueue> => openAt(await freshSchema(await database));
+const fresh = async (): Promise<OpenedQueueWithStats> => openAt(await freshSchema(await database));
 queueStoreContract('postgres', fresh);
 queueAdminStoreContract('postgres', fresh);
 decisionStoreContract('postgres', fresh);
 traceStoreContract('postgres', fresh);
+queueStatsStoreContract('postgres', fresh);
 
 const MINUTE = 60_000;
 
