@@ -1,3 +1,4 @@
+import { refusedOnlyByRuleChange } from '../policy/rule-set.js';
 import { splitAddress } from '../core/address.js';
 import type { RecipientVerdict, Remedy } from '../policy/types.js';
 
@@ -62,7 +63,7 @@ export function isRefused(v: RecipientVerdict): boolean {
  * legacy rule set) passes only because of the legacy rule.
  */
 export function impactOf(o: Pick<ImpactObservation, 'verdictNow' | 'verdictBefore' | 'verdictApplied'>): ImpactKind | null {
-  if (!isRefused(o.verdictNow) || isRefused(o.verdictBefore)) return null;
+  if (!refusedOnlyByRuleChange(o.verdictNow, o.verdictBefore)) return null;
   return o.verdictApplied !== null && !isRefused(o.verdictApplied) ? 'legacy-only' : 'newly-refused';
 }
 

@@ -5,6 +5,7 @@
  * connector health's certificates, the server certificate, open connections) are read when
  * Prometheus scrapes.
  */
+import { refusedOnlyByRuleChange } from '../policy/rule-set.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsRecorder, ObservedDecision, ObservedDelivery } from '../core/metrics-recorder.js';
 import { recipientStates, type QueueStatsStore } from '../store/ports.js';
@@ -83,7 +84,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const legacyOnly = new Counter({
     name: 'relaygate_policy_legacy_only_total',
-    help: 'Recipients the 2023-11 rules refuse and the legacy rules relay, by the rule set in force (legacy: relayed; 2023-11: refused) and tenant.',
+    help: 'Recipients the 2023-11 rules refuse and the legacy rules do not, by the rule set in force (legacy: relayed; 2023-11: refused) and tenant.',
     labelNames: ['rule_set', 'tenant'] as const,
     registers,
   });
@@ -134,7 +135,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     decision: (d: ObservedDecision) => {
       const tenant = tenants.label(d.tenant);
       decisions.inc({ verdict: d.verdict, rule: d.rule, rule_set: d.ruleSet, tenant });
-      if (d.currentVerdict === 'rejected' && d.legacyVerdict === 'relay') legacyOnly.inc({ rule_set: d.ruleSet, tenant });
+      if (refusedOnlyByRuleChange(d.currentVerdict, d.legacyVerdict)) legacyOnly.inc({ rule_set: d.ruleSet, tenant });
     },
     accepted: (seconds) => acceptDuration.observe(seconds),
     delivery: (o: ObservedDelivery) => {

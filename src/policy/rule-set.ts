@@ -9,3 +9,12 @@ export function ruleSetInForce(tenant: Tenant | null, at: Date): RuleSet {
   if (setting !== 'auto') return setting;
   return at.getTime() >= RULE_CHANGE_AT.getTime() ? '2023-11' : 'legacy';
 }
+
+/**
+ * True when the 2023-11 rules refuse what the legacy rules did not: the traffic the rule change
+ * touches (the impact report, the legacy-only metric). A legacy verdict still waiting for the header
+ * From counts as not refused: it passes once From is accepted.
+ */
+export function refusedOnlyByRuleChange(currentVerdict: string, legacyVerdict: string): boolean {
+  return currentVerdict === 'rejected' && legacyVerdict !== 'rejected';
+}
